@@ -1,0 +1,40 @@
+# Storyreel: the README's two commands.
+#   make demo   set up (base install) and run the whole pipeline on the bundled sample
+#   make test   set up (with [gpu,dev] extras, torch 2.13.0 CPU) and run ruff + pytest
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DEMO_OUT ?= demo-output
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.base: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.full: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[gpu,dev]"
+	touch $@ $(VENV)/.base
+
+demo: $(VENV)/.base
+	$(BIN)/storyreel demo $(DEMO_OUT)
+
+lint: $(VENV)/.full
+	$(BIN)/ruff check engine studio tests bench
+
+test: $(VENV)/.full
+	$(BIN)/ruff check engine studio tests bench
+	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+bench: $(VENV)/.full
+	$(BIN)/python bench/engine_overhead.py
+	$(BIN)/python bench/export.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) build *.egg-info

@@ -1,0 +1,1 @@
+"""Voices (TTS), music, ducking, mixing and loudness."""

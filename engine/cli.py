@@ -1,0 +1,317 @@
+"""The ``storyreel`` command.
+
+Core commands live here; each subsystem adds its own in a module with a
+``register(subparsers)`` function listed in COMMAND_MODULES. Bad input prints one
+sentence on stderr and exits 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from engine import __version__
+from engine.errors import StoryreelError
+from engine.model import Aspect, Character, Language, Project
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+# subsystem command modules, each with register(subparsers); missing ones are skipped
+COMMAND_MODULES = (
+    "engine.story.commands",
+    "engine.generate.commands",
+    "engine.audio.commands",
+    "engine.render.commands",
+    "engine.demo",
+)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class UsageError(StoryreelError):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}.")
+
+
+def open_project(path: str | Path) -> Any:
+    from engine.store import ProjectStore
+
+    return ProjectStore.open(path)
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def parse_fps(text: str) -> Fraction:
+    try:
+        fps = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise UsageError(f"--fps {text!r} is not a number like 30, 25 or 30000/1001.") from None
+    if not (1 <= fps <= 240):
+        raise UsageError(f"--fps {text} is outside 1–240.")
+    return fps
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_new(args: argparse.Namespace) -> int:
+    from engine.store import ProjectStore
+
+    aspect = Aspect(args.aspect)
+    width, height = aspect.default_resolution()
+    path = Path(args.dir)
+    title = args.title or path.name.removesuffix(".storyreel")
+    project = Project(
+        title=title, language=Language(args.lang), aspect=aspect, width=width,
+        height=height, fps=parse_fps(args.fps), style=args.style or "",
+    )
+    with ProjectStore.create(path, project) as store:
+        print(f"Created project {title!r} at {store.root} ({aspect} {width}×{height}, "
+              f"{project.fps} fps, {project.language}).")
+    return 0
+
+
+def project_summary(store: Any) -> dict[str, Any]:
+    from engine.model import entities as E
+
+    project = store.project
+    characters = store.characters()
+    char_names = {c.id: c.name for c in characters}
+    scenes = store.scenes()
+    shots = store.shots()
+    takes = store.all(E.Take)
+    return {
+        "title": project.title,
+        "id": project.id,
+        "language": str(project.language),
+        "aspect": str(project.aspect),
+        "resolution": [project.width, project.height],
+        "fps": str(project.fps),
+        "style": project.style,
+        "logline": project.logline,
+        "schema_version": store.schema_version,
+        "counts": {
+            "scenes": len(scenes),
+            "shots": len(shots),
+            "characters": len(characters),
+            "takes": len(takes),
+            "media": len(store.all(E.MediaAsset)),
+            "voice_clips": len(store.all(E.VoiceClip)),
+            "jobs": len(store.all(E.Job)),
+        },
+        "characters": [
+            {
+                "id": c.id, "name": c.name, "age": c.age, "gender": c.gender,
+                "appearance": c.appearance, "costume": c.costume,
+                "description": c.description, "voice": c.voice.to_dict(),
+                "reference_images": c.reference_images,
+            }
+            for c in characters
+        ],
+        "scenes": [
+            {
+                "id": s.id, "number": s.number, "heading": s.heading, "location": s.location,
+                "setting": str(s.setting), "time_of_day": str(s.time_of_day),
+                "shots": [
+                    {
+                        "id": sh.id, "order": sh.order, "size": str(sh.size),
+                        "angle": str(sh.angle), "camera_move": str(sh.camera_move),
+                        "duration": sh.duration, "status": str(sh.status),
+                        "characters": [char_names.get(c, c) for c in sh.characters],
+                        "dialogue": [
+                            {"speaker": char_names.get(d.character_id or "", "narrator"),
+                             "text": d.text, "emotion": d.emotion, "kind": str(d.kind)}
+                            for d in sh.dialogue
+                        ],
+                        "action": sh.action,
+                        "prompt": sh.effective_prompt,
+                        "negative_prompt": sh.negative_prompt,
+                        "takes": len([t for t in takes if t.shot_id == sh.id]),
+                    }
+                    for sh in shots if sh.scene_id == s.id
+                ],
+            }
+            for s in scenes
+        ],
+    }
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    with open_project(args.dir) as store:
+        info = project_summary(store)
+    if args.json:
+        print_json(info)
+        return 0
+    c = info["counts"]
+    print(f"{info['title']}  ({info['aspect']} {info['resolution'][0]}×{info['resolution'][1]}, "
+          f"{info['fps']} fps, {info['language']}, schema {info['schema_version']})")
+    print(f"  scenes {c['scenes']} · shots {c['shots']} · characters {c['characters']} · "
+          f"takes {c['takes']} · media {c['media']}")
+    for scene in info["scenes"]:
+        print(f"  {scene['number']:>3}. {scene['heading']}  ({len(scene['shots'])} shots)")
+    return 0
+
+
+def cmd_character_add(args: argparse.Namespace) -> int:
+    with open_project(args.dir) as store:
+        if store.character_by_name(args.name) is not None:
+            raise UsageError(f"A character named {args.name!r} already exists in this project.")
+        refs = [store.media.import_file(p).sha256 for p in args.ref or []]
+        from engine.model import MediaKind
+        from engine.model import entities as E
+
+        for sha in refs:
+            asset = store.get(E.MediaAsset, sha)
+            if asset is not None and asset.kind is not MediaKind.IMAGE:
+                raise UsageError(f"--ref {asset.original_name} is not an image.")
+        character = Character(
+            name=args.name, description=args.description or "",
+            appearance=args.appearance or "", costume=args.costume or "",
+            reference_images=refs, locked=True,
+        )
+        store.add(character, label=f"Add character {args.name}")
+        print(f"Added character {args.name} ({len(refs)} reference image(s)).")
+    return 0
+
+
+def cmd_character_list(args: argparse.Namespace) -> int:
+    with open_project(args.dir) as store:
+        for c in store.characters():
+            print(f"{c.name}\t{len(c.reference_images)} refs\t{c.appearance}")
+    return 0
+
+
+def cmd_import_media(args: argparse.Namespace) -> int:
+    with open_project(args.dir) as store:
+        # validate every file first: one unreadable file adds nothing
+        from engine.store.media import probe
+
+        for f in args.files:
+            if not Path(f).is_file():
+                raise UsageError(f"{f} does not exist or is not a file.")
+            probe(Path(f))
+        for f in args.files:
+            asset = store.media.import_file(f)
+            extra = f", {asset.duration:.2f}s" if asset.duration else ""
+            size = f", {asset.width}×{asset.height}" if asset.width else ""
+            print(f"{asset.sha256[:12]}  {asset.kind}{size}{extra}  {Path(f).name}")
+    return 0
+
+
+def cmd_pack(args: argparse.Namespace) -> int:
+    from engine.interchange.bundle import pack
+
+    with open_project(args.dir) as store:
+        count = pack(store, Path(args.out))
+    print(f"Packed {count} entries into {args.out}.")
+    return 0
+
+
+def cmd_unpack(args: argparse.Namespace) -> int:
+    from engine.interchange.bundle import unpack
+
+    target = unpack(Path(args.zip), Path(args.dir))
+    print(f"Unpacked project into {target}.")
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    try:
+        app = importlib.import_module("studio.app")
+    except ImportError as exc:
+        raise StoryreelError(f"The desktop studio is not available ({exc}).") from exc
+    return int(app.main(args))
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="storyreel", description="Storyreel: idea or script → short drama.")
+    parser.add_argument("--version", action="version", version=f"storyreel {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("new", help="create a project folder")
+    p.add_argument("dir")
+    p.add_argument("--title")
+    p.add_argument("--aspect", default="9:16", choices=[a.value for a in Aspect])
+    p.add_argument("--fps", default="30")
+    p.add_argument("--lang", default="zh", choices=[lang.value for lang in Language])
+    p.add_argument("--style", help="visual style words added to every prompt")
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("info", help="show what a project holds")
+    p.add_argument("dir")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("character", help="manage characters")
+    csub = p.add_subparsers(dest="character_command", metavar="ACTION", parser_class=_Parser)
+    ca = csub.add_parser("add", help="add a character")
+    ca.add_argument("dir")
+    ca.add_argument("name")
+    ca.add_argument("--ref", nargs="+", metavar="IMG", help="reference images")
+    ca.add_argument("--description")
+    ca.add_argument("--appearance")
+    ca.add_argument("--costume")
+    ca.set_defaults(func=cmd_character_add)
+    cl = csub.add_parser("list", help="list characters")
+    cl.add_argument("dir")
+    cl.set_defaults(func=cmd_character_list)
+
+    p = sub.add_parser("import-media", help="copy media files into the project")
+    p.add_argument("dir")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=cmd_import_media)
+
+    p = sub.add_parser("pack", help="pack the project and its media into a zip")
+    p.add_argument("dir")
+    p.add_argument("out", metavar="OUT.zip")
+    p.set_defaults(func=cmd_pack)
+
+    p = sub.add_parser("unpack", help="unpack a project zip into a new folder")
+    p.add_argument("zip", metavar="ZIP")
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_unpack)
+
+    p = sub.add_parser("gui", help="open the desktop studio")
+    p.add_argument("dir", nargs="?")
+    p.add_argument("--screenshot", metavar="OUT.png", help="render the window to a PNG and exit")
+    p.set_defaults(func=cmd_gui)
+
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if getattr(args, "func", None) is None:
+            parser.print_help()
+            return 2
+        return int(args.func(args) or 0)
+    except StoryreelError as exc:
+        print(f"storyreel: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("storyreel: cancelled.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

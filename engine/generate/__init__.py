@@ -1,0 +1,1 @@
+"""Model registry, generation backends (animatic, diffusers families, import) and cache."""

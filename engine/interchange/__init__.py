@@ -1,0 +1,1 @@
+"""Project bundles, OpenTimelineIO and subtitle files."""

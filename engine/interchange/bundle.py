@@ -1,0 +1,196 @@
+"""Pack a project into one zip for a teammate, and unpack one safely.
+
+A zip from someone else is untrusted: unpacking refuses entries that escape the target,
+links, absurd sizes or compression ratios, media whose bytes do not match their name, and
+a missing or foreign project.db. Nothing is written to the target until all checks pass.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import stat
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from engine import __version__
+from engine.errors import ProjectError, StoryreelError
+from engine.model import entities as E
+from engine.store import ProjectStore, schema
+from engine.store.media import sha256_file
+from engine.store.project import DB_NAME
+
+MANIFEST = "storyreel-bundle.json"
+MAX_TOTAL_BYTES = 64 << 30  # 64 GiB unpacked
+MAX_ENTRIES = 200_000
+MAX_RATIO = 1000  # uncompressed / compressed, for entries over 1 MiB
+_MEDIA_RE = re.compile(r"^media/([0-9a-f]{2})/([0-9a-f]{64})(\.[a-z0-9]{1,8})$")
+
+
+class BundleError(StoryreelError):
+    """A bundle is unsafe or not a Storyreel project."""
+
+
+def used_media(store: ProjectStore) -> set[str]:
+    """sha256 of every media file the project refers to."""
+    used: set[str] = set()
+    for ch in store.all(E.Character):
+        used.update(ch.reference_images)
+    for shot in store.all(E.Shot):
+        used.update(m for m in (shot.first_keyframe, shot.last_keyframe) if m)
+    for take in store.all(E.Take):
+        used.add(take.media)
+        if take.thumbnail:
+            used.add(take.thumbnail)
+    for clip in store.all(E.VoiceClip):
+        used.add(clip.media)
+    for placement in store.all(E.AudioPlacement):
+        used.add(placement.media)
+    # media the user imported on purpose stays with the project too
+    used.update(a.sha256 for a in store.all(E.MediaAsset))
+    return used
+
+
+def pack(store: ProjectStore, out: Path) -> int:
+    """Write the project (database + media it uses, no cache) to ``out``. Returns entries."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=out.parent, suffix=".zip.part")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    count = 0
+    try:
+        with tempfile.TemporaryDirectory() as td:
+            db_copy = Path(td) / DB_NAME
+            src = sqlite3.connect(store.db_path)
+            dst = sqlite3.connect(db_copy)
+            try:
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                dst.close()
+                src.close()
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                manifest = {
+                    "format": 1, "generator": f"Storyreel {__version__}",
+                    "project_id": store.project.id, "schema": store.schema_version,
+                }
+                zf.writestr(MANIFEST, json.dumps(manifest, indent=2))
+                zf.write(db_copy, DB_NAME)
+                count = 2
+                for sha in sorted(used_media(store)):
+                    asset = store.get(E.MediaAsset, sha)
+                    if asset is None:
+                        continue
+                    path = store.root / asset.relpath
+                    if not path.is_file():
+                        raise BundleError(f"Media file {asset.relpath} is missing from the project.")
+                    # media is already compressed; store it as is
+                    zf.write(path, asset.relpath, compress_type=zipfile.ZIP_STORED)
+                    count += 1
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return count
+
+
+def _check_name(name: str) -> PurePosixPath:
+    if "\\" in name or name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        raise BundleError(f"Refusing bundle: entry {name!r} has an absolute or foreign path.")
+    path = PurePosixPath(name)
+    if any(part in ("..", "") for part in path.parts) or not path.parts:
+        raise BundleError(f"Refusing bundle: entry {name!r} escapes the project folder.")
+    return path
+
+
+def _check_entries(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    infos = zf.infolist()
+    if len(infos) > MAX_ENTRIES:
+        raise BundleError(f"Refusing bundle: {len(infos)} entries is more than a project has.")
+    total = 0
+    names: set[str] = set()
+    for info in infos:
+        _check_name(info.filename)
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise BundleError(f"Refusing bundle: entry {info.filename!r} is a link.")
+        if info.is_dir():
+            continue
+        if info.filename in names:
+            raise BundleError(f"Refusing bundle: entry {info.filename!r} appears twice.")
+        names.add(info.filename)
+        if info.filename not in (DB_NAME, MANIFEST) and not _MEDIA_RE.match(info.filename):
+            raise BundleError(
+                f"Refusing bundle: unexpected entry {info.filename!r} (a project bundle holds "
+                f"{DB_NAME}, {MANIFEST} and media/ only)."
+            )
+        total += info.file_size
+        if total > MAX_TOTAL_BYTES:
+            raise BundleError("Refusing bundle: it would unpack to more than 64 GiB.")
+        if info.file_size > (1 << 20) and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise BundleError(
+                f"Refusing bundle: entry {info.filename!r} has an absurd compression ratio."
+            )
+    if DB_NAME not in names:
+        raise BundleError(f"Refusing bundle: it has no {DB_NAME}, so it is not a project.")
+    return infos
+
+
+def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
+    dest = target / info.filename
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with zf.open(info) as src, open(dest, "wb") as dst:
+        while chunk := src.read(1 << 20):
+            written += len(chunk)
+            if written > info.file_size:
+                raise BundleError(f"Refusing bundle: entry {info.filename!r} lies about its size.")
+            dst.write(chunk)
+
+
+def unpack(zip_path: Path, target: Path) -> Path:
+    """Unpack a bundle into a new folder ``target``; returns it. Refuses unsafe bundles."""
+    zip_path = Path(zip_path)
+    target = Path(target)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise BundleError(f"{target} already exists and is not empty.")
+    if not zip_path.is_file():
+        raise BundleError(f"{zip_path} does not exist.")
+    try:
+        zf = zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BundleError(f"{zip_path} is not a zip file ({exc}).") from exc
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".unpack-"))
+    try:
+        with zf:
+            infos = _check_entries(zf)
+            for info in infos:
+                if not info.is_dir():
+                    _extract(zf, info, staging)
+        try:
+            schema.check_readable(staging / DB_NAME)
+        except ProjectError as exc:
+            raise BundleError(f"Refusing bundle: its {DB_NAME} is not usable: {exc}") from exc
+        for path in (staging / "media").rglob("*") if (staging / "media").exists() else []:
+            if path.is_file():
+                m = _MEDIA_RE.match(path.relative_to(staging).as_posix())
+                if m is None or sha256_file(path) != m.group(2):
+                    raise BundleError(
+                        f"Refusing bundle: {path.relative_to(staging)} does not match its hash."
+                    )
+        (staging / "cache").mkdir(exist_ok=True)
+        (staging / "media").mkdir(exist_ok=True)
+        if target.exists():
+            target.rmdir()
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    # opening runs migrations if the bundle came from an older Storyreel
+    ProjectStore.open(target).close()
+    return target

@@ -1,0 +1,1 @@
+"""Jobs: progress, cancel, the persistent queue and the worker process."""

@@ -1,0 +1,1 @@
+"""Timeline → frames + audio → encoded film; subtitles; export presets."""

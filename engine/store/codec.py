@@ -1,0 +1,114 @@
+"""Generic mapping between domain dataclasses and ORM rows (same field names)."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import typing
+from fractions import Fraction
+from functools import cache
+from typing import Any
+
+from engine.model import entities as E
+from engine.store import orm
+
+ROW_OF: dict[type, type[orm.Base]] = {
+    E.Project: orm.ProjectRow,
+    E.MediaAsset: orm.MediaRow,
+    E.Character: orm.CharacterRow,
+    E.Scene: orm.SceneRow,
+    E.Shot: orm.ShotRow,
+    E.Take: orm.TakeRow,
+    E.VoiceClip: orm.VoiceClipRow,
+    E.AudioPlacement: orm.AudioPlacementRow,
+    E.ClipEdit: orm.ClipEditRow,
+    E.Job: orm.JobRow,
+}
+
+ENTITY_OF: dict[type[orm.Base], type] = {row: ent for ent, row in ROW_OF.items()}
+
+# the field that identifies each entity (its primary key)
+KEY_OF: dict[type, str] = {cls: "id" for cls in ROW_OF}
+KEY_OF[E.MediaAsset] = "sha256"
+KEY_OF[E.ClipEdit] = "shot_id"
+
+
+def key_of(entity: Any) -> str:
+    return getattr(entity, KEY_OF[type(entity)])
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _encode(value: Any, hint: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Fraction):
+        return f"{value.numerator}/{value.denominator}"
+    if isinstance(value, E.VoiceProfile):
+        return value.to_dict()
+    if isinstance(value, list):
+        return [v.to_dict() if isinstance(v, E.DialogueLine) else v for v in value]
+    if isinstance(value, dict):
+        return dict(value)
+    return value
+
+
+def _decode(value: Any, hint: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        inner = [a for a in args if a is not type(None)]
+        return _decode(value, inner[0]) if len(inner) == 1 else value
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint(value)
+    if hint is Fraction:
+        return Fraction(value)
+    if hint is E.VoiceProfile:
+        return E.VoiceProfile.from_dict(value)
+    if origin is list and args and args[0] is E.DialogueLine:
+        return [E.DialogueLine.from_dict(v) for v in value]
+    if origin is list:
+        return list(value)
+    if origin is dict:
+        return dict(value)
+    return value
+
+
+def to_values(entity: Any) -> dict[str, Any]:
+    """The column values of an entity, ready for the ORM row or JSON."""
+    hints = _hints(type(entity))
+    return {
+        f.name: _encode(getattr(entity, f.name), hints[f.name])
+        for f in dataclasses.fields(entity)
+    }
+
+
+def from_values(cls: type, values: dict[str, Any]) -> Any:
+    hints = _hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name in values:
+            kwargs[f.name] = _decode(values[f.name], hints[f.name])
+    return cls(**kwargs)
+
+
+def to_row(entity: Any) -> orm.Base:
+    return ROW_OF[type(entity)](**to_values(entity))
+
+
+def update_row(row: orm.Base, entity: Any) -> None:
+    for name, value in to_values(entity).items():
+        setattr(row, name, value)
+
+
+def from_row(row: orm.Base) -> Any:
+    cls = ENTITY_OF[type(row)]
+    values = {f.name: getattr(row, f.name) for f in dataclasses.fields(cls)}
+    return from_values(cls, values)

@@ -1,0 +1,1 @@
+"""Alembic migrations of project.db. Revision ids are the integer schema versions."""

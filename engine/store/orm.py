@@ -1,0 +1,173 @@
+"""SQLAlchemy 2.0 typed ORM rows. These never leave engine/store: callers get domain objects.
+
+Column names match the domain dataclass fields one to one, so ``codec.py`` can map them
+generically. Enums are stored as their string values, nested objects as JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class ProjectRow(Base):
+    __tablename__ = "project"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    aspect: Mapped[str] = mapped_column(String(8))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    fps: Mapped[str] = mapped_column(String(32))
+    style: Mapped[str] = mapped_column(Text, default="")
+    logline: Mapped[str] = mapped_column(Text, default="")
+    script_text: Mapped[str] = mapped_column(Text, default="")
+    narrator_voice: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[str] = mapped_column(String(40))
+
+
+class MediaRow(Base):
+    __tablename__ = "media_assets"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ext: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(8))
+    original_name: Mapped[str] = mapped_column(Text, default="")
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    duration: Mapped[float | None] = mapped_column(Float, nullable=True)
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    fps: Mapped[float | None] = mapped_column(Float, nullable=True)
+    has_audio: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[str] = mapped_column(String(40))
+
+
+class CharacterRow(Base):
+    __tablename__ = "characters"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    age: Mapped[str] = mapped_column(Text, default="")
+    gender: Mapped[str] = mapped_column(Text, default="")
+    appearance: Mapped[str] = mapped_column(Text, default="")
+    costume: Mapped[str] = mapped_column(Text, default="")
+    personality: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    voice: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reference_images: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    lora_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SceneRow(Base):
+    __tablename__ = "scenes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer)
+    heading: Mapped[str] = mapped_column(Text, default="")
+    location: Mapped[str] = mapped_column(Text, default="")
+    setting: Mapped[str] = mapped_column(String(8))
+    time_of_day: Mapped[str] = mapped_column(String(16), default="")
+    weather: Mapped[str] = mapped_column(Text, default="")
+    lighting: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ShotRow(Base):
+    __tablename__ = "shots"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    scene_id: Mapped[str] = mapped_column(ForeignKey("scenes.id", ondelete="CASCADE"), index=True)
+    order: Mapped[int] = mapped_column(Integer, default=0)
+    size: Mapped[str] = mapped_column(String(8))
+    angle: Mapped[str] = mapped_column(String(24))
+    camera_move: Mapped[str] = mapped_column(String(16))
+    duration: Mapped[float] = mapped_column(Float)
+    action: Mapped[str] = mapped_column(Text, default="")
+    characters: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    dialogue: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    narration: Mapped[str] = mapped_column(Text, default="")
+    prompt: Mapped[str] = mapped_column(Text, default="")
+    prompt_override: Mapped[str] = mapped_column(Text, default="")
+    negative_prompt: Mapped[str] = mapped_column(Text, default="")
+    seed: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    seed_locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_keyframe: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    last_keyframe: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    generation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    approved_take_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+
+class TakeRow(Base):
+    __tablename__ = "takes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    shot_id: Mapped[str] = mapped_column(ForeignKey("shots.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    media: Mapped[str] = mapped_column(ForeignKey("media_assets.sha256"))
+    record: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    cache_key: Mapped[str] = mapped_column(String(64), default="", index=True)
+    thumbnail: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    approved: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[str] = mapped_column(String(40))
+
+
+class VoiceClipRow(Base):
+    __tablename__ = "voice_clips"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    shot_id: Mapped[str] = mapped_column(ForeignKey("shots.id", ondelete="CASCADE"), index=True)
+    line_index: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    media: Mapped[str] = mapped_column(ForeignKey("media_assets.sha256"))
+    duration: Mapped[float] = mapped_column(Float)
+    profile_key: Mapped[str] = mapped_column(String(64), default="")
+    timings: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class AudioPlacementRow(Base):
+    __tablename__ = "audio_placements"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    media: Mapped[str] = mapped_column(ForeignKey("media_assets.sha256"))
+    from_shot: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    to_shot: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    offset: Mapped[float] = mapped_column(Float, default=0.0)
+    gain_db: Mapped[float] = mapped_column(Float, default=0.0)
+    fade_in: Mapped[float] = mapped_column(Float, default=0.0)
+    fade_out: Mapped[float] = mapped_column(Float, default=0.0)
+    loop: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ClipEditRow(Base):
+    __tablename__ = "clip_edits"
+    shot_id: Mapped[str] = mapped_column(
+        ForeignKey("shots.id", ondelete="CASCADE"), primary_key=True
+    )
+    trim_in: Mapped[int] = mapped_column(Integer, default=0)
+    trim_out: Mapped[int] = mapped_column(Integer, default=0)
+    speed: Mapped[float] = mapped_column(Float, default=1.0)
+    transition: Mapped[str] = mapped_column(String(16), default="cut")
+    transition_frames: Mapped[int] = mapped_column(Integer, default=0)
+    gain_db: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    shot_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    model_key: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    finished_at: Mapped[str | None] = mapped_column(String(40), nullable=True)

@@ -1,0 +1,1 @@
+"""Script import (Fountain, Chinese script text), the LLM planner and the prompt composer."""

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def _storyreel_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own per-user config dir (model registry, preferences)."""
+    home = tmp_path_factory.mktemp("storyreel-home")
+    monkeypatch.setenv("STORYREEL_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    """A new, empty project store in a temp folder."""
+    from engine.model import Project
+    from engine.store import ProjectStore
+
+    store = ProjectStore.create(tmp_path / "test.storyreel", Project(title="测试"))
+    yield store
+    store.close()
