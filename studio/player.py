@@ -1,0 +1,544 @@
+"""Preview player: video frames decoded with PyAV on a background thread.
+
+The decoder thread reads a *playlist* of segments (one file for "preview this shot",
+one segment per timeline clip for "preview the whole cut"), converts frames to RGB
+arrays at display size and puts them on a small bounded queue. The UI thread pulls
+them on a timer, follows a wall-clock playback clock, and turns the current frame into
+a QImage. No widget is touched from the decoder thread.
+
+Audio is not played: PySide6-Essentials has no QtMultimedia. The time label says so in
+its tooltip; the exported film carries the sound.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+MAX_DISPLAY_SIDE = 640  # frames are scaled down in the decoder thread to at most this
+QUEUE_FRAMES = 8
+TICK_MS = 15
+
+ZH = {
+    "Play": "播放",
+    "Pause": "暂停",
+    "No video loaded": "未载入视频",
+    "Preview has no sound; the exported film has.": "预览没有声音；导出的影片有声音。",
+    "Cannot play {name}: {reason}": "无法播放 {name}：{reason}",
+    "Missing clip for shot": "该镜头缺少视频",
+}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of a source file placed on the playback timeline (seconds).
+
+    ``path`` None means a gap (shown black, e.g. a shot without any take)."""
+
+    path: Path | None
+    start: float  # where it starts on the playback timeline
+    source_in: float = 0.0  # where it starts in the source
+    duration: float | None = None  # None = until the end of the source
+    label: str = ""
+
+    @property
+    def end(self) -> float:
+        return self.start + (self.duration or 0.0)
+
+
+def probe_duration(path: Path) -> float:
+    """Seconds of video in ``path`` (0.0 when it cannot be read)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                return 0.0
+            stream = container.streams.video[0]
+            if stream.duration is not None and stream.time_base:
+                return float(stream.duration * stream.time_base)
+            if container.duration is not None:
+                return container.duration / 1_000_000
+            if stream.frames and stream.average_rate:
+                return stream.frames / float(stream.average_rate)
+    except (av.error.FFmpegError, OSError, ValueError):
+        return 0.0
+    return 0.0
+
+
+@dataclass
+class _Frame:
+    generation: int
+    time: float  # playback-timeline seconds
+    image: np.ndarray | None  # HxWx3 uint8, None for a gap
+    label: str = ""
+
+
+_END = "end"
+
+
+class _Decoder(threading.Thread):
+    """Decodes the playlist from a position into ``frames`` until stopped."""
+
+    def __init__(self, segments: Sequence[Segment], out: queue.Queue[Any], fps: float) -> None:
+        super().__init__(name="storyreel-preview-decoder", daemon=True)
+        self.segments = list(segments)
+        self.out = out
+        self.fps = fps
+        self._lock = threading.Lock()
+        self._seek_to: float | None = 0.0
+        self.generation = 0
+        self._halt = threading.Event()
+        self._wake = threading.Event()
+        self.error: str = ""
+
+    def seek(self, seconds: float) -> int:
+        with self._lock:
+            self.generation += 1
+            self._seek_to = seconds
+            gen = self.generation
+        self._drain()
+        self._wake.set()
+        return gen
+
+    def stop(self) -> None:
+        self._halt.set()
+        self._wake.set()
+        self._drain()
+
+    def _drain(self) -> None:
+        try:
+            while True:
+                self.out.get_nowait()
+        except queue.Empty:
+            pass
+
+    def _pending_seek(self) -> tuple[float, int] | None:
+        with self._lock:
+            if self._seek_to is None:
+                return None
+            target, self._seek_to = self._seek_to, None
+            return target, self.generation
+
+    def _put(self, item: Any, generation: int) -> bool:
+        """Blocking put that gives up when a seek or stop arrives. True if delivered."""
+        while not self._halt.is_set():
+            with self._lock:
+                if self._seek_to is not None or generation != self.generation:
+                    return False
+            try:
+                self.out.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            pending = self._pending_seek()
+            if pending is None:
+                self._wake.wait(0.1)
+                self._wake.clear()
+                continue
+            target, generation = pending
+            self._play_from(target, generation)
+
+    def _play_from(self, target: float, generation: int) -> None:
+        for seg in self.segments:
+            seg_end = seg.start + seg.duration if seg.duration is not None else float("inf")
+            if seg_end <= target + 1e-6 and seg is not self.segments[-1]:
+                continue
+            if not self._play_segment(seg, max(target, seg.start), generation):
+                return
+        self._put((_END, generation), generation)
+
+    def _play_segment(self, seg: Segment, from_time: float, generation: int) -> bool:
+        if seg.path is None:
+            return self._play_gap(seg, from_time, generation)
+        import av
+
+        try:
+            container = av.open(str(seg.path))
+        except (av.error.FFmpegError, OSError) as exc:
+            self.error = f"{seg.path.name}: {exc}"
+            return self._play_gap(seg, from_time, generation)
+        try:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            source_target = seg.source_in + (from_time - seg.start)
+            if source_target > 0.05 and stream.time_base:
+                container.seek(int(max(0.0, source_target - 0.5) / stream.time_base),
+                               stream=stream, backward=True, any_frame=False)
+            src_end = seg.source_in + seg.duration if seg.duration is not None else None
+            half = 0.5 / self.fps
+            for frame in container.decode(stream):
+                if frame.time is None:
+                    continue
+                t = float(frame.time)
+                if src_end is not None and t >= src_end - 1e-6:
+                    break
+                if t + half < source_target:
+                    continue
+                image = self._convert(frame)
+                item = _Frame(generation, seg.start + (t - seg.source_in), image, seg.label)
+                if not self._put(item, generation):
+                    return False
+        except (av.error.FFmpegError, IndexError, ValueError) as exc:
+            self.error = f"{seg.path.name}: {exc}"
+        finally:
+            container.close()
+        return True
+
+    def _play_gap(self, seg: Segment, from_time: float, generation: int) -> bool:
+        """A black frame at the gap's start (and each second) so the clock moves on."""
+        end = seg.start + (seg.duration or 0.0)
+        t = from_time
+        while t < end - 1e-6:
+            if not self._put(_Frame(generation, t, None, seg.label), generation):
+                return False
+            t += 1.0
+        return True
+
+    @staticmethod
+    def _convert(frame: Any) -> np.ndarray:
+        w, h = frame.width, frame.height
+        scale = min(1.0, MAX_DISPLAY_SIDE / max(w, h))
+        tw, th = max(2, int(w * scale) // 2 * 2), max(2, int(h * scale) // 2 * 2)
+        return frame.to_ndarray(width=tw, height=th, format="rgb24")
+
+
+class _Screen(QWidget):
+    """Paints the current frame letterboxed on black."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.image: QImage | None = None
+        self.placeholder = ""
+        self.setMinimumSize(QSize(160, 120))
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(12, 12, 14))
+        if self.image is not None and not self.image.isNull():
+            pix = QPixmap.fromImage(self.image)
+            scaled = pix.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                Qt.TransformationMode.SmoothTransformation)
+            x = (self.width() - scaled.width()) // 2
+            y = (self.height() - scaled.height()) // 2
+            painter.drawPixmap(x, y, scaled)
+        elif self.placeholder:
+            painter.setPen(QColor(150, 150, 160))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
+        painter.end()
+
+
+def _timecode(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    minutes, sec = divmod(seconds, 60)
+    return f"{int(minutes):02d}:{sec:05.2f}"
+
+
+class PreviewPlayer(QWidget):
+    """Plays one clip or a sequence of clips. ``positionChanged`` carries seconds."""
+
+    positionChanged = Signal(float)
+    stateChanged = Signal(bool)  # playing
+    frameShown = Signal(float)  # time of the frame now on screen
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._segments: list[Segment] = []
+        self._duration = 0.0
+        self._fps = 24.0
+        self._frames: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_FRAMES)
+        self._decoder: _Decoder | None = None
+        self._generation = 0
+        self._playing = False
+        self._clock_origin = 0.0  # monotonic time at which position was _clock_base
+        self._clock_base = 0.0
+        self._position = 0.0
+        self._pending: _Frame | None = None
+        self._at_end = False
+        self.current_time: float | None = None  # time of the frame on screen
+        self.current_image: QImage | None = None
+        self.current_label = ""
+
+        self.screen = _Screen(self)
+        self.screen.placeholder = self.tr("No video loaded")
+        self.play_button = QToolButton(self)
+        self.play_button.setText(self.tr("Play"))
+        self.play_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.play_button.clicked.connect(self.toggle)
+        self.play_button.setEnabled(False)
+        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider.setRange(0, 0)
+        self.slider.sliderMoved.connect(lambda v: self.seek(v / 1000.0))
+        self.slider.sliderPressed.connect(lambda: self.seek(self.slider.value() / 1000.0))
+        self.time_label = QLabel(self._time_text(), self)
+        self.time_label.setToolTip(self.tr("Preview has no sound; the exported film has."))
+        self.time_label.setMinimumWidth(self.time_label.fontMetrics().horizontalAdvance(
+            "00:00.00 / 00:00.00") + 8)
+
+        controls = QHBoxLayout()
+        controls.setContentsMargins(4, 2, 4, 2)
+        controls.addWidget(self.play_button)
+        controls.addWidget(self.slider, 1)
+        controls.addWidget(self.time_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.screen, 1)
+        layout.addLayout(controls)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self._tick)
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def duration(self) -> float:
+        return self._duration
+
+    @property
+    def position(self) -> float:
+        return self._position
+
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    @property
+    def error(self) -> str:
+        return self._decoder.error if self._decoder is not None else ""
+
+    def load(self, path: str | Path) -> None:
+        """Preview one file from its start (paused on its first frame)."""
+        p = Path(path)
+        duration = probe_duration(p)
+        self.load_segments([Segment(p, 0.0, 0.0, duration or None, p.name)], fps=_probe_fps(p))
+
+    def load_timeline(self, timeline: Any, media_resolver: Callable[[Any], Path | None]) -> None:
+        """Preview the whole cut: one segment per video clip of an engine Timeline.
+
+        ``media_resolver(clip)`` returns the clip's file (or None for a gap). Clips are
+        read through ``studio.timeline_view.clip_segments`` so both the engine's Timeline
+        and the timeline view's fallback model work."""
+        from studio.timeline_view import clip_segments
+
+        segments, fps = clip_segments(timeline, media_resolver)
+        self.load_segments(segments, fps=fps)
+
+    def load_segments(self, segments: Sequence[Segment], fps: float = 24.0) -> None:
+        self._stop_decoder()
+        fixed: list[Segment] = []
+        for seg in segments:
+            if seg.duration is None and seg.path is not None:
+                length = probe_duration(seg.path) - seg.source_in
+                seg = Segment(seg.path, seg.start, seg.source_in, max(0.0, length), seg.label)
+            fixed.append(seg)
+        self._segments = fixed
+        self._fps = fps if fps and fps > 0 else 24.0
+        self._duration = max((s.end for s in fixed), default=0.0)
+        self.slider.setRange(0, int(round(self._duration * 1000)))
+        self.play_button.setEnabled(self._duration > 0)
+        self.current_time = None
+        self.current_image = None
+        self.screen.image = None
+        self.screen.placeholder = self.tr("No video loaded") if not fixed else ""
+        self.screen.update()
+        if not fixed:
+            self._update_labels()
+            return
+        self._frames = queue.Queue(maxsize=QUEUE_FRAMES)
+        self._decoder = _Decoder(fixed, self._frames, self._fps)
+        self._generation = self._decoder.generation
+        self._decoder.start()
+        self._position = 0.0
+        self._at_end = False
+        self._pending = None
+        self._timer.start()
+        self._update_labels()
+
+    def unload(self) -> None:
+        self.pause()
+        self._stop_decoder()
+        self._segments = []
+        self._duration = 0.0
+        self.current_image = None
+        self.current_time = None
+        self.screen.image = None
+        self.screen.placeholder = self.tr("No video loaded")
+        self.screen.update()
+        self._update_labels()
+
+    def play(self) -> None:
+        if self._decoder is None or self._duration <= 0:
+            return
+        if self._at_end or self._position >= self._duration - 1e-3:
+            self.seek(0.0)
+        self._playing = True
+        self._clock_base = self._position
+        self._clock_origin = time.monotonic()
+        self._timer.start()
+        self.play_button.setText(self.tr("Pause"))
+        self.stateChanged.emit(True)
+
+    def pause(self) -> None:
+        if not self._playing:
+            return
+        self._position = self._clock_now()
+        self._playing = False
+        self.play_button.setText(self.tr("Play"))
+        self.stateChanged.emit(False)
+        self._update_labels()
+
+    def toggle(self) -> None:
+        if self._playing:
+            self.pause()
+        else:
+            self.play()
+
+    def seek(self, seconds: float) -> None:
+        if self._decoder is None:
+            return
+        seconds = max(0.0, min(float(seconds), max(0.0, self._duration - 1e-3)))
+        self._generation = self._decoder.seek(seconds)
+        self._pending = None
+        self._position = seconds
+        self._clock_base = seconds
+        self._clock_origin = time.monotonic()
+        self._at_end = False
+        self._timer.start()
+        self._update_labels()
+        self.positionChanged.emit(seconds)
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        self._stop_decoder()
+        super().closeEvent(event)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(360, 420)
+
+    # ------------------------------------------------------------------ internals
+    def _stop_decoder(self) -> None:
+        self._playing = False
+        self._timer.stop()
+        if self._decoder is not None:
+            self._decoder.stop()
+            self._decoder.join(timeout=2.0)
+            self._decoder = None
+        self.play_button.setText(self.tr("Play"))
+
+    def _clock_now(self) -> float:
+        if not self._playing:
+            return self._position
+        return self._clock_base + (time.monotonic() - self._clock_origin)
+
+    def _next_item(self) -> Any:
+        if self._pending is not None:
+            item, self._pending = self._pending, None
+            return item
+        try:
+            return self._frames.get_nowait()
+        except queue.Empty:
+            return None
+
+    def _tick(self) -> None:
+        now = self._clock_now()
+        shown: _Frame | None = None
+        while True:
+            item = self._next_item()
+            if item is None:
+                break
+            if isinstance(item, tuple):  # (_END, generation)
+                if item[1] == self._generation:
+                    self._at_end = True
+                continue
+            if item.generation != self._generation:
+                continue
+            if shown is None and self.current_time is None:
+                shown = item  # nothing on screen yet: show the first frame at once
+                if not self._playing:
+                    break
+                continue
+            if item.time <= now + 1e-6 or (not self._playing and self._awaiting_seek_frame()):
+                shown = item
+                if not self._playing:
+                    break
+                continue
+            self._pending = item  # a future frame: keep it for a later tick
+            break
+        if shown is not None:
+            self._show(shown)
+        if self._playing:
+            if self._at_end and self._pending is None and now >= self._duration - 1e-3:
+                self.pause()
+                self._position = self._duration
+                self._at_end = True
+            else:
+                self._position = min(now, self._duration)
+            self._update_labels()
+            self.positionChanged.emit(self._position)
+
+    def _awaiting_seek_frame(self) -> bool:
+        """Paused after a seek: the first frame at/after the position replaces the view."""
+        if self.current_time is None:
+            return True
+        return abs(self.current_time - self._position) > 0.5 / self._fps
+
+    def _show(self, frame: _Frame) -> None:
+        if frame.image is None:
+            image = QImage(16, 9, QImage.Format.Format_RGB888)
+            image.fill(QColor(0, 0, 0))
+            self.screen.placeholder = frame.label
+        else:
+            h, w, _ = frame.image.shape
+            data = np.ascontiguousarray(frame.image)
+            image = QImage(data.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+        self.current_image = image
+        self.current_time = frame.time
+        self.current_label = frame.label
+        self.screen.image = image if frame.image is not None else None
+        self.screen.update()
+        self.frameShown.emit(frame.time)
+
+    def _time_text(self) -> str:
+        return f"{_timecode(self._position)} / {_timecode(self._duration)}"
+
+    def _update_labels(self) -> None:
+        self.time_label.setText(self._time_text())
+        if not self.slider.isSliderDown():
+            self.slider.blockSignals(True)
+            self.slider.setValue(int(round(self._position * 1000)))
+            self.slider.blockSignals(False)
+
+
+def _probe_fps(path: Path) -> float:
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            rate = stream.average_rate or stream.guessed_rate
+            return float(rate) if rate else 24.0
+    except (av.error.FFmpegError, OSError, IndexError, ValueError):
+        return 24.0

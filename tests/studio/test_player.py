@@ -1,0 +1,101 @@
+"""PreviewPlayer: real PyAV decoding on its background thread, shown in a real widget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.media_factory import make_video
+
+pytest.importorskip("pytestqt")
+
+from studio.player import PreviewPlayer, Segment  # noqa: E402
+
+
+def _blue(player: PreviewPlayer) -> int:
+    """Blue channel at the centre of the frame on screen; make_video sets it to 7*i."""
+    img = player.current_image
+    assert img is not None
+    return img.pixelColor(img.width() // 2, img.height() // 2).blue()
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    return make_video(tmp_path / "clip.mp4", frames=24, size=(64, 48), fps=24)
+
+
+def test_load_shows_first_frame_and_duration(qtbot, clip: Path) -> None:
+    player = PreviewPlayer()
+    qtbot.addWidget(player)
+    player.resize(320, 300)
+    player.show()
+    player.load(clip)
+    assert player.duration == pytest.approx(1.0, abs=0.05)
+    qtbot.waitUntil(lambda: player.current_image is not None, timeout=3000)
+    assert player.current_time == pytest.approx(0.0, abs=1e-3)
+    assert abs(_blue(player) - 0) <= 6
+    assert player.current_image.width() == 64
+    assert player.time_label.text() == "00:00.00 / 00:01.00"
+
+
+def test_seek_shows_the_frame_at_that_time(qtbot, clip: Path) -> None:
+    player = PreviewPlayer()
+    qtbot.addWidget(player)
+    player.load(clip)
+    qtbot.waitUntil(lambda: player.current_image is not None, timeout=3000)
+    player.seek(0.5)  # frame 12: blue 84
+    qtbot.waitUntil(lambda: player.current_time is not None
+                    and abs(player.current_time - 0.5) < 0.03, timeout=3000)
+    assert abs(_blue(player) - 84) <= 8
+    assert player.slider.value() == 500
+    player.seek(0.25)  # backwards: frame 6, blue 42
+    qtbot.waitUntil(lambda: abs(player.current_time - 0.25) < 0.03, timeout=3000)
+    assert abs(_blue(player) - 42) <= 8
+
+
+def test_play_advances_and_stops_at_the_end(qtbot, clip: Path) -> None:
+    player = PreviewPlayer()
+    qtbot.addWidget(player)
+    player.load(clip)
+    qtbot.waitUntil(lambda: player.current_image is not None, timeout=3000)
+    shown: list[float] = []
+    player.frameShown.connect(shown.append)
+    player.play()
+    assert player.playing
+    qtbot.waitUntil(lambda: not player.playing, timeout=5000)
+    assert player.position == pytest.approx(1.0, abs=0.05)
+    assert player.current_time == pytest.approx(23 / 24, abs=0.03)
+    assert shown == sorted(shown) and len(shown) >= 6  # frames went forward in time
+    assert abs(_blue(player) - 161) <= 8
+    player.play()  # from the end: starts again at 0
+    assert player.playing
+    player.pause()
+    assert player.position < 0.5
+
+
+def test_segments_play_a_sequence_of_clips(qtbot, tmp_path: Path) -> None:
+    a = make_video(tmp_path / "a.mp4", frames=12, size=(32, 32), fps=24)
+    b = make_video(tmp_path / "b.mp4", frames=24, size=(48, 32), fps=24)
+    player = PreviewPlayer()
+    qtbot.addWidget(player)
+    # a: 0.5 s; then b from its 0.5 s mark for 0.25 s
+    player.load_segments([Segment(a, 0.0, 0.0, None, "A"), Segment(b, 0.5, 0.5, 0.25, "B")], 24)
+    assert player.duration == pytest.approx(0.75, abs=0.02)
+    player.seek(0.6)  # inside b at source time 0.6 → frame 14, blue 98
+    qtbot.waitUntil(lambda: player.current_label == "B"
+                    and abs(player.current_time - 0.6) < 0.03, timeout=3000)
+    assert player.current_image.width() == 48
+    assert abs(_blue(player) - 98) <= 8
+
+
+def test_unreadable_file_does_not_crash(qtbot, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video")
+    player = PreviewPlayer()
+    qtbot.addWidget(player)
+    player.load(bad)
+    assert player.duration == 0.0
+    assert not player.play_button.isEnabled()
+    player.play()
+    assert not player.playing
