@@ -11,7 +11,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 @pytest.fixture(autouse=True)
-def _storyreel_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _storyreel_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Every test gets its own per-user config dir (model registry, preferences)."""
     home = tmp_path_factory.mktemp("storyreel-home")
     monkeypatch.setenv("STORYREEL_HOME", str(home))

@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 
 
-def make_image(path: Path, size: tuple[int, int] = (64, 96), color: tuple[int, int, int] = (200, 80, 40)) -> Path:
+def make_image(
+    path: Path, size: tuple[int, int] = (64, 96), color: tuple[int, int, int] = (200, 80, 40)
+) -> Path:
     from PIL import Image, ImageDraw
 
     img = Image.new("RGB", size, color)
@@ -71,7 +73,10 @@ def make_video(
     return path
 
 
-def make_wav(path: Path, seconds: float = 1.0, sample_rate: int = 22050, freq: float = 330.0, channels: int = 1) -> Path:
+def make_wav(
+    path: Path, seconds: float = 1.0, sample_rate: int = 22050, freq: float = 330.0,
+    channels: int = 1,
+) -> Path:
     n = int(seconds * sample_rate)
     t = np.arange(n) / sample_rate
     data = (0.4 * np.sin(2 * np.pi * freq * t) * 32767).astype(np.int16)

@@ -88,7 +88,9 @@ def pack(store: ProjectStore, out: Path) -> int:
                         continue
                     path = store.root / asset.relpath
                     if not path.is_file():
-                        raise BundleError(f"Media file {asset.relpath} is missing from the project.")
+                        raise BundleError(
+                            f"Media file {asset.relpath} is missing from the project."
+                        )
                     # media is already compressed; store it as is
                     zf.write(path, asset.relpath, compress_type=zipfile.ZIP_STORED)
                     count += 1

@@ -34,7 +34,9 @@ def read_version(db_path: Path) -> int:
 
     Raises ProjectError with one sentence when the file is not a Storyreel database.
     """
-    uri = f"file:{db_path.as_posix()}?mode=ro"
+    # immutable=1 leaves no -wal/-shm behind when there is no pending WAL to read
+    has_wal = db_path.with_name(db_path.name + "-wal").exists()
+    uri = f"file:{db_path.as_posix()}?mode=ro" + ("" if has_wal else "&immutable=1")
     try:
         conn = sqlite3.connect(uri, uri=True)
     except sqlite3.Error as exc:
