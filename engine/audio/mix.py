@@ -1,0 +1,515 @@
+"""Mix dialogue, music and effects into one normalized track, in constant memory.
+
+``render_mix`` works in blocks (5 s). Pass 1 decodes each source incrementally with PyAV
+(resampled to the mix rate and layout), applies gain, fades and the dialogue ducking of
+music, sums, measures loudness (BS.1770-4) and writes the raw mix to a temp file. Pass 2
+reads it back block by block with a little look-ahead, applies the loudness gain and a
+true-peak limiter, and writes the final WAV (32-bit float). Peak memory depends on the
+block size and on how many sources overlap, not on the film's length.
+
+Reading the result in chunks: ``read_mix(path, block_frames)`` yields float32 arrays of
+shape (channels, n); or open the WAV with PyAV like any audio file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.audio.loudness import LoudnessMeter, TruePeakMeter
+from engine.errors import MediaError, StoryreelError
+from engine.jobs.progress import CancelToken, Progress, no_progress
+from engine.model import AudioRole
+
+BLOCK_SECONDS = 5.0
+DUCK_ATTACK = 0.08  # seconds for music to go down before a line starts
+DUCK_RELEASE = 0.3  # seconds for it to come back after the line
+DUCK_BRIDGE = 0.6  # lines closer than this keep the music down between them
+LIMITER_LOOKAHEAD = 0.005  # seconds
+WAVE_FORMAT_IEEE_FLOAT = 3
+
+
+@dataclass
+class AudioSegment:
+    """One source placed on the mix timeline (all times in seconds)."""
+
+    source: Path
+    start: float
+    role: AudioRole
+    in_point: float = 0.0
+    duration: float | None = None  # None: to the end of the source (or of the film if loop)
+    gain_db: float = 0.0
+    fade_in: float = 0.0
+    fade_out: float = 0.0
+    loop: bool = False
+
+
+@dataclass
+class MixReport:
+    path: Path
+    duration: float
+    sample_rate: int
+    channels: int
+    measured_lufs: float  # before normalization
+    gain_db: float  # applied to reach the target
+    integrated_lufs: float  # of the output
+    true_peak_db: float  # of the output
+    limited_db: float  # deepest limiter gain reduction (0 = never limited)
+    segments: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path), "duration": round(self.duration, 3),
+            "sample_rate": self.sample_rate, "channels": self.channels,
+            "measured_lufs": _r(self.measured_lufs), "gain_db": _r(self.gain_db),
+            "integrated_lufs": _r(self.integrated_lufs), "true_peak_db": _r(self.true_peak_db),
+            "limited_db": _r(self.limited_db), "segments": self.segments,
+            "warnings": self.warnings,
+        }
+
+
+def _r(x: float) -> float | None:
+    return None if not math.isfinite(x) else round(x, 2)
+
+
+# --------------------------------------------------------------------------- decoding
+def probe_channels(path: Path) -> int:
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            if not c.streams.audio:
+                raise MediaError(f"{path.name} has no audio stream.")
+            return int(c.streams.audio[0].codec_context.channels or 1)
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{path.name} is not a readable audio file ({exc}).") from exc
+
+
+def probe_duration(path: Path) -> float:
+    """Seconds of audio in ``path`` (from the container, else by decoding)."""
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            if not c.streams.audio:
+                raise MediaError(f"{path.name} has no audio stream.")
+            s = c.streams.audio[0]
+            if s.duration is not None and s.time_base:
+                return float(s.duration * s.time_base)
+            if c.duration is not None:
+                return c.duration / 1_000_000
+            total = 0
+            rate = 1
+            for frame in c.decode(s):
+                total += frame.samples
+                rate = frame.sample_rate
+            return total / rate
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{path.name} is not a readable audio file ({exc}).") from exc
+
+
+class SourceReader:
+    """Sequential reader of one file's audio as float32 (channels, n) at a fixed rate."""
+
+    def __init__(self, path: Path, sample_rate: int = 48000, channels: int = 2,
+                 in_point: float = 0.0, loop: bool = False) -> None:
+        self.path = path
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self.in_point = max(0.0, in_point)
+        self.loop = loop
+        self.exhausted = False
+        self._buf = np.zeros((channels, 0), np.float32)
+        self._container: Any = None
+        self._frames: Iterator[Any] | None = None
+        self._resampler: Any = None
+        self._produced_any = False
+        self._open()
+
+    def _open(self) -> None:
+        import av
+
+        self.close()
+        try:
+            self._container = av.open(str(self.path))
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"{self.path.name} is not a readable audio file ({exc}).") from exc
+        if not self._container.streams.audio:
+            raise MediaError(f"{self.path.name} has no audio stream.")
+        stream = self._container.streams.audio[0]
+        self._skip = 0
+        if self.in_point > 0:
+            try:
+                self._container.seek(int(self.in_point * 1_000_000), backward=True)
+            except av.error.FFmpegError:
+                pass
+            self._skip = None  # decided from the first frame's timestamp
+        self._resampler = av.AudioResampler(
+            format="fltp", layout="mono" if self.channels == 1 else "stereo",
+            rate=self.sample_rate,
+        )
+        self._frames = iter(self._container.decode(stream))
+        self._done_decoding = False
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+
+    def _pull(self) -> bool:
+        """Decode more into the buffer. False when the source has ended."""
+        import av
+
+        if self._done_decoding:
+            return False
+        assert self._frames is not None
+        try:
+            frame = next(self._frames)
+        except StopIteration:
+            frame = None
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"{self.path.name} cannot be decoded ({exc}).") from exc
+        if self._skip is None:
+            start = float(frame.pts * frame.time_base) if frame is not None and \
+                frame.pts is not None else 0.0
+            self._skip = max(0, int(round((self.in_point - start) * self.sample_rate)))
+        if frame is None:
+            self._done_decoding = True
+            out_frames = self._resampler.resample(None)
+        else:
+            frame.pts = None
+            out_frames = self._resampler.resample(frame)
+        parts = [f.to_ndarray().astype(np.float32, copy=False) for f in out_frames]
+        if parts:
+            data = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+            data = data.reshape(self.channels, -1)
+            if self._skip:
+                cut = min(self._skip, data.shape[1])
+                data = data[:, cut:]
+                self._skip -= cut
+            if data.shape[1]:
+                self._produced_any = True
+                self._buf = np.concatenate([self._buf, data], axis=1)
+        return True
+
+    def read(self, n: int) -> np.ndarray:
+        """Next ``n`` samples (fewer only at the very end of a non-looping source)."""
+        while self._buf.shape[1] < n:
+            if not self._pull():
+                if self.loop and self._produced_any:
+                    self._open()
+                    continue
+                self.exhausted = True
+                break
+        out, self._buf = self._buf[:, :n], self._buf[:, n:]
+        return out
+
+
+# --------------------------------------------------------------------------- envelopes
+Interval = tuple[float, float]
+
+
+def _merge_intervals(intervals: list[Interval], bridge: float) -> list[Interval]:
+    merged: list[Interval] = []
+    for s, e in sorted(intervals):
+        if merged and s - merged[-1][1] <= bridge:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def duck_envelope(t: np.ndarray, speech: list[tuple[float, float]], duck_db: float) -> np.ndarray:
+    """Linear gain for music at times ``t``: ``duck_db`` during speech, ramps around it
+    (attack before the line starts so the first word is clear, release after it ends)."""
+    depth = np.zeros_like(t)
+    if duck_db == 0.0 or len(t) == 0:
+        return np.ones_like(t)
+    t0, t1 = float(t[0]), float(t[-1])
+    for s, e in speech:
+        if e + DUCK_RELEASE < t0 or s - DUCK_ATTACK > t1:
+            continue
+        up = np.clip((t - (s - DUCK_ATTACK)) / DUCK_ATTACK, 0.0, 1.0)
+        down = np.clip(((e + DUCK_RELEASE) - t) / DUCK_RELEASE, 0.0, 1.0)
+        np.maximum(depth, np.minimum(up, down), out=depth)
+    return (10.0 ** (duck_db * depth / 20.0)).astype(np.float32)
+
+
+def _fade(t_local: np.ndarray, length: float, fade_in: float, fade_out: float) -> np.ndarray:
+    g = np.ones_like(t_local)
+    if fade_in > 0:
+        g = np.minimum(g, np.clip(t_local / fade_in, 0.0, 1.0))
+    if fade_out > 0 and math.isfinite(length):
+        g = np.minimum(g, np.clip((length - t_local) / fade_out, 0.0, 1.0))
+    return np.sin(g * (math.pi / 2)) ** 2  # smooth S-curve
+
+
+# --------------------------------------------------------------------------- wav io
+class WavWriter:
+    """Streams a 32-bit float WAV; sizes are patched in on close."""
+
+    def __init__(self, path: Path, sample_rate: int, channels: int) -> None:
+        self.path = path
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self.frames = 0
+        self._fh = open(path, "wb")
+        self._fh.write(self._header(0))
+
+    def _header(self, data_bytes: int) -> bytes:
+        block_align = 4 * self.channels
+        fmt = struct.pack("<HHIIHH", WAVE_FORMAT_IEEE_FLOAT, self.channels, self.sample_rate,
+                          self.sample_rate * block_align, block_align, 32)
+        fact = struct.pack("<4sII", b"fact", 4, self.frames)
+        return (b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + len(fact) + 8 + data_bytes)
+                + b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + fact
+                + b"data" + struct.pack("<I", data_bytes))
+
+    def write(self, block: np.ndarray) -> None:
+        data = np.ascontiguousarray(block.T, dtype="<f4")
+        self._fh.write(data.tobytes())
+        self.frames += block.shape[1]
+
+    def close(self) -> None:
+        self._fh.seek(0)
+        self._fh.write(self._header(self.frames * 4 * self.channels))
+        self._fh.close()
+
+
+def _wav_layout(path: Path) -> tuple[int, int, int, int]:
+    """(data offset, frames, channels, sample rate) of a float32 WAV written here."""
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            raise MediaError(f"{path.name} is not a WAV file.")
+        channels = rate = 0
+        fmt_tag = 0
+        while True:
+            chunk = fh.read(8)
+            if len(chunk) < 8:
+                raise MediaError(f"{path.name} has no audio data.")
+            cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if cid == b"fmt ":
+                body = fh.read(size)
+                fmt_tag, channels, rate = struct.unpack("<HHI", body[:8])
+            elif cid == b"data":
+                if fmt_tag != WAVE_FORMAT_IEEE_FLOAT:
+                    raise MediaError(f"{path.name} is not a 32-bit float WAV; decode it with PyAV.")
+                return fh.tell(), size // (4 * channels), channels, rate
+            else:
+                fh.seek(size + (size & 1), 1)
+
+
+def read_mix(path: str | Path, block_frames: int = 48000) -> Iterator[np.ndarray]:
+    """Yield the mix written by ``render_mix`` as float32 (channels, n) blocks."""
+    path = Path(path)
+    offset, frames, channels, _ = _wav_layout(path)
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        left = frames
+        while left > 0:
+            n = min(block_frames, left)
+            data = np.frombuffer(fh.read(n * 4 * channels), dtype="<f4")
+            left -= n
+            yield data.reshape(-1, channels).T.copy()
+
+
+# --------------------------------------------------------------------------- mixing
+@dataclass
+class _Active:
+    seg: AudioSegment
+    start: int  # sample on the timeline
+    end: int  # exclusive
+    length: float  # seconds (inf when looping to the end)
+    reader: SourceReader | None = None
+
+
+def _prepare(segments: list[AudioSegment], total: int, sr: int) -> list[_Active]:
+    out = []
+    for seg in segments:
+        src = Path(seg.source)
+        if not src.is_file():
+            raise MediaError(f"Audio source {src} does not exist.")
+        if seg.duration is not None and seg.duration <= 0:
+            continue
+        if seg.duration is not None:
+            length = seg.duration
+        elif seg.loop:
+            length = max(0.0, total / sr - seg.start)
+        else:
+            length = max(0.0, probe_duration(src) - seg.in_point)
+        start = int(round(seg.start * sr))
+        end = min(total, start + int(round(length * sr)))
+        if end <= max(0, start):
+            continue
+        out.append(_Active(seg, start, end, length))
+    return sorted(out, key=lambda a: a.start)
+
+
+def render_mix(
+    segments: list[AudioSegment],
+    duration: float,
+    out_path: Path,
+    sample_rate: int = 48000,
+    channels: int = 2,
+    duck_db: float = -12.0,
+    target_lufs: float = -14.0,
+    true_peak_db: float = -1.0,
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> MixReport:
+    """Mix ``segments`` into a ``duration``-second float WAV at ``out_path``."""
+    if duration <= 0:
+        raise StoryreelError("The mix must be longer than zero seconds.")
+    if channels not in (1, 2):
+        raise StoryreelError(f"The mix can be mono or stereo, not {channels} channels.")
+    if sample_rate != 48000 and target_lufs is not None:
+        raise StoryreelError("The mix is measured and written at 48000 Hz; use sample_rate=48000.")
+    out_path = Path(out_path)
+    total = int(round(duration * sample_rate))
+    items = _prepare(segments, total, sample_rate)
+    speech = _merge_intervals(
+        [(a.start / sample_rate, a.end / sample_rate) for a in items
+         if a.seg.role is AudioRole.DIALOGUE], DUCK_BRIDGE)
+    block = int(BLOCK_SECONDS * sample_rate)
+    meter = LoudnessMeter(channels)
+    tmp_dir = out_path.parent
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, raw_name = tempfile.mkstemp(dir=tmp_dir, suffix=".mixraw")
+    os.close(fd)
+    raw = Path(raw_name)
+    report = MixReport(out_path, duration, sample_rate, channels, -math.inf, 0.0,
+                       -math.inf, -math.inf, 0.0, segments=len(items))
+    try:
+        # ---- pass 1: mix, measure, spill to disk
+        with open(raw, "wb") as fh:
+            for b0 in range(0, total, block):
+                if cancel is not None:
+                    cancel.check()
+                b1 = min(total, b0 + block)
+                mix = np.zeros((channels, b1 - b0), np.float32)
+                for a in items:
+                    if a.end <= b0 or a.start >= b1:
+                        if a.reader is not None and a.end <= b0:
+                            a.reader.close()
+                            a.reader = None
+                        continue
+                    s0, s1 = max(a.start, b0), min(a.end, b1)
+                    if a.reader is None:
+                        a.reader = SourceReader(
+                            Path(a.seg.source), sample_rate, channels,
+                            in_point=a.seg.in_point + max(0, b0 - a.start) / sample_rate,
+                            loop=a.seg.loop,
+                        )
+                    data = a.reader.read(s1 - s0)
+                    n = data.shape[1]
+                    if n == 0:
+                        continue
+                    idx = np.arange(s0, s0 + n)
+                    t_local = (idx - a.start) / sample_rate
+                    gain = _fade(t_local, a.length, a.seg.fade_in, a.seg.fade_out)
+                    gain = gain * (10.0 ** (a.seg.gain_db / 20.0))
+                    if a.seg.role is AudioRole.MUSIC and speech:
+                        gain = gain * duck_envelope(idx / sample_rate, speech, duck_db)
+                    mix[:, s0 - b0 : s0 - b0 + n] += data * gain.astype(np.float32)
+                meter.add(mix)
+                fh.write(np.ascontiguousarray(mix.T, dtype="<f4").tobytes())
+                progress(0.7 * b1 / total, "Mixing audio")
+        for a in items:
+            if a.reader is not None:
+                a.reader.close()
+        measured = meter.integrated
+        report.measured_lufs = measured
+        gain_db = target_lufs - measured if math.isfinite(measured) else 0.0
+        report.gain_db = gain_db
+        # ---- pass 2: gain + true-peak limiter → final file
+        _normalize(raw, out_path, total, sample_rate, channels, gain_db, true_peak_db,
+                   report, progress, cancel)
+    finally:
+        raw.unlink(missing_ok=True)
+    progress(1.0, f"Mix at {report.integrated_lufs:.1f} LUFS")
+    return report
+
+
+def _limiter_gain(peaks: np.ndarray, ceiling: float, look: int) -> np.ndarray:
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    need = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
+    if need.min() >= 1.0:
+        return np.ones_like(need)
+    held = minimum_filter1d(need, size=2 * look + 1, mode="nearest")
+    smooth = uniform_filter1d(held, size=2 * look + 1, mode="nearest")
+    return np.minimum(smooth, held)
+
+
+def _normalize(raw: Path, out_path: Path, total: int, sr: int, channels: int, gain_db: float,
+               true_peak_db: float, report: MixReport, progress: Progress,
+               cancel: CancelToken | None) -> None:
+    gain = 10.0 ** (gain_db / 20.0)
+    ceiling = 10.0 ** ((true_peak_db - 0.2) / 20.0)  # 0.2 dB for the estimate's error
+    look = max(1, int(LIMITER_LOOKAHEAD * sr))
+    ctx = 3 * look  # samples of context read on each side of a block
+    block = int(BLOCK_SECONDS * sr)
+    frame_bytes = 4 * channels
+    out_meter = LoudnessMeter(channels)
+    out_peak = TruePeakMeter(channels)
+    tp = TruePeakMeter(channels)
+    tmp_out = out_path.with_name(out_path.name + ".part")
+    writer = WavWriter(tmp_out, sr, channels)
+    deepest = 1.0
+    try:
+        with open(raw, "rb") as fh:
+            # peaks of [b0 - ctx, b1 + ctx) are needed; the meter runs ahead by ctx samples
+            pending = np.zeros(0)  # oversampled peaks from (b0 - ctx) onward
+            fed = 0  # samples fed to the peak meter so far
+            for b0 in range(0, total, block):
+                if cancel is not None:
+                    cancel.check()
+                b1 = min(total, b0 + block)
+                want = min(total, b1 + ctx)
+                if want > fed:
+                    fh.seek(fed * frame_bytes)
+                    x = np.frombuffer(fh.read((want - fed) * frame_bytes), dtype="<f4")
+                    x = x.reshape(-1, channels).T.astype(np.float64) * gain
+                    pending = np.concatenate([pending, tp.oversampled_peaks(x)])
+                    fed = want
+                # pending starts at sample max(0, b0 - ctx)
+                p0 = max(0, b0 - ctx)
+                g = _limiter_gain(pending, ceiling, look)
+                g_block = g[b0 - p0 : b1 - p0]
+                deepest = min(deepest, float(g_block.min()) if len(g_block) else 1.0)
+                fh.seek(b0 * frame_bytes)
+                y = np.frombuffer(fh.read((b1 - b0) * frame_bytes), dtype="<f4")
+                y = (y.reshape(-1, channels).T.astype(np.float64) * gain * g_block)
+                y = np.clip(y, -1.0, 1.0).astype(np.float32)
+                writer.write(y)
+                out_meter.add(y)
+                out_peak.add(y)
+                keep_from = max(0, b1 - ctx)
+                pending = pending[keep_from - p0 :]
+                progress(0.7 + 0.3 * b1 / total, "Normalizing loudness")
+        writer.close()
+        os.replace(tmp_out, out_path)
+    finally:
+        if not writer._fh.closed:
+            writer._fh.close()
+        tmp_out.unlink(missing_ok=True)
+    report.integrated_lufs = out_meter.integrated
+    report.true_peak_db = out_peak.dbtp
+    report.limited_db = 20.0 * math.log10(max(deepest, 1e-9))
+
+
+def measure_loudness(path: str | Path) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of any audio or video file."""
+    from engine.audio import loudness
+
+    return loudness.measure_loudness(path)
