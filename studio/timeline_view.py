@@ -1,0 +1,847 @@
+"""The timeline: video, dialogue, music/effects and subtitle tracks over a ruler.
+
+A QGraphicsView drawing ``engine.render.timeline_builder.build_timeline(store)``. The view
+holds no data of its own: ``refresh()`` rebuilds it from the store, and it refreshes
+itself when the store reports a change. Edits go back through the engine:
+- dragging a video clip's edge trims it: ``set_clip_edit(store, shot_id, trim_in=…,
+  trim_out=…)``, one undoable step, snapped to whole frames;
+- dragging a music/effects item moves its AudioPlacement (``from_shot`` + ``offset``).
+Clicking or dragging on the ruler moves the playhead; the preview player above the
+tracks follows it (Space plays/pauses). Ctrl+wheel, the +/- buttons and Fit zoom.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QPainter, QPen, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsLineItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsSceneHoverEvent,
+    QGraphicsSceneMouseEvent,
+    QGraphicsView,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QSplitter,
+    QStyleOptionGraphicsItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.errors import StoryreelError
+from engine.model import AudioPlacement, AudioRole, MediaAsset, ShotStatus, Take
+from engine.model.timeline import SourceKind, Timeline, VideoClip, timecode
+from studio.player import PreviewPlayer, Segment
+
+ZH = {
+    "Video": "视频",
+    "Dialogue": "对白",
+    "Music": "音乐",
+    "Subtitles": "字幕",
+    "Fit": "适应",
+    "Zoom in": "放大",
+    "Zoom out": "缩小",
+    "Preview shot": "预览镜头",
+    "Preview cut": "预览全片",
+    "Play/pause the preview (Space)": "播放/暂停预览（空格）",
+    "Timeline": "时间线",
+    "The timeline is not available yet.": "时间线暂不可用。",
+    "Select a clip first.": "请先选择一个片段。",
+    "This shot has no take to preview yet.": "该镜头还没有可预览的片段。",
+    "Trim shot {label}": "修剪镜头 {label}",
+    "Move music": "移动音乐",
+    "Drag clip edges to trim; drag music to move it.": "拖动片段边缘修剪；拖动音乐可移动。",
+}
+
+RULER_H = 26
+TRACK_H = {"video": 64, "dialogue": 30, "music": 30, "subtitles": 30}
+TRACK_ORDER = ("video", "dialogue", "music", "subtitles")
+TRACK_GAP = 4
+LEFT_PAD = 6.0
+HEADER_W = 84
+EDGE_GRAB = 6.0  # pixels near a clip edge that start a trim
+MIN_PPF, MAX_PPF = 0.25, 48.0
+
+STATUS_COLORS = {
+    ShotStatus.DRAFT: QColor(86, 92, 110),
+    ShotStatus.READY: QColor(70, 104, 150),
+    ShotStatus.QUEUED: QColor(120, 110, 60),
+    ShotStatus.GENERATING: QColor(160, 120, 40),
+    ShotStatus.GENERATED: QColor(52, 120, 150),
+    ShotStatus.APPROVED: QColor(52, 140, 84),
+    ShotStatus.STALE: QColor(160, 80, 60),
+}
+DIALOGUE_COLOR = QColor(120, 90, 170)
+MUSIC_COLOR = QColor(40, 130, 130)
+EFFECTS_COLOR = QColor(110, 110, 70)
+SUBTITLE_COLOR = QColor(150, 130, 60)
+PLAYHEAD_COLOR = QColor(235, 70, 60)
+
+
+def track_top(name: str) -> float:
+    y = RULER_H + TRACK_GAP
+    for track in TRACK_ORDER:
+        if track == name:
+            return y
+        y += TRACK_H[track] + TRACK_GAP
+    raise KeyError(name)
+
+
+SCENE_H = track_top("subtitles") + TRACK_H["subtitles"] + TRACK_GAP
+
+
+def _engine_builder() -> Any | None:
+    try:
+        return importlib.import_module("engine.render.timeline_builder")
+    except ImportError:
+        return None
+
+
+def clip_segments(
+    timeline: Timeline, media_resolver: Callable[[VideoClip], Path | None] | None = None,
+) -> tuple[list[Segment], float]:
+    """Player segments for every video clip of ``timeline`` (slates become gaps)."""
+    fps = Fraction(timeline.fps)
+    segments: list[Segment] = []
+    for clip in timeline.video:
+        path = media_resolver(clip) if media_resolver else (Path(clip.path) if clip.path else None)
+        start = float(clip.record_in / fps)
+        length = float(clip.duration_frames / fps)
+        if clip.kind == SourceKind.SLATE or path is None:
+            segments.append(Segment(None, start, 0.0, length, clip.slate_text or clip.label))
+        else:
+            source_in = 0.0 if clip.kind == SourceKind.IMAGE else clip.source_in
+            segments.append(Segment(Path(path), start, source_in, length, clip.label))
+    return segments, float(fps)
+
+
+def trims_after_drag(
+    clip: VideoClip, fps: Fraction, trim_in: int, trim_out: int, edge: str, delta: int,
+) -> tuple[int, int]:
+    """New (trim_in, trim_out) after dragging ``edge`` ("in"/"out") by ``delta`` frames.
+
+    Positive ``delta`` moves the edge right. Video sources keep the opposite edge's source
+    frame fixed (their clip length is bounded by the shot's duration, not by trim_out
+    alone); slates and stills just shorten or lengthen. A clip keeps at least one frame.
+    """
+    length = clip.duration_frames
+    if edge == "in":
+        delta = max(-trim_in, min(delta, length - 1))
+    else:
+        delta = min(trim_out, max(delta, -(length - 1))) if clip.kind != SourceKind.VIDEO \
+            else max(delta, -(length - 1))
+    if clip.kind == SourceKind.VIDEO and clip.source_duration:
+        step = clip.speed / fps  # source seconds per timeline frame
+        new_in, new_out = clip.source_in, clip.source_out
+        if edge == "in":
+            new_in = clip.source_in + float(delta * step)
+        else:
+            new_out = min(clip.source_duration, clip.source_out + float(delta * step))
+        ti = max(0, round(new_in * fps))
+        to = max(0, round((clip.source_duration - new_out) * fps))
+        return ti, to
+    if edge == "in":
+        return max(0, trim_in + delta), trim_out
+    return trim_in, max(0, trim_out - delta)
+
+
+class _Relay(QObject):
+    """Store change events (any thread) → a signal delivered on the UI thread."""
+
+    changed = Signal(object)
+
+
+class _RulerItem(QGraphicsRectItem):
+    def __init__(self, view: TimelineView, width: float) -> None:
+        super().__init__(0, 0, width, RULER_H)
+        self.view = view
+        self.setBrush(QBrush(QColor(36, 38, 44)))
+        self.setPen(QPen(Qt.PenStyle.NoPen))
+        self.setCursor(Qt.CursorShape.IBeamCursor)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: Any = None) -> None:
+        super().paint(painter, option, widget)
+        view = self.view
+        fps = view.fps
+        nominal = max(1, round(float(fps)))
+        ppf = view.ppf
+        # pick a labelled step so labels are ≥ 70 px apart
+        steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600]
+        label_every = next((s for s in steps if s * nominal * ppf >= 70), steps[-1])
+        painter.setPen(QColor(150, 152, 160))
+        font = QFont(painter.font())
+        font.setPointSizeF(8)
+        painter.setFont(font)
+        exposed = option.exposedRect
+        first = max(0, int((exposed.left() - LEFT_PAD) / (nominal * ppf)) - 1)
+        last = int((exposed.right() - LEFT_PAD) / (nominal * ppf)) + 2
+        for second in range(first, last):
+            x = view.frame_to_x(second * nominal)
+            major = second % label_every == 0
+            painter.drawLine(QPointF(x, RULER_H - (12 if major else 5)), QPointF(x, RULER_H))
+            if major:
+                painter.drawText(QPointF(x + 3, 11), timecode(second * nominal, fps)[3:8])
+        if ppf >= 6:  # frame ticks when zoomed in
+            painter.setPen(QColor(80, 82, 90))
+            f0 = max(0, int((exposed.left() - LEFT_PAD) / ppf))
+            f1 = int((exposed.right() - LEFT_PAD) / ppf) + 1
+            for frame in range(f0, f1):
+                if frame % nominal:
+                    x = view.frame_to_x(frame)
+                    painter.drawLine(QPointF(x, RULER_H - 3), QPointF(x, RULER_H))
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        self.view.set_playhead(self.view.x_to_frame(event.scenePos().x()), user=True)
+        event.accept()
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        self.view.set_playhead(self.view.x_to_frame(event.scenePos().x()), user=True)
+
+
+class ClipItem(QGraphicsRectItem):
+    """One shot's clip on the video track; drag an edge to trim it."""
+
+    def __init__(self, view: TimelineView, clip: VideoClip, color: QColor,
+                 thumb: QPixmap | None, stale: bool) -> None:
+        x0, x1 = view.frame_to_x(clip.record_in), view.frame_to_x(clip.record_out)
+        super().__init__(0, 0, max(1.0, x1 - x0), TRACK_H["video"] - 2)
+        self.setPos(x0, track_top("video") + 1)
+        self.view = view
+        self.clip = clip
+        self.color = color
+        self.thumb = thumb
+        self.stale = stale
+        self.setAcceptHoverEvents(True)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        self.setToolTip(clip.slate_text or clip.label)
+        self._drag_edge: str | None = None
+        self._press_x = 0.0
+        self.drag_delta = 0  # frames, while dragging
+
+    def edge_at(self, local_x: float) -> str | None:
+        width = self.rect().width()
+        grab = min(EDGE_GRAB, width / 3)
+        if local_x <= grab:
+            return "in"
+        if local_x >= width - grab:
+            return "out"
+        return None
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: Any = None) -> None:
+        rect = self.rect()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        painter.fillRect(rect, self.color.darker(150))
+        inner = rect.adjusted(1, 1, -1, -1)
+        text_x = inner.left() + 4
+        if self.thumb is not None and inner.width() > 24:
+            th = inner.height()
+            tw = min(inner.width() - 2, th * self.thumb.width() / max(1, self.thumb.height()))
+            painter.drawPixmap(QRectF(inner.left(), inner.top(), tw, th), self.thumb,
+                               QRectF(self.thumb.rect()))
+            text_x = inner.left() + tw + 4
+        painter.fillRect(QRectF(inner.left(), inner.bottom() - 3, inner.width(), 3), self.color)
+        painter.setPen(QColor(236, 236, 240))
+        font = QFont(painter.font())
+        font.setPointSizeF(8.5)
+        font.setBold(True)
+        painter.setFont(font)
+        text_rect = QRectF(text_x, inner.top() + 2, max(0.0, inner.right() - text_x - 2), 16)
+        seconds = self.clip.duration_frames / float(self.view.fps)
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         f"{self.clip.label}  {seconds:.1f}s")
+        if self.stale:
+            painter.setPen(QColor(255, 170, 120))
+            painter.drawText(QRectF(text_x, inner.top() + 18, text_rect.width(), 14),
+                             Qt.AlignmentFlag.AlignLeft, "⟳ stale")
+        pen = QPen(QColor(255, 210, 90) if self.isSelected() else QColor(20, 20, 24))
+        pen.setWidthF(2 if self.isSelected() else 1)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
+
+    def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:  # noqa: N802
+        edge = self.edge_at(event.pos().x())
+        self.setCursor(Qt.CursorShape.SizeHorCursor if edge else Qt.CursorShape.ArrowCursor)
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        if event.button() != Qt.MouseButton.LeftButton:
+            return super().mousePressEvent(event)
+        self._drag_edge = self.edge_at(event.pos().x())
+        self._press_x = event.scenePos().x()
+        self.drag_delta = 0
+        self._base_rect = QRectF(self.rect())
+        self._base_x = self.pos().x()
+        self.view.select_clip(self.clip.shot_id)
+        if self._drag_edge:
+            self.view.dragging = True
+        event.accept()
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        if not self._drag_edge:
+            return
+        ppf = self.view.ppf
+        raw = round((event.scenePos().x() - self._press_x) / ppf)  # snapped to frames
+        length = self.clip.duration_frames
+        if self._drag_edge == "in":
+            delta = max(-self.view.trim_of(self.clip.shot_id)[0], min(raw, length - 1))
+            self.setPos(self._base_x + delta * ppf, self.pos().y())
+            self.setRect(0, 0, self._base_rect.width() - delta * ppf, self._base_rect.height())
+        else:
+            delta = max(raw, -(length - 1))
+            self.setRect(0, 0, self._base_rect.width() + delta * ppf, self._base_rect.height())
+        self.drag_delta = delta
+        self.view.set_playhead(self.clip.record_in + (delta if self._drag_edge == "in"
+                                                      else length + delta), user=False)
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        edge, self._drag_edge = self._drag_edge, None
+        self.view.dragging = False
+        if edge and self.drag_delta:
+            self.view.commit_trim(self.clip, edge, self.drag_delta)
+        elif edge:
+            self.setRect(self._base_rect)
+            self.setPos(self._base_x, self.pos().y())
+        event.accept()
+
+
+class BarItem(QGraphicsRectItem):
+    """A dialogue line, a music/effects placement or a subtitle cue."""
+
+    def __init__(self, view: TimelineView, track: str, record_in: int, record_out: int,
+                 color: QColor, text: str, placement_id: str | None = None) -> None:
+        x0, x1 = view.frame_to_x(record_in), view.frame_to_x(record_out)
+        super().__init__(0, 0, max(2.0, x1 - x0), TRACK_H[track] - 4)
+        self.setPos(x0, track_top(track) + 2)
+        self.view = view
+        self.track = track
+        self.record_in = record_in
+        self.color = color
+        self.text = text
+        self.placement_id = placement_id
+        self.setToolTip(text)
+        self._press_x = 0.0
+        self._base_x = x0
+        self.drag_delta = 0
+        if placement_id:
+            self.setCursor(Qt.CursorShape.OpenHandCursor)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: Any = None) -> None:
+        rect = self.rect()
+        painter.fillRect(rect, self.color.darker(130))
+        painter.setPen(QPen(self.color.lighter(140)))
+        painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
+        painter.setPen(QColor(236, 236, 240))
+        font = QFont(painter.font())
+        font.setPointSizeF(8)
+        painter.setFont(font)
+        painter.drawText(rect.adjusted(4, 0, -2, 0),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         painter.fontMetrics().elidedText(self.text, Qt.TextElideMode.ElideRight,
+                                                          int(max(0, rect.width() - 6))))
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        if not self.placement_id or event.button() != Qt.MouseButton.LeftButton:
+            return super().mousePressEvent(event)
+        self._press_x = event.scenePos().x()
+        self._base_x = self.pos().x()
+        self.drag_delta = 0
+        self.view.dragging = True
+        self.setCursor(Qt.CursorShape.ClosedHandCursor)
+        event.accept()
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        if not self.placement_id:
+            return
+        raw = round((event.scenePos().x() - self._press_x) / self.view.ppf)
+        self.drag_delta = max(-self.record_in, raw)
+        self.setPos(self._base_x + self.drag_delta * self.view.ppf, self.pos().y())
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        if not self.placement_id:
+            return super().mouseReleaseEvent(event)
+        self.view.dragging = False
+        self.setCursor(Qt.CursorShape.OpenHandCursor)
+        if self.drag_delta:
+            self.view.commit_music_move(self.placement_id, self.record_in + self.drag_delta)
+        event.accept()
+
+
+class _TrackHeaders(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFixedWidth(HEADER_W)
+        self.names = {"video": self.tr("Video"), "dialogue": self.tr("Dialogue"),
+                      "music": self.tr("Music"), "subtitles": self.tr("Subtitles")}
+        self.offset = 0
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(30, 31, 36))
+        painter.setPen(QColor(200, 200, 208))
+        for track in TRACK_ORDER:
+            rect = QRectF(6, track_top(track) - self.offset, HEADER_W - 8, TRACK_H[track])
+            painter.fillRect(rect.adjusted(-6, 0, 0, 0), QColor(40, 42, 48))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             self.names[track])
+        painter.end()
+
+
+class _Graphics(QGraphicsView):
+    def __init__(self, owner: TimelineView) -> None:
+        super().__init__(owner)
+        self.owner = owner
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        self.setBackgroundBrush(QBrush(QColor(24, 25, 29)))
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.BoundingRectViewportUpdate)
+
+    def wheelEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            factor = 1.25 if event.angleDelta().y() > 0 else 0.8
+            anchor = self.mapToScene(event.position().toPoint()).x()
+            self.owner.zoom(factor, anchor_x=anchor)
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+
+class TimelineView(QWidget):
+    """Tracks, ruler, playhead and a preview player for the project's timeline."""
+
+    playheadMoved = Signal(int)  # frame
+    clipSelected = Signal(str)  # shot id
+
+    def __init__(self, store: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.timeline: Timeline | None = None
+        self.fps = Fraction(store.project.fps)
+        self.ppf = 4.0  # pixels per frame
+        self.playhead = 0
+        self.selected_shot: str | None = None
+        self.dragging = False
+        self.error = ""
+        self.clip_items: dict[str, ClipItem] = {}
+        self.music_items: dict[str, BarItem] = {}
+        self._trims: dict[str, tuple[int, int]] = {}
+        self._thumbs: dict[str, QPixmap | None] = {}
+        self._fitted = False
+        self._player_follows_timeline = False
+        self.show_error: Callable[[str], None] = self._error_dialog
+
+        self.player = PreviewPlayer(self)
+        self.player.positionChanged.connect(self._on_player_position)
+        self.scene = QGraphicsScene(self)
+        self.view = _Graphics(self)
+        self.view.setScene(self.scene)
+        self.headers = _TrackHeaders(self)
+        self.view.verticalScrollBar().valueChanged.connect(self._sync_headers)
+
+        self.zoom_out_button = self._button("−", self.tr("Zoom out"), lambda: self.zoom(0.8))
+        self.zoom_in_button = self._button("+", self.tr("Zoom in"), lambda: self.zoom(1.25))
+        self.fit_button = self._button(self.tr("Fit"), self.tr("Fit"), self.fit)
+        self.preview_shot_button = self._button(self.tr("Preview shot"), "", self.preview_shot)
+        self.preview_cut_button = self._button(self.tr("Preview cut"), "", self.preview_cut)
+        self.timecode_label = QLabel(self)
+        self.status_label = QLabel(self.tr("Drag clip edges to trim; drag music to move it."), self)
+        self.status_label.setStyleSheet("color: #9a9ca6;")
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 2)
+        for w in (self.preview_shot_button, self.preview_cut_button):
+            bar.addWidget(w)
+        bar.addSpacing(12)
+        bar.addWidget(self.timecode_label)
+        bar.addSpacing(12)
+        bar.addWidget(self.status_label, 1)
+        for w in (self.zoom_out_button, self.zoom_in_button, self.fit_button):
+            bar.addWidget(w)
+        tracks = QWidget(self)
+        tracks_layout = QHBoxLayout(tracks)
+        tracks_layout.setContentsMargins(0, 0, 0, 0)
+        tracks_layout.setSpacing(0)
+        tracks_layout.addWidget(self.headers)
+        tracks_layout.addWidget(self.view, 1)
+        lower = QWidget(self)
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.setSpacing(2)
+        lower_layout.addLayout(bar)
+        lower_layout.addWidget(tracks, 1)
+        lower.setMinimumHeight(int(SCENE_H) + 60)
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.splitter.addWidget(self.player)
+        self.splitter.addWidget(lower)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+
+        space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
+        space.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        space.activated.connect(self.player.toggle)
+        self.player.play_button.setToolTip(self.tr("Play/pause the preview (Space)"))
+
+        self._relay = _Relay(self)
+        self._relay.changed.connect(self._on_store_changes)
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(40)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self._unsubscribe: Callable[[], None] | None = store.subscribe(self._forward)
+        self.destroyed.connect(lambda *_: self._detach())
+        self.refresh()
+
+    # ------------------------------------------------------------------ geometry
+    def frame_to_x(self, frame: int | float) -> float:
+        return LEFT_PAD + frame * self.ppf
+
+    def x_to_frame(self, x: float) -> int:
+        frame = round((x - LEFT_PAD) / self.ppf)
+        end = self.timeline.duration_frames if self.timeline else 0
+        return int(max(0, min(frame, max(0, end - 1))))
+
+    def trim_of(self, shot_id: str) -> tuple[int, int]:
+        return self._trims.get(shot_id, (0, 0))
+
+    # ------------------------------------------------------------------ building
+    def refresh(self) -> None:
+        """Rebuild every track from the store."""
+        if self.dragging:
+            self._refresh_timer.start()
+            return
+        builder = _engine_builder()
+        self.error = ""
+        timeline: Timeline | None = None
+        if builder is None:
+            self.error = self.tr("The timeline is not available yet.")
+        else:
+            try:
+                timeline = builder.build_timeline(self.store)
+            except StoryreelError as exc:
+                self.error = str(exc)
+        self.timeline = timeline
+        self.fps = Fraction(timeline.fps) if timeline else Fraction(self.store.project.fps)
+        self._trims = self._read_trims()
+        if timeline is not None and not self._fitted and self.view.viewport().width() > 100:
+            self._fitted = True
+            self._fit_ppf()
+        self._rebuild()
+        if self.error:
+            self.status_label.setText(self.error)
+
+    def _read_trims(self) -> dict[str, tuple[int, int]]:
+        from engine.model import ClipEdit
+
+        return {e.shot_id: (e.trim_in, e.trim_out) for e in self.store.all(ClipEdit)}
+
+    def _rebuild(self) -> None:
+        self.scene.clear()
+        self.clip_items.clear()
+        self.music_items.clear()
+        timeline = self.timeline
+        frames = timeline.duration_frames if timeline else 0
+        width = max(self.frame_to_x(frames) + 200, float(self.view.viewport().width()))
+        self.scene.setSceneRect(0, 0, width, SCENE_H)
+        for track in TRACK_ORDER:
+            band = self.scene.addRect(QRectF(0, track_top(track), width, TRACK_H[track]),
+                                      QPen(Qt.PenStyle.NoPen), QBrush(QColor(32, 33, 38)))
+            band.setZValue(-10)
+        self.ruler = _RulerItem(self, width)
+        self.scene.addItem(self.ruler)
+        if timeline is not None:
+            self._add_video(timeline)
+            self._add_audio(timeline)
+            for cue in timeline.subtitles:
+                text = f"{cue.speaker}：{cue.text}" if cue.speaker else cue.text
+                self.scene.addItem(BarItem(self, "subtitles", cue.record_in, cue.record_out,
+                                           SUBTITLE_COLOR, text))
+        self.playhead_item = QGraphicsLineItem(0, 0, 0, SCENE_H)
+        pen = QPen(PLAYHEAD_COLOR)
+        pen.setWidthF(1.5)
+        self.playhead_item.setPen(pen)
+        self.playhead_item.setZValue(100)
+        self.scene.addItem(self.playhead_item)
+        self.playhead = min(self.playhead, max(0, frames - 1))
+        self._place_playhead()
+
+    def _add_video(self, timeline: Timeline) -> None:
+        shots = {s.id: s for s in self.store.shots()}
+        for clip in timeline.video:
+            shot = shots.get(clip.shot_id)
+            status = shot.status if shot else ShotStatus.DRAFT
+            color = STATUS_COLORS.get(status, STATUS_COLORS[ShotStatus.DRAFT])
+            item = ClipItem(self, clip, color, self._thumbnail(clip), status == ShotStatus.STALE)
+            item.setSelected(clip.shot_id == self.selected_shot)
+            self.scene.addItem(item)
+            self.clip_items[clip.shot_id] = item
+
+    def _add_audio(self, timeline: Timeline) -> None:
+        placements = {p.id: p for p in self.store.all(AudioPlacement)}
+        by_start: dict[tuple[str, int], str] = {}
+        for p in placements.values():
+            by_start[(p.media, self._placement_start(p, timeline))] = p.id
+        for audio in timeline.audio:
+            end = audio.record_out if audio.record_out is not None else audio.record_in + int(
+                (audio.source_duration or 1.0) * float(self.fps))
+            if audio.role == AudioRole.DIALOGUE:
+                text = self._dialogue_text(audio)
+                self.scene.addItem(BarItem(self, "dialogue", audio.record_in, end,
+                                           DIALOGUE_COLOR, text))
+                continue
+            if audio.shot_id is not None and audio.line_index is None:
+                continue  # the take's own sound: part of the video clip
+            pid = by_start.get((audio.media, audio.record_in))
+            name = self._media_name(audio.media)
+            color = MUSIC_COLOR if audio.role == AudioRole.MUSIC else EFFECTS_COLOR
+            item = BarItem(self, "music", audio.record_in, end, color, f"♪ {name}", pid)
+            self.scene.addItem(item)
+            if pid:
+                self.music_items[pid] = item
+
+    def _placement_start(self, placement: AudioPlacement, timeline: Timeline) -> int:
+        from engine.model.timeline import seconds_to_frames
+
+        start = 0
+        for clip in timeline.video:
+            if clip.shot_id == placement.from_shot:
+                start = clip.record_in
+                break
+        return start + seconds_to_frames(placement.offset, timeline.fps)
+
+    def _dialogue_text(self, audio: Any) -> str:
+        from engine.model import VoiceClip
+
+        for vc in self.store.all(VoiceClip, shot_id=audio.shot_id):
+            if vc.line_index == audio.line_index:
+                return vc.text
+        return ""
+
+    def _media_name(self, sha: str) -> str:
+        asset = self.store.get(MediaAsset, sha)
+        return (asset.original_name if asset and asset.original_name else sha[:8])
+
+    def _thumbnail(self, clip: VideoClip) -> QPixmap | None:
+        key = clip.take_id or ""
+        if not key:
+            return None
+        if key not in self._thumbs:
+            pixmap: QPixmap | None = None
+            take = self.store.get(Take, key)
+            if take is not None:
+                try:
+                    if take.thumbnail:
+                        pixmap = QPixmap(str(self.store.media_path(take.thumbnail)))
+                    elif clip.kind == SourceKind.IMAGE and clip.path:
+                        pixmap = QPixmap(clip.path)
+                except StoryreelError:
+                    pixmap = None
+            if pixmap is not None and pixmap.isNull():
+                pixmap = None
+            if pixmap is not None:
+                pixmap = pixmap.scaledToHeight(TRACK_H["video"] * 2,
+                                               Qt.TransformationMode.SmoothTransformation)
+            self._thumbs[key] = pixmap
+        return self._thumbs[key]
+
+    # ------------------------------------------------------------------ playhead / zoom
+    def set_playhead(self, frame: int, user: bool = False) -> None:
+        end = self.timeline.duration_frames if self.timeline else 0
+        frame = int(max(0, min(frame, max(0, end - 1))))
+        changed = frame != self.playhead
+        self.playhead = frame
+        self._place_playhead()
+        if user and self.timeline is not None:
+            if self.player.duration > 0:
+                self.player.seek(float(frame / self.fps))
+        if changed:
+            self.playheadMoved.emit(frame)
+
+    def _place_playhead(self) -> None:
+        x = self.frame_to_x(self.playhead)
+        self.playhead_item.setLine(x, 0, x, SCENE_H)
+        self.timecode_label.setText(timecode(self.playhead, self.fps))
+
+    def _on_player_position(self, seconds: float) -> None:
+        if self._player_follows_timeline:
+            frame = int(round(seconds * self.fps))
+            if frame != self.playhead:
+                self.set_playhead(frame)
+
+    def zoom(self, factor: float, anchor_x: float | None = None) -> None:
+        old = self.ppf
+        self.ppf = max(MIN_PPF, min(MAX_PPF, self.ppf * factor))
+        if abs(self.ppf - old) < 1e-9:
+            return
+        bar = self.view.horizontalScrollBar()
+        if anchor_x is None:
+            anchor_x = self.view.mapToScene(self.view.viewport().rect().center()).x()
+        offset_in_view = anchor_x - bar.value()
+        frame = (anchor_x - LEFT_PAD) / old
+        self._rebuild()
+        bar.setValue(int(self.frame_to_x(frame) - offset_in_view))
+
+    def set_pixels_per_frame(self, ppf: float) -> None:
+        """Zoom to an exact scale (turns off the automatic first fit)."""
+        self._fitted = True
+        self.ppf = max(MIN_PPF, min(MAX_PPF, float(ppf)))
+        self._rebuild()
+
+    def _fit_ppf(self) -> None:
+        frames = self.timeline.duration_frames if self.timeline else 0
+        if frames <= 0:
+            return
+        usable = max(100, self.view.viewport().width() - 2 * LEFT_PAD - 8)
+        self.ppf = max(MIN_PPF, min(MAX_PPF, usable / frames))
+
+    def fit(self) -> None:
+        self._fit_ppf()
+        self._rebuild()
+        self.view.horizontalScrollBar().setValue(0)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._fitted and self.timeline is not None:
+            QTimer.singleShot(0, self._first_fit)
+
+    def _first_fit(self) -> None:
+        if not self._fitted and self.view.viewport().width() > 100:
+            self._fitted = True
+            self.fit()
+
+    # ------------------------------------------------------------------ selection / preview
+    def select_clip(self, shot_id: str) -> None:
+        self.selected_shot = shot_id
+        for sid, item in self.clip_items.items():
+            item.setSelected(sid == shot_id)
+        self.clipSelected.emit(shot_id)
+
+    def preview_shot(self, shot_id: str | None = None) -> None:
+        """Load the selected (or given) shot's clip into the preview player."""
+        shot_id = shot_id or self.selected_shot
+        if not shot_id or self.timeline is None:
+            self.show_error(self.tr("Select a clip first."))
+            return
+        clip = next((c for c in self.timeline.video if c.shot_id == shot_id), None)
+        if clip is None or clip.kind == SourceKind.SLATE or not clip.path:
+            self.show_error(self.tr("This shot has no take to preview yet."))
+            return
+        self._player_follows_timeline = False
+        fps = Fraction(self.timeline.fps)
+        segment = Segment(Path(clip.path), 0.0, 0.0 if clip.kind == SourceKind.IMAGE
+                          else clip.source_in, float(clip.duration_frames / fps), clip.label)
+        self.player.load_segments([segment], float(fps))
+
+    def preview_cut(self) -> None:
+        """Load the whole cut (every clip in order) into the player at the playhead."""
+        if self.timeline is None:
+            self.show_error(self.error or self.tr("The timeline is not available yet."))
+            return
+        self.player.load_timeline(self.timeline, None)  # type: ignore[arg-type]
+        self._player_follows_timeline = True
+        self.player.seek(float(self.playhead / self.fps))
+
+    # ------------------------------------------------------------------ edits
+    def commit_trim(self, clip: VideoClip, edge: str, delta: int) -> None:
+        builder = _engine_builder()
+        trim_in, trim_out = self.trim_of(clip.shot_id)
+        new_in, new_out = trims_after_drag(clip, self.fps, trim_in, trim_out, edge, delta)
+        if (new_in, new_out) == (trim_in, trim_out) or builder is None:
+            self.refresh()
+            return
+        try:
+            with self.store.transaction(self.tr("Trim shot {label}").format(label=clip.label)):
+                builder.set_clip_edit(self.store, clip.shot_id, trim_in=new_in, trim_out=new_out)
+        except StoryreelError as exc:
+            self.show_error(str(exc))
+        self.refresh()
+
+    def commit_music_move(self, placement_id: str, new_start: int) -> None:
+        placement = self.store.get(AudioPlacement, placement_id)
+        if placement is None or self.timeline is None:
+            self.refresh()
+            return
+        anchor = next((c for c in self.timeline.video
+                       if c.record_in <= new_start < c.record_out), None)
+        if anchor is None and self.timeline.video:
+            anchor = self.timeline.video[-1] if new_start > 0 else self.timeline.video[0]
+        base = anchor.record_in if anchor else 0
+        offset = max(0.0, float((new_start - base) / self.fps))
+        moved = replace(placement, from_shot=anchor.shot_id if anchor else None,
+                        offset=round(offset, 6))
+        if anchor is not None and placement.to_shot:
+            order = [c.shot_id for c in self.timeline.video]
+            if placement.to_shot in order and order.index(placement.to_shot) < order.index(
+                    anchor.shot_id):
+                moved.to_shot = anchor.shot_id
+        try:
+            with self.store.transaction(self.tr("Move music")):
+                self.store.update(moved)
+        except StoryreelError as exc:
+            self.show_error(str(exc))
+        self.refresh()
+
+    # ------------------------------------------------------------------ plumbing
+    def _forward(self, changes: list[Any]) -> None:
+        """Store listener (any thread): hand the batch to the UI thread."""
+        try:
+            self._relay.changed.emit(changes)
+        except RuntimeError:  # the widget is gone; stop listening
+            self._detach()
+
+    def _on_store_changes(self, changes: list[Any]) -> None:
+        relevant = {"Shot", "Take", "ClipEdit", "AudioPlacement", "VoiceClip", "Scene",
+                    "Project", "Character"}
+        kinds = {getattr(c.kind, "__name__", "") for c in changes}
+        if kinds & relevant:
+            if "Take" in kinds:
+                self._thumbs.clear()
+            self._refresh_timer.start()
+
+    def _sync_headers(self, value: int) -> None:
+        self.headers.offset = value
+        self.headers.update()
+
+    def _button(self, text: str, tip: str, slot: Callable[[], None]) -> QToolButton:
+        button = QToolButton(self)
+        button.setText(text)
+        if tip:
+            button.setToolTip(tip)
+        button.clicked.connect(slot)
+        return button
+
+    def _error_dialog(self, message: str) -> None:
+        QMessageBox.warning(self, self.tr("Timeline"), message)
+
+    def _detach(self) -> None:
+        if self._unsubscribe is not None:
+            try:
+                self._unsubscribe()
+            except ValueError:
+                pass
+            self._unsubscribe = None
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        self.player.unload()
+        self._detach()
+        super().closeEvent(event)
+
+
+__all__ = ["ClipItem", "TimelineView", "clip_segments", "trims_after_drag"]

@@ -1,0 +1,202 @@
+"""TimelineView over a real project: positions, trimming by dragging, music moves, undo."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.model import (
+    AudioPlacement,
+    AudioRole,
+    ClipEdit,
+    Scene,
+    Shot,
+    ShotStatus,
+    Take,
+    TakeKind,
+)
+from engine.store.project import replace
+from tests.media_factory import make_image, make_video, make_wav
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+
+from studio.timeline_view import LEFT_PAD, TimelineView, trims_after_drag  # noqa: E402
+
+
+def make_tiny_project(store: Any, tmp_path: Path, durations: tuple[float, ...] = (1.0, 0.5, 1.0),
+                      music: bool = True) -> list[Shot]:
+    """A 96×160, 24 fps project: one scene, a shot per duration, each with a 1 s take."""
+    project = store.project
+    project.fps, project.width, project.height = Fraction(24), 96, 160
+    store.update(project)
+    scene = store.add(Scene(number=1, heading="第1场 日 内 咖啡馆"))
+    shots = []
+    for i, duration in enumerate(durations):
+        shot = store.add(Shot(scene_id=scene.id, order=i, duration=duration,
+                              action=f"镜头{i + 1}", status=ShotStatus.GENERATED))
+        video = make_video(tmp_path / f"take{i}.mp4", frames=24, size=(48, 80), fps=24)
+        asset = store.media.import_file(video)
+        thumb = store.media.import_file(make_image(tmp_path / f"thumb{i}.png", (48, 80),
+                                                   (60 * i, 120, 200 - 50 * i)))
+        store.add(Take(shot_id=shot.id, kind=TakeKind.ANIMATIC, media=asset.sha256,
+                       thumbnail=thumb.sha256, record={"backend": "animatic", "seed": 7 + i,
+                                                       "steps": 0, "prompt": f"shot {i}"}))
+        shots.append(shot)
+    if music:
+        wav = store.media.import_file(make_wav(tmp_path / "music.wav", seconds=1.0))
+        store.add(AudioPlacement(role=AudioRole.MUSIC, media=wav.sha256, from_shot=shots[0].id,
+                                 offset=0.25))
+    return shots
+
+
+def _drag(view: TimelineView, start: tuple[float, float], end: tuple[float, float]) -> None:
+    vp = view.view.viewport()
+    p0 = view.view.mapFromScene(*start)
+    p1 = view.view.mapFromScene(*end)
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p0)
+    mid = QPoint((p0.x() + p1.x()) // 2, p0.y())
+    QTest.mouseMove(vp, mid)
+    QTest.mouseMove(vp, p1)
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p1)
+
+
+@pytest.fixture
+def timeline(qtbot, project, tmp_path: Path) -> tuple[TimelineView, list[Shot]]:
+    shots = make_tiny_project(project, tmp_path)
+    view = TimelineView(project)
+    qtbot.addWidget(view)
+    view.resize(900, 520)
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.wait(10)  # let the automatic first fit run, then zoom to an exact scale
+    view.set_pixels_per_frame(10.0)
+    return view, shots
+
+
+def _x(view: TimelineView, shot_id: str) -> tuple[float, float]:
+    item = view.clip_items[shot_id]
+    return item.pos().x(), item.rect().width()
+
+
+def test_one_clip_per_shot_at_frame_positions(timeline) -> None:
+    view, shots = timeline
+    assert list(view.clip_items) == [s.id for s in shots]
+    # 24 fps: 1.0 s, 0.5 s, 1.0 s → frames [0,24) [24,36) [36,60)
+    assert _x(view, shots[0].id) == (LEFT_PAD, 240.0)
+    assert _x(view, shots[1].id) == (LEFT_PAD + 240.0, 120.0)
+    assert _x(view, shots[2].id) == (LEFT_PAD + 360.0, 240.0)
+    view.zoom(0.5)
+    assert view.ppf == 5.0
+    assert _x(view, shots[2].id) == (LEFT_PAD + 180.0, 120.0)
+    assert len(view.music_items) == 1
+    music = next(iter(view.music_items.values()))
+    assert music.pos().x() == LEFT_PAD + 6 * 5.0  # offset 0.25 s = 6 frames
+    view.grab().save("/tmp/timeline_view.png")
+
+
+def test_dragging_the_out_edge_trims_and_undo_restores(timeline, project, qtbot) -> None:
+    view, shots = timeline
+    x, w = _x(view, shots[0].id)
+    y = view.clip_items[shots[0].id].pos().y() + 20
+    _drag(view, (x + w - 2, y), (x + w - 2 - 61, y))  # 61 px at 10 px/frame → 6 frames
+    edit = project.get(ClipEdit, shots[0].id)
+    assert edit is not None
+    assert project.undo_label == "Trim shot 1-1"
+    clip = next(c for c in view.timeline.video if c.shot_id == shots[0].id)
+    assert clip.duration_frames == 18
+    assert _x(view, shots[1].id)[0] == LEFT_PAD + 180.0  # the next clip follows
+    assert project.undo()
+    qtbot.waitUntil(lambda: _x(view, shots[1].id)[0] == LEFT_PAD + 240.0, timeout=2000)
+    after = project.get(ClipEdit, shots[0].id)
+    assert after is None or (after.trim_in, after.trim_out) == (0, 0)
+    assert project.redo()
+    qtbot.waitUntil(lambda: _x(view, shots[1].id)[0] == LEFT_PAD + 180.0, timeout=2000)
+
+
+def test_dragging_the_in_edge_trims_the_head(timeline, project) -> None:
+    view, shots = timeline
+    x, w = _x(view, shots[2].id)
+    y = view.clip_items[shots[2].id].pos().y() + 20
+    _drag(view, (x + 2, y), (x + 2 + 44, y))  # 4.4 frames → snapped to 4
+    edit = project.get(ClipEdit, shots[2].id)
+    assert edit is not None and edit.trim_in == 4
+    clip = next(c for c in view.timeline.video if c.shot_id == shots[2].id)
+    assert clip.duration_frames == 20
+    assert clip.source_in == pytest.approx(4 / 24)
+
+
+def test_dragging_the_middle_selects_without_editing(timeline, project, qtbot) -> None:
+    view, shots = timeline
+    x, w = _x(view, shots[1].id)
+    y = view.clip_items[shots[1].id].pos().y() + 20
+    with qtbot.waitSignal(view.clipSelected, timeout=1000) as sig:
+        _drag(view, (x + w / 2, y), (x + w / 2 + 50, y))
+    assert sig.args == [shots[1].id]
+    assert project.get(ClipEdit, shots[1].id) is None
+    assert view.clip_items[shots[1].id].isSelected()
+
+
+def test_moving_music_updates_its_placement_undoably(timeline, project) -> None:
+    view, shots = timeline
+    (pid, item), = view.music_items.items()
+    x, y = item.pos().x() + 5, item.pos().y() + 8
+    _drag(view, (x, y), (x + 300, y))  # +30 frames: from frame 6 to 36 = start of shot 3
+    moved = project.get(AudioPlacement, pid)
+    assert moved.from_shot == shots[2].id
+    assert moved.offset == pytest.approx(0.0)
+    assert view.music_items[pid].pos().x() == LEFT_PAD + 360.0
+    assert project.undo_label == "Move music"
+    project.undo()
+    back = project.get(AudioPlacement, pid)
+    assert (back.from_shot, back.offset) == (shots[0].id, 0.25)
+
+
+def test_ruler_click_moves_playhead(timeline, qtbot) -> None:
+    view, _ = timeline
+    y = 10
+    moved: list[int] = []
+    view.playheadMoved.connect(moved.append)
+    _drag(view, (LEFT_PAD + 150, y), (LEFT_PAD + 301, y))
+    assert moved[0] == 15 and moved[-1] == 30  # press at frame 15, dragged to 30
+    assert view.playhead == 30
+    assert view.playhead_item.line().x1() == LEFT_PAD + 300
+    assert view.timecode_label.text() == "00:00:01:06"
+
+
+def test_preview_cut_plays_the_clips_in_order(timeline, qtbot) -> None:
+    view, shots = timeline
+    view.set_playhead(30, user=True)
+    view.preview_cut()
+    assert view.player.duration == pytest.approx(60 / 24, abs=0.01)
+    qtbot.waitUntil(lambda: view.player.current_time is not None
+                    and abs(view.player.current_time - 30 / 24) < 0.03, timeout=3000)
+    assert view.player.current_label == "1-2"
+    view.select_clip(shots[2].id)
+    view.preview_shot()
+    assert view.player.duration == pytest.approx(1.0, abs=0.01)
+
+
+def test_store_edits_refresh_the_view(timeline, project, qtbot) -> None:
+    view, shots = timeline
+    shot = project.get(Shot, shots[1].id)
+    project.update(replace(shot, duration=1.0))
+    qtbot.waitUntil(lambda: _x(view, shots[1].id)[1] == 240.0, timeout=2000)
+    project.delete(project.get(Shot, shots[0].id))
+    qtbot.waitUntil(lambda: shots[0].id not in view.clip_items, timeout=2000)
+    assert _x(view, shots[1].id)[0] == LEFT_PAD
+
+
+def test_trims_after_drag_keeps_at_least_one_frame(project, tmp_path) -> None:
+    make_tiny_project(project, tmp_path, durations=(1.0,), music=False)
+    from engine.render.timeline_builder import build_timeline
+
+    clip = build_timeline(project).video[0]
+    assert trims_after_drag(clip, Fraction(24), 0, 0, "out", -100) == (0, 23)
+    assert trims_after_drag(clip, Fraction(24), 0, 0, "in", 100) == (23, 0)
+    assert trims_after_drag(clip, Fraction(24), 0, 0, "in", -5) == (0, 0)
