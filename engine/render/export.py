@@ -1,0 +1,405 @@
+"""Export: the timeline streamed into a finished film file.
+
+Pictures: each source decoded once, by timestamp, scaled by libswscale into YUV 4:2:0,
+blended only where transitions and overlays need it, encoded with libx264. Sound: mixed
+to a WAV on disk first, then fed into AAC in small frames between video frames. Memory
+holds a few frames and the cues on screen, whatever the film's length.
+
+Everything is written to ``OUT.part-XXXXXXXX`` next to the target and renamed only when
+complete: a cancelled or failed export leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from engine import __version__
+from engine.errors import StoryreelError
+from engine.jobs.progress import CancelToken, Progress, no_progress, scaled
+from engine.model.timeline import SourceKind, Timeline, VideoClip
+from engine.render.audio import AudioFeed, mix_timeline
+from engine.render.frames import Fitter, StillSource, VideoSource, Yuv, crossfade, fade_to_black
+from engine.render.overlays import SubtitleOverlays, aigc_label, slate
+from engine.render.presets import Preset, get_preset
+
+LABEL_MODES = ("visible", "metadata", "both", "none")
+CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".m4v": "mp4", ".mkv": "matroska"}
+
+
+@dataclass
+class ExportReport:
+    path: Path
+    preset: str
+    width: int
+    height: int
+    fps: Fraction
+    frames: int
+    duration: float
+    srt: Path | None = None
+    otio: Path | None = None
+    aigc_label: str = "both"
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "preset": self.preset,
+            "width": self.width,
+            "height": self.height,
+            "fps": str(self.fps),
+            "frames": self.frames,
+            "duration": round(self.duration, 3),
+            "srt": str(self.srt) if self.srt else None,
+            "otio": str(self.otio) if self.otio else None,
+            "aigc_label": self.aigc_label,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+def export_film(
+    store: Any,
+    out_path: Path | str,
+    preset: str | Preset = "douyin",
+    srt: bool = False,
+    otio: bool = False,
+    burn_subtitles: bool = True,
+    aigc_label: str = "both",
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> ExportReport:
+    """Render the project's film to ``out_path`` (and OUT.srt / OUT.otio sidecars)."""
+    from engine.render.timeline_builder import build_timeline
+
+    started = time.monotonic()
+    timeline = build_timeline(store)
+    work_dir = store.cache_dir / "export"
+    report = export_timeline(
+        timeline,
+        Path(out_path),
+        preset=preset,
+        srt=srt,
+        otio=otio,
+        burn_subtitles=burn_subtitles,
+        aigc_label=aigc_label,
+        progress=progress,
+        cancel=cancel,
+        work_dir=work_dir,
+        media_root=store.root,
+    )
+    report.timings["timeline"] = report.timings.get("timeline", 0.0)
+    report.timings["total"] = time.monotonic() - started
+    return report
+
+
+def _check_output(out_path: Path, aigc: str) -> str:
+    if aigc not in LABEL_MODES:
+        raise StoryreelError(f"--aigc-label {aigc!r} is not one of {', '.join(LABEL_MODES)}.")
+    fmt = CONTAINERS.get(out_path.suffix.lower())
+    if fmt is None:
+        raise StoryreelError(f"{out_path.name}: the output must end in {', '.join(CONTAINERS)}.")
+    if not out_path.parent.is_dir():
+        raise StoryreelError(f"The folder {out_path.parent} does not exist.")
+    if out_path.is_dir():
+        raise StoryreelError(f"{out_path} is a folder; give a file name like film.mp4.")
+    return fmt
+
+
+def _part_path(out_path: Path) -> Path:
+    return out_path.with_name(f"{out_path.name}.part-{secrets.token_hex(4)}")
+
+
+def aigc_metadata(timeline: Timeline, export_id: str) -> dict[str, str]:
+    """Implicit AI-content label for the container (GB 45438-2025 style "AIGC" field)."""
+    aigc = {
+        "Label": "1",  # 1 = generated/synthesized by AI
+        "ContentProducer": "Storyreel",
+        "ProduceID": f"{timeline.project_id}/{export_id}",
+        "ReservedCode1": f"storyreel {__version__}",
+    }
+    return {
+        "AIGC": json.dumps(aigc, ensure_ascii=False, separators=(",", ":")),
+        "comment": "AI-generated content (AI生成) made with Storyreel",
+        "description": f"AIGC=1; generator=Storyreel {__version__}; project={timeline.project_id}",
+        "generator": "Storyreel",
+        "project_id": timeline.project_id,
+    }
+
+
+def export_timeline(
+    timeline: Timeline,
+    out_path: Path,
+    preset: str | Preset = "douyin",
+    srt: bool = False,
+    otio: bool = False,
+    burn_subtitles: bool = True,
+    aigc_label: str = "both",
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+    work_dir: Path | None = None,
+    media_root: Path | None = None,
+) -> ExportReport:
+    """Render a Timeline (see ``export_film``)."""
+    import av
+
+    cancel = cancel or CancelToken()
+    out_path = Path(out_path)
+    fmt = _check_output(out_path, aigc_label)
+    if timeline.duration_frames <= 0 or not timeline.video:
+        raise StoryreelError("The project has no shots to export; add scenes and shots first.")
+    resolved = get_preset(preset).resolve(timeline.width, timeline.height, timeline.fps)
+    assert resolved.width and resolved.height and resolved.fps
+    out_fps = resolved.fps
+    n_out = int((Fraction(timeline.duration_frames) / timeline.fps) * out_fps)
+    n_out = max(1, n_out)
+    timings: dict[str, float] = {}
+    work_dir = work_dir or out_path.parent
+    work_dir.mkdir(parents=True, exist_ok=True)
+    export_id = secrets.token_hex(6)
+    part = _part_path(out_path)
+    mix_wav = work_dir / f"mix-{export_id}.wav"
+    sidecars: list[tuple[Path, Path]] = []
+    try:
+        t0 = time.monotonic()
+        mix_timeline(timeline, mix_wav, resolved.audio_rate, scaled(progress, 0.0, 0.08), cancel)
+        timings["mix"] = time.monotonic() - t0
+        cancel.check()
+        t0 = time.monotonic()
+        options = {"movflags": "+faststart"} if fmt in ("mp4", "mov") else {}
+        metadata = {"title": timeline.title} if timeline.title else {}
+        if aigc_label in ("metadata", "both"):
+            metadata.update(aigc_metadata(timeline, export_id))
+            if fmt in ("mp4", "mov"):
+                options["movflags"] += "+use_metadata_tags"
+        with av.open(str(part), "w", format=fmt, options=options) as container:
+            container.metadata.update(metadata)
+            vstream = container.add_stream(resolved.video_codec, rate=out_fps)
+            vstream.width, vstream.height = resolved.width, resolved.height
+            vstream.pix_fmt = resolved.pix_fmt
+            ctx = vstream.codec_context
+            ctx.gop_size = max(1, int(round(resolved.gop_seconds * float(out_fps))))
+            ctx.thread_count = 0
+            vstream.options = {
+                "preset": resolved.x264_preset,
+                "crf": str(resolved.crf),
+                "profile": resolved.profile,
+            }
+            astream = container.add_stream(resolved.audio_codec, rate=resolved.audio_rate)
+            astream.layout = "stereo"
+            astream.bit_rate = resolved.audio_bitrate
+            feed = AudioFeed(mix_wav, astream, container)
+            try:
+                _render_video(
+                    timeline,
+                    container,
+                    vstream,
+                    feed,
+                    resolved.width,
+                    resolved.height,
+                    out_fps,
+                    n_out,
+                    burn_subtitles,
+                    aigc_label in ("visible", "both"),
+                    scaled(progress, 0.08, 0.99),
+                    cancel,
+                )
+                feed.finish()
+            finally:
+                feed.close()
+        timings["video"] = time.monotonic() - t0
+        cancel.check()
+        t0 = time.monotonic()
+        srt_path = out_path.with_suffix(".srt") if srt else None
+        otio_path = out_path.with_suffix(".otio") if otio else None
+        if srt_path is not None:
+            tmp = _part_path(srt_path)
+            sidecars.append((tmp, srt_path))
+            write_srt(timeline, tmp)
+        if otio_path is not None:
+            from engine.interchange.otio import write_otio
+
+            tmp = _part_path(otio_path)
+            sidecars.append((tmp, otio_path))
+            write_otio(timeline, tmp, media_root)
+        os.replace(part, out_path)
+        for tmp, final in sidecars:
+            os.replace(tmp, final)
+        timings["finalize"] = time.monotonic() - t0
+    except BaseException:
+        part.unlink(missing_ok=True)
+        for tmp, _final in sidecars:
+            tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        mix_wav.unlink(missing_ok=True)
+        mix_wav.with_suffix(".f32").unlink(missing_ok=True)
+        _remove_if_empty(work_dir)
+    progress(1.0, f"exported {out_path.name}")
+    return ExportReport(
+        path=out_path,
+        preset=resolved.name,
+        width=resolved.width,
+        height=resolved.height,
+        fps=out_fps,
+        frames=n_out,
+        duration=float(n_out / out_fps),
+        srt=srt_path,
+        otio=otio_path,
+        aigc_label=aigc_label,
+        timings=timings,
+    )
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def _srt_time(seconds: float) -> str:
+    ms = int(round(seconds * 1000))
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
+def write_srt(timeline: Timeline, path: Path) -> Path:
+    """The subtitle track as SubRip (UTF-8), times from the timeline's frames."""
+    blocks = []
+    for i, cue in enumerate(sorted(timeline.subtitles, key=lambda c: c.record_in), start=1):
+        blocks.append(
+            f"{i}\n{_srt_time(timeline.seconds(cue.record_in))} --> "
+            f"{_srt_time(timeline.seconds(cue.record_out))}\n{cue.text.strip()}\n"
+        )
+    path.write_text("\n".join(blocks), encoding="utf-8")
+    return path
+
+
+# ----------------------------------------------------------------------------- video
+class _Clips:
+    """Opens each clip's source when the clip starts and closes it after it ends."""
+
+    def __init__(self, timeline: Timeline, fitter: Fitter) -> None:
+        self.timeline, self.fitter = timeline, fitter
+        self.clips = sorted(timeline.video, key=lambda c: c.record_in)
+        self.open: dict[int, Any] = {}
+        self.next = 0
+        self.head: dict[int, int] = {}
+        self.tail: dict[int, int] = {}
+        from engine.model import TransitionKind
+
+        for i, clip in enumerate(self.clips):
+            if i and clip.transition is TransitionKind.DIP_TO_BLACK and clip.transition_frames:
+                self.tail[i - 1] = clip.transition_frames // 2
+                self.head[i] = clip.transition_frames - clip.transition_frames // 2
+
+    def _open(self, clip: VideoClip) -> Any:
+        if clip.kind == SourceKind.VIDEO and clip.path:
+            return VideoSource(clip.path, self.fitter, start=clip.source_in)
+        if clip.kind == SourceKind.IMAGE and clip.path:
+            return StillSource.from_image(clip.path, self.fitter)
+        return slate(self.fitter.width, self.fitter.height, clip.label, clip.slate_text)
+
+    def active(self, frame: int) -> list[int]:
+        while self.next < len(self.clips) and self.clips[self.next].record_in <= frame:
+            self.open[self.next] = self._open(self.clips[self.next])
+            self.next += 1
+        for i in [i for i in self.open if self.clips[i].record_out <= frame]:
+            self.open.pop(i).close()
+        return sorted(i for i in self.open if self.clips[i].record_in <= frame)
+
+    def picture(self, i: int, frame: int, t: float) -> Yuv:
+        clip = self.clips[i]
+        local = max(0.0, t - self.timeline.seconds(clip.record_in))
+        source_t = min(
+            clip.source_in + local * clip.speed, max(clip.source_in, clip.source_out - 1e-3)
+        )
+        yuv = self.open[i].at(source_t)
+        level = 1.0
+        if i in self.head and frame - clip.record_in < self.head[i]:
+            level = (frame - clip.record_in + 1) / (self.head[i] + 1)
+        if i in self.tail and clip.record_out - frame <= self.tail[i]:
+            level = min(level, (clip.record_out - frame - 1) / self.tail[i])
+        return yuv if level >= 1.0 else fade_to_black(yuv, level)
+
+    def close(self) -> None:
+        for source in self.open.values():
+            source.close()
+        self.open.clear()
+
+
+def _render_video(
+    timeline: Timeline,
+    container: Any,
+    vstream: Any,
+    feed: AudioFeed,
+    width: int,
+    height: int,
+    out_fps: Fraction,
+    n_out: int,
+    burn_subtitles: bool,
+    visible_label: bool,
+    progress: Progress,
+    cancel: CancelToken,
+) -> None:
+    import av
+
+    fitter = Fitter(width, height, timeline.fit)
+    clips = _Clips(timeline, fitter)
+    subs = SubtitleOverlays(width, height)
+    cues = sorted(timeline.subtitles, key=lambda c: c.record_in) if burn_subtitles else []
+    label = aigc_label(timeline.language, width, height) if visible_label else None
+    report_every = max(1, n_out // 200)
+    black = Yuv.black(width, height)
+    try:
+        for k in range(n_out):
+            cancel.check()
+            t = float(k / out_fps)
+            frame_no = min(timeline.duration_frames - 1, int(k * timeline.fps // out_fps))
+            active = clips.active(frame_no)
+            if not active:
+                picture = black
+            elif len(active) == 1:
+                picture = clips.picture(active[0], frame_no, t)
+            else:
+                a, b = active[-2], active[-1]
+                incoming = clips.clips[b]
+                n = max(1, incoming.transition_frames)
+                weight = (frame_no - incoming.record_in + 1) / (n + 1)
+                picture = crossfade(
+                    clips.picture(a, frame_no, t), clips.picture(b, frame_no, t), weight
+                )
+            packed, view = picture.packed()
+            if cues:
+                while cues and cues[0].record_out <= frame_no:
+                    cues.pop(0)
+                on_screen = []
+                for cue in cues:
+                    if cue.record_in > frame_no:
+                        break
+                    if frame_no < cue.record_out:
+                        on_screen.append(cue)
+                subs.keep_only({(c.text, c.speaker) for c in on_screen})
+                for cue in on_screen:
+                    overlay = subs.get(cue.text, cue.speaker)
+                    if overlay is not None:
+                        overlay.apply(view)
+            if label is not None:
+                label.apply(view)
+            frame = av.VideoFrame.from_ndarray(packed, format="yuv420p")
+            frame.pts = k
+            frame.time_base = Fraction(1) / out_fps
+            for packet in vstream.encode(frame):
+                container.mux(packet)
+            feed.feed_until(t + 1.0 / float(out_fps))
+            if k % report_every == 0:
+                progress(k / n_out, f"frame {k + 1}/{n_out}")
+        for packet in vstream.encode(None):
+            container.mux(packet)
+    finally:
+        clips.close()

@@ -1,0 +1,144 @@
+"""Pictures drawn over the film: burned-in subtitles, the AI-content label, shot slates."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+import numpy as np
+
+from engine.assets import load_font
+from engine.render.frames import Fitter, Overlay, StillSource, Yuv, overlay_from_image
+
+AIGC_TEXT = {"zh": "AI生成", "en": "AI-generated"}
+
+
+def _subtitles_module() -> Any | None:
+    name = "engine.interchange.subtitles"
+    try:
+        if importlib.util.find_spec(name) is None:
+            return None
+        module = importlib.import_module(name)
+    except ImportError:
+        return None
+    return module if hasattr(module, "render_cue") else None
+
+
+def _wrap(draw: Any, text: str, font: Any, max_width: int) -> list[str]:
+    """Break text into lines no wider than max_width (by character: works for CJK)."""
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        current = ""
+        for ch in paragraph:
+            trial = current + ch
+            if current and draw.textlength(trial, font=font) > max_width:
+                # prefer breaking at the last space for Latin text
+                cut = current.rfind(" ")
+                if cut > 0 and ch != " ":
+                    lines.append(current[:cut])
+                    current = current[cut + 1 :] + ch
+                else:
+                    lines.append(current.rstrip())
+                    current = ch.lstrip()
+            else:
+                current = trial
+        lines.append(current)
+    return [line for line in lines if line.strip()]
+
+
+def draw_subtitle(text: str, width: int, height: int) -> Any:
+    """A full-frame RGBA image with ``text`` as a bottom-centred outlined caption."""
+    from PIL import Image, ImageDraw
+
+    size = max(10, int(min(width, height) * 0.055))
+    font = load_font(size)
+    img = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    lines = _wrap(draw, text, font, int(width * 0.86))[-3:]
+    stroke = max(1, size // 12)
+    line_h = int(size * 1.3)
+    bottom = height - int(height * (0.16 if height > width else 0.08))
+    y = bottom - line_h * len(lines)
+    for line in lines:
+        w = draw.textlength(line, font=font)
+        draw.text(
+            ((width - w) / 2, y),
+            line,
+            font=font,
+            fill=(255, 255, 255, 255),
+            stroke_width=stroke,
+            stroke_fill=(0, 0, 0, 230),
+        )
+        y += line_h
+    return img
+
+
+class SubtitleOverlays:
+    """Builds the overlay of each cue once, keeps only the cues on screen (flat memory)."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+        self._module = _subtitles_module()
+        self._cache: dict[tuple[str, str], Overlay | None] = {}
+
+    def render(self, text: str) -> Any:
+        if self._module is not None:
+            return self._module.render_cue(text, self.width, self.height)
+        return draw_subtitle(text, self.width, self.height)
+
+    def get(self, text: str, speaker: str = "") -> Overlay | None:
+        key = (text, speaker)
+        if key not in self._cache:
+            self._cache[key] = overlay_from_image(self.render(text))
+        return self._cache[key]
+
+    def keep_only(self, keys: set[tuple[str, str]]) -> None:
+        for key in list(self._cache):
+            if key not in keys:
+                del self._cache[key]
+
+
+def aigc_label(language: str, width: int, height: int) -> Overlay:
+    """The visible "AI生成" / "AI-generated" mark: small, top-left, on a dark chip."""
+    from PIL import Image, ImageDraw
+
+    text = AIGC_TEXT.get(language, AIGC_TEXT["en"])
+    size = max(9, int(min(width, height) * 0.03))
+    font = load_font(size)
+    pad = max(2, size // 3)
+    probe = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
+    left, top, right, bottom = probe.textbbox((0, 0), text, font=font)
+    chip = Image.new("RGBA", (right - left + 2 * pad, bottom - top + 2 * pad), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(chip)
+    draw.rounded_rectangle([0, 0, chip.width - 1, chip.height - 1], radius=pad, fill=(0, 0, 0, 120))
+    draw.text((pad - left, pad - top), text, font=font, fill=(255, 255, 255, 235))
+    margin = max(4, int(min(width, height) * 0.03))
+    return Overlay(np.asarray(chip), margin, margin)
+
+
+def slate(width: int, height: int, label: str, text: str) -> StillSource:
+    """A storyboard card for a shot that has no take yet: its number and its words."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (width, height), (28, 30, 38))
+    draw = ImageDraw.Draw(img)
+    big = load_font(max(10, int(min(width, height) * 0.09)))
+    small = load_font(max(8, int(min(width, height) * 0.045)))
+    margin = int(width * 0.08)
+    draw.text((margin, int(height * 0.12)), label, font=big, fill=(240, 190, 90))
+    y = int(height * 0.12) + int(big.size * 1.6)
+    for line in _wrap(draw, text, small, width - 2 * margin)[:12]:
+        draw.text((margin, y), line, font=small, fill=(225, 225, 230))
+        y += int(small.size * 1.4)
+    return StillSource(Fitter(width, height)(_frame_of(img)))
+
+
+def _frame_of(img: Any) -> Any:
+    import av
+
+    return av.VideoFrame.from_image(img)
+
+
+def preview_rgb(yuv: Yuv) -> np.ndarray:
+    return yuv.to_rgb()

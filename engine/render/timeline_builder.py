@@ -1,0 +1,429 @@
+"""Build the film's Timeline from the storyboard, and persist the user's clip edits.
+
+One clip per shot, in film order, from the shot's approved take (else its newest take;
+a shot with no take at all gets a slate showing its action and lines, so the film always
+has a picture for every shot). The user's trims, speed and transitions are ClipEdit rows
+keyed by shot id, so they survive re-generating a take. Dialogue comes from VoiceClip
+rows placed by ``engine.audio.voices.line_layout``; music and effects from AudioPlacement
+rows; subtitles from the placed lines (or, for a shot without voices, its written lines
+spread over the shot).
+
+Source trims are in timeline frames of source time at normal speed: a clip shows source
+seconds ``[trim_in/fps, min(source end − trim_out/fps, trim_in/fps + shot duration ×
+speed))``. When the source is shorter than the shot, the clip is shorter.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass, fields
+from typing import Any
+
+from engine.errors import MediaError, StoryreelError
+from engine.model import (
+    AudioPlacement,
+    AudioRole,
+    ClipEdit,
+    MediaAsset,
+    MediaKind,
+    Shot,
+    Take,
+    TransitionKind,
+    VoiceClip,
+)
+from engine.model.timeline import (
+    AudioItem,
+    SourceKind,
+    SubtitleItem,
+    Timeline,
+    VideoClip,
+    seconds_to_frames,
+)
+
+MIN_SPEED = 0.1
+MAX_SPEED = 10.0
+
+
+def _optional(module: str) -> Any | None:
+    """A colleague subsystem module if it is installed in this checkout, else None."""
+    try:
+        if importlib.util.find_spec(module) is None:
+            return None
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+def pick_take(store: Any, shot: Shot) -> Take | None:
+    """The take a shot shows in the film: approved, else newest (any kind), else None."""
+    takes = store.takes(shot.id)
+    if not takes:
+        return None
+    if shot.approved_take_id:
+        for take in takes:
+            if take.id == shot.approved_take_id:
+                return take
+    approved = [t for t in takes if t.approved]
+    if approved:
+        return approved[-1]
+    return takes[-1]
+
+
+@dataclass
+class _Placement:
+    line_index: int
+    offset: float
+    duration: float
+
+
+def _layout_lines(shot: Shot, clips: list[VoiceClip]) -> list[_Placement]:
+    voices = _optional("engine.audio.voices")
+    if voices is not None and hasattr(voices, "line_layout"):
+        return [
+            _Placement(int(p.line_index), float(p.offset), float(p.duration))
+            for p in voices.line_layout(shot, clips)
+        ]
+    # fallback: lines one after another in dialogue order, narration first
+    placed: list[_Placement] = []
+    t = 0.1
+    for clip in sorted(clips, key=lambda c: (c.line_index >= 0, c.line_index)):
+        placed.append(_Placement(clip.line_index, t, clip.duration))
+        t += clip.duration + 0.15
+    return placed
+
+
+def _line_text(shot: Shot, line_index: int) -> tuple[str, str | None]:
+    if line_index < 0:
+        return shot.narration, None
+    if line_index < len(shot.dialogue):
+        line = shot.dialogue[line_index]
+        return line.text, line.character_id
+    return "", None
+
+
+def _clip_for_shot(
+    store: Any,
+    shot: Shot,
+    edit: ClipEdit,
+    fps: Any,
+    label: str,
+    slate_text: str,
+) -> VideoClip:
+    planned = max(1, seconds_to_frames(shot.duration, fps))
+    take = pick_take(store, shot)
+    speed = edit.speed if edit.speed > 0 else 1.0
+    trim_in_s = edit.trim_in / fps
+    trim_out_s = edit.trim_out / fps
+    if take is None:
+        length = max(1, planned - edit.trim_in - edit.trim_out)
+        return VideoClip(
+            shot_id=shot.id,
+            kind=SourceKind.SLATE,
+            media=None,
+            path=None,
+            source_in=0.0,
+            source_out=float(length / fps),
+            record_in=0,
+            record_out=length,
+            label=label,
+            slate_text=slate_text,
+            gain_db=edit.gain_db,
+        )
+    asset = store.get(MediaAsset, take.media)
+    if asset is None:
+        raise MediaError(
+            f"Shot {label}: its take's media {take.media[:12]}… is not in this project."
+        )
+    path = store.root / asset.relpath
+    if not path.is_file():
+        raise MediaError(
+            f"Shot {label}: its take's file {asset.relpath} is missing from the project folder."
+        )
+    if asset.kind is MediaKind.IMAGE:
+        length = max(1, planned - edit.trim_in - edit.trim_out)
+        return VideoClip(
+            shot_id=shot.id,
+            kind=SourceKind.IMAGE,
+            media=asset.sha256,
+            path=str(path),
+            source_in=0.0,
+            source_out=float(length / fps),
+            record_in=0,
+            record_out=length,
+            take_id=take.id,
+            label=label,
+            slate_text=slate_text,
+            source_width=asset.width,
+            source_height=asset.height,
+            gain_db=edit.gain_db,
+        )
+    if asset.kind is not MediaKind.VIDEO:
+        raise MediaError(
+            f"Shot {label}: its take {asset.original_name or asset.relpath} "
+            "is not a video or image."
+        )
+    wanted = float(planned / fps) * speed
+    use = wanted
+    if asset.duration:
+        use = min(wanted, asset.duration - float(trim_in_s) - float(trim_out_s))
+    if use <= 0:
+        raise StoryreelError(
+            f"Shot {label}: trims of {edit.trim_in}+{edit.trim_out} frames leave nothing of its "
+            f"{asset.duration:.2f} s take."
+        )
+    length = max(1, seconds_to_frames(use / speed, fps))
+    return VideoClip(
+        shot_id=shot.id,
+        kind=SourceKind.VIDEO,
+        media=asset.sha256,
+        path=str(path),
+        source_in=float(trim_in_s),
+        source_out=float(trim_in_s) + use,
+        record_in=0,
+        record_out=length,
+        speed=speed,
+        take_id=take.id,
+        label=label,
+        slate_text=slate_text,
+        source_width=asset.width,
+        source_height=asset.height,
+        source_fps=asset.fps,
+        source_duration=asset.duration,
+        has_audio=asset.has_audio,
+        gain_db=edit.gain_db,
+    )
+
+
+def build_timeline(store: Any) -> Timeline:
+    """The film as it stands: shots in order, their takes, voices, music and subtitles."""
+    project = store.project
+    fps = project.fps
+    char_names = {c.id: c.name for c in store.characters()}
+    scene_number = {s.id: s.number for s in store.scenes()}
+    edits = {e.shot_id: e for e in store.all(ClipEdit)}
+    timeline = Timeline(
+        fps=fps,
+        width=project.width,
+        height=project.height,
+        title=project.title,
+        project_id=project.id,
+        language=str(project.language),
+        fit=str(project.settings.get("fit", "fill")),
+    )
+    shots = store.shots()
+    shot_range: dict[str, tuple[int, int]] = {}
+    position = 0
+    counters: dict[str, int] = {}
+    for shot in shots:
+        counters[shot.scene_id] = counters.get(shot.scene_id, 0) + 1
+        label = f"{scene_number.get(shot.scene_id, 0)}-{counters[shot.scene_id]}"
+        edit = edits.get(shot.id) or ClipEdit(shot_id=shot.id)
+        lines = [shot.narration] if shot.narration else []
+        lines += [
+            (f"{char_names[d.character_id]}：" if d.character_id in char_names else "") + d.text
+            for d in shot.dialogue
+        ]
+        slate_text = "\n".join([shot.action, *lines]).strip()
+        clip = _clip_for_shot(store, shot, edit, fps, label, slate_text)
+        length = clip.duration_frames
+        start = position
+        kind = TransitionKind(edit.transition)
+        n = max(0, int(edit.transition_frames))
+        if timeline.video and kind is not TransitionKind.CUT and n > 0:
+            prev = timeline.video[-1]
+            if kind is TransitionKind.CROSSFADE:
+                n = min(n, prev.duration_frames - 1, length - 1)
+                start = position - max(0, n)
+            else:
+                n = min(n, prev.duration_frames + length)
+            clip.transition, clip.transition_frames = kind, max(0, n)
+        clip.record_in, clip.record_out = start, start + length
+        timeline.video.append(clip)
+        shot_range[shot.id] = (clip.record_in, clip.record_out)
+        position = clip.record_out
+        if clip.has_audio and clip.path and clip.media and abs(clip.speed - 1.0) < 1e-6:
+            timeline.audio.append(
+                AudioItem(
+                    role=AudioRole.EFFECTS,
+                    media=clip.media,
+                    path=clip.path,
+                    record_in=clip.record_in,
+                    record_out=clip.record_out,
+                    source_in=clip.source_in,
+                    gain_db=clip.gain_db,
+                    shot_id=shot.id,
+                    source_duration=clip.source_duration,
+                )
+            )
+        _add_voices(store, timeline, shot, clip, char_names)
+    timeline.duration_frames = position
+    _add_placements(store, timeline, shot_range)
+    timeline.subtitles.sort(key=lambda s: s.record_in)
+    return timeline
+
+
+def _add_voices(
+    store: Any,
+    timeline: Timeline,
+    shot: Shot,
+    clip: VideoClip,
+    char_names: dict[str, str],
+) -> None:
+    fps = timeline.fps
+    clips = store.all(VoiceClip, shot_id=shot.id)
+    by_index = {c.line_index: c for c in clips}
+    timed: list[tuple[float, float, str, str, list[dict[str, Any]]]] = []
+    for placed in _layout_lines(shot, clips):
+        voice = by_index.get(placed.line_index)
+        if voice is None:
+            continue
+        asset = store.get(MediaAsset, voice.media)
+        if asset is None:
+            continue
+        start_frame = clip.record_in + seconds_to_frames(placed.offset, fps)
+        timeline.audio.append(
+            AudioItem(
+                role=AudioRole.DIALOGUE,
+                media=voice.media,
+                path=str(store.root / asset.relpath),
+                record_in=start_frame,
+                record_out=start_frame + seconds_to_frames(placed.duration, fps),
+                shot_id=shot.id,
+                line_index=voice.line_index,
+                source_duration=asset.duration,
+            )
+        )
+        text, speaker_id = _line_text(shot, voice.line_index)
+        start = float(start_frame / fps)
+        timed.append(
+            (
+                start,
+                start + placed.duration,
+                text or voice.text,
+                char_names.get(speaker_id or "", ""),
+                voice.timings,
+            )
+        )
+    if not clips:
+        # no voices yet: the written lines share the shot, weighted by length
+        written = ([(shot.narration, "")] if shot.narration else []) + [
+            (d.text, char_names.get(d.character_id or "", "")) for d in shot.dialogue if d.text
+        ]
+        total_chars = sum(max(1, len(t)) for t, _ in written)
+        t0 = float(clip.record_in / fps)
+        span = float(clip.duration_frames / fps)
+        for text, speaker in written:
+            share = span * max(1, len(text)) / total_chars
+            timed.append((t0, t0 + share, text, speaker, []))
+            t0 += share
+    for start, end, text, speaker, _timings in _cues(timeline, timed):
+        record_in = seconds_to_frames(start, fps)
+        record_out = max(record_in + 1, seconds_to_frames(end, fps))
+        timeline.subtitles.append(SubtitleItem(record_in, record_out, text, speaker, shot.id))
+
+
+def _cues(
+    timeline: Timeline,
+    timed: list[tuple[float, float, str, str, list[dict[str, Any]]]],
+) -> list[tuple[float, float, str, str, list[dict[str, Any]]]]:
+    """Split lines into readable cues with the subtitles module when it is available."""
+    subs = _optional("engine.interchange.subtitles")
+    timed = [t for t in timed if t[2].strip()]
+    if subs is None or not timed or not hasattr(subs, "make_cues"):
+        return timed
+    from engine.model import Aspect
+
+    aspect = (
+        Aspect.PORTRAIT
+        if timeline.height > timeline.width
+        else (Aspect.SQUARE if timeline.height == timeline.width else Aspect.LANDSCAPE)
+    )
+    lines = [
+        subs.TimedLine(
+            text=text,
+            start=start,
+            end=end,
+            timings=timings,
+            language=timeline.language,
+            speaker=speaker,
+        )
+        for start, end, text, speaker, timings in timed
+    ]
+    cues = subs.make_cues(lines, timeline.language, aspect)
+    return [(c.start, c.end, c.text, getattr(c, "speaker", ""), []) for c in cues]
+
+
+def _add_placements(store: Any, timeline: Timeline, shot_range: dict[str, tuple[int, int]]) -> None:
+    fps = timeline.fps
+    for placement in store.all(AudioPlacement):
+        asset = store.get(MediaAsset, placement.media)
+        if asset is None:
+            continue
+        start = shot_range.get(placement.from_shot or "", (0, 0))[0]
+        end = shot_range.get(placement.to_shot or "", (0, timeline.duration_frames))[1]
+        record_in = start + seconds_to_frames(placement.offset, fps)
+        if record_in >= end:
+            continue
+        timeline.audio.append(
+            AudioItem(
+                role=placement.role,
+                media=placement.media,
+                path=str(store.root / asset.relpath),
+                record_in=record_in,
+                record_out=end,
+                gain_db=placement.gain_db,
+                fade_in=placement.fade_in,
+                fade_out=placement.fade_out,
+                loop=placement.loop,
+                source_duration=asset.duration,
+            )
+        )
+
+
+# ----------------------------------------------------------------------------- edits
+_EDIT_FIELDS = {f.name for f in fields(ClipEdit)} - {"shot_id"}
+
+
+def set_clip_edit(store: Any, shot_id: str, **changes: Any) -> ClipEdit:
+    """Change the user's edit of one shot's clip (trim_in, trim_out, speed, transition,
+    transition_frames, gain_db) as one undoable step; returns the saved edit."""
+    shot = store.get(Shot, shot_id)
+    if shot is None:
+        raise StoryreelError(f"No shot with id {shot_id} in this project.")
+    unknown = set(changes) - _EDIT_FIELDS
+    if unknown:
+        raise StoryreelError(
+            f"Unknown clip edit field {sorted(unknown)[0]!r}; "
+            f"expected one of {', '.join(sorted(_EDIT_FIELDS))}."
+        )
+    edit = store.get(ClipEdit, shot_id) or ClipEdit(shot_id=shot_id)
+    for name in ("trim_in", "trim_out", "transition_frames"):
+        if name in changes:
+            value = changes[name]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise StoryreelError(f"{name} must be a whole number of frames ≥ 0, not {value!r}.")
+            setattr(edit, name, value)
+    if "speed" in changes:
+        speed = changes["speed"]
+        if not isinstance(speed, int | float) or not MIN_SPEED <= float(speed) <= MAX_SPEED:
+            raise StoryreelError(
+                f"speed must be between {MIN_SPEED} and {MAX_SPEED}, not {speed!r}."
+            )
+        edit.speed = float(speed)
+    if "gain_db" in changes:
+        gain = changes["gain_db"]
+        if not isinstance(gain, int | float) or not -60 <= float(gain) <= 24:
+            raise StoryreelError(f"gain_db must be between -60 and 24 dB, not {gain!r}.")
+        edit.gain_db = float(gain)
+    if "transition" in changes:
+        try:
+            edit.transition = TransitionKind(changes["transition"])
+        except ValueError:
+            raise StoryreelError(
+                f"Unknown transition {changes['transition']!r}; expected one of "
+                f"{', '.join(k.value for k in TransitionKind)}."
+            ) from None
+    with store.transaction(f"Edit clip of shot {shot.order + 1}"):
+        store.upsert(edit)
+    return edit
