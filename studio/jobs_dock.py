@@ -1,0 +1,427 @@
+"""The jobs dock: every queued, running and finished job of the project, live.
+
+Jobs are rows in the project database; the worker process writes their progress there.
+The dock polls the rows with a QTimer (4 Hz) so it sees progress written by any process,
+and shows kind, shot, status, a progress bar, an ETA (from the observed progress rate),
+the job's message and, for a failed job, the reason. Cancel and Retry go through
+``engine.jobs.queue.JobQueue``; "Start worker" starts ``engine.jobs.worker.WorkerProcess``
+and the dock stops it when the main window closes or the application quits.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QCheckBox,
+    QDockWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.errors import StoryreelError
+from engine.model import Job, JobStatus, Shot
+from engine.store.project import replace
+
+ZH = {
+    "Jobs": "任务",
+    "Job": "任务",
+    "Shot": "镜头",
+    "Status": "状态",
+    "Progress": "进度",
+    "ETA": "剩余时间",
+    "Message": "信息",
+    "Cancel": "取消",
+    "Retry": "重试",
+    "Start worker": "启动后台进程",
+    "Stop worker": "停止后台进程",
+    "Worker: running": "后台进程：运行中",
+    "Worker: stopped": "后台进程：已停止",
+    "Hide finished": "隐藏已完成",
+    "No jobs yet. Generate a shot to add one.": "暂无任务。生成镜头即可添加任务。",
+    "{n} queued · {m} running": "{n} 个排队 · {m} 个运行中",
+    "The generation worker is not available yet.": "生成后台进程暂不可用。",
+    "queued": "排队中",
+    "running": "运行中",
+    "done": "完成",
+    "failed": "失败",
+    "cancelled": "已取消",
+    "generate": "生成",
+    "voice": "配音",
+    "export": "导出",
+    "plan": "分镜规划",
+}
+
+POLL_MS = 250
+COLUMNS = ("Job", "Shot", "Status", "Progress", "ETA", "Message", "")
+STATUS_COLORS = {
+    JobStatus.QUEUED: QColor(150, 150, 160),
+    JobStatus.RUNNING: QColor(90, 170, 240),
+    JobStatus.DONE: QColor(90, 190, 110),
+    JobStatus.FAILED: QColor(235, 100, 90),
+    JobStatus.CANCELLED: QColor(200, 160, 80),
+}
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+_STATUS_RANK = {JobStatus.RUNNING: 0, JobStatus.QUEUED: 1, JobStatus.FAILED: 2,
+                JobStatus.CANCELLED: 3, JobStatus.DONE: 4}
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None or seconds < 0:
+        return "—"
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds // 60 % 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+def _parse_time(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return stamp.timestamp()
+
+
+class _RateTracker:
+    """ETA from the progress rate observed by the dock (or since the job's start)."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, tuple[float, float]] = {}  # job id → (time, progress)
+
+    def eta(self, job: Job, now: float) -> float | None:
+        if job.status != JobStatus.RUNNING:
+            self.first.pop(job.id, None)
+            return None
+        progress = max(0.0, min(1.0, job.progress))
+        t0, p0 = self.first.setdefault(job.id, (now, progress))
+        if progress > p0 + 1e-6 and now > t0:
+            return (1.0 - progress) * (now - t0) / (progress - p0)
+        started = _parse_time(job.started_at)
+        if started is not None and progress > 0.01:
+            elapsed = time.time() - started
+            if elapsed > 0:
+                return elapsed * (1.0 - progress) / progress
+        return None
+
+
+def _load(module: str) -> Any | None:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+class JobsDock(QDockWidget):
+    """A dock listing the project's jobs with progress, ETA, cancel and retry."""
+
+    workerStateChanged = Signal(bool)  # running
+    jobFinished = Signal(str, str)  # job id, final status
+
+    def __init__(self, store: Any, parent: QWidget | None = None) -> None:
+        super().__init__(self.tr("Jobs"), parent)
+        self.setObjectName("JobsDock")
+        self.store = store
+        self.worker: Any = None
+        self.show_error: Callable[[str], None] = self._error_dialog
+        self._rates = _RateTracker()
+        self._row_of: dict[str, int] = {}
+        self._order: list[str] = []
+        self._last_status: dict[str, JobStatus] = {}
+        self._shot_labels: dict[str, str] = {}
+        self._shot_labels_at = 0.0
+        self._watched_window: QWidget | None = None
+
+        body = QWidget(self)
+        self.table = QTableWidget(0, len(COLUMNS), body)
+        self.table.setHorizontalHeaderLabels([self.tr(c) if c else "" for c in COLUMNS])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        for col, mode in enumerate((QHeaderView.ResizeMode.ResizeToContents,) * 3 + (
+                QHeaderView.ResizeMode.Interactive, QHeaderView.ResizeMode.ResizeToContents,
+                QHeaderView.ResizeMode.Stretch, QHeaderView.ResizeMode.ResizeToContents)):
+            header.setSectionResizeMode(col, mode)
+        self.table.setColumnWidth(3, 140)
+        self.empty_label = QLabel(self.tr("No jobs yet. Generate a shot to add one."), body)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setStyleSheet("color: #9a9ca6; padding: 12px;")
+        self.worker_button = QPushButton(self.tr("Start worker"), body)
+        self.worker_button.clicked.connect(self._toggle_worker)
+        self.worker_label = QLabel(self.tr("Worker: stopped"), body)
+        self.summary_label = QLabel(body)
+        self.hide_finished = QCheckBox(self.tr("Hide finished"), body)
+        self.hide_finished.toggled.connect(lambda _: self.poll(force_rebuild=True))
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(self.worker_button)
+        bar.addWidget(self.worker_label)
+        bar.addSpacing(16)
+        bar.addWidget(self.summary_label, 1)
+        bar.addWidget(self.hide_finished)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.empty_label)
+        self.setWidget(body)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self.poll)
+        self._timer.start()
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.stop_worker)
+        self.poll()
+
+    # ------------------------------------------------------------------ jobs
+    def _queue(self) -> Any | None:
+        module = _load("engine.jobs.queue")
+        return module.JobQueue(self.store) if module is not None else None
+
+    def jobs(self) -> list[Job]:
+        queue = self._queue()
+        jobs = list(queue.jobs()) if queue is not None else self.store.all(Job)
+        return sorted(jobs, key=lambda j: (_STATUS_RANK.get(j.status, 9), j.created_at, j.id))
+
+    def cancel_job(self, job_id: str) -> None:
+        try:
+            queue = self._queue()
+            if queue is not None:
+                queue.cancel(job_id)
+            else:
+                job = self.store.require(Job, job_id)
+                if job.status in ACTIVE:
+                    self.store.update(replace(job, status=JobStatus.CANCELLED,
+                                              message="Cancelled by the user."))
+        except StoryreelError as exc:
+            self.show_error(str(exc))
+        self.poll()
+
+    def retry_job(self, job_id: str) -> None:
+        try:
+            queue = self._queue()
+            if queue is not None:
+                queue.retry(job_id)
+            else:
+                job = self.store.require(Job, job_id)
+                self.store.update(replace(job, status=JobStatus.QUEUED, progress=0.0,
+                                          error="", message="", started_at=None,
+                                          finished_at=None))
+        except StoryreelError as exc:
+            self.show_error(str(exc))
+        self.poll()
+
+    # ------------------------------------------------------------------ worker
+    def start_worker(self) -> bool:
+        """Start the generation worker process for this project if it is not running."""
+        if self.worker_running():
+            return True
+        module = _load("engine.jobs.worker")
+        if module is None or not hasattr(module, "WorkerProcess"):
+            self.show_error(self.tr("The generation worker is not available yet."))
+            return False
+        try:
+            self.worker = module.WorkerProcess(self.store.root)
+            self.worker.start()
+        except (StoryreelError, OSError) as exc:
+            self.worker = None
+            self.show_error(str(exc))
+            return False
+        self._update_worker_label()
+        return True
+
+    def stop_worker(self) -> None:
+        if self.worker is not None:
+            try:
+                self.worker.stop()
+            except (StoryreelError, OSError):
+                pass
+        self._update_worker_label()
+
+    def worker_running(self) -> bool:
+        if self.worker is None:
+            return False
+        try:
+            return bool(self.worker.is_alive())
+        except (StoryreelError, OSError):
+            return False
+
+    def _toggle_worker(self) -> None:
+        if self.worker_running():
+            self.stop_worker()
+        else:
+            self.start_worker()
+
+    def _update_worker_label(self) -> None:
+        running = self.worker_running()
+        self.worker_label.setText(self.tr("Worker: running") if running
+                                  else self.tr("Worker: stopped"))
+        self.worker_label.setStyleSheet("color: #5ab46e;" if running else "color: #9a9ca6;")
+        self.worker_button.setText(self.tr("Stop worker") if running else self.tr("Start worker"))
+        if getattr(self, "_worker_was", None) != running:
+            self._worker_was = running
+            self.workerStateChanged.emit(running)
+
+    # ------------------------------------------------------------------ polling
+    def poll(self, force_rebuild: bool = False) -> None:
+        """Read the job rows and update the table in place."""
+        try:
+            jobs = self.jobs()
+        except StoryreelError as exc:  # e.g. the project was closed under us
+            self.summary_label.setText(str(exc))
+            return
+        for job in jobs:
+            before = self._last_status.get(job.id)
+            if before is not None and before != job.status and job.status not in ACTIVE:
+                self.jobFinished.emit(job.id, str(job.status))
+            self._last_status[job.id] = job.status
+        if self.hide_finished.isChecked():
+            jobs = [j for j in jobs if j.status in ACTIVE]
+        order = [j.id for j in jobs]
+        if force_rebuild or order != self._order:
+            self._rebuild(jobs)
+        now = time.monotonic()
+        for job in jobs:
+            self._update_row(self._row_of[job.id], job, now)
+        queued = sum(1 for j in jobs if j.status == JobStatus.QUEUED)
+        running = sum(1 for j in jobs if j.status == JobStatus.RUNNING)
+        self.summary_label.setText(self.tr("{n} queued · {m} running").format(n=queued, m=running))
+        self.empty_label.setVisible(not jobs)
+        self._update_worker_label()
+
+    def _shot_label(self, shot_id: str | None) -> str:
+        if not shot_id:
+            return "—"
+        if shot_id not in self._shot_labels or time.monotonic() - self._shot_labels_at > 5:
+            numbers = {s.id: s.number for s in self.store.scenes()}
+            counters: dict[str, int] = {}
+            labels: dict[str, str] = {}
+            for shot in self.store.shots():
+                counters[shot.scene_id] = counters.get(shot.scene_id, 0) + 1
+                labels[shot.id] = f"{numbers.get(shot.scene_id, 0)}-{counters[shot.scene_id]}"
+            self._shot_labels = labels
+            self._shot_labels_at = time.monotonic()
+        if shot_id in self._shot_labels:
+            return self._shot_labels[shot_id]
+        return "—" if self.store.get(Shot, shot_id) is None else shot_id[:8]
+
+    def _rebuild(self, jobs: list[Job]) -> None:
+        self.table.setRowCount(0)
+        self.table.setRowCount(len(jobs))
+        self._row_of = {}
+        self._order = [j.id for j in jobs]
+        for row, job in enumerate(jobs):
+            self._row_of[job.id] = row
+            for col in (0, 1, 2, 4, 5):
+                self.table.setItem(row, col, QTableWidgetItem())
+            self.table.item(row, 0).setText(self.tr(job.kind))
+            self.table.item(row, 1).setText(self._shot_label(job.shot_id))
+            bar = QProgressBar(self.table)
+            bar.setRange(0, 1000)
+            bar.setTextVisible(True)
+            bar.setFormat("%p%")
+            self.table.setCellWidget(row, 3, bar)
+            actions = QWidget(self.table)
+            box = QHBoxLayout(actions)
+            box.setContentsMargins(2, 0, 2, 0)
+            box.setSpacing(4)
+            cancel = QPushButton(self.tr("Cancel"), actions)
+            cancel.setObjectName("cancel")
+            cancel.clicked.connect(lambda _=False, jid=job.id: self.cancel_job(jid))
+            retry = QPushButton(self.tr("Retry"), actions)
+            retry.setObjectName("retry")
+            retry.clicked.connect(lambda _=False, jid=job.id: self.retry_job(jid))
+            box.addWidget(cancel)
+            box.addWidget(retry)
+            self.table.setCellWidget(row, 6, actions)
+        self.table.resizeRowsToContents()
+
+    def _update_row(self, row: int, job: Job, now: float) -> None:
+        status = self.table.item(row, 2)
+        status.setText(self.tr(str(job.status)))
+        status.setForeground(STATUS_COLORS.get(job.status, QColor(200, 200, 200)))
+        bar = self.table.cellWidget(row, 3)
+        if isinstance(bar, QProgressBar):
+            value = 1000 if job.status == JobStatus.DONE else int(round(job.progress * 1000))
+            if bar.value() != value:
+                bar.setValue(value)
+        self.table.item(row, 4).setText(format_eta(self._rates.eta(job, now)))
+        message = self.table.item(row, 5)
+        if job.status == JobStatus.FAILED and job.error:
+            message.setText(job.error)
+            message.setForeground(STATUS_COLORS[JobStatus.FAILED])
+        else:
+            message.setText(job.message)
+            message.setData(Qt.ItemDataRole.ForegroundRole, None)  # the palette's colour
+        message.setToolTip(job.error or job.message)
+        actions = self.table.cellWidget(row, 6)
+        if actions is not None:
+            actions.findChild(QPushButton, "cancel").setEnabled(job.status in ACTIVE)
+            actions.findChild(QPushButton, "retry").setEnabled(
+                job.status in (JobStatus.FAILED, JobStatus.CANCELLED))
+
+    def row_values(self, job_id: str) -> dict[str, Any]:
+        """What the table shows for one job (for tests and accessibility)."""
+        row = self._row_of[job_id]
+        bar = self.table.cellWidget(row, 3)
+        return {
+            "kind": self.table.item(row, 0).text(),
+            "shot": self.table.item(row, 1).text(),
+            "status": self.table.item(row, 2).text(),
+            "progress": bar.value() / 1000 if isinstance(bar, QProgressBar) else 0.0,
+            "eta": self.table.item(row, 4).text(),
+            "message": self.table.item(row, 5).text(),
+        }
+
+    def button(self, job_id: str, name: str) -> QPushButton:
+        """The Cancel ("cancel") or Retry ("retry") button of a job's row."""
+        return self.table.cellWidget(self._row_of[job_id], 6).findChild(QPushButton, name)
+
+    # ------------------------------------------------------------------ lifetime
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        window = self.window()
+        if window is not self and window is not self._watched_window:
+            window.installEventFilter(self)
+            self._watched_window = window
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if obj is self._watched_window and event.type() == QEvent.Type.Close:
+            self.shutdown()
+        return False
+
+    def shutdown(self) -> None:
+        """Stop polling and the worker (the main window calls this when it closes)."""
+        self._timer.stop()
+        self.stop_worker()
+
+    def _error_dialog(self, message: str) -> None:
+        QMessageBox.warning(self, self.tr("Jobs"), message)

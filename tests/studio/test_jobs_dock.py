@@ -1,0 +1,130 @@
+"""JobsDock polls job rows written by another process; cancel and retry change the rows."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from engine.model import Job, JobStatus, Scene, Shot
+from engine.store.project import replace
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import Qt  # noqa: E402
+
+from studio.jobs_dock import JobsDock, format_eta  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _write_progress_elsewhere(project_dir: Path, job_id: str, steps: list[float]) -> None:
+    """Another process (like the worker) updates the job row step by step."""
+    code = textwrap.dedent(f"""
+        import time
+        from engine.model import Job, JobStatus
+        from engine.store import ProjectStore
+        from engine.store.project import replace
+        store = ProjectStore.open({str(project_dir)!r})
+        for p in {steps!r}:
+            job = store.get(Job, {job_id!r})
+            store.update(replace(job, status=JobStatus.RUNNING, progress=p,
+                                 message=f"step {{int(p * 10)}}/10"))
+            time.sleep(0.3)
+        store.close()
+    """)
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)
+
+
+@pytest.fixture
+def dock(qtbot, project):
+    scene = project.add(Scene(number=2))
+    project.add(Shot(scene_id=scene.id, order=0))
+    shot = project.add(Shot(scene_id=scene.id, order=1))
+    job = project.add(Job(kind="generate", shot_id=shot.id, model_key="animatic"))
+    widget = JobsDock(project)
+    qtbot.addWidget(widget)
+    widget.resize(900, 240)
+    widget.show()
+    errors: list[str] = []
+    widget.show_error = errors.append
+    return widget, job, errors
+
+
+def test_shows_progress_written_by_another_process(dock, project, qtbot) -> None:
+    widget, job, _ = dock
+    row = widget.row_values(job.id)
+    assert (row["kind"], row["shot"], row["status"], row["progress"]) == ("generate", "2-2",
+                                                                            "queued", 0.0)
+    _write_progress_elsewhere(project.root, job.id, [0.2, 0.4, 0.6])
+    qtbot.waitUntil(lambda: widget.row_values(job.id)["progress"] == pytest.approx(0.6),
+                    timeout=3000)
+    row = widget.row_values(job.id)
+    assert row["status"] == "running"
+    assert row["message"] == "step 6/10"
+    assert widget.summary_label.text() == "0 queued · 1 running"
+    assert widget.button(job.id, "cancel").isEnabled()
+    assert not widget.button(job.id, "retry").isEnabled()
+    widget.grab().save("/tmp/jobs_dock.png")
+
+
+def test_eta_follows_the_progress_rate(dock, project, qtbot) -> None:
+    widget, job, _ = dock
+    project.update(replace(project.get(Job, job.id), status=JobStatus.RUNNING, progress=0.1))
+    widget.poll()
+    qtbot.wait(400)
+    project.update(replace(project.get(Job, job.id), progress=0.5))
+    widget.poll()
+    eta = widget.row_values(job.id)["eta"]
+    assert eta.endswith("s") and eta != "—"
+    seconds = int(eta.rstrip("s"))
+    assert 0 <= seconds <= 2  # 0.4 in ~0.4 s → ~0.5 s left
+
+
+def test_cancel_button_sets_the_row_status_and_retry_requeues(dock, project, qtbot) -> None:
+    widget, job, _ = dock
+    qtbot.mouseClick(widget.button(job.id, "cancel"), Qt.MouseButton.LeftButton)
+    assert project.get(Job, job.id).status == JobStatus.CANCELLED
+    assert widget.row_values(job.id)["status"] == "cancelled"
+    assert not widget.button(job.id, "cancel").isEnabled()
+    widget.button(job.id, "retry").click()
+    again = project.get(Job, job.id)
+    assert again.status == JobStatus.QUEUED and again.progress == 0.0
+
+
+def test_failed_job_shows_its_reason(dock, project, qtbot) -> None:
+    widget, job, _ = dock
+    finished: list[tuple[str, str]] = []
+    widget.jobFinished.connect(lambda jid, status: finished.append((jid, status)))
+    project.update(replace(project.get(Job, job.id), status=JobStatus.FAILED,
+                           error="Out of GPU memory at 480p; try the draft quality."))
+    qtbot.waitUntil(lambda: widget.row_values(job.id)["status"] == "failed", timeout=2000)
+    assert widget.row_values(job.id)["message"] == (
+        "Out of GPU memory at 480p; try the draft quality.")
+    assert finished == [(job.id, "failed")]
+    assert widget.button(job.id, "retry").isEnabled()
+    widget.hide_finished.setChecked(True)
+    assert widget.table.rowCount() == 0
+    assert not widget.empty_label.isHidden()
+
+
+def test_start_worker_reports_or_runs(dock) -> None:
+    widget, _, errors = dock
+    started = widget.start_worker()
+    if started:
+        assert widget.worker_running()
+        widget.shutdown()
+        assert not widget.worker_running()
+    else:
+        assert errors == ["The generation worker is not available yet."]
+        assert not widget.worker_running()
+
+
+def test_format_eta() -> None:
+    assert format_eta(None) == "—"
+    assert format_eta(42.4) == "42s"
+    assert format_eta(125) == "2m05s"
+    assert format_eta(3 * 3600 + 61) == "3h01m"
