@@ -1,0 +1,165 @@
+"""CLI: ``voice``, ``voices list``, ``music add``, ``sfx add``, ``mix``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from engine.cli import UsageError, open_project, print_json
+
+
+def _shot_ids(store: Any, specs: list[str] | None) -> list[str] | None:
+    if not specs:
+        return None
+    shots = store.shots()
+    ids = []
+    for spec in specs:
+        if spec.isdigit():
+            n = int(spec)
+            if not (1 <= n <= len(shots)):
+                raise UsageError(f"--shots {spec} is not a shot number; use 1–{len(shots)}.")
+            ids.append(shots[n - 1].id)
+        elif any(s.id == spec for s in shots):
+            ids.append(spec)
+        else:
+            raise UsageError(f"--shots {spec} is neither a shot number nor a shot id.")
+    return ids
+
+
+def _progress_printer(quiet: bool):
+    def report(fraction: float, message: str = "") -> None:
+        if not quiet:
+            print(f"[{fraction * 100:5.1f}%] {message}", flush=True)
+
+    return report
+
+
+def cmd_voice(args: argparse.Namespace) -> int:
+    from engine.audio.voices import synthesize_project
+
+    with open_project(args.dir) as store:
+        ids = _shot_ids(store, args.shots)
+        report = synthesize_project(store, ids, progress=_progress_printer(args.json))
+        if args.json:
+            print_json(report.to_dict())
+        else:
+            print(f"Voiced {report.synthesized} line(s), reused {report.reused}, "
+                  f"removed {report.removed}; {len(report.shots_retimed)} shot(s) retimed.")
+    return 0
+
+
+def cmd_voices_list(args: argparse.Namespace) -> int:
+    from engine.audio import tts
+
+    with open_project(args.dir) as store:
+        lang = str(store.project.language)
+        rows = [{"character": c.name, "gender": c.gender, **c.voice.to_dict()}
+                for c in store.characters()]
+        narrator = store.project.narrator_voice
+        if not narrator.backend:
+            narrator = tts.narrator_voice(lang)
+        rows.append({"character": "(narrator)", "gender": "", **narrator.to_dict()})
+    if args.json:
+        print_json({"backends": tts.available_backends(), "voices": rows,
+                    "espeak_voices": tts.espeak_voices(lang)})
+        return 0
+    print("backends: " + ", ".join(tts.available_backends()))
+    for r in rows:
+        voice = f"{r['backend'] or '(default)'}:{r['voice'] or '-'}"
+        print(f"{r['character']}\t{voice}\trate {r['rate']:.2f}\tpitch {r['pitch']:+.1f}"
+              f"\tvolume {r['volume']:+.1f} dB")
+    return 0
+
+
+def cmd_music_add(args: argparse.Namespace) -> int:
+    from engine.audio.music import add_music
+
+    with open_project(args.dir) as store:
+        p = add_music(store, args.file, args.from_shot, args.to_shot, args.gain)
+    span = f"shots {args.from_shot or 'start'}–{args.to_shot or 'end'}"
+    print(f"Added music {Path(args.file).name} under {span} at {p.gain_db:+.1f} dB ({p.id}).")
+    return 0
+
+
+def cmd_sfx_add(args: argparse.Namespace) -> int:
+    from engine.audio.music import add_sfx
+
+    with open_project(args.dir) as store:
+        p = add_sfx(store, args.shot, args.file, args.offset, args.gain)
+    print(f"Added sound {Path(args.file).name} to shot {args.shot} at +{p.offset:.2f} s ({p.id}).")
+    return 0
+
+
+def cmd_mix(args: argparse.Namespace) -> int:
+    from engine.audio.mix import render_mix
+    from engine.audio.music import project_segments
+
+    with open_project(args.dir) as store:
+        segments, total = project_segments(store)
+        if total <= 0:
+            raise UsageError("The project has no shots to mix.")
+        report = render_mix(segments, total, Path(args.out), channels=args.channels,
+                            duck_db=args.duck, target_lufs=args.lufs,
+                            progress=_progress_printer(args.json))
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(f"Wrote {args.out}: {report.duration:.2f} s, {report.integrated_lufs:.1f} LUFS, "
+              f"true peak {report.true_peak_db:.1f} dBTP.")
+    return 0
+
+
+def _number(kind: type, flag: str):
+    def parse(text: str):
+        try:
+            return kind(text)
+        except ValueError:
+            raise UsageError(f"{flag} {text!r} is not a number.") from None
+
+    return parse
+
+
+def register(sub: Any) -> None:
+    parser_class = sub._parser_class
+    p = sub.add_parser("voice", help="synthesize every dialogue line and narration")
+    p.add_argument("dir")
+    p.add_argument("--shots", nargs="+", metavar="SHOT", help="shot numbers (1-based) or ids")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_voice)
+
+    p = sub.add_parser("voices", help="voice profiles of the characters and narrator")
+    vs = p.add_subparsers(dest="voices_command", metavar="ACTION", parser_class=parser_class)
+    v = vs.add_parser("list", help="list voices and backends")
+    v.add_argument("dir")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=cmd_voices_list)
+
+    p = sub.add_parser("music", help="music beds")
+    ms = p.add_subparsers(dest="music_command", metavar="ACTION", parser_class=parser_class)
+    m = ms.add_parser("add", help="add music under the film or a range of shots")
+    m.add_argument("dir")
+    m.add_argument("file")
+    m.add_argument("--from-shot", type=_number(int, "--from-shot"), metavar="N")
+    m.add_argument("--to-shot", type=_number(int, "--to-shot"), metavar="M")
+    m.add_argument("--gain", type=_number(float, "--gain"), default=0.0, metavar="DB")
+    m.set_defaults(func=cmd_music_add)
+
+    p = sub.add_parser("sfx", help="sound effects")
+    ss = p.add_subparsers(dest="sfx_command", metavar="ACTION", parser_class=parser_class)
+    s = ss.add_parser("add", help="add a sound effect to a shot")
+    s.add_argument("dir")
+    s.add_argument("shot", type=_number(int, "SHOT"))
+    s.add_argument("file")
+    s.add_argument("--offset", type=_number(float, "--offset"), default=0.0, metavar="S")
+    s.add_argument("--gain", type=_number(float, "--gain"), default=0.0, metavar="DB")
+    s.set_defaults(func=cmd_sfx_add)
+
+    p = sub.add_parser("mix", help="mix voices, music and effects into a normalized WAV")
+    p.add_argument("dir")
+    p.add_argument("out", metavar="OUT.wav")
+    p.add_argument("--channels", type=int, choices=[1, 2], default=2)
+    p.add_argument("--duck", type=_number(float, "--duck"), default=-12.0, metavar="DB")
+    p.add_argument("--lufs", type=_number(float, "--lufs"), default=-14.0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_mix)

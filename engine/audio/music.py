@@ -1,0 +1,135 @@
+"""Music beds and sound effects placed on the film, and the project's mix segments.
+
+Shot numbers given by users are 1-based in film order; placements store shot ids so they
+follow their shots when the film is re-ordered.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine.audio.mix import AudioSegment, probe_duration
+from engine.audio.voices import clips_by_shot, line_layout
+from engine.errors import MediaError, StoryreelError
+from engine.model import AudioPlacement, AudioRole, MediaKind, Shot
+
+MUSIC_FADE_IN = 1.5
+MUSIC_FADE_OUT = 2.5
+
+
+def _shot_by_number(shots: list[Shot], number: int, flag: str) -> Shot:
+    if not shots:
+        raise StoryreelError("The project has no shots yet; plan or add shots first.")
+    if not (1 <= number <= len(shots)):
+        raise StoryreelError(f"{flag} {number} is not a shot number; use 1–{len(shots)}.")
+    return shots[number - 1]
+
+
+def _import_audio(store: Any, path: str | Path) -> str:
+    asset = store.media.import_file(Path(path))
+    if asset.kind is MediaKind.IMAGE or (asset.kind is MediaKind.VIDEO and not asset.has_audio):
+        raise MediaError(f"{Path(path).name} has no sound to use.")
+    return asset.sha256
+
+
+def add_music(store: Any, path: str | Path, from_shot: int | None = None,
+              to_shot: int | None = None, gain_db: float = 0.0,
+              fade_in: float = MUSIC_FADE_IN, fade_out: float = MUSIC_FADE_OUT) -> AudioPlacement:
+    """Place a music file under shots ``from_shot``..``to_shot`` (1-based, inclusive;
+    None = film start / end). It loops or is trimmed to fit, fades in and out, and is
+    ducked under dialogue in the mix."""
+    if not (-60.0 <= gain_db <= 24.0):
+        raise StoryreelError(f"--gain {gain_db} dB is outside -60…+24.")
+    shots = store.shots()
+    first = _shot_by_number(shots, from_shot, "--from-shot") if from_shot is not None else None
+    last = _shot_by_number(shots, to_shot, "--to-shot") if to_shot is not None else None
+    if from_shot is not None and to_shot is not None and to_shot < from_shot:
+        raise StoryreelError(f"--to-shot {to_shot} comes before --from-shot {from_shot}.")
+    media = _import_audio(store, path)
+    placement = AudioPlacement(
+        role=AudioRole.MUSIC, media=media, from_shot=first.id if first else None,
+        to_shot=last.id if last else None, gain_db=gain_db, fade_in=fade_in,
+        fade_out=fade_out, loop=True,
+    )
+    return store.add(placement, label=f"Add music {Path(path).name}")
+
+
+def add_sfx(store: Any, shot_number: int, path: str | Path, offset: float = 0.0,
+            gain_db: float = 0.0) -> AudioPlacement:
+    """Place a sound effect ``offset`` seconds into shot ``shot_number`` (1-based)."""
+    shots = store.shots()
+    shot = _shot_by_number(shots, shot_number, "Shot")
+    if offset < 0:
+        raise StoryreelError(f"--offset {offset} is negative; it counts from the shot's start.")
+    if offset >= shot.duration:
+        raise StoryreelError(
+            f"--offset {offset} s is past the end of shot {shot_number} ({shot.duration:.2f} s)."
+        )
+    if not (-60.0 <= gain_db <= 24.0):
+        raise StoryreelError(f"--gain {gain_db} dB is outside -60…+24.")
+    media = _import_audio(store, path)
+    placement = AudioPlacement(
+        role=AudioRole.EFFECTS, media=media, from_shot=shot.id, to_shot=shot.id,
+        offset=offset, gain_db=gain_db, loop=False,
+    )
+    return store.add(placement, label=f"Add sound {Path(path).name}")
+
+
+def shot_times(store: Any) -> dict[str, tuple[float, float]]:
+    """(start, duration) of every shot, back to back in film order."""
+    out: dict[str, tuple[float, float]] = {}
+    t = 0.0
+    for shot in store.shots():
+        out[shot.id] = (t, shot.duration)
+        t += shot.duration
+    return out
+
+
+def project_segments(
+    store: Any, times: dict[str, tuple[float, float]] | None = None,
+) -> tuple[list[AudioSegment], float]:
+    """Every voice line, music bed and effect of the project as mix segments.
+
+    ``times`` maps shot id → (start, duration) on the edited timeline; by default shots
+    play back to back at their planned durations. Returns (segments, film duration).
+    """
+    times = times if times is not None else shot_times(store)
+    total = max((s + d for s, d in times.values()), default=0.0)
+    segments: list[AudioSegment] = []
+    clips = clips_by_shot(store)
+    for shot in store.shots():
+        if shot.id not in times:
+            continue
+        start, length = times[shot.id]
+        shot_clips = clips.get(shot.id, [])
+        by_index = {c.line_index: c for c in shot_clips}
+        for place in line_layout(shot, shot_clips):
+            clip = by_index[place.line_index]
+            if place.offset >= length:
+                continue
+            segments.append(AudioSegment(
+                store.media_path(clip.media), start + place.offset, AudioRole.DIALOGUE,
+                duration=min(place.duration, length - place.offset),
+            ))
+    for p in store.all(AudioPlacement):
+        src = store.media_path(p.media)
+        if p.role is AudioRole.EFFECTS:
+            if p.from_shot not in times:
+                continue
+            s, d = times[p.from_shot]
+            segments.append(AudioSegment(src, s + p.offset, AudioRole.EFFECTS,
+                                         gain_db=p.gain_db, fade_in=p.fade_in,
+                                         fade_out=p.fade_out, loop=p.loop))
+            continue
+        begin = times[p.from_shot][0] if p.from_shot in times else 0.0
+        end = sum(times[p.to_shot]) if p.to_shot in times else total
+        begin += p.offset
+        if end <= begin:
+            continue
+        length = end - begin
+        if not p.loop:
+            length = min(length, probe_duration(src))
+        segments.append(AudioSegment(src, begin, p.role, duration=length, gain_db=p.gain_db,
+                                     fade_in=p.fade_in, fade_out=p.fade_out, loop=p.loop))
+    return segments, total
