@@ -1,0 +1,437 @@
+"""The cast tab: character sheets with reference images, fields and a voice picker."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.model import Character, VoiceProfile
+from engine.store.media import IMAGE_EXTS as IMAGE_SUFFIXES
+from studio import engine_api
+from studio.i18n import tr
+from studio.inspector import CommitTextEdit
+from studio.tasks import Task, run_task
+
+ID_ROLE = Qt.ItemDataRole.UserRole
+SHA_ROLE = Qt.ItemDataRole.UserRole + 1
+TEXT_FIELDS = ("age", "gender", "appearance", "costume", "personality", "description")
+
+
+class ReferenceGrid(QListWidget):
+    """Reference images of one character; accepts dropped image files."""
+
+    files_dropped = Signal(list)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setIconSize(QSize(112, 112))
+        self.setGridSize(QSize(128, 136))
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setAcceptDrops(True)
+        self.setDragEnabled(False)
+        self.setMinimumHeight(150)
+
+    @staticmethod
+    def image_paths(urls: list[QUrl]) -> list[str]:
+        return [u.toLocalFile() for u in urls
+                if u.isLocalFile() and Path(u.toLocalFile()).suffix.lower() in IMAGE_SUFFIXES]
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls() and self.image_paths(event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: Any) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = self.image_paths(event.mimeData().urls()) if event.mimeData().hasUrls() else []
+        if paths:
+            event.acceptProposedAction()
+            self.files_dropped.emit(paths)
+        else:
+            event.ignore()
+
+
+class CastView(QWidget):
+    """Character list + the selected character's sheet."""
+
+    error = Signal(str)
+    sample_ready = Signal(str)  # path of a WAV to play
+
+    def __init__(self, store: Any = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.character_id: str | None = None
+        self._loading = False
+        self._refresh_pending = False
+        self._sample_task: Task | None = None
+        self.last_sample: str = ""
+
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        layout = QHBoxLayout(self)
+        layout.addWidget(split)
+
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        self.list = QListWidget()
+        self.list.currentItemChanged.connect(self._current_changed)
+        lv.addWidget(self.list, 1)
+        row = QHBoxLayout()
+        self.add_button = QPushButton(tr("Add character"))
+        self.add_button.clicked.connect(lambda: self.add_character())
+        self.delete_button = QPushButton(tr("Delete"))
+        self.delete_button.clicked.connect(self.delete_character)
+        row.addWidget(self.add_button)
+        row.addWidget(self.delete_button)
+        lv.addLayout(row)
+        split.addWidget(left)
+
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        sheet = QGroupBox(tr("Character sheet"))
+        form = QFormLayout(sheet)
+        self.name = QLineEdit()
+        self.name.editingFinished.connect(self._name_changed)
+        form.addRow(tr("Name"), self.name)
+        self.fields: dict[str, Any] = {}
+        for field in TEXT_FIELDS:
+            if field in ("age", "gender"):
+                edit: Any = QLineEdit()
+                edit.editingFinished.connect(
+                    lambda f=field, e=edit: self.commit(tr("Edit character"), **{f: e.text()}))
+            else:
+                edit = CommitTextEdit(height=54)
+                edit.committed.connect(
+                    lambda text, f=field: self.commit(tr("Edit character"), **{f: text}))
+            self.fields[field] = edit
+            form.addRow(tr(field.capitalize()), edit)
+        rv.addWidget(sheet)
+
+        refs = QGroupBox(tr("Reference images (drop image files here)"))
+        rl = QVBoxLayout(refs)
+        self.references = ReferenceGrid()
+        self.references.files_dropped.connect(self.add_references)
+        rl.addWidget(self.references)
+        row = QHBoxLayout()
+        add_ref = QPushButton(tr("Add images…"))
+        add_ref.clicked.connect(self.browse_references)
+        remove_ref = QPushButton(tr("Remove image"))
+        remove_ref.clicked.connect(self.remove_reference)
+        row.addWidget(add_ref)
+        row.addWidget(remove_ref)
+        row.addStretch(1)
+        rl.addLayout(row)
+        rv.addWidget(refs)
+
+        voice = QGroupBox(tr("Voice"))
+        vf = QFormLayout(voice)
+        self.voice_backend = QComboBox()
+        self.voice_backend.addItem(tr("Project default"), "")
+        try:
+            backends = engine_api.function("engine.audio.tts", "available_backends")()
+        except Exception:  # noqa: BLE001
+            backends = []
+        for b in backends:
+            self.voice_backend.addItem(b, b)
+        self.voice_backend.currentIndexChanged.connect(lambda _i: self._voice_changed())
+        self.voice_name = QComboBox()
+        self.voice_name.setEditable(True)
+        self.voice_name.lineEdit().editingFinished.connect(self._voice_changed)
+        self.voice_name.activated.connect(lambda _i: self._voice_changed())
+        self.rate = QDoubleSpinBox()
+        self.rate.setRange(0.5, 2.0)
+        self.rate.setSingleStep(0.05)
+        self.rate.editingFinished.connect(self._voice_changed)
+        self.pitch = QDoubleSpinBox()
+        self.pitch.setRange(-12.0, 12.0)
+        self.pitch.setSuffix(" st")
+        self.pitch.editingFinished.connect(self._voice_changed)
+        play_row = QHBoxLayout()
+        self.play_button = QPushButton(tr("Play sample"))
+        self.play_button.clicked.connect(self.play_sample)
+        self.sample_status = QLabel("")
+        self.sample_status.setObjectName("muted")
+        self.sample_status.setWordWrap(True)
+        play_row.addWidget(self.play_button)
+        play_row.addWidget(self.sample_status, 1)
+        vf.addRow(tr("Engine"), self.voice_backend)
+        vf.addRow(tr("Voice"), self.voice_name)
+        vf.addRow(tr("Speed"), self.rate)
+        vf.addRow(tr("Pitch"), self.pitch)
+        vf.addRow("", play_row)
+        rv.addWidget(voice)
+        rv.addStretch(1)
+        self.sheet_widgets = (sheet, refs, voice)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(right)
+        split.addWidget(scroll)
+        split.setSizes([240, 760])
+        self.refresh()
+
+    # ------------------------------------------------------------------ reading
+    def set_store(self, store: Any) -> None:
+        self.store = store
+        self.character_id = None
+        self.refresh()
+
+    def schedule_refresh(self, *_: object) -> None:
+        if not self._refresh_pending:
+            self._refresh_pending = True
+            QTimer.singleShot(0, self.refresh)
+
+    def character(self) -> Character | None:
+        if self.store is None or self.character_id is None:
+            return None
+        return self.store.get(Character, self.character_id)
+
+    def refresh(self) -> None:
+        self._refresh_pending = False
+        self._loading = True
+        try:
+            self.list.clear()
+            characters = self.store.characters() if self.store is not None else []
+            if self.character_id not in {c.id for c in characters}:
+                self.character_id = characters[0].id if characters else None
+            for ch in characters:
+                item = QListWidgetItem(ch.name)
+                item.setData(ID_ROLE, ch.id)
+                if ch.reference_images:
+                    path = self.store.media_path(ch.reference_images[0])
+                    if path.is_file():
+                        item.setIcon(QIcon(QPixmap(str(path))))
+                self.list.addItem(item)
+                if ch.id == self.character_id:
+                    self.list.setCurrentItem(item)
+            self._load(self.character())
+        finally:
+            self._loading = False
+
+    def _load(self, ch: Character | None) -> None:
+        for w in self.sheet_widgets:
+            w.setEnabled(ch is not None)
+        self.delete_button.setEnabled(ch is not None)
+        self.references.clear()
+        if ch is None:
+            self.name.clear()
+            for edit in self.fields.values():
+                edit.clear() if isinstance(edit, QLineEdit) else edit.set_text("")
+            return
+        if not self.name.hasFocus():
+            self.name.setText(ch.name)
+        for field, edit in self.fields.items():
+            if edit.hasFocus():
+                continue
+            value = str(getattr(ch, field))
+            edit.setText(value) if isinstance(edit, QLineEdit) else edit.set_text(value)
+        for sha in ch.reference_images:
+            item = QListWidgetItem(sha[:8])
+            item.setData(SHA_ROLE, sha)
+            path = self.store.media_path(sha)
+            if path.is_file():
+                item.setIcon(QIcon(QPixmap(str(path))))
+            self.references.addItem(item)
+        index = self.voice_backend.findData(ch.voice.backend)
+        if index < 0:
+            self.voice_backend.addItem(ch.voice.backend, ch.voice.backend)
+            index = self.voice_backend.findData(ch.voice.backend)
+        self.voice_backend.setCurrentIndex(index)
+        self._fill_voices(ch)
+        self.voice_name.setCurrentText(ch.voice.voice)
+        self.rate.setValue(ch.voice.rate)
+        self.pitch.setValue(ch.voice.pitch)
+
+    def _fill_voices(self, ch: Character) -> None:
+        self.voice_name.clear()
+        language = str(self.store.project.language)
+        try:
+            voices = engine_api.function("engine.audio.tts", "espeak_voices")(language)
+        except Exception:  # noqa: BLE001
+            voices = []
+        for v in voices:
+            self.voice_name.addItem(v)
+
+    def _current_changed(self, current: QListWidgetItem | None, _prev: object) -> None:
+        if self._loading or current is None:
+            return
+        self.character_id = str(current.data(ID_ROLE))
+        self._loading = True
+        try:
+            self._load(self.character())
+        finally:
+            self._loading = False
+
+    # ------------------------------------------------------------------ writing
+    def _guard(self, fn: Any) -> Any:
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - the window shows the sentence
+            self.error.emit(str(exc))
+            return None
+
+    def commit(self, label: str, **fields: Any) -> None:
+        if self._loading:
+            return
+        ch = self.character()
+        if ch is None:
+            return
+        updated = dataclasses.replace(ch, **fields)
+        if updated != ch:
+            self._guard(lambda: self.store.update(dataclasses.replace(updated, locked=True),
+                                                  label=label))
+
+    def _name_changed(self) -> None:
+        name = self.name.text().strip()
+        ch = self.character()
+        if ch is None or self._loading or name == ch.name:
+            return
+        if not name:
+            self.error.emit(tr("A character needs a name."))
+            self.name.setText(ch.name)
+            return
+        other = self.store.character_by_name(name)
+        if other is not None and other.id != ch.id:
+            self.error.emit(tr("Another character is already called that.") + f" ({name})")
+            self.name.setText(ch.name)
+            return
+        self.commit(tr("Rename character"), name=name)
+
+    def add_character(self, name: str | None = None) -> str | None:
+        if self.store is None:
+            return None
+        if name is None:
+            name, ok = QInputDialog.getText(self, tr("Add character"), tr("Name"))
+            if not ok:
+                return None
+        name = name.strip()
+        if not name:
+            self.error.emit(tr("A character needs a name."))
+            return None
+        if self.store.character_by_name(name) is not None:
+            self.error.emit(tr("Another character is already called that.") + f" ({name})")
+            return None
+        ch = Character(name=name, locked=True)
+        try:
+            default_voice = engine_api.function("engine.audio.tts", "default_voice_for")
+            ch.voice = default_voice(ch, len(self.store.characters()),
+                                     str(self.store.project.language))
+        except Exception:  # noqa: BLE001 - no TTS: the project default voice
+            ch.voice = VoiceProfile()
+        if self._guard(lambda: self.store.add(ch, label=tr("Add character"))) is None:
+            return None
+        self.character_id = ch.id
+        self.refresh()
+        return ch.id
+
+    def delete_character(self) -> None:
+        ch = self.character()
+        if ch is None:
+            return
+        self._guard(lambda: self.store.delete(ch, label=tr("Delete character")))
+        self.character_id = None
+        self.refresh()
+
+    def browse_references(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(
+            self, tr("Reference images"), "",
+            tr("Images") + " (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)) + ")")
+        if files:
+            self.add_references(files)
+
+    def add_references(self, paths: list[str]) -> None:
+        ch = self.character()
+        if ch is None:
+            self.error.emit(tr("Add or select a character first."))
+            return
+
+        def run() -> None:
+            with self.store.transaction(tr("Add reference images")):
+                shas = list(ch.reference_images)
+                for p in paths:
+                    asset = self.store.media.import_file(p)
+                    if asset.sha256 not in shas:
+                        shas.append(asset.sha256)
+                self.store.update(dataclasses.replace(ch, reference_images=shas, locked=True))
+        self._guard(run)
+        self.refresh()
+
+    def remove_reference(self) -> None:
+        ch = self.character()
+        item = self.references.currentItem()
+        if ch is None or item is None:
+            return
+        sha = str(item.data(SHA_ROLE))
+        self._guard(lambda: self.store.update(dataclasses.replace(
+            ch, reference_images=[s for s in ch.reference_images if s != sha]),
+            label=tr("Remove reference image")))
+        self.refresh()
+
+    def current_profile(self) -> VoiceProfile:
+        return VoiceProfile(backend=str(self.voice_backend.currentData() or ""),
+                            voice=self.voice_name.currentText().strip(),
+                            rate=round(self.rate.value(), 3), pitch=round(self.pitch.value(), 2))
+
+    def _voice_changed(self) -> None:
+        ch = self.character()
+        if ch is None or self._loading:
+            return
+        profile = dataclasses.replace(self.current_profile(), volume=ch.voice.volume)
+        if profile != ch.voice:
+            self.commit(tr("Edit voice"), voice=profile)
+
+    # ------------------------------------------------------------------ sample
+    def play_sample(self) -> None:
+        ch = self.character()
+        if ch is None:
+            return
+        try:
+            preview = engine_api.function("engine.audio.tts", "preview")
+        except engine_api.NotAvailable as exc:
+            self.error.emit(str(exc))
+            return
+        profile = dataclasses.replace(self.current_profile(), volume=ch.voice.volume)
+        language = str(self.store.project.language)
+        self.sample_status.setText(tr("Synthesizing…"))
+        self.play_button.setEnabled(False)
+        task = run_task(preview, profile, language, pass_progress=False, label="voice sample")
+        task.signals.succeeded.connect(self._sample_done)
+        task.signals.failed.connect(self._sample_failed)
+        self._sample_task = task
+
+    def _sample_done(self, path: object) -> None:
+        self.play_button.setEnabled(True)
+        self.last_sample = str(path)
+        self.sample_status.setText(tr("Sample:") + f" {Path(str(path)).name}")
+        self.sample_ready.emit(str(path))
+
+    def _sample_failed(self, message: str) -> None:
+        self.play_button.setEnabled(True)
+        self.sample_status.setText("")
+        self.error.emit(message)

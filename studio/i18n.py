@@ -1,0 +1,114 @@
+"""Chinese and English UI through Qt's translation machinery.
+
+The source strings are English. Chinese comes from ``studio.i18n_zh.ZH`` (the one place
+translators edit); ``write_ts`` exports it as a Qt Linguist ``.ts`` file and ``compile_qm``
+turns that into a ``.qm`` with ``pyside6-lrelease`` when the tool is installed. At run
+time a compiled ``.qm`` next to this module is preferred; otherwise ``DictTranslator``
+(a ``QTranslator`` subclass) serves the same strings, so switching always works.
+Every visible string goes through ``tr()`` / ``QCoreApplication.translate``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
+
+from studio.i18n_zh import ZH
+
+CONTEXT = "Storyreel"
+LANGUAGES = ("system", "zh", "en")
+QM_PATH = Path(__file__).resolve().parent / "translations" / "storyreel_zh_CN.qm"
+
+_installed: QTranslator | None = None
+
+
+def tr(text: str) -> str:
+    """Translate one UI string in the shared context."""
+    return QCoreApplication.translate(CONTEXT, text)
+
+
+class DictTranslator(QTranslator):
+    """A QTranslator backed by a Python dict (source → translation), any context."""
+
+    def __init__(self, table: dict[str, str], parent: object | None = None) -> None:
+        super().__init__(parent)
+        self.table = table
+
+    def translate(self, context: str, source: str, disambiguation: str | None = None,
+                  n: int = -1) -> str:  # type: ignore[override]
+        return self.table.get(source, "")
+
+    def isEmpty(self) -> bool:  # noqa: N802 - Qt API
+        return not self.table
+
+    def language(self) -> str:
+        return "zh_CN"
+
+
+def resolve_language(choice: str) -> str:
+    """``"zh"`` or ``"en"`` for a preference of ``"system"``, ``"zh"`` or ``"en"``."""
+    if choice in ("zh", "en"):
+        return choice
+    return "zh" if QLocale.system().language() == QLocale.Language.Chinese else "en"
+
+
+def current_language() -> str:
+    return "zh" if _installed is not None else "en"
+
+
+def install_language(choice: str) -> str:
+    """Install the translator for ``choice`` on the running application; returns zh/en."""
+    global _installed
+    app = QCoreApplication.instance()
+    lang = resolve_language(choice)
+    if app is None:
+        return lang
+    if _installed is not None:
+        app.removeTranslator(_installed)
+        _installed = None
+    if lang == "zh":
+        translator: QTranslator = QTranslator(app)
+        if not (QM_PATH.is_file() and translator.load(str(QM_PATH))):
+            translator = DictTranslator(ZH, app)
+        app.installTranslator(translator)
+        _installed = translator
+    return lang
+
+
+def write_ts(path: Path, table: dict[str, str] | None = None) -> Path:
+    """Export the Chinese table as a Qt Linguist .ts file (for translators and lrelease)."""
+    table = ZH if table is None else table
+    lines = ['<?xml version="1.0" encoding="utf-8"?>', "<!DOCTYPE TS>",
+             '<TS version="2.1" language="zh_CN" sourcelanguage="en">',
+             f"<context><name>{CONTEXT}</name>"]
+    for source, target in table.items():
+        lines.append(f"<message><source>{escape(source)}</source>"
+                     f"<translation>{escape(target)}</translation></message>")
+    lines += ["</context>", "</TS>", ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def lrelease_tool() -> str | None:
+    """The pyside6-lrelease next to the running interpreter, or on PATH."""
+    local = Path(sys.executable).parent / "pyside6-lrelease"
+    if local.is_file():
+        return str(local)
+    return shutil.which("pyside6-lrelease")
+
+
+def compile_qm(ts: Path, qm: Path) -> bool:
+    """Compile ``ts`` to ``qm`` with pyside6-lrelease; False when the tool is missing."""
+    tool = lrelease_tool()
+    if tool is None:
+        return False
+    qm.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([tool, "-silent", str(ts), "-qm", str(qm)], capture_output=True,
+                          text=True, check=False, timeout=120)
+    return done.returncode == 0 and qm.is_file()

@@ -1,0 +1,463 @@
+"""The shot inspector: every field of the selected shot, its prompt, seed, model, takes.
+
+Edits are written when a field is committed (combo change, spin box editing finished,
+text box focus out) as one labelled store update each, so each is one undo step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QFocusEvent, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.model import (
+    CameraAngle,
+    CameraMove,
+    DialogueLine,
+    Scene,
+    Shot,
+    ShotSize,
+    ShotStatus,
+    Take,
+)
+from studio import engine_api
+from studio.i18n import tr
+
+ID_ROLE = Qt.ItemDataRole.UserRole
+
+
+class CommitTextEdit(QPlainTextEdit):
+    """A plain text box that emits ``committed`` when it loses focus after a change."""
+
+    committed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None, height: int = 64) -> None:
+        super().__init__(parent)
+        self.setFixedHeight(height)
+        self.setTabChangesFocus(True)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt API
+        super().focusOutEvent(event)
+        if self.document().isModified():
+            self.document().setModified(False)
+            self.committed.emit(self.toPlainText())
+
+    def set_text(self, text: str) -> None:
+        if text != self.toPlainText():
+            self.setPlainText(text)
+        self.document().setModified(False)
+
+
+class ShotInspector(QWidget):
+    """Shows and edits one shot. Signals ask the window to generate, play or compare."""
+
+    generate_requested = Signal(list)  # shot ids
+    play_requested = Signal(str)  # a media file path
+    compare_requested = Signal(str, str)  # take ids
+    error = Signal(str)
+
+    def __init__(self, store: Any = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.shot_id: str | None = None
+        self._loading = False
+        self._refresh_pending = False
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.header = QLabel(tr("No shot selected"))
+        self.header.setObjectName("inspectorHeader")
+        self.header.setWordWrap(True)
+        outer.addWidget(self.header)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        outer.addWidget(scroll, 1)
+        self.body = QWidget()
+        scroll.setWidget(self.body)
+        layout = QVBoxLayout(self.body)
+
+        shot_box = QGroupBox(tr("Shot"))
+        form = QFormLayout(shot_box)
+        self.size = self._enum_combo(ShotSize, "size", tr("Edit shot size"))
+        self.angle = self._enum_combo(CameraAngle, "angle", tr("Edit camera angle"))
+        self.camera_move = self._enum_combo(CameraMove, "camera_move", tr("Edit camera move"))
+        self.duration = QDoubleSpinBox()
+        self.duration.setRange(0.5, 120.0)
+        self.duration.setSingleStep(0.5)
+        self.duration.setSuffix(" s")
+        self.duration.editingFinished.connect(
+            lambda: self.commit(tr("Edit shot duration"), duration=round(self.duration.value(), 2)))
+        self.status = QLabel("")
+        self.action = CommitTextEdit()
+        self.action.committed.connect(lambda t: self.commit(tr("Edit shot action"), action=t))
+        self.narration = QLineEdit()
+        self.narration.editingFinished.connect(
+            lambda: self.commit(tr("Edit narration"), narration=self.narration.text()))
+        form.addRow(tr("Size"), self.size)
+        form.addRow(tr("Angle"), self.angle)
+        form.addRow(tr("Camera"), self.camera_move)
+        form.addRow(tr("Duration"), self.duration)
+        form.addRow(tr("Status"), self.status)
+        form.addRow(tr("Action"), self.action)
+        form.addRow(tr("Narration"), self.narration)
+        layout.addWidget(shot_box)
+
+        cast_box = QGroupBox(tr("Characters in frame"))
+        cast_layout = QVBoxLayout(cast_box)
+        self.characters = QListWidget()
+        self.characters.setFixedHeight(90)
+        self.characters.itemChanged.connect(self._characters_changed)
+        cast_layout.addWidget(self.characters)
+        layout.addWidget(cast_box)
+
+        dlg_box = QGroupBox(tr("Dialogue"))
+        dlg_layout = QVBoxLayout(dlg_box)
+        self.dialogue = QTableWidget(0, 3)
+        self.dialogue.setHorizontalHeaderLabels([tr("Speaker"), tr("Line"), tr("Emotion")])
+        self.dialogue.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.dialogue.verticalHeader().setVisible(False)
+        self.dialogue.setFixedHeight(120)
+        self.dialogue.itemChanged.connect(self._dialogue_changed)
+        dlg_layout.addWidget(self.dialogue)
+        row = QHBoxLayout()
+        add_line = QPushButton(tr("Add line"))
+        add_line.clicked.connect(self.add_dialogue_line)
+        remove_line = QPushButton(tr("Remove line"))
+        remove_line.clicked.connect(self.remove_dialogue_line)
+        row.addWidget(add_line)
+        row.addWidget(remove_line)
+        row.addStretch(1)
+        dlg_layout.addLayout(row)
+        layout.addWidget(dlg_box)
+
+        prompt_box = QGroupBox(tr("Prompt"))
+        pform = QFormLayout(prompt_box)
+        self.prompt = QPlainTextEdit()
+        self.prompt.setReadOnly(True)
+        self.prompt.setFixedHeight(70)
+        self.prompt_override = CommitTextEdit()
+        self.prompt_override.setPlaceholderText(tr("Your own prompt (wins when not empty)"))
+        self.prompt_override.committed.connect(
+            lambda t: self.commit(tr("Edit prompt override"), prompt_override=t))
+        self.negative = QLineEdit()
+        self.negative.editingFinished.connect(
+            lambda: self.commit(tr("Edit negative prompt"), negative_prompt=self.negative.text()))
+        pform.addRow(tr("Composed"), self.prompt)
+        pform.addRow(tr("Override"), self.prompt_override)
+        pform.addRow(tr("Negative"), self.negative)
+        layout.addWidget(prompt_box)
+
+        gen_box = QGroupBox(tr("Generation"))
+        gform = QFormLayout(gen_box)
+        seed_row = QHBoxLayout()
+        self.seed = QSpinBox()
+        self.seed.setRange(-1, 2**31 - 1)
+        self.seed.setSpecialValueText(tr("random"))
+        self.seed.editingFinished.connect(self._seed_changed)
+        self.seed_lock = QCheckBox(tr("Lock"))
+        self.seed_lock.toggled.connect(
+            lambda on: self.commit(tr("Lock seed") if on else tr("Unlock seed"), seed_locked=on))
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(self.seed_lock)
+        self.backend = QComboBox()
+        self.backend.currentIndexChanged.connect(self._backend_changed)
+        self.generate_button = QPushButton(tr("Generate"))
+        self.generate_button.setObjectName("primary")
+        self.generate_button.clicked.connect(
+            lambda: self.shot_id and self.generate_requested.emit([self.shot_id]))
+        gform.addRow(tr("Seed"), seed_row)
+        gform.addRow(tr("Model"), self.backend)
+        gform.addRow("", self.generate_button)
+        layout.addWidget(gen_box)
+
+        takes_box = QGroupBox(tr("Takes"))
+        tl = QVBoxLayout(takes_box)
+        self.takes = QListWidget()
+        self.takes.setViewMode(QListView.ViewMode.IconMode)
+        self.takes.setIconSize(QSize(96, 72))
+        self.takes.setResizeMode(QListView.ResizeMode.Adjust)
+        self.takes.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.takes.setFixedHeight(120)
+        self.takes.itemDoubleClicked.connect(lambda _item: self.play_selected())
+        tl.addWidget(self.takes)
+        row = QHBoxLayout()
+        self.play_button = QPushButton(tr("Play"))
+        self.play_button.clicked.connect(self.play_selected)
+        self.approve_button = QPushButton(tr("Approve"))
+        self.approve_button.clicked.connect(self.approve_selected)
+        self.compare_button = QPushButton(tr("Compare"))
+        self.compare_button.clicked.connect(self.compare_selected)
+        for b in (self.play_button, self.approve_button, self.compare_button):
+            row.addWidget(b)
+        tl.addLayout(row)
+        layout.addWidget(takes_box)
+        layout.addStretch(1)
+        self._fill_backends()
+        self.show_shot(None)
+
+    # ------------------------------------------------------------------ building
+    def _enum_combo(self, enum: Any, field: str, label: str) -> QComboBox:
+        combo = QComboBox()
+        for member in enum:
+            combo.addItem(tr(str(member)), str(member))
+        combo.currentIndexChanged.connect(
+            lambda _i: self.commit(label, **{field: enum(combo.currentData())}))
+        return combo
+
+    def _fill_backends(self) -> None:
+        self._loading = True
+        self.backend.clear()
+        for key, label in engine_api.generation_choices():
+            self.backend.addItem(tr(label), key)
+        self._loading = False
+
+    # ------------------------------------------------------------------ reading
+    def set_store(self, store: Any) -> None:
+        self.store = store
+        self.show_shot(None)
+
+    def show_shot(self, shot_id: str | None) -> None:
+        self.shot_id = shot_id
+        self.refresh()
+
+    def schedule_refresh(self, *_: object) -> None:
+        if not self._refresh_pending:
+            self._refresh_pending = True
+            QTimer.singleShot(0, self.refresh)
+
+    def shot(self) -> Shot | None:
+        if self.store is None or self.shot_id is None:
+            return None
+        return self.store.get(Shot, self.shot_id)
+
+    def refresh(self) -> None:
+        self._refresh_pending = False
+        shot = self.shot()
+        self.body.setEnabled(shot is not None)
+        self._loading = True
+        try:
+            if shot is None:
+                self.shot_id = None
+                self.header.setText(tr("No shot selected"))
+                self.takes.clear()
+                self.dialogue.setRowCount(0)
+                self.characters.clear()
+                return
+            self._load(shot)
+        finally:
+            self._loading = False
+
+    def _load(self, shot: Shot) -> None:
+        scene = self.store.get(Scene, shot.scene_id)
+        siblings = [s.id for s in self.store.shots(shot.scene_id)]
+        number = siblings.index(shot.id) + 1 if shot.id in siblings else shot.order + 1
+        heading = scene.heading if scene else ""
+        self.header.setText(f"{tr('Shot')} {scene.number if scene else '?'}-{number}  {heading}")
+        for combo, value in ((self.size, shot.size), (self.angle, shot.angle),
+                             (self.camera_move, shot.camera_move)):
+            combo.setCurrentIndex(max(0, combo.findData(str(value))))
+        if not self.duration.hasFocus():
+            self.duration.setValue(shot.duration)
+        self.status.setText(tr(str(shot.status)))
+        if not self.action.hasFocus():
+            self.action.set_text(shot.action)
+        if not self.narration.hasFocus():
+            self.narration.setText(shot.narration)
+        self.prompt.setPlainText(shot.prompt)
+        if not self.prompt_override.hasFocus():
+            self.prompt_override.set_text(shot.prompt_override)
+        if not self.negative.hasFocus():
+            self.negative.setText(shot.negative_prompt)
+        if not self.seed.hasFocus():
+            self.seed.setValue(-1 if shot.seed is None else int(shot.seed))
+        self.seed_lock.setChecked(shot.seed_locked)
+        key = str(shot.generation.get("model") or shot.generation.get("backend") or "animatic")
+        index = self.backend.findData(key)
+        if index < 0:
+            self.backend.addItem(key, key)
+            index = self.backend.findData(key)
+        self.backend.setCurrentIndex(index)
+
+        characters = self.store.characters()
+        self.characters.clear()
+        for ch in characters:
+            item = QListWidgetItem(ch.name)
+            item.setData(ID_ROLE, ch.id)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if ch.id in shot.characters
+                               else Qt.CheckState.Unchecked)
+            self.characters.addItem(item)
+        names = {c.id: c.name for c in characters}
+        self.dialogue.setRowCount(len(shot.dialogue))
+        for row, line in enumerate(shot.dialogue):
+            speaker = names.get(line.character_id or "", "") if line.character_id else ""
+            for col, text in enumerate((speaker, line.text, line.emotion)):
+                self.dialogue.setItem(row, col, QTableWidgetItem(text))
+        self._load_takes(shot)
+
+    def _load_takes(self, shot: Shot) -> None:
+        selected = {str(i.data(ID_ROLE)) for i in self.takes.selectedItems()}
+        self.takes.clear()
+        for n, take in enumerate(self.store.takes(shot.id), start=1):
+            approved = take.id == shot.approved_take_id or take.approved
+            item = QListWidgetItem(f"#{n} {tr(str(take.kind))}" + (" ✓" if approved else ""))
+            item.setData(ID_ROLE, take.id)
+            if take.thumbnail:
+                path = self.store.media_path(take.thumbnail)
+                if path.is_file():
+                    item.setIcon(QIcon(QPixmap(str(path))))
+            item.setToolTip(str(take.record.get("backend", take.kind)))
+            self.takes.addItem(item)
+            if take.id in selected:
+                item.setSelected(True)
+
+    # ------------------------------------------------------------------ writing
+    def commit(self, label: str, **fields: Any) -> None:
+        if self._loading:
+            return
+        shot = self.shot()
+        if shot is None:
+            return
+        try:
+            updated = dataclasses.replace(shot, **fields)
+            if updated != shot:
+                self.store.update(updated, label=label)
+        except Exception as exc:  # noqa: BLE001 - shown as a dialog by the window
+            self.error.emit(str(exc))
+            self.refresh()
+
+    def _seed_changed(self) -> None:
+        value = self.seed.value()
+        self.commit(tr("Edit seed"), seed=None if value < 0 else value)
+
+    def _backend_changed(self, _index: int) -> None:
+        shot = self.shot()
+        if shot is None or self._loading:
+            return
+        key = str(self.backend.currentData())
+        generation = dict(shot.generation)
+        if key == "animatic":
+            generation["backend"] = "animatic"
+            generation.pop("model", None)
+        else:
+            generation["backend"] = "diffusers"
+            generation["model"] = key
+        self.commit(tr("Choose model"), generation=generation)
+
+    def _characters_changed(self, _item: QListWidgetItem) -> None:
+        if self._loading:
+            return
+        ids = [str(self.characters.item(i).data(ID_ROLE)) for i in range(self.characters.count())
+               if self.characters.item(i).checkState() == Qt.CheckState.Checked]
+        self.commit(tr("Edit characters in frame"), characters=ids)
+
+    def _dialogue_lines(self) -> list[DialogueLine]:
+        shot = self.shot()
+        old = shot.dialogue if shot else []
+        by_name = {c.name: c.id for c in self.store.characters()}
+        lines: list[DialogueLine] = []
+        for row in range(self.dialogue.rowCount()):
+            cells = [self.dialogue.item(row, c) for c in range(3)]
+            speaker, text, emotion = (c.text().strip() if c else "" for c in cells)
+            base = old[row] if row < len(old) else DialogueLine(text="")
+            lines.append(dataclasses.replace(
+                base, text=text, emotion=emotion, character_id=by_name.get(speaker)))
+        return lines
+
+    def _dialogue_changed(self, _item: QTableWidgetItem) -> None:
+        if self._loading:
+            return
+        self.commit(tr("Edit dialogue"), dialogue=self._dialogue_lines())
+
+    def add_dialogue_line(self) -> None:
+        shot = self.shot()
+        if shot is not None:
+            self.commit(tr("Add dialogue line"),
+                        dialogue=[*shot.dialogue, DialogueLine(text="…")])
+            self.refresh()
+
+    def remove_dialogue_line(self) -> None:
+        shot = self.shot()
+        row = self.dialogue.currentRow()
+        if shot is not None and 0 <= row < len(shot.dialogue):
+            lines = list(shot.dialogue)
+            del lines[row]
+            self.commit(tr("Remove dialogue line"), dialogue=lines)
+            self.refresh()
+
+    # ------------------------------------------------------------------ takes
+    def selected_take_ids(self) -> list[str]:
+        return [str(i.data(ID_ROLE)) for i in self.takes.selectedItems()]
+
+    def play_selected(self) -> None:
+        ids = self.selected_take_ids() or ([str(self.takes.item(0).data(ID_ROLE))]
+                                           if self.takes.count() else [])
+        if not ids:
+            return
+        take = self.store.get(Take, ids[0])
+        if take is not None:
+            self.play_requested.emit(str(self.store.media_path(take.media)))
+
+    def approve_selected(self) -> None:
+        ids = self.selected_take_ids()
+        if len(ids) != 1:
+            self.error.emit(tr("Select one take to approve."))
+            return
+        self.approve_take(ids[0])
+
+    def approve_take(self, take_id: str) -> None:
+        try:
+            with self.store.transaction(tr("Approve take")):
+                take = self.store.require(Take, take_id)
+                for other in self.store.takes(take.shot_id):
+                    want = other.id == take_id
+                    if other.approved != want:
+                        self.store.update(dataclasses.replace(other, approved=want))
+                shot = self.store.require(Shot, take.shot_id)
+                self.store.update(dataclasses.replace(
+                    shot, approved_take_id=take_id, status=ShotStatus.APPROVED))
+        except Exception as exc:  # noqa: BLE001
+            self.error.emit(str(exc))
+        self.refresh()
+
+    def compare_selected(self) -> None:
+        ids = self.selected_take_ids()
+        if len(ids) != 2:
+            self.error.emit(tr("Select two takes to compare."))
+            return
+        self.compare_requested.emit(ids[0], ids[1])
+
+
+class InspectorDock(QDockWidget):
+    def __init__(self, store: Any = None, parent: QWidget | None = None) -> None:
+        super().__init__(tr("Shot inspector"), parent)
+        self.setObjectName("inspectorDock")
+        self.inspector = ShotInspector(store, self)
+        self.setWidget(self.inspector)
+        self.setMinimumWidth(340)

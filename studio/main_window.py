@@ -1,0 +1,551 @@
+"""The Storyreel main window: start page, Script / Storyboard / Cast / Timeline, docks.
+
+The window is a client of the engine: it opens a ProjectStore, shows what is in it, and
+turns user actions into store transactions or engine calls. Widgets re-read the store on
+its change events (delivered on the UI thread by StoreBridge).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QTabWidget,
+    QWidget,
+)
+
+from engine.errors import StoryreelError
+from engine.model import Project
+from engine.store import ProjectStore
+from studio import autosave, i18n, preferences
+from studio.cast import CastView
+from studio.dialogs import Dialogs
+from studio.i18n import tr
+from studio.inspector import InspectorDock
+from studio.script_editor import ScriptEditor
+from studio.start_page import StartPage
+from studio.store_bridge import StoreBridge, kinds_of
+from studio.storyboard import StoryboardView
+from studio.undo import UndoController
+from studio.workflows import Workflows
+
+APP_NAME = "Storyreel"
+SCRIPT_FILTERS = "Scripts (*.txt *.fountain *.md *.docx);;All files (*)"
+
+
+def optional_class(module: str, name: str) -> Any:
+    """A widget class another part of the studio provides, or None while it is missing."""
+    try:
+        return getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, parent: QWidget | None = None, autosave_ms: int = 60_000) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.dialogs = Dialogs()
+        self.errors: list[str] = []  # every error shown, newest last (tests read it)
+        self.store: ProjectStore | None = None
+        self.bridge: StoreBridge | None = None
+        self.autosave: autosave.Autosave | None = None
+        self.autosave_ms = autosave_ms
+        self.undo = UndoController(self, error_handler=self.show_error)
+        self.undo.history_changed.connect(self.update_title)
+        self.workflows = Workflows(self)
+        self.workflows.error.connect(self.show_error)
+        self.workflows.message.connect(self.show_message)
+        self.workflows.busy.connect(self._task_started)
+        self.workflows.progress.connect(self._task_progress)
+        self.workflows.idle.connect(self._task_idle)
+        self.workflows.jobs_changed.connect(self._jobs_changed)
+        self.resize(1600, 1000)
+        self.build_ui()
+        self.update_title()
+
+    # ================================================================== building
+    def build_ui(self) -> None:
+        """(Re)create every widget: used at start and after a language switch."""
+        self.stack = QStackedWidget()
+        self.start_page = StartPage()
+        self.start_page.create_requested.connect(self.create_project)
+        self.start_page.open_requested.connect(self.open_project)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.script_editor = ScriptEditor()
+        self.script_editor.import_requested.connect(self.import_script)
+        self.script_editor.apply_requested.connect(self.apply_script_text)
+        self.script_editor.plan_requested.connect(self.plan_shots)
+        self.storyboard = StoryboardView()
+        self.storyboard.selection_changed.connect(self._selection_changed)
+        self.storyboard.error.connect(self.show_error)
+        self.cast = CastView()
+        self.cast.error.connect(self.show_error)
+        self.cast.sample_ready.connect(self.play_file)
+        self.tabs.addTab(self.script_editor, tr("Script"))
+        self.tabs.addTab(self.storyboard, tr("Storyboard"))
+        self.tabs.addTab(self.cast, tr("Cast"))
+        timeline_cls = optional_class("studio.timeline_view", "TimelineView")
+        self.timeline: Any = None
+        self._timeline_cls = timeline_cls
+        self.timeline_holder = QWidget() if timeline_cls is None else None
+        if timeline_cls is None:
+            placeholder = QLabel(tr("The timeline is not available in this build."))
+            placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.tabs.addTab(placeholder, tr("Timeline"))
+        self.stack.addWidget(self.start_page)
+        self.stack.addWidget(self.tabs)
+        self.setCentralWidget(self.stack)
+
+        for dock in (getattr(self, "inspector_dock", None), getattr(self, "preview_dock", None)):
+            if dock is not None:
+                self.removeDockWidget(dock)
+                dock.deleteLater()
+        self.inspector_dock = InspectorDock(None, self)
+        self.inspector = self.inspector_dock.inspector
+        self.inspector.error.connect(self.show_error)
+        self.inspector.generate_requested.connect(self.generate)
+        self.inspector.play_requested.connect(self.play_file)
+        self.inspector.compare_requested.connect(self.compare_takes)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inspector_dock)
+
+        player_cls = optional_class("studio.player", "PreviewPlayer")
+        self.player: Any = None
+        self.preview_dock = QDockWidget(tr("Preview"), self)
+        self.preview_dock.setObjectName("previewDock")
+        if player_cls is not None:
+            self.player = player_cls(self.preview_dock)
+            self.preview_dock.setWidget(self.player)
+        else:
+            self.preview_dock.setWidget(QLabel(tr("The preview player is not available.")))
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.preview_dock)
+        self.tabifyDockWidget(self.inspector_dock, self.preview_dock)
+        self.inspector_dock.raise_()
+
+        if not hasattr(self, "jobs_dock"):
+            self.jobs_dock: Any = None
+        self._jobs_dock_cls = optional_class("studio.jobs_dock", "JobsDock")
+        self._build_actions()
+        self._build_status_bar()
+        self.stack.setCurrentWidget(self.tabs if self.store is not None else self.start_page)
+        self._update_enabled()
+
+    def _action(self, text: str, slot: Any, shortcut: QKeySequence | str | None = None,
+                tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(tip or text)
+        action.triggered.connect(lambda _checked=False: slot())
+        return action
+
+    def _build_actions(self) -> None:
+        self.menuBar().clear()
+        for bar in getattr(self, "_toolbars", []):
+            self.removeToolBar(bar)
+            bar.deleteLater()
+        self.act_new = self._action(tr("New project…"), self.show_start_page,
+                                    QKeySequence.StandardKey.New)
+        self.act_open = self._action(tr("Open project…"), self.browse_open_project,
+                                     QKeySequence.StandardKey.Open)
+        self.act_save = self._action(tr("Save"), self.save, QKeySequence.StandardKey.Save)
+        self.act_close = self._action(tr("Close project"), self.close_project)
+        self.act_prefs = self._action(tr("Preferences…"), self.show_preferences, "Ctrl+,")
+        self.act_quit = self._action(tr("Quit"), self.close, QKeySequence.StandardKey.Quit)
+        self.act_import = self._action(tr("Import script…"), self.import_script, "Ctrl+I")
+        self.act_plan = self._action(tr("Plan shots"), self.plan_shots, "Ctrl+Shift+P")
+        self.act_add_shot = self._action(tr("Add shot"), self.add_shot, "Ctrl+Shift+N")
+        self.act_duplicate = self._action(tr("Duplicate"), self.duplicate_selected, "Ctrl+D")
+        self.act_delete = self._action(tr("Delete"), self.delete_selected,
+                                       QKeySequence(Qt.Key.Key_Delete))
+        self.act_delete.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.storyboard.addAction(self.act_delete)
+        self.act_generate = self._action(tr("Generate selected"), self.generate_selected,
+                                         "Ctrl+G")
+        self.act_export = self._action(tr("Export…"), self.export, "Ctrl+E")
+        self.act_cancel = self._action(tr("Cancel task"), self.workflows.cancel_task)
+
+        file_menu = self.menuBar().addMenu(tr("&File"))
+        for a in (self.act_new, self.act_open, self.act_save, self.act_close):
+            file_menu.addAction(a)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_import)
+        file_menu.addAction(self.act_export)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_prefs)
+        file_menu.addAction(self.act_quit)
+        edit_menu = self.menuBar().addMenu(tr("&Edit"))
+        edit_menu.addAction(self.undo.undo_action)
+        edit_menu.addAction(self.undo.redo_action)
+        edit_menu.addSeparator()
+        for a in (self.act_add_shot, self.act_duplicate, self.act_delete):
+            edit_menu.addAction(a)
+        story_menu = self.menuBar().addMenu(tr("&Story"))
+        story_menu.addAction(self.act_plan)
+        story_menu.addAction(self.act_generate)
+        self.view_menu = self.menuBar().addMenu(tr("&View"))
+        for i, name in enumerate((tr("Script"), tr("Storyboard"), tr("Cast"), tr("Timeline"))):
+            act = self._action(name, lambda i=i: self.tabs.setCurrentIndex(i), f"Ctrl+{i + 1}")
+            self.view_menu.addAction(act)
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(self.inspector_dock.toggleViewAction())
+        self.view_menu.addAction(self.preview_dock.toggleViewAction())
+
+        toolbar = self.addToolBar(tr("Main"))
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        toolbar.setIconSize(QSize(16, 16))
+        for a in (self.act_new, self.act_open, self.act_save):
+            toolbar.addAction(a)
+        toolbar.addSeparator()
+        toolbar.addAction(self.undo.undo_action)
+        toolbar.addAction(self.undo.redo_action)
+        toolbar.addSeparator()
+        for a in (self.act_import, self.act_plan, self.act_add_shot, self.act_generate,
+                  self.act_export):
+            toolbar.addAction(a)
+        self._toolbars = [toolbar]
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        for w in getattr(self, "_status_widgets", []):
+            bar.removeWidget(w)
+            w.deleteLater()
+        self.task_label = QLabel("")
+        self.task_progress = QProgressBar()
+        self.task_progress.setRange(0, 1000)
+        self.task_progress.setFixedWidth(220)
+        self.task_cancel = QPushButton(tr("Cancel"))
+        self.task_cancel.clicked.connect(self.workflows.cancel_task)
+        self._status_widgets = [self.task_label, self.task_progress, self.task_cancel]
+        for w in self._status_widgets:
+            bar.addPermanentWidget(w)
+        self._task_idle()
+
+    def _update_enabled(self) -> None:
+        has = self.store is not None
+        for a in (self.act_save, self.act_close, self.act_import, self.act_plan,
+                  self.act_add_shot, self.act_duplicate, self.act_delete, self.act_generate,
+                  self.act_export):
+            a.setEnabled(has)
+        self.inspector_dock.setVisible(has)
+        self.preview_dock.setVisible(has)
+        if self.jobs_dock is not None:
+            self.jobs_dock.setVisible(has)
+
+    # ================================================================== title
+    def update_title(self) -> None:
+        if self.store is None:
+            self.setWindowTitle(APP_NAME)
+            return
+        try:
+            title = self.store.project.title
+        except StoryreelError:
+            title = self.store.root.name
+        self.setWindowTitle(f"{title}{'*' if self.store.dirty else ''} — {APP_NAME}")
+
+    # ================================================================== errors
+    def show_error(self, message: str) -> None:
+        self.errors.append(message)
+        self.statusBar().showMessage(message, 8000)
+        self.dialogs.error(self, message)
+
+    def show_message(self, message: str) -> None:
+        self.statusBar().showMessage(message, 6000)
+
+    # ================================================================== projects
+    def create_project(self, folder: str, project: Project) -> bool:
+        if self.store is not None:
+            self.close_project()
+        try:
+            store = ProjectStore.create(folder, project)
+        except (StoryreelError, OSError) as exc:
+            self.show_error(str(exc))
+            return False
+        self._attach(store)
+        return True
+
+    def browse_open_project(self) -> None:
+        folder = self.dialogs.existing_dir(self, tr("Open a .storyreel project folder"))
+        if folder:
+            self.open_project(folder)
+
+    def open_project(self, folder: str) -> bool:
+        if self.store is not None:
+            self.close_project()
+        try:
+            from engine.store.project import find_project_dir
+            root = find_project_dir(folder)
+            if autosave.crashed_before(root):
+                self._offer_recovery(root)
+            store = ProjectStore.open(root)
+        except (StoryreelError, OSError) as exc:
+            self.show_error(str(exc))
+            return False
+        self._attach(store)
+        return True
+
+    def _offer_recovery(self, root: Path) -> None:
+        if not autosave.has_snapshot(root):
+            self.show_message(tr("The project was not closed cleanly last time; every "
+                                 "committed edit is kept."))
+            return
+        restore = self.dialogs.question(
+            self, tr("Recover project"),
+            tr("Storyreel did not close cleanly last time. Every edit was saved as it was "
+               "made. Restore the last autosave snapshot instead? (No keeps the current "
+               "state.)"))
+        if restore:
+            autosave.restore_snapshot(root)
+            self.show_message(tr("Restored the last autosave snapshot."))
+
+    def _attach(self, store: ProjectStore) -> None:
+        self.store = store
+        store.mark_saved()
+        self.bridge = StoreBridge(store, self)
+        self.bridge.changed.connect(self._store_changed)
+        self.autosave = autosave.Autosave(store, self.autosave_ms, self)
+        self.undo.attach(store, self.bridge)
+        self.workflows.attach(store)
+        self._attach_views()
+        preferences.add_recent_project(store.root)
+        self.stack.setCurrentWidget(self.tabs)
+        self.tabs.setCurrentWidget(self.storyboard if store.shots() else self.script_editor)
+        self._update_enabled()
+        self.update_title()
+
+    def _attach_views(self) -> None:
+        store = self.store
+        self.script_editor.set_text(store.project.script_text if store else "")
+        self.storyboard.set_store(store)
+        self.inspector.set_store(store)
+        self.cast.set_store(store)
+        if self._timeline_cls is not None and store is not None:
+            if self.timeline is not None:
+                index = self.tabs.indexOf(self.timeline)
+                self.tabs.removeTab(index)
+                self.timeline.deleteLater()
+            self.timeline = self._timeline_cls(store, None)
+            self.tabs.insertTab(3, self.timeline, tr("Timeline"))
+        if self._jobs_dock_cls is not None and store is not None and self.jobs_dock is None:
+            self.jobs_dock = self._jobs_dock_cls(store, self)
+            self.jobs_dock.setObjectName("jobsDock")
+            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.jobs_dock)
+            self.view_menu.addAction(self.jobs_dock.toggleViewAction())
+            if hasattr(self.jobs_dock, "start_worker"):
+                self.workflows.start_worker_hook = self.jobs_dock.start_worker
+
+    def close_project(self) -> None:
+        if self.store is None:
+            return
+        self.workflows.detach()
+        self.workflows.wait(30_000)
+        if self.jobs_dock is not None:
+            for name in ("stop_worker", "shutdown", "stop"):
+                fn = getattr(self.jobs_dock, name, None)
+                if callable(fn):
+                    try:
+                        fn()
+                    except Exception:  # noqa: BLE001 - closing anyway
+                        pass
+                    break
+            self.removeDockWidget(self.jobs_dock)
+            self.jobs_dock.deleteLater()
+            self.jobs_dock = None
+            self.workflows.start_worker_hook = None
+        if self.timeline is not None:
+            self.tabs.removeTab(self.tabs.indexOf(self.timeline))
+            self.timeline.deleteLater()
+            self.timeline = None
+        if self.player is not None and hasattr(self.player, "unload"):
+            self.player.unload()
+        if self.autosave is not None:
+            self.autosave.close()
+            self.autosave = None
+        if self.bridge is not None:
+            self.bridge.detach()
+            self.bridge = None
+        store, self.store = self.store, None
+        self.undo.detach()
+        self._attach_views()
+        store.close()
+        self.stack.setCurrentWidget(self.start_page)
+        self.start_page.refresh_recent()
+        self._update_enabled()
+        self.update_title()
+
+    def show_start_page(self) -> None:
+        self.start_page.refresh_recent()
+        self.stack.setCurrentWidget(self.start_page)
+
+    def save(self) -> None:
+        """The store commits every edit; Save sets the checkpoint and writes a snapshot."""
+        if self.store is None:
+            return
+        self.store.mark_saved()
+        if self.autosave is not None:
+            self.autosave.snapshot()
+        self.update_title()
+        self.show_message(tr("Saved."))
+
+    # ================================================================== store events
+    def _store_changed(self, changes: list[Any]) -> None:
+        if self.store is None:
+            return
+        kinds = kinds_of(changes)
+        if kinds & {"Scene", "Shot", "Take", "Character", "Project"}:
+            self.storyboard.schedule_refresh()
+            self.inspector.schedule_refresh()
+        if "Character" in kinds:
+            self.cast.schedule_refresh()
+        if "Project" in kinds and not self.script_editor.modified:
+            self.script_editor.set_text(self.store.project.script_text)
+        if self.timeline is not None and kinds & {"Shot", "Take", "ClipEdit", "AudioPlacement",
+                                                  "VoiceClip", "Scene"}:
+            refresh = getattr(self.timeline, "refresh", None)
+            if callable(refresh):
+                QTimer.singleShot(0, refresh)
+        self.update_title()
+
+    def _jobs_changed(self) -> None:
+        self.storyboard.schedule_refresh()
+        self.inspector.schedule_refresh()
+        if self.timeline is not None and callable(getattr(self.timeline, "refresh", None)):
+            QTimer.singleShot(0, self.timeline.refresh)
+
+    def _selection_changed(self, shot_ids: list[str]) -> None:
+        self.inspector.show_shot(shot_ids[-1] if shot_ids else None)
+
+    # ================================================================== tasks
+    def _task_started(self, label: str) -> None:
+        self.task_label.setText(label)
+        self.task_progress.setValue(0)
+        for w in self._status_widgets:
+            w.setVisible(True)
+
+    def _task_progress(self, fraction: float, message: str) -> None:
+        self.task_progress.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
+        if message:
+            self.task_label.setText(message)
+
+    def _task_idle(self) -> None:
+        for w in self._status_widgets:
+            w.setVisible(False)
+
+    # ================================================================== actions
+    def import_script(self, path: str | None = None) -> None:
+        if self.store is None:
+            return
+        path = path or self.dialogs.open_file(self, tr("Import script"), SCRIPT_FILTERS)
+        if path:
+            self.tabs.setCurrentWidget(self.script_editor)
+            self.workflows.import_script_file(path)
+
+    def apply_script_text(self, text: str) -> None:
+        if self.store is not None:
+            self.workflows.apply_script_text(text)
+
+    def plan_shots(self) -> None:
+        if self.store is None:
+            return
+        if self.script_editor.modified:
+            self.show_error(tr("Apply the edited script text before planning shots."))
+            return
+        self.workflows.plan()
+
+    def add_shot(self) -> None:
+        if self.store is not None:
+            self.storyboard.add_shot()
+
+    def duplicate_selected(self) -> None:
+        if self.store is not None:
+            self.storyboard.duplicate_selected()
+
+    def delete_selected(self) -> None:
+        if self.store is not None:
+            self.storyboard.delete_selected()
+
+    def generate_selected(self) -> None:
+        if self.store is not None:
+            self.generate(self.storyboard.selected_shot_ids())
+
+    def generate(self, shot_ids: list[str]) -> None:
+        if self.store is not None:
+            self.workflows.generate(list(shot_ids))
+
+    def export(self) -> None:
+        if self.store is None:
+            return
+        dialog_cls = optional_class("studio.export_dialog", "ExportDialog")
+        if dialog_cls is not None:
+            self.export_dialog = dialog_cls(self.store, self)
+            self.dialogs.run(self.export_dialog)
+            return
+        default = str(self.store.root.parent / f"{self.store.project.title}.mp4")
+        path = self.dialogs.save_file(self, tr("Export film"), default, "MP4 (*.mp4)")
+        if path:
+            self.workflows.export_film(path)
+
+    def play_file(self, path: str) -> None:
+        if self.player is None:
+            self.show_message(tr("Media file:") + f" {path}")
+            return
+        try:
+            self.player.load(path)
+            self.preview_dock.show()
+            self.preview_dock.raise_()
+            if hasattr(self.player, "play"):
+                self.player.play()
+        except Exception as exc:  # noqa: BLE001 - a bad file must not crash the window
+            self.show_error(str(exc))
+
+    def compare_takes(self, take_a: str, take_b: str) -> None:
+        dialog_cls = optional_class("studio.take_compare", "TakeCompareDialog")
+        if dialog_cls is None:
+            self.show_error(tr("Take comparison is not available in this build."))
+            return
+        self.compare_dialog = dialog_cls(self.store, take_a, take_b, self)
+        self.compare_dialog.show()
+
+    def show_preferences(self) -> None:
+        from studio.preferences import PreferencesDialog
+
+        dialog = PreferencesDialog(self)
+        before = preferences.language()
+        if self.dialogs.run(dialog) and preferences.language() != before:
+            self.apply_language(preferences.language())
+
+    def apply_language(self, choice: str) -> str:
+        """Install the translator and rebuild every widget (they hold no data)."""
+        lang = i18n.install_language(choice)
+        store = self.store
+        if store is not None:
+            self.undo.detach()
+        old = self.centralWidget()
+        self.build_ui()
+        if old is not None:
+            old.deleteLater()
+        if store is not None:
+            self.undo.attach(store, None)
+            self._attach_views()
+            self.stack.setCurrentWidget(self.tabs)
+            self._update_enabled()
+        self.undo.refresh()
+        self.update_title()
+        return lang
+
+    # ================================================================== closing
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        self.close_project()
+        super().closeEvent(event)

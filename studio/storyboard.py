@@ -1,0 +1,466 @@
+"""The storyboard: scenes as rows, shots as cards. Reorder by drag, add, duplicate, delete.
+
+Cards show the chosen take's thumbnail (the approved take, else the newest), the shot
+number "scene-shot", size and camera badges, duration, a status colour and a stale
+marker. Every edit is one store transaction (one undo step); the view re-reads the store
+on change events (deferred to the next event-loop turn, so a drop handler never deletes
+the widget it runs in).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QDropEvent, QFont, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.model import Scene, Shot, ShotStatus, new_id
+from studio.i18n import tr
+
+ID_ROLE = Qt.ItemDataRole.UserRole
+CARD_ROLE = Qt.ItemDataRole.UserRole + 1
+CARD_W, CARD_H = 156, 178
+THUMB_H = 104
+
+STATUS_COLORS = {
+    ShotStatus.DRAFT: "#6b7280",
+    ShotStatus.READY: "#3b82f6",
+    ShotStatus.QUEUED: "#a855f7",
+    ShotStatus.GENERATING: "#f59e0b",
+    ShotStatus.GENERATED: "#14b8a6",
+    ShotStatus.APPROVED: "#22c55e",
+    ShotStatus.STALE: "#ef4444",
+}
+
+
+@dataclasses.dataclass
+class Card:
+    """What one card shows (read from the store, nothing else)."""
+
+    shot_id: str
+    label: str
+    size: str
+    camera: str
+    duration: float
+    status: str
+    stale: bool
+    thumbnail: str | None  # a file path
+    takes: int
+
+
+def chosen_take(store: Any, shot: Shot) -> Any:
+    takes = store.takes(shot.id)
+    if not takes:
+        return None
+    if shot.approved_take_id:
+        for take in takes:
+            if take.id == shot.approved_take_id:
+                return take
+    approved = [t for t in takes if t.approved]
+    return approved[-1] if approved else takes[-1]
+
+
+def card_for(store: Any, scene: Scene, shot: Shot, index: int) -> Card:
+    take = chosen_take(store, shot)
+    thumb = None
+    if take is not None and take.thumbnail:
+        path = store.media_path(take.thumbnail)
+        thumb = str(path) if path.is_file() else None
+    stale = shot.status == ShotStatus.STALE or bool(shot.generation.get("stale"))
+    camera = str(shot.camera_move) if shot.camera_move != "static" else str(shot.angle)
+    return Card(shot.id, f"{scene.number}-{index + 1}", str(shot.size), camera,
+                shot.duration, str(shot.status), stale, thumb, len(store.takes(shot.id)))
+
+
+class CardDelegate(QStyledItemDelegate):
+    _pixmaps: dict[str, QPixmap] = {}
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+                 ) -> QSize:  # noqa: N802
+        return QSize(CARD_W, CARD_H)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        card: Card | None = index.data(CARD_ROLE)
+        if card is None:
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = option.rect.adjusted(4, 4, -4, -4)  # type: ignore[attr-defined]
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
+        status_color = QColor(STATUS_COLORS.get(ShotStatus(card.status), "#6b7280"))
+        painter.setPen(QPen(QColor("#f5f5f5") if selected else status_color, 3 if selected else 2))
+        painter.setBrush(QBrush(QColor("#2d3340") if selected else QColor("#262a33")))
+        painter.drawRoundedRect(r, 8, 8)
+
+        thumb = QRect(r.left() + 6, r.top() + 6, r.width() - 12, THUMB_H)
+        painter.fillRect(thumb, QColor("#14161b"))
+        pix = self._pixmap(card.thumbnail)
+        if pix is not None and not pix.isNull():
+            scaled = pix.scaled(thumb.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                Qt.TransformationMode.SmoothTransformation)
+            x = thumb.left() + (thumb.width() - scaled.width()) // 2
+            y = thumb.top() + (thumb.height() - scaled.height()) // 2
+            painter.drawPixmap(x, y, scaled)
+        else:
+            painter.setPen(QColor("#5b6170"))
+            font = QFont(painter.font())
+            font.setPointSize(16)
+            font.setBold(True)
+            painter.setFont(font)
+            painter.drawText(thumb, Qt.AlignmentFlag.AlignCenter, card.size)
+        if card.stale:
+            badge = QRect(thumb.right() - 52, thumb.top() + 4, 48, 18)
+            painter.setBrush(QColor("#ef4444"))
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.drawRoundedRect(badge, 4, 4)
+            painter.setPen(QColor("white"))
+            small = QFont(painter.font())
+            small.setPointSize(8)
+            small.setBold(True)
+            painter.setFont(small)
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, tr("stale"))
+
+        font = QFont(painter.font())
+        font.setPointSize(10)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(QColor("#f0f0f0"))
+        line1 = QRect(r.left() + 8, thumb.bottom() + 4, r.width() - 16, 20)
+        painter.drawText(line1, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         card.label)
+        font.setBold(False)
+        painter.setFont(font)
+        painter.setPen(QColor("#c8c8c8"))
+        painter.drawText(line1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                         f"{card.duration:.1f}s")
+
+        small = QFont(painter.font())
+        small.setPointSize(8)
+        painter.setFont(small)
+        x = r.left() + 8
+        y = line1.bottom() + 4
+        for text, color in ((card.size, "#3b4252"), (card.camera, "#3b4252")):
+            width = painter.fontMetrics().horizontalAdvance(text) + 10
+            badge = QRect(x, y, min(width, r.right() - 8 - x), 18)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(color))
+            painter.drawRoundedRect(badge, 4, 4)
+            painter.setPen(QColor("#dfe3ea"))
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
+            x = badge.right() + 4
+        status_rect = QRect(r.left() + 8, y + 22, r.width() - 16, 16)
+        painter.setPen(status_color)
+        status_text = tr(card.status) + (f" · {card.takes} " + tr("takes") if card.takes else "")
+        painter.drawText(status_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         "● " + status_text)
+        painter.restore()
+
+    def _pixmap(self, path: str | None) -> QPixmap | None:
+        if not path:
+            return None
+        if path not in self._pixmaps:
+            self._pixmaps[path] = QPixmap(path)
+        return self._pixmaps[path]
+
+
+class ShotStrip(QListWidget):
+    """The shots of one scene, left to right; drag to reorder inside the scene."""
+
+    reordered = Signal(str, list)  # scene id, shot ids in the new order
+
+    def __init__(self, scene_id: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.scene_id = scene_id
+        self.setViewMode(QListView.ViewMode.ListMode)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(False)
+        self.setSpacing(2)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.setItemDelegate(CardDelegate(self))
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setFixedHeight(CARD_H + 26)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def shot_ids(self) -> list[str]:
+        return [str(self.item(i).data(ID_ROLE)) for i in range(self.count())]
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
+        before = self.shot_ids()
+        super().dropEvent(event)
+        after = self.shot_ids()
+        if after != before and sorted(after) == sorted(before):
+            self.reordered.emit(self.scene_id, after)
+
+
+class StoryboardView(QScrollArea):
+    """All scenes and shots. ``selection_changed(list[shot_id])``; ``activated(shot_id)``."""
+
+    selection_changed = Signal(list)
+    activated = Signal(str)
+    error = Signal(str)
+
+    def __init__(self, store: Any = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.setWidgetResizable(True)
+        self.strips: dict[str, ShotStrip] = {}
+        self._selection: list[str] = []
+        self._refresh_pending = False
+        self._syncing = False
+        self.container = QWidget()
+        self.rows = QVBoxLayout(self.container)
+        self.rows.setContentsMargins(12, 12, 12, 12)
+        self.rows.setSpacing(10)
+        self.setWidget(self.container)
+        self.refresh()
+
+    # ------------------------------------------------------------------ reading
+    def set_store(self, store: Any) -> None:
+        self.store = store
+        self._selection = []
+        self.refresh()
+
+    def schedule_refresh(self, *_: object) -> None:
+        if not self._refresh_pending:
+            self._refresh_pending = True
+            QTimer.singleShot(0, self.refresh)
+
+    def refresh(self) -> None:
+        self._refresh_pending = False
+        self._syncing = True
+        try:
+            self._rebuild()
+        finally:
+            self._syncing = False
+        self._emit_selection()
+
+    def _rebuild(self) -> None:
+        while self.rows.count():
+            item = self.rows.takeAt(0)
+            widget = item.widget()
+            if widget is not None:
+                widget.hide()
+                widget.deleteLater()
+        self.strips = {}
+        if self.store is None:
+            return
+        scenes = self.store.scenes()
+        if not scenes:
+            empty = QLabel(tr("No scenes yet. Import or write a script, then Plan shots — "
+                              "or add a shot with the + button."))
+            empty.setObjectName("muted")
+            empty.setWordWrap(True)
+            self.rows.addWidget(empty)
+        shots = self.store.shots()
+        keep = set(self._selection)
+        for scene in scenes:
+            row = QWidget()
+            row.setObjectName("sceneRow")
+            col = QVBoxLayout(row)
+            col.setContentsMargins(8, 6, 8, 6)
+            header = QHBoxLayout()
+            title = QLabel(f"{tr('Scene')} {scene.number}  {scene.heading or scene.location}")
+            title.setObjectName("sceneTitle")
+            header.addWidget(title, 1)
+            add = QPushButton("+ " + tr("Shot"))
+            add.setToolTip(tr("Add a shot to this scene"))
+            add.clicked.connect(lambda _=False, sid=scene.id: self.add_shot(sid))
+            header.addWidget(add)
+            col.addLayout(header)
+            strip = ShotStrip(scene.id)
+            for i, shot in enumerate(s for s in shots if s.scene_id == scene.id):
+                item = QListWidgetItem()
+                item.setData(ID_ROLE, shot.id)
+                card = card_for(self.store, scene, shot, i)
+                item.setData(CARD_ROLE, card)
+                item.setToolTip(shot.action or shot.effective_prompt)
+                item.setSizeHint(QSize(CARD_W, CARD_H))
+                strip.addItem(item)
+                if shot.id in keep:
+                    item.setSelected(True)
+            strip.reordered.connect(self.reorder)
+            strip.itemSelectionChanged.connect(
+                lambda s=strip: self._strip_selection_changed(s))
+            strip.itemDoubleClicked.connect(
+                lambda item: self.activated.emit(str(item.data(ID_ROLE))))
+            col.addWidget(strip)
+            self.rows.addWidget(row)
+            self.strips[scene.id] = strip
+        self.rows.addStretch(1)
+
+    def _strip_selection_changed(self, strip: ShotStrip) -> None:
+        if self._syncing:
+            return
+        mods = QApplication.keyboardModifiers()
+        extend = mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        if not extend and strip.selectedItems():
+            self._syncing = True
+            for other in self.strips.values():
+                if other is not strip:
+                    other.clearSelection()
+            self._syncing = False
+        self._emit_selection()
+
+    def _emit_selection(self) -> None:
+        ids = self.selected_shot_ids()
+        if ids != self._selection:
+            self._selection = ids
+            self.selection_changed.emit(ids)
+
+    def selected_shot_ids(self) -> list[str]:
+        ids: list[str] = []
+        for strip in self.strips.values():
+            for i in range(strip.count()):
+                item = strip.item(i)
+                if item.isSelected():
+                    ids.append(str(item.data(ID_ROLE)))
+        return ids
+
+    def select_shots(self, shot_ids: list[str]) -> None:
+        wanted = set(shot_ids)
+        self._syncing = True
+        for strip in self.strips.values():
+            for i in range(strip.count()):
+                item = strip.item(i)
+                item.setSelected(str(item.data(ID_ROLE)) in wanted)
+        self._syncing = False
+        self._emit_selection()
+
+    def card(self, shot_id: str) -> Card | None:
+        for strip in self.strips.values():
+            for i in range(strip.count()):
+                if strip.item(i).data(ID_ROLE) == shot_id:
+                    return strip.item(i).data(CARD_ROLE)
+        return None
+
+    # ------------------------------------------------------------------ editing
+    def _guard(self, fn: Any) -> Any:
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - shown as a dialog by the window
+            self.error.emit(str(exc))
+            return None
+
+    def reorder(self, scene_id: str, shot_ids: list[str]) -> None:
+        """Give the scene's shots the orders 0..n-1 in ``shot_ids`` order (one undo step)."""
+        def run() -> None:
+            with self.store.transaction(tr("Reorder shots")):
+                for order, shot_id in enumerate(shot_ids):
+                    shot = self.store.require(Shot, shot_id)
+                    if shot.order != order or shot.scene_id != scene_id:
+                        self.store.update(dataclasses.replace(shot, order=order,
+                                                              scene_id=scene_id))
+        self._guard(run)
+        self.schedule_refresh()
+
+    def move_shot(self, shot_id: str, index: int) -> None:
+        """Move a shot to position ``index`` inside its scene (what a drag does)."""
+        shot = self.store.require(Shot, shot_id)
+        ids = [s.id for s in self.store.shots(shot.scene_id)]
+        ids.remove(shot_id)
+        ids.insert(max(0, min(index, len(ids))), shot_id)
+        self.reorder(shot.scene_id, ids)
+
+    def add_shot(self, scene_id: str | None = None) -> str | None:
+        """A new draft shot at the end of the scene (or after the selected shot)."""
+        def run() -> str:
+            with self.store.transaction(tr("Add shot")):
+                target_scene = scene_id
+                after: Shot | None = None
+                selected = self.selected_shot_ids()
+                if target_scene is None and selected:
+                    after = self.store.require(Shot, selected[-1])
+                    target_scene = after.scene_id
+                if target_scene is None:
+                    scenes = self.store.scenes()
+                    if scenes:
+                        target_scene = scenes[-1].id
+                    else:
+                        scene = Scene(number=1, heading=tr("Scene 1"), id=new_id())
+                        self.store.add(scene)
+                        target_scene = scene.id
+                siblings = self.store.shots(target_scene)
+                position = (siblings.index(next(s for s in siblings if s.id == after.id)) + 1
+                            if after is not None else len(siblings))
+                for s in siblings[position:]:
+                    self.store.update(dataclasses.replace(s, order=s.order + 1))
+                shot = Shot(scene_id=target_scene, order=position)
+                self.store.add(shot)
+                return shot.id
+        new = self._guard(run)
+        self.refresh()
+        if new:
+            self.select_shots([new])
+        return new
+
+    def duplicate_selected(self) -> list[str]:
+        ids = self.selected_shot_ids()
+        if not ids:
+            return []
+
+        def run() -> list[str]:
+            made: list[str] = []
+            with self.store.transaction(tr("Duplicate shots")):
+                for shot_id in ids:
+                    shot = self.store.require(Shot, shot_id)
+                    siblings = self.store.shots(shot.scene_id)
+                    pos = [s.id for s in siblings].index(shot.id) + 1
+                    for s in siblings[pos:]:
+                        self.store.update(dataclasses.replace(s, order=s.order + 1))
+                    copy = dataclasses.replace(
+                        shot, id=new_id(), order=shot.order + 1, approved_take_id=None,
+                        status=ShotStatus.DRAFT if shot.status != ShotStatus.READY
+                        else ShotStatus.READY,
+                        dialogue=list(shot.dialogue), characters=list(shot.characters),
+                        generation=dict(shot.generation))
+                    self.store.add(copy)
+                    made.append(copy.id)
+            return made
+        made = self._guard(run) or []
+        self.refresh()
+        self.select_shots(made)
+        return made
+
+    def delete_selected(self) -> int:
+        ids = self.selected_shot_ids()
+        if not ids:
+            return 0
+
+        def run() -> None:
+            label = tr("Delete shot") if len(ids) == 1 else tr("Delete shots")
+            with self.store.transaction(label):
+                for shot_id in ids:
+                    shot = self.store.get(Shot, shot_id)
+                    if shot is not None:
+                        self.store.delete(shot)
+                self._renumber()
+        self._guard(run)
+        self._selection = []
+        self.refresh()
+        return len(ids)
+
+    def _renumber(self) -> None:
+        for scene in self.store.scenes():
+            for order, shot in enumerate(self.store.shots(scene.id)):
+                if shot.order != order:
+                    self.store.update(dataclasses.replace(shot, order=order))

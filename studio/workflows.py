@@ -1,0 +1,194 @@
+"""The window's long operations: script import, planning, generation, export, job polling.
+
+Each runs through the engine: planning and export on the thread pool (studio.tasks),
+generation as job rows run by the worker process. Engine modules that are not present in
+this build raise ``NotAvailable``, shown to the user as one sentence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from engine.model import Job, JobStatus, Project, Shot
+from studio import engine_api, preferences
+from studio.i18n import tr
+from studio.tasks import Task, run_task
+
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class Workflows(QObject):
+    """Starts engine work for the window and reports back with signals (UI thread)."""
+
+    busy = Signal(str)  # a task started: its label
+    progress = Signal(float, str)
+    idle = Signal()
+    message = Signal(str)  # status bar text
+    error = Signal(str)
+    jobs_changed = Signal()  # job rows changed status (takes may have arrived)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.store: Any = None
+        self.task: Task | None = None
+        self.worker: Any = None  # our own WorkerProcess when there is no jobs dock
+        self.start_worker_hook: Callable[[], None] | None = None
+        self._job_state: dict[str, tuple[str, float]] = {}
+        self.poll = QTimer(self)
+        self.poll.setInterval(250)
+        self.poll.timeout.connect(self.poll_jobs)
+
+    # ------------------------------------------------------------------ lifecycle
+    def attach(self, store: Any) -> None:
+        self.store = store
+        self._job_state = self._read_jobs()
+        self.poll.start()
+
+    def detach(self) -> None:
+        self.poll.stop()
+        if self.task is not None:
+            self.task.cancel()
+        self.stop_worker()
+        self.store = None
+
+    # ------------------------------------------------------------------ thread tasks
+    def _start(self, label: str, fn: Callable[..., Any], *args: Any,
+               on_done: Callable[[Any], None] | None = None, **kwargs: Any) -> Task | None:
+        if self.task is not None and not self.task.done:
+            self.error.emit(tr("Wait for the running task to finish, or cancel it.")
+                            + f" ({self.task.label})")
+            return None
+        task = run_task(fn, *args, label=label, **kwargs)
+        self.task = task
+        task.signals.progress.connect(self.progress)
+        task.signals.failed.connect(self.error)
+        task.signals.cancelled.connect(lambda: self.message.emit(label + " " + tr("cancelled")))
+        if on_done is not None:
+            task.signals.succeeded.connect(on_done)
+        task.signals.finished.connect(self._task_finished)
+        self.busy.emit(label)
+        return task
+
+    def _task_finished(self) -> None:
+        self.idle.emit()
+
+    def cancel_task(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def wait(self, timeout_ms: int = 60_000) -> bool:
+        """Block until the current task is done (for scripts and tests)."""
+        from PySide6.QtCore import QThreadPool
+        return QThreadPool.globalInstance().waitForDone(timeout_ms)
+
+    # ------------------------------------------------------------------ script
+    def import_script_file(self, path: str) -> None:
+        try:
+            fn = engine_api.function("engine.story.importer", "import_script")
+        except engine_api.NotAvailable:
+            text = Path(path).read_text(encoding="utf-8-sig")
+            self.apply_script_text(text)
+            return
+        self._start(tr("Import script"), fn, self.store, path, pass_progress=False,
+                    on_done=lambda _r: self.message.emit(tr("Script imported.")))
+
+    def apply_script_text(self, text: str) -> None:
+        try:
+            fn = engine_api.function("engine.story.importer", "import_script_text")
+        except engine_api.NotAvailable:
+            project: Project = self.store.project
+            self.store.update(dataclasses.replace(project, script_text=text),
+                              label=tr("Edit script"))
+            self.message.emit(tr("Script text saved. The script importer is not available "
+                                 "in this build, so no scenes were made."))
+            return
+        self._start(tr("Import script"), fn, self.store, text, pass_progress=False,
+                    on_done=lambda _r: self.message.emit(tr("Script imported.")))
+
+    def plan(self, idea: str | None = None) -> None:
+        try:
+            fn = engine_api.function("engine.story.planner", "plan")
+        except engine_api.NotAvailable as exc:
+            self.error.emit(str(exc))
+            return
+        kwargs = preferences.llm().planner_kwargs()
+        self._start(tr("Plan shots"), fn, self.store, idea=idea, **kwargs,
+                    on_done=lambda _r: self.message.emit(tr("Shots planned.")))
+
+    # ------------------------------------------------------------------ generation
+    def ensure_worker(self) -> None:
+        if self.start_worker_hook is not None:
+            self.start_worker_hook()
+            return
+        if self.worker is not None and self.worker.is_alive():
+            return
+        cls = engine_api.function("engine.jobs.worker", "WorkerProcess")
+        self.worker = cls(self.store.root)
+        self.worker.start()
+
+    def stop_worker(self) -> None:
+        if self.worker is not None:
+            try:
+                self.worker.stop()
+            except Exception:  # noqa: BLE001 - shutting down anyway
+                pass
+            self.worker = None
+
+    def generate(self, shot_ids: list[str], quality: str = "draft") -> list[Any]:
+        if not shot_ids:
+            self.error.emit(tr("Select one or more shots to generate."))
+            return []
+        try:
+            queue_cls = engine_api.function("engine.jobs.queue", "JobQueue")
+            queue = queue_cls(self.store)
+            by_backend: dict[str, list[str]] = {}
+            for shot_id in shot_ids:
+                shot = self.store.require(Shot, shot_id)
+                key = str(shot.generation.get("model") or shot.generation.get("backend")
+                          or "animatic")
+                by_backend.setdefault(key, []).append(shot_id)
+            jobs: list[Any] = []
+            for backend, ids in by_backend.items():
+                jobs += queue.enqueue_generation(ids, backend=backend, quality=quality)
+            self.ensure_worker()
+        except Exception as exc:  # noqa: BLE001 - engine sentence (or a missing module)
+            self.error.emit(str(exc))
+            return []
+        self.message.emit(tr("Queued generation of") + f" {len(shot_ids)} " + tr("shots"))
+        self.poll_jobs()
+        return jobs
+
+    def _read_jobs(self) -> dict[str, tuple[str, float]]:
+        if self.store is None:
+            return {}
+        try:
+            return {j.id: (str(j.status), j.progress) for j in self.store.all(Job)}
+        except Exception:  # noqa: BLE001 - a locked database: try again next tick
+            return self._job_state
+
+    def poll_jobs(self) -> None:
+        state = self._read_jobs()
+        if state != self._job_state:
+            statuses_changed = any(
+                self._job_state.get(k, ("", 0))[0] != v[0] for k, v in state.items())
+            self._job_state = state
+            if statuses_changed:
+                self.jobs_changed.emit()
+
+    def active_jobs(self) -> int:
+        return sum(1 for s, _ in self._job_state.values() if s in ACTIVE)
+
+    # ------------------------------------------------------------------ export
+    def export_film(self, out_path: str, preset: str = "douyin", **options: Any) -> None:
+        try:
+            fn = engine_api.function("engine.render.export", "export_film")
+        except engine_api.NotAvailable as exc:
+            self.error.emit(str(exc))
+            return
+        self._start(tr("Export"), fn, self.store, out_path, preset=preset, **options,
+                    on_done=lambda _r: self.message.emit(tr("Exported") + f" {out_path}"))
