@@ -1,0 +1,314 @@
+"""Making takes: resolve settings, reuse cached takes, run a backend, store the result.
+
+``generate_shot`` is the one code path every caller uses — the worker's job runner and
+``generate_now`` (in-process, for the demo and tests). A ``BackendPool`` keeps the last
+loaded backend warm so consecutive jobs on the same model do not reload it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import StoryreelError
+from engine.generate.presets import resolve_settings
+from engine.generate.requests import build_request, cache_key, request_facts
+from engine.jobs.progress import CancelToken, Progress, no_progress
+from engine.model import ShotStatus, TakeKind
+from engine.model import entities as E
+
+ANIMATIC = "animatic"
+BACKEND_CLASSES = {
+    "wan-vace": ("engine.generate.wan_vace", "WanVaceBackend"),
+    "wan-i2v": ("engine.generate.wan_i2v", "WanI2VBackend"),
+    "sdxl": ("engine.generate.sdxl_keyframe", "SdxlKeyframeBackend"),
+}
+
+
+@dataclass
+class GenerationSpec:
+    """What a generation job asks for (stored in Job.params)."""
+
+    backend: str = ANIMATIC  # "animatic" or a registered model name
+    device: str = "auto"
+    quality: str = "draft"
+    overrides: dict[str, Any] = field(default_factory=dict)
+    memory_profile: str = ""  # "" = pick from free VRAM
+
+    def to_params(self) -> dict[str, Any]:
+        return {"backend": self.backend, "device": self.device, "quality": self.quality,
+                "overrides": dict(self.overrides), "memory_profile": self.memory_profile}
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> GenerationSpec:
+        return cls(
+            backend=str(params.get("backend", ANIMATIC)), device=str(params.get("device", "auto")),
+            quality=str(params.get("quality", "draft")),
+            overrides=dict(params.get("overrides") or {}),
+            memory_profile=str(params.get("memory_profile", "")),
+        )
+
+    @property
+    def model_key(self) -> str:
+        """Jobs with the same key share one loaded model."""
+        return f"{self.backend}@{self.device}/{self.memory_profile or 'auto'}"
+
+
+@dataclass
+class Outcome:
+    take: E.Take
+    cache_hit: bool
+
+
+def family_of(backend: str) -> tuple[str, str]:
+    """(family, model content hash) of a backend name."""
+    if backend == ANIMATIC:
+        return ANIMATIC, f"animatic-{_animatic_version()}"
+    from engine.generate.registry import get_model
+
+    entry = get_model(backend)
+    return entry.family, entry.content_hash
+
+
+def _animatic_version() -> str:
+    module = importlib.import_module("engine.generate.animatic")
+    backend_cls = module.AnimaticBackend
+    return str(getattr(backend_cls, "version", getattr(module, "RENDERER_VERSION", "1")))
+
+
+def make_backend(backend: str, device: str = "auto", memory_profile: str = "") -> Any:
+    if backend == ANIMATIC:
+        return importlib.import_module("engine.generate.animatic").AnimaticBackend()
+    from engine.generate.registry import get_model
+
+    entry = get_model(backend)
+    if entry.family not in BACKEND_CLASSES:
+        raise StoryreelError(f"Model {backend!r} ({entry.family}) has no backend yet.")
+    module_name, cls_name = BACKEND_CLASSES[entry.family]
+    cls = getattr(importlib.import_module(module_name), cls_name)
+    return cls(entry, device=device, memory_profile=memory_profile)
+
+
+class BackendPool:
+    """Holds one backend (and its loaded model) warm; a different key replaces it."""
+
+    def __init__(self) -> None:
+        self.key: tuple[str, str, str] | None = None
+        self.backend: Any = None
+        self.loads = 0
+
+    def get(self, spec: GenerationSpec) -> Any:
+        key = (spec.backend, spec.device, spec.memory_profile)
+        if key != self.key or self.backend is None:
+            self.release()
+            self.backend = make_backend(spec.backend, spec.device, spec.memory_profile)
+            self.key = key
+            self.loads += 1
+        return self.backend
+
+    def release(self) -> None:
+        if self.backend is not None and hasattr(self.backend, "unload"):
+            self.backend.unload()
+        self.backend, self.key = None, None
+
+
+def settings_for(store: Any, shot: E.Shot, spec: GenerationSpec, family: str) -> dict[str, Any]:
+    project = store.project
+    shot_settings = dict(shot.generation or {})
+    if family == ANIMATIC:
+        shot_settings.setdefault("fps", float(project.fps))
+    return resolve_settings(
+        family, spec.quality, portrait=project.height >= project.width,
+        duration=shot.duration, shot_settings=shot_settings, overrides=spec.overrides,
+    )
+
+
+def generate_shot(
+    store: Any, shot_id: str, spec: GenerationSpec, pool: BackendPool | None = None,
+    progress: Progress = no_progress, cancel: CancelToken | None = None,
+) -> Outcome:
+    """Make (or reuse) one take of one shot and add it to the project."""
+    cancel = cancel or CancelToken()
+    pool = pool or BackendPool()
+    shot = store.require(E.Shot, shot_id)
+    family, model_hash = family_of(spec.backend)
+    settings = settings_for(store, shot, spec, family)
+    request = build_request(store, shot, settings)
+    keyframes = (shot.first_keyframe, shot.last_keyframe)
+    key = cache_key(request, family, model_hash, keyframes, storyboard=family == ANIMATIC)
+
+    from engine.generate.staleness import fingerprint
+
+    fp = fingerprint(store, shot)
+    reused = _reuse(store, shot, key, fp)
+    if reused is not None:
+        progress(1.0, "cached")
+        return Outcome(reused, True)
+
+    backend = pool.get(spec)
+    tmp_dir = Path(tempfile.mkdtemp(prefix="take-", dir=_tmp_root(store)))
+    try:
+        out = tmp_dir / f"shot-{request.shot_label}.mp4"
+        started = time.perf_counter()
+        result = backend.generate(request, out, progress, cancel)
+        wall = time.perf_counter() - started
+        cancel.check()
+        take = _store_take(store, shot, spec, family, model_hash, key, settings, request,
+                           result, wall, fp)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    return Outcome(take, False)
+
+
+def _tmp_root(store: Any) -> Path:
+    root = store.cache_dir / "tmp"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _reuse(store: Any, shot: E.Shot, key: str, fp: str) -> E.Take | None:
+    """An existing take with the same key: this shot's own (as is), or a zero-compute copy."""
+    same = [t for t in store.all(E.Take, cache_key=key) if store.media.exists(t.media)]
+    same.sort(key=lambda t: t.created_at)
+    mine = [t for t in same if t.shot_id == shot.id and t.record.get("fingerprint") == fp]
+    if mine:
+        return mine[-1]
+    if not same:
+        return None
+    source = same[-1]
+    record = dict(source.record, cache_hit_from=source.id, fingerprint=fp)
+    take = E.Take(shot_id=shot.id, kind=source.kind, media=source.media, record=record,
+                  cache_key=key, thumbnail=source.thumbnail)
+    _add_take(store, shot, take, cache_hit=True)
+    return take
+
+
+def _store_take(store: Any, shot: E.Shot, spec: GenerationSpec, family: str, model_hash: str,
+                key: str, settings: dict[str, Any], request: Any, result: Any,
+                wall: float, fp: str) -> E.Take:
+    label = request.shot_label
+    asset = store.media.add_file(result.video, original_name=f"shot-{label}.mp4", move=True)
+    thumb_sha = _thumbnail(store, store.root / asset.relpath, result.video.parent)
+    backend_record = dict(result.record or {})
+    files = backend_record.pop("_files", {})
+    stored_files = {}
+    for name, path in files.items():
+        stored = store.media.add_file(Path(path), original_name=f"shot-{label}-{name}.png",
+                                      move=True)
+        stored_files[name] = stored.sha256
+    record: dict[str, Any] = {"device": "cpu", "dtype": "float32", "memory_profile": "none"}
+    record.update(backend_record)
+    record.update({
+        "backend": family if family == ANIMATIC else spec.backend,
+        "family": family,
+        "model": None if family == ANIMATIC else spec.backend,
+        "model_hash": model_hash,
+        "quality": settings["quality"],
+        "prompt": request.prompt,
+        "negative_prompt": request.negative_prompt,
+        "seed": request.seed,
+        "steps": request.steps,
+        "guidance": request.guidance,
+        "size": [request.width, request.height],
+        "frames": int(backend_record.get("frames", request.frames)),
+        "fps": request.fps,
+        "shot_size": str(request.size),
+        "reference_hashes": request.reference_hashes(),
+        "first_keyframe": shot.first_keyframe,
+        "last_keyframe": shot.last_keyframe,
+        "cache_key": key,
+        "fingerprint": fp,
+        "inputs": request_facts(request, storyboard=family == ANIMATIC),
+        **stored_files,
+    })
+    timings = dict(record.get("timings") or {})
+    timings["wall_s"] = round(wall, 4)
+    record["timings"] = timings
+    kind = TakeKind.ANIMATIC if family == ANIMATIC else TakeKind.GENERATED
+    take = E.Take(shot_id=shot.id, kind=kind, media=asset.sha256, record=record,
+                  cache_key=key, thumbnail=thumb_sha)
+    _add_take(store, shot, take, cache_hit=False)
+    return take
+
+
+def _thumbnail(store: Any, video: Path, work: Path) -> str | None:
+    png = work / "thumbnail.png"
+    try:
+        make_thumbnail = importlib.import_module("engine.generate.thumbnails").make_thumbnail
+    except ImportError:  # the shared helper not installed: the middle frame, as is
+        from PIL import Image
+
+        from engine.generate.video_io import read_frames
+
+        frames = read_frames(video)
+        img = Image.fromarray(frames[len(frames) // 2])
+        img.thumbnail((320, 320))
+        img.save(png)
+    else:
+        make_thumbnail(video, png)
+    return store.media.add_file(png, original_name="thumbnail.png", move=True).sha256
+
+
+def _add_take(store: Any, shot: E.Shot, take: E.Take, *, cache_hit: bool) -> None:
+    label = f"New take of shot {shot.id[:8]}" + (" (cached)" if cache_hit else "")
+    with store.transaction(label):
+        store.add(take)
+        current = store.require(E.Shot, shot.id)
+        if not (cache_hit and current.status is ShotStatus.APPROVED):
+            current.status = ShotStatus.GENERATED
+            store.update(current)
+
+
+def resolve_shots(store: Any, selection: list[str] | str) -> list[E.Shot]:
+    """``all``, ``stale`` (stale, or never generated) or shot ids / id prefixes / labels."""
+    shots = store.shots()
+    if selection in ("all", ["all"]):
+        return shots
+    if selection in ("stale", ["stale"]):
+        from engine.generate.staleness import needs_generation
+
+        return [s for s in shots if needs_generation(store, s)]
+    wanted = [selection] if isinstance(selection, str) else list(selection)
+    chosen: list[E.Shot] = []
+    labels = {}
+    for s in shots:
+        from engine.generate.requests import shot_label
+
+        labels[shot_label(store, s)] = s
+    for token in wanted:
+        matches = [s for s in shots if s.id == token] or [
+            s for s in shots if s.id.startswith(token)]
+        if not matches and token in labels:
+            matches = [labels[token]]
+        if len(matches) != 1:
+            why = "matches no shot" if not matches else "matches several shots"
+            raise StoryreelError(f"Shot {token!r} {why}; give an id, an id prefix or a label "
+                                 "like 2-3 (scene 2, shot 3).")
+        if matches[0] not in chosen:
+            chosen.append(matches[0])
+    return chosen
+
+
+def generate_now(
+    store: Any, shot_ids: list[str], backend: str = ANIMATIC, device: str = "auto",
+    quality: str = "draft", overrides: dict[str, Any] | None = None,
+    progress: Progress = no_progress, cancel: CancelToken | None = None,
+    pool: BackendPool | None = None,
+) -> list[E.Take]:
+    """Generate takes in this process, one shot after another (same path as the worker)."""
+    spec = GenerationSpec(backend=backend, device=device, quality=quality,
+                          overrides=dict(overrides or {}))
+    pool = pool or BackendPool()
+    takes = []
+    n = max(1, len(shot_ids))
+    for i, shot_id in enumerate(shot_ids):
+        def sub(fraction: float, message: str = "", _i: int = i) -> None:
+            progress((_i + max(0.0, min(1.0, fraction))) / n, message)
+
+        takes.append(generate_shot(store, shot_id, spec, pool, sub, cancel).take)
+    return takes

@@ -1,0 +1,129 @@
+"""Which shots need a new take: edits to a shot's or a character's inputs mark shots STALE.
+
+Every take records a *fingerprint* of the inputs that shaped it (the shot's prompt-relevant
+fields and its characters' appearance, costume and reference images). A shot with takes is
+stale when its current fingerprint differs from its reference take's (the approved one, else
+the newest). ``watch(store)`` keeps ``Shot.status`` in step after every commit: STALE when
+an edit changes the fingerprint, back to GENERATED/APPROVED when undo restores it. The
+status is derived, so it is written outside the undo history (undo/redo stay intact) and
+listeners are told about it like any other change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import text
+
+from engine.model import ShotStatus
+from engine.model import entities as E
+
+SHOT_FIELDS = ("prompt", "prompt_override", "negative_prompt", "seed", "characters",
+               "first_keyframe", "last_keyframe", "generation", "size", "angle",
+               "camera_move", "action")
+CHARACTER_FIELDS = ("appearance", "costume", "reference_images")
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if hasattr(value, "value") else value
+
+
+def fingerprint(store: Any, shot: E.Shot) -> str:
+    facts: dict[str, Any] = {k: _plain(getattr(shot, k)) for k in SHOT_FIELDS}
+    chars = []
+    for cid in shot.characters:
+        c = store.get(E.Character, cid)
+        chars.append([cid] + ([getattr(c, k) for k in CHARACTER_FIELDS] if c else []))
+    facts["character_facts"] = chars
+    blob = json.dumps(facts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def reference_take(store: Any, shot: E.Shot) -> E.Take | None:
+    takes = store.takes(shot.id)
+    if not takes:
+        return None
+    if shot.approved_take_id:
+        for t in takes:
+            if t.id == shot.approved_take_id:
+                return t
+    return takes[-1]
+
+
+def is_stale(store: Any, shot: E.Shot) -> bool:
+    take = reference_take(store, shot)
+    if take is None:
+        return False
+    recorded = take.record.get("fingerprint")
+    return recorded is not None and recorded != fingerprint(store, shot)
+
+
+def needs_generation(store: Any, shot: E.Shot) -> bool:
+    """No take yet, or stale (what ``--shots stale`` selects)."""
+    return not store.takes(shot.id) or is_stale(store, shot) or shot.status is ShotStatus.STALE
+
+
+def stale_shots(store: Any) -> list[E.Shot]:
+    """Shots with takes whose inputs changed since (in film order)."""
+    return [s for s in store.shots()
+            if store.takes(s.id) and (s.status is ShotStatus.STALE or is_stale(store, s))]
+
+
+def _changed(change: Any, fields: tuple[str, ...]) -> bool:
+    if change.before is None or change.after is None:
+        return False
+    return any(change.before.get(f) != change.after.get(f) for f in fields)
+
+
+def refresh_status(store: Any, shot: E.Shot) -> ShotStatus | None:
+    """Set the shot's derived status from its fingerprint; returns the new status if changed."""
+    if not store.takes(shot.id):
+        return None
+    if is_stale(store, shot):
+        wanted = ShotStatus.STALE
+    elif shot.status is ShotStatus.STALE:
+        wanted = ShotStatus.APPROVED if shot.approved_take_id else ShotStatus.GENERATED
+    else:
+        return None
+    if wanted is shot.status:
+        return None
+    _write_status(store, shot, wanted)
+    return wanted
+
+
+def _write_status(store: Any, shot: E.Shot, status: ShotStatus) -> None:
+    from engine.store.codec import to_values
+    from engine.store.project import Change
+
+    before = to_values(shot)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE shots SET status = :status WHERE id = :id"),
+                     {"status": str(status), "id": shot.id})
+    shot.status = status
+    store._emit([Change(E.Shot, shot.id, before, to_values(shot))])
+
+
+def watch(store: Any) -> Callable[[], None]:
+    """Mark shots stale as their inputs change. Returns the unsubscribe function."""
+
+    def on_changes(changes: list[Any]) -> None:
+        affected: set[str] = set()
+        characters: set[str] = set()
+        for ch in changes:
+            if ch.kind is E.Shot and _changed(ch, SHOT_FIELDS):
+                affected.add(ch.key)
+            elif ch.kind is E.Character and _changed(ch, CHARACTER_FIELDS):
+                characters.add(ch.key)
+        if characters:
+            for shot in store.all(E.Shot):
+                if characters.intersection(shot.characters):
+                    affected.add(shot.id)
+        for shot_id in sorted(affected):
+            shot = store.get(E.Shot, shot_id)
+            if shot is not None:
+                refresh_status(store, shot)
+
+    return store.subscribe(on_changes)

@@ -1,0 +1,79 @@
+"""Frames (numpy) → H.264 mp4 with PyAV; a still image → a clip. No torch needed."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def to_uint8(frames: Any) -> np.ndarray:
+    """(T, H, W, 3) uint8 from float frames in 0..1 (diffusers ``output_type="np"``) or uint8."""
+    arr = np.asarray(frames)
+    if arr.ndim == 3:
+        arr = arr[None]
+    if arr.ndim != 4 or arr.shape[-1] not in (3, 4):
+        raise ValueError(f"expected frames shaped (T, H, W, 3), got {arr.shape}")
+    arr = arr[..., :3]
+    if arr.dtype != np.uint8:
+        arr = (np.clip(arr.astype(np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return arr
+
+
+def write_video(frames: Any, path: Path, fps: float | Fraction, crf: int = 18) -> Path:
+    """Encode frames to an H.264 (yuv420p) mp4; odd sizes are padded by one pixel."""
+    import av
+
+    arr = to_uint8(frames)
+    t, h, w, _ = arr.shape
+    if h % 2 or w % 2:
+        arr = np.pad(arr, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+        h, w = h + h % 2, w + w % 2
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rate = Fraction(fps).limit_denominator(1001)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {"crf": str(crf), "preset": "veryfast"}
+        for i in range(t):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr[i]), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def still_clip(image: Any, path: Path, frames: int, fps: float | Fraction,
+               push_in: float = 0.0) -> Path:
+    """A clip of ``frames`` frames holding one image, optionally with a slow centred push-in."""
+    from PIL import Image
+
+    img = image if isinstance(image, Image.Image) else Image.fromarray(to_uint8(image)[0])
+    img = img.convert("RGB")
+    w, h = img.size
+    out = []
+    for i in range(max(1, frames)):
+        if push_in > 0 and frames > 1:
+            zoom = 1.0 + push_in * i / (frames - 1)
+            cw, ch = w / zoom, h / zoom
+            box = ((w - cw) / 2, (h - ch) / 2, (w + cw) / 2, (h + ch) / 2)
+            out.append(np.asarray(img.resize((w, h), Image.Resampling.BICUBIC, box=box)))
+        else:
+            out.append(np.asarray(img))
+    return write_video(np.stack(out), path, fps)
+
+
+def read_frames(path: Path, limit: int | None = None) -> np.ndarray:
+    """Decode a clip to (T, H, W, 3) uint8 (tests and thumbnails)."""
+    import av
+
+    frames = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            frames.append(frame.to_ndarray(format="rgb24"))
+            if limit is not None and len(frames) >= limit:
+                break
+    return np.stack(frames)

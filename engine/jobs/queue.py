@@ -1,0 +1,144 @@
+"""The persistent job queue: jobs are rows in the project DB, so any process can see them.
+
+State moves QUEUED → RUNNING → DONE / FAILED / CANCELLED. Transitions that race between
+processes (a worker claiming a job, reporting progress, a user cancelling) are single
+conditional SQL UPDATEs on the ``jobs`` table, so a cancel is never overwritten by a
+progress report and two workers never claim the same job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+
+from engine.errors import StoryreelError
+from engine.model import JobStatus
+from engine.model import entities as E
+
+GENERATE = "generate"
+
+
+class JobError(StoryreelError):
+    """A job operation was refused (unknown job, wrong state)."""
+
+
+class JobQueue:
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    # ----------------------------------------------------------------- enqueue
+    def enqueue_generation(
+        self, shot_ids: list[str], backend: str = "animatic", device: str = "auto",
+        quality: str = "draft", overrides: dict[str, Any] | None = None,
+        memory_profile: str = "",
+    ) -> list[E.Job]:
+        """One queued ``generate`` job per shot (validated now, so bad input fails early)."""
+        from engine.generate.presets import QUALITIES
+        from engine.generate.service import GenerationSpec, family_of
+
+        if quality not in QUALITIES:
+            raise JobError(f"Quality {quality!r} is not one of {', '.join(QUALITIES)}.")
+        if device not in ("auto", "cpu", "cuda"):
+            raise JobError(f"Device {device!r} is not one of auto, cpu, cuda.")
+        family_of(backend)  # raises for an unknown model
+        spec = GenerationSpec(backend=backend, device=device, quality=quality,
+                              overrides=dict(overrides or {}), memory_profile=memory_profile)
+        jobs = []
+        for shot_id in shot_ids:
+            self.store.require(E.Shot, shot_id)
+        with self.store.transaction("Queue generation"):
+            for shot_id in shot_ids:
+                job = E.Job(kind=GENERATE, params=spec.to_params(), shot_id=shot_id,
+                            model_key=spec.model_key, message="queued")
+                self.store.add(job)
+                jobs.append(job)
+        return jobs
+
+    # ----------------------------------------------------------------- reads
+    def jobs(self, status: JobStatus | str | None = None) -> list[E.Job]:
+        found = self.store.all(E.Job) if status is None else self.store.all(
+            E.Job, status=str(JobStatus(status)))
+        return sorted(found, key=lambda j: (j.created_at, j.id))
+
+    def get(self, job_id: str) -> E.Job:
+        job = self.store.get(E.Job, job_id)
+        if job is None:
+            matches = [j for j in self.store.all(E.Job) if j.id.startswith(job_id)]
+            if len(matches) != 1:
+                raise JobError(f"No job with id {job_id} in this project.")
+            job = matches[0]
+        return job
+
+    # ----------------------------------------------------------------- user actions
+    def cancel(self, job_id: str) -> E.Job:
+        """Cancel a queued or running job (a running one stops within one step)."""
+        job = self.get(job_id)
+        if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+            raise JobError(f"Job {job.id[:8]} is {job.status}; only queued or running jobs "
+                           "can be cancelled.")
+        self._exec(
+            "UPDATE jobs SET status='cancelled', message='cancelled', finished_at=:now "
+            "WHERE id=:id AND status IN ('queued','running')", id=job.id, now=E.utc_now())
+        return self.get(job.id)
+
+    def retry(self, job_id: str) -> E.Job:
+        """Queue a failed or cancelled job again."""
+        job = self.get(job_id)
+        if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+            raise JobError(f"Job {job.id[:8]} is {job.status}; only failed or cancelled jobs "
+                           "can be retried.")
+        self._exec(
+            "UPDATE jobs SET status='queued', progress=0, message='queued', error='', "
+            "started_at=NULL, finished_at=NULL, created_at=:now WHERE id=:id",
+            id=job.id, now=E.utc_now())
+        return self.get(job.id)
+
+    def clear_finished(self) -> int:
+        return self._exec("DELETE FROM jobs WHERE status IN ('done','cancelled')")
+
+    # ----------------------------------------------------------------- worker side
+    def requeue_orphans(self) -> int:
+        """Jobs left RUNNING by a worker that died go back to the queue (call under lock)."""
+        return self._exec(
+            "UPDATE jobs SET status='queued', progress=0, message='resumed after interruption' "
+            "WHERE status='running'")
+
+    def claim_next(self, warm_key: str | None = None) -> E.Job | None:
+        """Take the next queued job, preferring ones that use the already loaded model."""
+        queued = self.jobs(JobStatus.QUEUED)
+        if not queued:
+            return None
+        same = [j for j in queued if warm_key and j.model_key == warm_key]
+        for job in same + queued:
+            claimed = self._exec(
+                "UPDATE jobs SET status='running', started_at=:now, message='starting', "
+                "progress=0 WHERE id=:id AND status='queued'", id=job.id, now=E.utc_now())
+            if claimed:
+                return self.get(job.id)
+        return None
+
+    def report(self, job_id: str, fraction: float, message: str) -> bool:
+        """Record progress; False if the job is no longer running (cancelled)."""
+        return bool(self._exec(
+            "UPDATE jobs SET progress=:p, message=:m WHERE id=:id AND status='running'",
+            id=job_id, p=float(max(0.0, min(1.0, fraction))), m=message[:500]))
+
+    def finish(self, job_id: str, status: JobStatus, *, message: str = "", error: str = "",
+               result: dict[str, Any] | None = None) -> bool:
+        import json
+
+        return bool(self._exec(
+            "UPDATE jobs SET status=:s, message=:m, error=:e, result=:r, finished_at=:now, "
+            "progress=CASE WHEN :s='done' THEN 1.0 ELSE progress END "
+            "WHERE id=:id AND status='running'",
+            id=job_id, s=str(status), m=message, e=error, now=E.utc_now(),
+            r=json.dumps(result or {}, ensure_ascii=False)))
+
+    def is_cancelled(self, job_id: str) -> bool:
+        job = self.store.get(E.Job, job_id)
+        return job is None or job.status is JobStatus.CANCELLED
+
+    def _exec(self, sql: str, **params: Any) -> int:
+        with self.store.engine.begin() as conn:
+            return conn.execute(text(sql), params).rowcount

@@ -1,0 +1,248 @@
+"""The worker: runs queued jobs one at a time, in its own process, with the model kept warm.
+
+``run_worker`` is the loop; ``WorkerProcess`` starts it as ``python -m engine.jobs.worker
+DIR --loop`` so a crash or an out-of-memory error in a model never takes the GUI or the
+project down. One worker per project (a lock file in ``cache/``). Killing a worker leaves
+the queue intact: the next worker puts jobs it finds RUNNING back in the queue first.
+Progress lands in the job rows; a cancel (the row set to CANCELLED) is seen within one step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from engine.errors import Cancelled, StoryreelError
+from engine.jobs.progress import CancelToken
+from engine.jobs.queue import GENERATE, JobQueue
+from engine.model import JobStatus
+from engine.model import entities as E
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+EventHandler = Callable[[str, E.Job], None]
+LOCK_NAME = "worker.lock"
+STOP_NAME = "worker.stop"
+REPORT_INTERVAL = 0.1  # seconds between progress writes to the DB
+
+
+class WorkerBusy(StoryreelError):
+    """Another worker already runs this project's queue."""
+
+
+class _Lock:
+    """An exclusive, process-lifetime lock on a file (released by the OS if we die)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: IO[str] | None = None
+
+    def acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+")
+        try:
+            if os.name == "nt":
+                import msvcrt
+
+                msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            return False
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        self._fh = fh
+        return True
+
+    def release(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+def _failure_reason(exc: BaseException) -> str:
+    name = type(exc).__name__
+    if "OutOfMemory" in name or isinstance(exc, MemoryError):
+        return "Out of memory: try a lower quality, a smaller size or a leaner memory profile."
+    if isinstance(exc, StoryreelError):
+        return str(exc)
+    return f"{name}: {exc}"
+
+
+def run_job(store: Any, queue: JobQueue, job: E.Job, pool: Any,
+            on_event: EventHandler | None = None) -> JobStatus:
+    """Run one claimed (RUNNING) job to its end state and record it in the row."""
+    from engine.generate.service import GenerationSpec, generate_shot
+
+    cancel = CancelToken(poll=lambda: queue.is_cancelled(job.id))
+    last = [0.0]
+
+    def progress(fraction: float, message: str = "") -> None:
+        now = time.monotonic()
+        if now - last[0] < REPORT_INTERVAL and fraction < 1.0:
+            return
+        last[0] = now
+        if not queue.report(job.id, fraction, message):
+            cancel.cancel()
+        job.progress, job.message = fraction, message
+        if on_event:
+            on_event("progress", job)
+
+    if on_event:
+        on_event("started", job)
+    try:
+        if job.kind != GENERATE:
+            raise StoryreelError(f"This worker cannot run {job.kind!r} jobs.")
+        if job.shot_id is None:
+            raise StoryreelError("The job names no shot.")
+        spec = GenerationSpec.from_params(job.params)
+        outcome = generate_shot(store, job.shot_id, spec, pool, progress, cancel)
+    except Cancelled:
+        queue.finish(job.id, JobStatus.CANCELLED, message="cancelled")
+    except Exception as exc:  # noqa: BLE001 - a failed job is recorded, the queue goes on
+        reason = _failure_reason(exc)
+        queue.finish(job.id, JobStatus.FAILED, message="failed", error=reason)
+    else:
+        take = outcome.take
+        result = {"take_id": take.id, "media": take.media, "cache_hit": outcome.cache_hit,
+                  "wall_s": take.record.get("timings", {}).get("wall_s")}
+        queue.finish(job.id, JobStatus.DONE,
+                     message="cached" if outcome.cache_hit else "done", result=result)
+    final = store.get(E.Job, job.id) or job
+    if on_event:
+        on_event(str(final.status), final)
+    return final.status
+
+
+def run_worker(project_dir: Path, *, once: bool = True, on_event: EventHandler | None = None,
+               poll_interval: float = 0.5, idle_exit: float | None = None,
+               pool: Any = None) -> None:
+    """Run the project's queue. ``once``: stop when the queue is empty; else keep polling
+    until ``cache/worker.stop`` appears (or ``idle_exit`` seconds pass with nothing to do)."""
+    from engine.generate.service import BackendPool
+    from engine.store import ProjectStore
+
+    store = ProjectStore.open(project_dir)
+    lock = _Lock(store.cache_dir / LOCK_NAME)
+    if not lock.acquire():
+        store.close()
+        raise WorkerBusy(f"Another worker is already running the queue of {project_dir}.")
+    stop_flag = store.cache_dir / STOP_NAME
+    stop_flag.unlink(missing_ok=True)
+    queue = JobQueue(store)
+    own_pool = pool is None
+    pool = pool if pool is not None else BackendPool()
+    try:
+        queue.requeue_orphans()
+        idle_since = time.monotonic()
+        warm_key: str | None = None
+        while True:
+            if stop_flag.exists():
+                break
+            job = queue.claim_next(warm_key)
+            if job is None:
+                if once:
+                    break
+                if idle_exit is not None and time.monotonic() - idle_since > idle_exit:
+                    break
+                time.sleep(poll_interval)
+                continue
+            run_job(store, queue, job, pool, on_event)
+            warm_key = job.model_key
+            idle_since = time.monotonic()
+    finally:
+        if own_pool and hasattr(pool, "release"):
+            pool.release()
+        stop_flag.unlink(missing_ok=True)
+        lock.release()
+        store.close()
+
+
+class WorkerProcess:
+    """The worker as a separate OS process (``python -m engine.jobs.worker DIR --loop``)."""
+
+    def __init__(self, project_dir: Path, idle_exit: float | None = None) -> None:
+        self.project_dir = Path(project_dir)
+        self.idle_exit = idle_exit
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.project_dir / "cache" / "worker.log"
+
+    def start(self) -> None:
+        if self.is_alive():
+            return
+        cmd = [sys.executable, "-m", "engine.jobs.worker", str(self.project_dir), "--loop"]
+        if self.idle_exit is not None:
+            cmd += ["--idle-exit", str(self.idle_exit)]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        (self.project_dir / "cache" / STOP_NAME).unlink(missing_ok=True)
+        root = Path(__file__).resolve().parent.parent.parent
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    def is_alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the worker to stop after the current job (cancel jobs to stop sooner)."""
+        if self.proc is None:
+            return
+        (self.project_dir / "cache" / STOP_NAME).touch()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.is_alive():
+            self.proc.kill()
+            self.proc.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m engine.jobs.worker")
+    parser.add_argument("dir")
+    parser.add_argument("--loop", action="store_true", help="keep polling for new jobs")
+    parser.add_argument("--idle-exit", type=float, default=None)
+    args = parser.parse_args(argv)
+
+    def log(event: str, job: E.Job) -> None:
+        if event != "progress":
+            print(f"{E.utc_now()} {event} job {job.id[:8]} shot {str(job.shot_id)[:8]} "
+                  f"{job.error or job.message}", flush=True)
+
+    try:
+        run_worker(Path(args.dir), once=not args.loop, on_event=log, idle_exit=args.idle_exit)
+    except StoryreelError as exc:
+        print(f"storyreel worker: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
