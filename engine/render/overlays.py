@@ -90,7 +90,13 @@ class SubtitleOverlays:
     def get(self, text: str, speaker: str = "") -> Overlay | None:
         key = (text, speaker)
         if key not in self._cache:
-            self._cache[key] = overlay_from_image(self.render(text))
+            if self._module is not None and hasattr(self._module, "cue_sprite"):
+                sprite, (x, y) = self._module.cue_sprite(text, self.width, self.height)
+                rgba = np.asarray(sprite.convert("RGBA"))
+                visible = rgba[..., 3].any()
+                self._cache[key] = Overlay(rgba, int(x), int(y)) if visible else None
+            else:
+                self._cache[key] = overlay_from_image(self.render(text))
         return self._cache[key]
 
     def keep_only(self, keys: set[tuple[str, str]]) -> None:
