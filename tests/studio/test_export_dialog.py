@@ -1,0 +1,85 @@
+"""ExportDialog runs the real export on the thread pool: a valid file, or none on cancel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+pytest.importorskip("engine.render.export")
+
+from studio.export_dialog import ExportDialog, default_preset  # noqa: E402
+from tests.studio.test_timeline_view import make_tiny_project  # noqa: E402
+
+
+@pytest.fixture
+def dialog(qtbot, project, tmp_path: Path):
+    make_tiny_project(project, tmp_path, durations=(1.0, 0.5))
+    dlg = ExportDialog(project)
+    qtbot.addWidget(dlg)
+    errors: list[str] = []
+    dlg.show_error = errors.append
+    dlg.set_preset("draft")
+    return dlg, errors
+
+
+def test_draft_export_emits_finished_with_a_valid_file(dialog, qtbot, tmp_path: Path) -> None:
+    import av
+
+    dlg, errors = dialog
+    dlg.srt_check.setChecked(True)
+    out = tmp_path / "out" / "film.mp4"
+    out.parent.mkdir()
+    progress: list[int] = []
+    dlg.progress_bar.valueChanged.connect(progress.append)
+    with qtbot.waitSignal(dlg.finished, timeout=60_000) as sig:
+        assert dlg.start_export(out)
+        assert dlg.running and not dlg.export_button.isEnabled()
+        assert dlg.cancel_button.isEnabled()
+    assert errors == []
+    assert sig.args == [str(out)]
+    assert not dlg.running and dlg.export_button.isEnabled()
+    assert dlg.progress_bar.value() == 1000 and len(progress) >= 2
+    with av.open(str(out)) as container:
+        video = container.streams.video[0]
+        assert (video.codec_context.width, video.codec_context.height) == (48, 80)
+        assert container.duration / 1e6 == pytest.approx(1.5, abs=0.1)
+    assert out.with_suffix(".srt").exists() or dlg.report.srt is None
+    assert str(out) in dlg.result_label.text()
+    assert sorted(p.name for p in out.parent.iterdir() if ".part" in p.name) == []
+    dlg.grab().save("/tmp/export_dialog.png")
+
+
+def test_cancel_leaves_no_file(dialog, qtbot, tmp_path: Path) -> None:
+    dlg, errors = dialog
+    out = tmp_path / "cancelled.mp4"
+    with qtbot.waitSignal(dlg.cancelled, timeout=60_000):
+        dlg.start_export(out)
+        dlg.cancel_export()
+    assert errors == []
+    assert not out.exists()
+    assert [p for p in tmp_path.iterdir() if p.name.startswith("cancelled.mp4")] == []
+    assert dlg.status_label.text() == "Export cancelled; no file was written."
+    assert dlg.export_button.isEnabled()
+
+
+def test_engine_error_is_shown_with_its_sentence(dialog, qtbot, tmp_path: Path) -> None:
+    dlg, errors = dialog
+    with qtbot.waitSignal(dlg.failed, timeout=10_000) as sig:
+        dlg.start_export(tmp_path / "no-such-folder" / "film.mp4")
+    assert errors == sig.args
+    assert "does not exist" in errors[0]
+    assert dlg.export_button.isEnabled()
+
+
+def test_options_follow_the_controls(dialog, project) -> None:
+    dlg, _ = dialog
+    assert default_preset(project.project) == "douyin"
+    dlg.burn_check.setChecked(False)
+    dlg.otio_check.setChecked(True)
+    dlg.label_combo.setCurrentIndex(dlg.label_combo.findData("metadata"))
+    assert dlg.options() == {"preset": "draft", "srt": False, "otio": True,
+                             "burn_subtitles": False, "aigc_label": "metadata"}
+    assert [dlg.preset_combo.itemData(i) for i in range(dlg.preset_combo.count())] == [
+        "douyin", "kuaishou", "bilibili", "youtube", "square", "draft"]
