@@ -99,3 +99,63 @@ def test_unreadable_file_does_not_crash(qtbot, tmp_path: Path) -> None:
     assert not player.play_button.isEnabled()
     player.play()
     assert not player.playing
+
+
+def test_compare_dialog_plays_both_and_approves_a_take(qtbot, project, tmp_path: Path) -> None:
+    from engine.model import Scene, Shot, ShotStatus, Take, TakeKind
+    from studio.take_compare import TakeCompareDialog
+
+    scene = project.add(Scene(number=1))
+    shot = project.add(Shot(scene_id=scene.id, status=ShotStatus.GENERATED))
+    takes = []
+    for i, frames in enumerate((24, 12)):
+        media = project.media.import_file(make_video(tmp_path / f"t{i}.mp4", frames=frames))
+        takes.append(project.add(Take(
+            shot_id=shot.id, kind=TakeKind.GENERATED, media=media.sha256,
+            record={"backend": "wan-vace", "model": "wan2.1-vace-1.3b", "seed": 100 + i,
+                    "steps": 4, "width": 64, "height": 48, "frames": frames,
+                    "prompt": f"雨夜街头，女主回头 {i}"})))
+    dialog = TakeCompareDialog(project, takes[0].id, takes[1].id)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    a, b = dialog.players
+    assert (a.duration, b.duration) == (pytest.approx(1.0, abs=0.05), pytest.approx(0.5, abs=0.05))
+    assert dialog.side_a.fields["seed"] == "100" and dialog.side_b.fields["seed"] == "101"
+    assert dialog.side_b.fields["size"] == "64×48 · 12f"
+    assert dialog.side_a.prompt.toPlainText() == "雨夜街头，女主回头 0"
+    dialog.play_both()
+    assert a.playing and b.playing
+    qtbot.waitUntil(lambda: not b.playing, timeout=3000)  # the shorter take ends first
+    qtbot.waitUntil(lambda: a.current_image is not None and b.current_image is not None)
+    dialog.grab().save("/tmp/take_compare.png")
+
+    approved: list[str] = []
+    dialog.approved.connect(approved.append)
+    dialog.side_b.approve_button.click()
+    assert approved == [takes[1].id]
+    saved = project.get(Shot, shot.id)
+    assert saved.approved_take_id == takes[1].id and saved.status == ShotStatus.APPROVED
+    assert [t.approved for t in project.takes(shot.id)] == [False, True]
+    assert not dialog.side_b.approve_button.isEnabled() and dialog.side_a.approve_button.isEnabled()
+    dialog.side_a.approve_button.click()  # change of mind: A replaces B
+    assert [t.approved for t in project.takes(shot.id)] == [True, False]
+    assert project.undo_label == "Approve take"
+    project.undo()
+    assert project.get(Shot, shot.id).approved_take_id == takes[1].id
+    assert [t.approved for t in project.takes(shot.id)] == [False, True]
+
+
+def test_compare_dialog_refuses_takes_of_different_shots(qtbot, project, tmp_path) -> None:
+    from engine.errors import StoryreelError
+    from engine.model import Scene, Shot, Take, TakeKind
+    from studio.take_compare import TakeCompareDialog
+
+    scene = project.add(Scene(number=1))
+    media = project.media.import_file(make_video(tmp_path / "t.mp4", frames=4))
+    ids = []
+    for order in range(2):
+        shot = project.add(Shot(scene_id=scene.id, order=order))
+        ids.append(project.add(Take(shot_id=shot.id, kind=TakeKind.IMPORTED,
+                                    media=media.sha256)).id)
+    with pytest.raises(StoryreelError, match="same shot"):
+        TakeCompareDialog(project, ids[0], ids[1])
