@@ -1,0 +1,367 @@
+"""Prompt composer: shot + scene + characters + project style → the model prompt.
+
+The prompt says who is in frame (appearance and costume of each character), where and
+when (location, interior/exterior, time of day, lighting), what happens, and the camera
+language (shot size, angle, move) in words the model family understands: comma tags for
+CLIP-based image models, sentences for T5-based video models. Each family has a length
+limit (CLIP 77 tokens, T5 512); when a prompt is too long the least important parts go
+first (quality words, style extras, lighting, costume of secondary characters...) and a
+part that must be cut is cut at a word or clause boundary, never mid-word.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from engine.errors import StoryreelError
+from engine.model import (
+    CameraAngle,
+    CameraMove,
+    Character,
+    LineKind,
+    Project,
+    Scene,
+    Setting,
+    Shot,
+    ShotSize,
+    ShotStatus,
+    TimeOfDay,
+)
+
+if TYPE_CHECKING:
+    from engine.store.project import ProjectStore
+
+# token budgets: CLIP's 77 minus BOS/EOS; T5's 512 minus EOS
+FAMILY_LIMITS = {"clip": 75, "t5": 511}
+FAMILY_ALIASES = {
+    "clip": "clip", "sd": "clip", "sd15": "clip", "sdxl": "clip", "animatic": "t5",
+    "t5": "t5", "umt5": "t5", "wan": "t5", "ltx": "t5", "cogvideox": "t5", "mochi": "t5",
+    "hunyuan": "t5", "flux": "t5", "sd3": "t5",
+}
+
+SIZE_WORDS = {
+    ShotSize.EXTREME_WIDE: "extreme wide shot",
+    ShotSize.WIDE: "wide shot",
+    ShotSize.MEDIUM: "medium shot",
+    ShotSize.MEDIUM_CLOSE_UP: "medium close-up",
+    ShotSize.CLOSE_UP: "close-up",
+    ShotSize.EXTREME_CLOSE_UP: "extreme close-up",
+}
+ANGLE_WORDS = {
+    CameraAngle.EYE_LEVEL: "eye-level angle",
+    CameraAngle.HIGH: "high-angle view",
+    CameraAngle.LOW: "low-angle view",
+    CameraAngle.OVERHEAD: "overhead top-down view",
+    CameraAngle.DUTCH: "dutch angle, tilted frame",
+    CameraAngle.OVER_THE_SHOULDER: "over-the-shoulder shot",
+}
+MOVE_WORDS = {
+    CameraMove.STATIC: "static camera",
+    CameraMove.PAN: "the camera pans slowly",
+    CameraMove.TILT: "the camera tilts slowly",
+    CameraMove.PUSH_IN: "slow push-in toward the subject",
+    CameraMove.PULL_OUT: "slow pull-out away from the subject",
+    CameraMove.ORBIT: "the camera orbits around the subject",
+    CameraMove.TRACK: "tracking shot following the subject",
+    CameraMove.HANDHELD: "handheld camera with slight shake",
+}
+MOVE_TAGS = {
+    CameraMove.STATIC: "", CameraMove.PAN: "panning shot", CameraMove.TILT: "tilt shot",
+    CameraMove.PUSH_IN: "dolly in", CameraMove.PULL_OUT: "dolly out",
+    CameraMove.ORBIT: "orbit shot", CameraMove.TRACK: "tracking shot",
+    CameraMove.HANDHELD: "handheld",
+}
+TIME_LIGHT = {
+    TimeOfDay.DAY: "daytime, soft natural daylight",
+    TimeOfDay.NIGHT: "night, low-key lighting with practical lights",
+    TimeOfDay.DAWN: "dawn, pale blue early light",
+    TimeOfDay.DUSK: "dusk, warm golden-hour light",
+    TimeOfDay.MORNING: "morning, gentle sunlight",
+    TimeOfDay.EVENING: "evening, warm lamplight",
+    TimeOfDay.CONTINUOUS: "",
+    TimeOfDay.UNSPECIFIED: "",
+}
+SETTING_WORDS = {Setting.INTERIOR: "interior", Setting.EXTERIOR: "exterior",
+                 Setting.INTERIOR_EXTERIOR: "interior and exterior"}
+EMOTION_WORDS = {
+    "冷笑": "with a cold sneer", "微笑": "with a faint smile", "笑": "smiling",
+    "苦笑": "with a bitter smile", "哽咽": "choked with tears", "哭": "crying",
+    "哭泣": "crying", "流泪": "in tears", "愤怒": "angrily", "怒": "angrily",
+    "大喊": "shouting", "喊": "shouting", "吼": "shouting", "低声": "softly",
+    "轻声": "softly", "惊讶": "in surprise", "震惊": "in shock", "犹豫": "hesitantly",
+    "紧张": "nervously", "温柔": "tenderly", "冷漠": "coldly", "平静": "calmly",
+    "疲惫": "wearily", "委屈": "hurt and aggrieved", "得意": "smugly",
+    "害怕": "fearfully", "激动": "excitedly", "坚定": "firmly", "叹气": "with a sigh",
+}
+QUALITY = {"clip": "cinematic still, film grain, highly detailed",
+           "t5": "cinematic, realistic, natural motion, high detail, film grain"}
+NEGATIVE = {
+    "t5": ("色调艳丽，过曝，静态，细节模糊不清，字幕，文字，水印，风格，作品，画作，画面，静止，"
+           "整体发灰，最差质量，低质量，JPEG压缩残留，丑陋的，残缺的，多余的手指，画得不好的手部，"
+           "画得不好的脸部，畸形的，毁容的，形态畸形的肢体，手指融合，静止不动的画面，杂乱的背景，"
+           "三条腿，背景人很多，倒着走"),
+    "clip": ("lowres, worst quality, low quality, blurry, jpeg artifacts, watermark, text, "
+             "signature, bad anatomy, bad hands, extra fingers, deformed, disfigured"),
+}
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
+_PUNCT = re.compile(r"[^\sA-Za-z0-9\u3400-\u9fff\uf900-\ufaff]")
+
+
+def family_of(name: str) -> str:
+    family = FAMILY_ALIASES.get(name.lower().strip())
+    if family is None:
+        raise StoryreelError(
+            f"Unknown prompt family {name!r}; use one of: {', '.join(sorted(FAMILY_ALIASES))}.")
+    return family
+
+
+def estimate_tokens(text: str, family: str) -> int:
+    """A conservative token count without loading a tokenizer.
+
+    CLIP's byte-level BPE spends about 2 tokens on a Chinese character and splits long
+    words; T5 sentencepiece spends about one token per Chinese character and ~1.3 per word.
+    """
+    family = family_of(family)
+    cjk = len(_CJK.findall(text))
+    words = _ASCII_WORD.findall(text)
+    punct = len(_PUNCT.findall(text)) - len([c for c in _CJK.findall(text) if _PUNCT.match(c)])
+    if family == "clip":
+        word_tokens = sum(1 + max(0, len(w) - 7) // 5 for w in words)
+        return 2 * cjk + word_tokens + punct
+    return cjk + math.ceil(sum(1 + len(w) // 6 for w in words) * 1.1) + punct
+
+
+@dataclass
+class _Part:
+    text: str
+    priority: int  # higher = kept longer
+    sep: str = ", "  # what goes before it when it follows another part
+
+
+def _join(parts: list[_Part]) -> str:
+    out = ""
+    for p in parts:
+        text = p.text.strip()
+        if not text:
+            continue
+        if out:
+            if p.sep.startswith("."):
+                text = text[:1].upper() + text[1:]
+            out += p.sep + text
+        else:
+            out = text[:1].upper() + text[1:]
+    return out
+
+
+def _truncate(text: str, family: str, budget: int) -> str:
+    """The longest prefix of ``text`` within ``budget`` tokens, cut between words or clauses."""
+    pieces = re.findall(r"[^，、；。,;\s]+[，、；。,;]?\s*", text)
+    kept = ""
+    for piece in pieces:
+        if estimate_tokens(kept + piece, family) > budget:
+            break
+        kept += piece
+    if not kept and pieces and _CJK.search(pieces[0]):
+        # one long Chinese clause: characters are the words
+        for ch in pieces[0]:
+            if estimate_tokens(kept + ch, family) > budget:
+                break
+            kept += ch
+    return kept.rstrip(" ，、；,;")
+
+
+def fit_parts(parts: list[_Part], family: str, limit: int | None = None) -> str:
+    """Join parts, dropping the least important (last among equals) until it fits."""
+    family = family_of(family)
+    limit = FAMILY_LIMITS[family] if limit is None else limit
+    live = [p for p in parts if p.text.strip()]
+    while live and estimate_tokens(_join(live), family) > limit:
+        if len(live) == 1:
+            live[0] = _Part(_truncate(live[0].text, family, limit), live[0].priority)
+            break
+        lowest = min(p.priority for p in live)
+        victim = max(i for i, p in enumerate(live) if p.priority == lowest)
+        del live[victim]
+    return _join(live)
+
+
+def _clean_costume(costume: str) -> str:
+    return re.sub(r"^(身穿|身着|穿着|穿|着)", "", costume.strip()).strip("，,。 ")
+
+
+def person_phrase(character: Character) -> str:
+    """'a 26-year-old woman' from gender and age ('a man', 'a person')."""
+    noun = {"female": "woman", "male": "man"}.get(character.gender.lower(), "")
+    if not noun:
+        noun = {"女": "woman", "男": "man"}.get(character.gender, "person")
+    age = character.age.strip()
+    if age.isdigit():
+        return f"a {age}-year-old {noun}"
+    return f"a {noun}"
+
+
+def _refer(character: Character, in_frame: list[Character], cjk: bool) -> str:
+    same = [c for c in in_frame if c.gender == character.gender]
+    if len(same) > 1 or character.gender not in ("female", "male"):
+        return character.name
+    if cjk:
+        return "女子" if character.gender == "female" else "男子"
+    return "the woman" if character.gender == "female" else "the man"
+
+
+def _replace_names(text: str, in_frame: list[Character], everyone: Iterable[Character]) -> str:
+    for c in sorted(everyone, key=lambda c: -len(c.name)):
+        if c.name and c.name in text:
+            if c in in_frame:
+                text = text.replace(c.name, _refer(c, in_frame, bool(_CJK.search(text))))
+    return text
+
+
+def _emotion_words(emotion: str) -> str:
+    parts = [p for p in re.split(r"[，,、\s]+", emotion) if p]
+    return ", ".join(EMOTION_WORDS.get(p, p) for p in parts)
+
+
+def compose_parts(shot: Shot, scene: Scene, characters_in_frame: list[Character],
+                  project: Project, family: str) -> list[_Part]:
+    """The prompt's parts in reading order, each with its importance."""
+    family = family_of(family)
+    clip = family == "clip"
+    chars = characters_in_frame
+    sentence = ", " if clip else ". "
+    parts: list[_Part] = []
+    framing = SIZE_WORDS[shot.size]
+    over_shoulder = shot.angle is CameraAngle.OVER_THE_SHOULDER and len(chars) >= 2
+    if over_shoulder:
+        framing = f"over-the-shoulder {framing}"
+    elif shot.angle is not CameraAngle.EYE_LEVEL:
+        framing += f", {ANGLE_WORDS[shot.angle]}"
+    parts.append(_Part(framing, 10))
+
+    # who: the first character is the subject, the rest are secondary
+    for i, c in enumerate(chars):
+        who = person_phrase(c)
+        if c.appearance.strip():
+            who += f" with {c.appearance.strip().rstrip('。.')}"
+        second = ", seen over the shoulder of " if over_shoulder else ", and "
+        sep = ", " if clip else (" of " if i == 0 else second)
+        parts.append(_Part(who, 9 if i == 0 else 6, sep))
+        if c.costume.strip():
+            parts.append(_Part(f"wearing {_clean_costume(c.costume)}", 7 if i == 0 else 4))
+
+    # what happens
+    speakers = [d for d in shot.dialogue if d.kind is LineKind.DIALOGUE and d.character_id]
+    action = _replace_names(shot.action.strip().rstrip("。."), chars, chars)
+    if action:
+        parts.append(_Part(action, 9, sentence))
+    if speakers:
+        subject = next((c for c in chars if c.id == speakers[0].character_id), None)
+        emotion = _emotion_words(speakers[0].emotion)
+        if subject is not None:
+            talk = f"{_refer(subject, chars, False)} speaks"
+            if emotion:
+                talk += f" {emotion}" if emotion in EMOTION_WORDS.values() else f", {emotion}"
+            parts.append(_Part(talk, 8, ", " if action else sentence))
+        elif emotion:
+            parts.append(_Part(emotion, 5))
+    elif chars and not action:
+        parts.append(_Part("listening quietly", 3))
+
+    # where and when
+    location = scene.location.strip()
+    if location:
+        where = location if clip else {
+            Setting.INTERIOR: f"inside {location}", Setting.EXTERIOR: f"outdoors, {location}",
+            Setting.INTERIOR_EXTERIOR: f"in and around {location}"}[scene.setting]
+        parts.append(_Part(where, 8, sentence))
+    light = ", ".join(x for x in (scene.lighting.strip(), scene.weather.strip(),
+                                  TIME_LIGHT[scene.time_of_day]) if x)
+    if light:
+        parts.append(_Part(light, 5, ", " if location else sentence))
+
+    # camera language
+    if clip:
+        move = MOVE_TAGS[shot.camera_move]
+        if move:
+            parts.append(_Part(move, 3))
+    else:
+        parts.append(_Part(MOVE_WORDS[shot.camera_move], 7, sentence))
+    if project.style.strip():
+        parts.append(_Part(project.style.strip().rstrip("。."), 6, sentence))
+    orientation = {"9:16": "vertical composition", "16:9": "widescreen composition"}.get(
+        str(project.aspect), "")
+    if orientation:
+        parts.append(_Part(orientation, 2, sentence))
+    parts.append(_Part(QUALITY[family], 1))
+    return parts
+
+
+def compose_prompt(shot: Shot, scene: Scene, characters_in_frame: list[Character],
+                   project: Project, family: str = "t5") -> str:
+    """The model prompt for a shot, within the family's token limit."""
+    family = family_of(family)
+    text = fit_parts(compose_parts(shot, scene, characters_in_frame, project, family), family)
+    return text if family == "clip" or not text else text + "."
+
+
+def compose_negative(project: Project, family: str = "t5") -> str:
+    """The negative prompt: the family's usual list plus the project's own words."""
+    family = family_of(family)
+    extra = str(project.settings.get("negative_prompt", "")).strip()
+    parts = [_Part(extra, 9), _Part(NEGATIVE[family], 5)] if extra else \
+        [_Part(NEGATIVE[family], 5)]
+    return fit_parts(parts, family)
+
+
+def project_family(project: Project) -> str:
+    return family_of(str(project.settings.get("prompt_family", "t5")))
+
+
+def recompose(store: ProjectStore, shot_ids: list[str] | None = None) -> int:
+    """Rewrite Shot.prompt (never prompt_override) of these shots (all when None).
+
+    Returns how many prompts changed. A shot whose effective prompt changed after it was
+    generated is marked stale.
+    """
+    from engine.model import entities as E
+
+    project = store.project
+    family = project_family(project)
+    negative = compose_negative(project, family)
+    scenes = {s.id: s for s in store.scenes()}
+    characters = {c.id: c for c in store.all(E.Character)}
+    shots = store.shots()
+    if shot_ids is not None:
+        wanted = set(shot_ids)
+        missing = wanted - {s.id for s in shots}
+        if missing:
+            raise StoryreelError(f"No shot with id {sorted(missing)[0]} in this project.")
+        shots = [s for s in shots if s.id in wanted]
+    changed = 0
+    with store.transaction("Recompose prompts"):
+        for shot in shots:
+            scene = scenes.get(shot.scene_id)
+            if scene is None:
+                continue
+            in_frame = [characters[c] for c in shot.characters if c in characters]
+            prompt = compose_prompt(shot, scene, in_frame, project, family)
+            updates: dict[str, object] = {}
+            if prompt != shot.prompt:
+                updates["prompt"] = prompt
+                if not shot.prompt_override.strip() and shot.status in (
+                        ShotStatus.GENERATED, ShotStatus.APPROVED):
+                    updates["status"] = ShotStatus.STALE
+            if not shot.negative_prompt:
+                updates["negative_prompt"] = negative
+            if updates:
+                for key, value in updates.items():
+                    setattr(shot, key, value)
+                store.update(shot, label="Recompose prompt")
+                changed += "prompt" in updates
+    return changed

@@ -1,0 +1,148 @@
+"""What a parsed script holds, whatever format it came from.
+
+The Fountain and Chinese script parsers both produce a ``ParsedScript``: a title, the
+character list (with appearance and costume where the script gives them) and scenes made
+of beats (action, spoken lines, transitions). The rule-based breakdown and the LLM planner
+turn beats into shots.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from engine.model import Language, LineKind, Setting, TimeOfDay
+
+
+class BeatKind(StrEnum):
+    ACTION = "action"
+    LINE = "line"  # something spoken: dialogue, voice-over, off-screen, narration
+    TRANSITION = "transition"
+
+
+@dataclass
+class ScriptCharacter:
+    name: str
+    age: str = ""
+    gender: str = ""  # "female", "male" or ""
+    appearance: str = ""
+    costume: str = ""
+    personality: str = ""
+    description: str = ""
+
+
+@dataclass
+class Beat:
+    kind: BeatKind
+    text: str
+    speaker: str | None = None  # character name; None for narration and action
+    emotion: str = ""  # parenthetical / 情绪 of a spoken line
+    line_kind: LineKind = LineKind.DIALOGUE
+    dual: bool = False  # Fountain dual dialogue: spoken at the same time as the previous
+
+    @property
+    def is_line(self) -> bool:
+        return self.kind is BeatKind.LINE
+
+
+@dataclass
+class ScriptScene:
+    number: int
+    heading: str
+    location: str = ""
+    setting: Setting = Setting.INTERIOR
+    time_of_day: TimeOfDay = TimeOfDay.UNSPECIFIED
+    beats: list[Beat] = field(default_factory=list)
+    section: str = ""  # Fountain section / 集 the scene belongs to
+    synopsis: str = ""
+
+    @property
+    def description(self) -> str:
+        """The scene's action lines joined, for Scene.description."""
+        if self.synopsis:
+            return self.synopsis
+        actions = [b.text for b in self.beats if b.kind is BeatKind.ACTION]
+        return " ".join(actions)[:500]
+
+    def speakers(self) -> list[str]:
+        seen: list[str] = []
+        for beat in self.beats:
+            if beat.speaker and beat.speaker not in seen:
+                seen.append(beat.speaker)
+        return seen
+
+
+@dataclass
+class ParsedScript:
+    format: str  # "fountain" or "chinese"
+    title: str = ""
+    language: Language = Language.CHINESE
+    metadata: dict[str, Any] = field(default_factory=dict)
+    characters: list[ScriptCharacter] = field(default_factory=list)
+    scenes: list[ScriptScene] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def character(self, name: str) -> ScriptCharacter | None:
+        for c in self.characters:
+            if c.name == name:
+                return c
+        return None
+
+    def ensure_character(self, name: str) -> ScriptCharacter:
+        found = self.character(name)
+        if found is None:
+            found = ScriptCharacter(name=name)
+            self.characters.append(found)
+        return found
+
+
+# ----------------------------------------------------------------------------- text helpers
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
+
+
+def cjk_count(text: str) -> int:
+    return len(_CJK.findall(text))
+
+
+def word_count(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def guess_language(text: str) -> Language:
+    """Chinese when CJK characters outnumber Latin words, else English."""
+    return Language.CHINESE if cjk_count(text) >= word_count(text) else Language.ENGLISH
+
+
+CHINESE_CHARS_PER_SECOND = 4.0
+ENGLISH_WORDS_PER_SECOND = 2.5
+BREATH_SECONDS = 0.5
+MIN_SHOT_SECONDS = 2.0
+
+
+def speech_seconds(text: str) -> float:
+    """How long a line takes to say: ~4 Chinese characters/s, ~2.5 English words/s."""
+    return cjk_count(text) / CHINESE_CHARS_PER_SECOND + word_count(text) / ENGLISH_WORDS_PER_SECOND
+
+
+def parse_number(text: str) -> int | None:
+    """``12`` or Chinese numerals (一, 十二, 二十三, 一百零五) → int; None if not a number."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    digits = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
+              "六": 6, "七": 7, "八": 8, "九": 9}
+    units = {"十": 10, "百": 100, "千": 1000}
+    if not text or any(ch not in digits and ch not in units for ch in text):
+        return None
+    total, current = 0, 0
+    for ch in text:
+        if ch in digits:
+            current = digits[ch]
+        else:
+            total += (current or 1) * units[ch]
+            current = 0
+    return total + current
