@@ -37,6 +37,10 @@ QLabel#inspectorHeader { font-weight: bold; padding: 6px; background: #2a2f3a; }
 QLabel#muted { color: #9aa3b2; }
 QWidget#sceneRow { background: #20242c; border-radius: 6px; }
 QListWidget { border: 1px solid #343944; border-radius: 4px; }
+QListWidget::indicator, QTableView::indicator { width: 13px; height: 13px;
+    border: 1px solid #8a93a5; border-radius: 3px; background: #16181d; }
+QListWidget::indicator:checked, QTableView::indicator:checked { background: #2f6fde;
+    border-color: #5a96ff; }
 QDockWidget::title { padding: 4px; background: #2a2f3a; }
 """
 

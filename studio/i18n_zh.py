@@ -1,6 +1,112 @@
-"""Chinese (简体中文) translations of the studio's English UI strings."""
+"""Chinese (简体中文) translations of the studio's English UI strings.
+
+Keys are the exact English source strings passed to ``tr()``; see studio/i18n.py.
+"""
 
 from __future__ import annotations
 
 ZH: dict[str, str] = {
+    # menus and actions
+    "&File": "文件(&F)", "&Edit": "编辑(&E)", "&Story": "故事(&S)", "&View": "视图(&V)",
+    "New project…": "新建项目…", "Open project…": "打开项目…", "Save": "保存",
+    "Close project": "关闭项目", "Preferences…": "偏好设置…", "Quit": "退出",
+    "Import script…": "导入剧本…", "Import script": "导入剧本", "Plan shots": "规划分镜",
+    "Add shot": "添加镜头", "Duplicate": "复制", "Delete": "删除",
+    "Generate selected": "生成所选镜头", "Export…": "导出…", "Export": "导出",
+    "Export film": "导出影片", "Cancel task": "取消任务", "Cancel": "取消",
+    "Undo": "撤销", "Redo": "重做", "Main": "主工具栏",
+    # tabs and docks
+    "Script": "剧本", "Storyboard": "分镜板", "Cast": "角色", "Timeline": "时间线",
+    "Shot inspector": "镜头检查器", "Preview": "预览",
+    "The timeline is not available in this build.": "此版本没有时间线。",
+    "The preview player is not available.": "预览播放器不可用。",
+    # start page
+    "Script → storyboard → cast → generate → review → export":
+        "剧本 → 分镜 → 角色 → 生成 → 审片 → 导出",
+    "New project": "新建项目", "Title": "标题", "Aspect": "画幅", "Language": "语言",
+    "Location": "位置", "Browse…": "浏览…", "Create project": "创建项目",
+    "Recent projects": "最近的项目", "No recent projects yet.": "还没有最近的项目。",
+    "My short drama": "我的短剧", "Untitled": "未命名",
+    "9:16 vertical (Douyin, Kuaishou)": "9:16 竖屏（抖音、快手）",
+    "16:9 horizontal": "16:9 横屏", "1:1 square": "1:1 方形",
+    "Where to create the project": "项目保存位置",
+    "Open a .storyreel project folder": "打开 .storyreel 项目文件夹",
+    # script editor
+    "Apply text": "应用文本", "Parse the text into scenes and shots": "把文本解析为场次和镜头",
+    "Paste or type a script here: 第1场 日 内 咖啡馆 … or INT. CAFE - DAY …":
+        "在此粘贴或输入剧本：第1场 日 内 咖啡馆 … 或 INT. CAFE - DAY …",
+    "Apply the edited script text before planning shots.": "请先应用修改过的剧本文本，再规划分镜。",
+    "Script imported.": "剧本已导入。", "Shots planned.": "分镜已规划。",
+    "Edit script": "编辑剧本",
+    "Script text saved. The script importer is not available in this build, so no scenes "
+    "were made.": "剧本文本已保存。此版本没有剧本导入器，因此没有生成场次。",
+    # storyboard
+    "Scene": "场次", "Shot": "镜头", "Scene 1": "第1场", "stale": "过期", "takes": "条",
+    "Add a shot to this scene": "向本场添加镜头",
+    "No scenes yet. Import or write a script, then Plan shots — or add a shot with the + "
+    "button.": "还没有场次。导入或编写剧本，然后规划分镜——或用 + 按钮添加镜头。",
+    "Reorder shots": "调整镜头顺序", "Duplicate shots": "复制镜头",
+    "Delete shot": "删除镜头", "Delete shots": "删除镜头",
+    # statuses, kinds, enum values
+    "draft": "草稿", "ready": "就绪", "queued": "排队中", "generating": "生成中",
+    "generated": "已生成", "approved": "已通过", "animatic": "动态分镜", "imported": "导入",
+    "static": "固定", "pan": "摇", "tilt": "俯仰", "push-in": "推", "pull-out": "拉",
+    "orbit": "环绕", "track": "跟", "handheld": "手持", "eye-level": "平视", "high": "俯拍",
+    "low": "仰拍", "overhead": "顶拍", "dutch": "斜角", "over-the-shoulder": "过肩",
+    "EWS": "大远景", "WS": "远景", "MS": "中景", "MCU": "中近景", "CU": "近景",
+    "ECU": "特写", "Animatic (CPU)": "动态分镜（CPU）",
+    # inspector
+    "No shot selected": "未选择镜头", "Size": "景别", "Angle": "角度", "Camera": "运镜",
+    "Duration": "时长", "Status": "状态", "Action": "动作", "Narration": "旁白",
+    "Characters in frame": "画面中的角色", "Dialogue": "对白", "Speaker": "说话人",
+    "Line": "台词", "Emotion": "情绪", "Add line": "添加台词", "Remove line": "删除台词",
+    "Prompt": "提示词", "Composed": "自动生成", "Override": "自定义", "Negative": "反向提示词",
+    "Your own prompt (wins when not empty)": "你自己的提示词（不为空时优先）",
+    "Generation": "生成", "Seed": "种子", "random": "随机", "Lock": "锁定", "Model": "模型",
+    "Generate": "生成", "Takes": "版本", "Play": "播放", "Approve": "通过", "Compare": "对比",
+    "Edit shot size": "修改景别", "Edit camera angle": "修改角度", "Edit camera move": "修改运镜",
+    "Edit shot duration": "修改镜头时长", "Edit shot action": "修改镜头动作",
+    "Edit narration": "修改旁白", "Edit prompt override": "修改自定义提示词",
+    "Edit negative prompt": "修改反向提示词", "Lock seed": "锁定种子", "Unlock seed": "解锁种子",
+    "Edit seed": "修改种子", "Choose model": "选择模型",
+    "Edit characters in frame": "修改画面中的角色", "Edit dialogue": "修改对白",
+    "Add dialogue line": "添加台词", "Remove dialogue line": "删除台词",
+    "Approve take": "通过版本", "Select one take to approve.": "请选择一个版本来通过。",
+    "Select two takes to compare.": "请选择两个版本进行对比。",
+    "Take comparison is not available in this build.": "此版本不支持版本对比。",
+    "Media file:": "媒体文件：",
+    # cast
+    "Add character": "添加角色", "Character sheet": "角色设定", "Name": "姓名",
+    "Age": "年龄", "Gender": "性别", "Appearance": "外貌", "Costume": "服装",
+    "Personality": "性格", "Description": "简介",
+    "Reference images (drop image files here)": "参考图（把图片文件拖到这里）",
+    "Reference images": "参考图", "Images": "图片", "Add images…": "添加图片…",
+    "Remove image": "移除图片", "Voice": "声音", "Project default": "项目默认",
+    "Engine": "引擎", "Speed": "语速", "Pitch": "音调", "Play sample": "试听",
+    "Synthesizing…": "正在合成…", "Sample:": "试听：",
+    "A character needs a name.": "角色需要一个名字。",
+    "Another character is already called that.": "已有同名角色。",
+    "Add or select a character first.": "请先添加或选择一个角色。",
+    "Add reference images": "添加参考图", "Remove reference image": "移除参考图",
+    "Edit character": "修改角色", "Rename character": "重命名角色",
+    "Delete character": "删除角色", "Edit voice": "修改声音",
+    # preferences
+    "Preferences": "偏好设置", "Interface": "界面", "Follow the system": "跟随系统",
+    "Shot planner (LLM)": "分镜规划（大语言模型）", "Automatic": "自动",
+    "No LLM (rules only)": "不用大模型（仅规则）", "OpenAI-compatible server": "OpenAI 兼容服务",
+    "Local model folder": "本地模型文件夹", "Mode": "模式", "Server URL": "服务地址",
+    "Model name": "模型名称", "Model folder": "模型文件夹",
+    # window messages
+    "Storyreel": "Storyreel", "Saved.": "已保存。", "Recover project": "恢复项目",
+    "Storyreel did not close cleanly last time. Every edit was saved as it was made. "
+    "Restore the last autosave snapshot instead? (No keeps the current state.)":
+        "Storyreel 上次没有正常关闭。每次编辑都已即时保存。要改为恢复最近的自动保存快照吗？"
+        "（选“否”保留当前状态。）",
+    "The project was not closed cleanly last time; every committed edit is kept.":
+        "项目上次没有正常关闭；所有已提交的编辑都保留了。",
+    "Restored the last autosave snapshot.": "已恢复最近的自动保存快照。",
+    "Wait for the running task to finish, or cancel it.": "请等待正在运行的任务完成，或取消它。",
+    "Select one or more shots to generate.": "请选择要生成的镜头。",
+    "Queued generation of": "已排队生成", "shots": "个镜头", "cancelled": "已取消",
+    "Exported": "已导出",
 }

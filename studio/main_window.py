@@ -345,6 +345,10 @@ class MainWindow(QMainWindow):
             self.view_menu.addAction(self.jobs_dock.toggleViewAction())
             if hasattr(self.jobs_dock, "start_worker"):
                 self.workflows.start_worker_hook = self.jobs_dock.start_worker
+        if store is not None:
+            if self.jobs_dock is not None:
+                self.resizeDocks([self.jobs_dock], [180], Qt.Orientation.Vertical)
+            self.resizeDocks([self.inspector_dock], [420], Qt.Orientation.Horizontal)
 
     def close_project(self) -> None:
         if self.store is None:
@@ -352,7 +356,7 @@ class MainWindow(QMainWindow):
         self.workflows.detach()
         self.workflows.wait(30_000)
         if self.jobs_dock is not None:
-            for name in ("stop_worker", "shutdown", "stop"):
+            for name in ("shutdown", "stop_worker", "stop"):
                 fn = getattr(self.jobs_dock, name, None)
                 if callable(fn):
                     try:

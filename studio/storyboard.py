@@ -205,10 +205,34 @@ class ShotStrip(QListWidget):
         return [str(self.item(i).data(ID_ROLE)) for i in range(self.count())]
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
-        before = self.shot_ids()
-        super().dropEvent(event)
-        after = self.shot_ids()
-        if after != before and sorted(after) == sorted(before):
+        """Move the selected cards to the drop position; the store does the rest.
+
+        The view's own item shuffling is not used (the deferred refresh re-reads the
+        store), and the drop is reported as a copy so the drag source removes nothing.
+        """
+        if event.source() not in (self, None):
+            event.ignore()
+            return
+        ids = self.shot_ids()
+        moving = [str(i.data(ID_ROLE)) for i in
+                  sorted(self.selectedItems(), key=lambda it: self.row(it))]
+        if not moving:
+            event.ignore()
+            return
+        pos = event.position().toPoint()
+        index = self.indexAt(pos)
+        if index.isValid():
+            rect = self.visualRect(index)
+            row = index.row() + (1 if pos.x() > rect.center().x() else 0)
+        else:
+            row = len(ids)
+        before_row = sum(1 for i in moving if ids.index(i) < row)
+        remaining = [i for i in ids if i not in moving]
+        at = max(0, row - before_row)
+        after = remaining[:at] + moving + remaining[at:]
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        if after != ids:
             self.reordered.emit(self.scene_id, after)
 
 
@@ -279,7 +303,7 @@ class StoryboardView(QScrollArea):
             col = QVBoxLayout(row)
             col.setContentsMargins(8, 6, 8, 6)
             header = QHBoxLayout()
-            title = QLabel(f"{tr('Scene')} {scene.number}  {scene.heading or scene.location}")
+            title = QLabel(f"{scene.number}.  {scene.heading or scene.location or tr('Scene')}")
             title.setObjectName("sceneTitle")
             header.addWidget(title, 1)
             add = QPushButton("+ " + tr("Shot"))
