@@ -93,3 +93,31 @@ def rotate_metadata(src: Path, dst: Path, degrees: int) -> Path | None:
         capture_output=True,
     )
     return dst
+
+
+def make_audio(path: Path, codec: str, seconds: float = 1.0, rate: int = 44100,
+               layout: str = "stereo", freq: float = 220.0) -> Path:
+    """A tone encoded with ``codec`` (libmp3lame, aac, flac, pcm_s16le...) into ``path``."""
+    import av
+
+    channels = 2 if layout == "stereo" else 1
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=rate)
+        stream.layout = layout
+        fmt = stream.codec_context.codec.audio_formats[0].name
+        n = int(seconds * rate)
+        t = np.arange(n) / rate
+        tone = (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+        data = np.tile(tone, (channels, 1))
+        for start in range(0, n, 1024):
+            part = np.ascontiguousarray(data[:, start : start + 1024])
+            frame = av.AudioFrame.from_ndarray(part, format="fltp", layout=layout)
+            frame.sample_rate = rate
+            frame.pts = start
+            resampled = av.AudioResampler(format=fmt, layout=layout, rate=rate).resample(frame)
+            for f in resampled:
+                for packet in stream.encode(f):
+                    out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
