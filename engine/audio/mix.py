@@ -461,7 +461,7 @@ def _normalize(raw: Path, out_path: Path, total: int, sr: int, channels: int, ga
     block = int(BLOCK_SECONDS * sr)
     frame_bytes = 4 * channels
     out_meter = LoudnessMeter(channels)
-    out_peak = TruePeakMeter(channels)
+    out_peak = 0.0  # oversampled peaks scale with the (slowly varying) gain
     tp = TruePeakMeter(channels)
     tmp_out = out_path.with_name(out_path.name + ".part")
     writer = WavWriter(tmp_out, sr, channels)
@@ -493,7 +493,9 @@ def _normalize(raw: Path, out_path: Path, total: int, sr: int, channels: int, ga
                 y = np.clip(y, -1.0, 1.0).astype(np.float32)
                 writer.write(y)
                 out_meter.add(y)
-                out_peak.add(y)
+                if len(g_block):
+                    peaks = pending[b0 - p0 : b1 - p0] * g_block
+                    out_peak = max(out_peak, float(peaks.max()))
                 keep_from = max(0, b1 - ctx)
                 pending = pending[keep_from - p0 :]
                 progress(0.7 + 0.3 * b1 / total, "Normalizing loudness")
@@ -504,7 +506,7 @@ def _normalize(raw: Path, out_path: Path, total: int, sr: int, channels: int, ga
             writer._fh.close()
         tmp_out.unlink(missing_ok=True)
     report.integrated_lufs = out_meter.integrated
-    report.true_peak_db = out_peak.dbtp
+    report.true_peak_db = 20.0 * math.log10(out_peak) if out_peak > 0 else -math.inf
     report.limited_db = 20.0 * math.log10(max(deepest, 1e-9))
 
 

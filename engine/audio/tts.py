@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import tempfile
@@ -185,7 +186,12 @@ def _espeak(text: str, profile: VoiceProfile, lang: str) -> SpeechClip:
     wpm = int(round(espeak.DEFAULT_RATE_WPM * profile.rate))
     # espeak's pitch is 0..100 around 50; about 4 units per semitone over its usual range
     pitch = int(round(min(100.0, max(0.0, espeak.DEFAULT_PITCH + 4.0 * profile.pitch))))
-    samples, sr, events = espeak.synthesize(text, voice, rate_wpm=max(80, wpm), pitch=pitch)
+    try:
+        samples, sr, events = espeak.synthesize(text, voice, rate_wpm=max(80, wpm), pitch=pitch)
+    except TTSError:
+        raise
+    except StoryreelError as exc:
+        raise TTSError(str(exc)) from exc
     if len(samples) == 0:
         raise TTSError(f"espeak-ng produced no audio for {text[:30]!r}.")
     timings = _timings_from_events(text, events, sr, len(samples))
@@ -351,8 +357,13 @@ def _trim_silence(clip: SpeechClip) -> SpeechClip:
     for t in clip.timings:
         s = min(end, max(0.0, t["start"] - shift))
         e = min(end, max(s, t["end"] - shift))
-        timings.append({**t, "start": round(s, 4), "end": round(e, 4)})
+        timings.append({**t, "start": _floor4(s), "end": _floor4(e)})
     return SpeechClip(x[first:last].copy(), sr, timings, clip.backend, clip.voice)
+
+
+def _floor4(x: float) -> float:
+    """Round down to 0.1 ms, so a timing never ends after its clip."""
+    return math.floor(float(x) * 10000.0) / 10000.0
 
 
 def _level(x: np.ndarray, volume_db: float) -> np.ndarray:

@@ -171,9 +171,8 @@ def synthesize_project(
                 tmp.unlink(missing_ok=True)
             row = VoiceClip(
                 shot_id=shot.id, line_index=index, text=text, media=asset.sha256,
-                duration=round(clip.duration, 6), profile_key=key,
-                timings=[{k: (round(v, 4) if isinstance(v, float) else v) for k, v in t.items()}
-                         for t in clip.timings],
+                duration=clip.duration, profile_key=key,
+                timings=[dict(t) for t in clip.timings],
             )
             if old is not None:
                 row.id = old.id
