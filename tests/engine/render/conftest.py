@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -31,25 +31,30 @@ def solid_png(path: Path, color: tuple[int, int, int], size: tuple[int, int] = (
     return path
 
 
+def make_film(folder: Path, n: int = 3, duration: float = 1.0, name: str = "film") -> ProjectStore:
+    """A project of ``n`` shots (``duration`` s each, one line of dialogue each), no takes."""
+    store = ProjectStore.create(
+        folder / f"{name}.storyreel",
+        Project(title="测试短剧", width=W, height=H, fps=FPS),
+    )
+    hero = store.add(Character(name="林晓"))
+    scene = store.add(Scene(number=1, heading="内景 咖啡馆 日"))
+    for i in range(n):
+        store.add(Shot(
+            scene_id=scene.id, order=i, duration=duration, action=f"镜头{i + 1}",
+            dialogue=[DialogueLine(text=f"第{i + 1}句台词", character_id=hero.id)],
+        ))
+    return store
+
+
 @pytest.fixture
-def film(tmp_path: Path) -> Callable[..., ProjectStore]:
-    """A project of ``n`` shots (1 s each, one line of dialogue each), no takes yet."""
+def film(tmp_path: Path) -> Iterator[Callable[..., ProjectStore]]:
+    """``film(n, duration)`` → a new project (closed after the test)."""
     stores: list[ProjectStore] = []
 
     def make(n: int = 3, duration: float = 1.0, name: str = "film") -> ProjectStore:
-        store = ProjectStore.create(
-            tmp_path / f"{name}.storyreel",
-            Project(title="测试短剧", width=W, height=H, fps=FPS),
-        )
-        stores.append(store)
-        hero = store.add(Character(name="林晓"))
-        scene = store.add(Scene(number=1, heading="内景 咖啡馆 日"))
-        for i in range(n):
-            store.add(Shot(
-                scene_id=scene.id, order=i, duration=duration, action=f"镜头{i + 1}",
-                dialogue=[DialogueLine(text=f"第{i + 1}句台词", character_id=hero.id)],
-            ))
-        return store
+        stores.append(make_film(tmp_path, n, duration, name))
+        return stores[-1]
 
     yield make
     for store in stores:
