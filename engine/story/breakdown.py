@@ -292,7 +292,12 @@ class _SceneBreakdown:
                 i += 1
                 continue
             if beat.speaker is None or beat.line_kind is LineKind.VOICE_OVER:
+                # a voice over pictures: over the silent shot just before, else the next one
                 self.pending_voice.append((i, beat))
+                last = self.shots[-1] if self.shots else None
+                if last is not None and not last.lines and not last.narration:
+                    self._attach_voice(last)
+                    last.fit_duration(last.duration)
                 i += 1
                 continue
             group = [(i, beat)]

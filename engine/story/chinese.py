@@ -158,12 +158,13 @@ def parse_character_description(character: ScriptCharacter, text: str) -> None:
             sentence = value
         if value and key == "性别":
             sentence = value
-        if any(w in sentence for w in COSTUME_WORDS):
-            costume.append(sentence)
-            continue
+        dressing: list[str] = []  # from the first clause about clothes to the sentence end
         for clause in re.split(r"[，,]", sentence):
             clause = clause.strip()
             if not clause:
+                continue
+            if dressing or any(w in clause for w in COSTUME_WORDS):
+                dressing.append(clause)
                 continue
             if clause in ("女", "女性", "女生", "女孩") and not character.gender:
                 character.gender = "female"
@@ -180,6 +181,8 @@ def parse_character_description(character: ScriptCharacter, text: str) -> None:
                 personality.append(clause.removeprefix("性格").lstrip("：: "))
                 continue
             appearance.append(clause)
+        if dressing:
+            costume.append("，".join(dressing))
     if appearance:
         character.appearance = "，".join(appearance)
     if costume:

@@ -129,6 +129,7 @@ def parse_fountain(text: str) -> ParsedScript:
     scene: ScriptScene | None = None
     section = ""
     pending_action: list[str] = []
+    pending_synopsis: list[str] = []
 
     def current_scene() -> ScriptScene:
         nonlocal scene
@@ -165,8 +166,11 @@ def parse_fountain(text: str) -> ParsedScript:
             continue
         if stripped.startswith("=") and not stripped.startswith("=="):  # synopsis
             flush_action()
-            if scene is not None:
-                scene.synopsis = (scene.synopsis + " " + stripped[1:].strip()).strip()
+            target = scene if scene is not None and not pending_synopsis else None
+            if target is not None:
+                target.synopsis = (target.synopsis + " " + stripped[1:].strip()).strip()
+            else:  # a synopsis before the heading describes the scene that follows
+                pending_synopsis.append(stripped[1:].strip())
             i += 1
             continue
         forced_heading = stripped.startswith(".") and not stripped.startswith("..")
@@ -182,8 +186,9 @@ def parse_fountain(text: str) -> ParsedScript:
             scene = ScriptScene(
                 number=len(script.scenes) + 1, heading=heading.upper() if not forced_heading
                 else heading, location=location, setting=setting, time_of_day=time,
-                section=section,
+                section=section, synopsis=" ".join(pending_synopsis),
             )
+            pending_synopsis.clear()
             if number:
                 script.metadata.setdefault("scene_numbers", {})[str(scene.number)] = number
             script.scenes.append(scene)
