@@ -432,8 +432,15 @@ def render_mix(
         gain_db = target_lufs - measured if math.isfinite(measured) else 0.0
         report.gain_db = gain_db
         # ---- pass 2: gain + true-peak limiter → final file
-        _normalize(raw, out_path, total, sample_rate, channels, gain_db, true_peak_db,
-                   report, progress, cancel)
+        for _attempt in range(3):
+            _normalize(raw, out_path, total, sample_rate, channels, gain_db, true_peak_db,
+                       report, progress, cancel)
+            miss = target_lufs - report.integrated_lufs
+            # limiting took loudness away: push the gain up and limit again
+            if not math.isfinite(miss) or abs(miss) <= 0.3 or report.limited_db > -0.1:
+                break
+            gain_db += miss
+            report.gain_db = gain_db
     finally:
         raw.unlink(missing_ok=True)
     progress(1.0, f"Mix at {report.integrated_lufs:.1f} LUFS")
