@@ -8,6 +8,7 @@ the shot's status to APPROVED, all in one undoable transaction.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -54,8 +55,19 @@ ZH = {
 
 
 def approve_take(store: Any, take_id: str, label: str = "Approve take") -> Shot:
-    """Make ``take_id`` its shot's chosen take (one undo step). Returns the updated shot."""
+    """Make ``take_id`` its shot's chosen take (one undo step). Returns the updated shot.
+
+    Uses the engine's ``engine.generate.importer.approve_take`` when it is installed (the
+    same code as ``storyreel approve``); the fallback below does the same writes."""
+    try:
+        engine_approve = importlib.import_module("engine.generate.importer").approve_take
+    except (ImportError, AttributeError):
+        engine_approve = None
     take = store.require(Take, take_id)
+    if engine_approve is not None:
+        with store.transaction(label):
+            engine_approve(store, take_id)
+        return store.require(Shot, take.shot_id)
     shot = store.require(Shot, take.shot_id)
     with store.transaction(label):
         for other in store.takes(shot.id):

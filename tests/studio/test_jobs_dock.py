@@ -111,11 +111,15 @@ def test_failed_job_shows_its_reason(dock, project, qtbot) -> None:
     assert not widget.empty_label.isHidden()
 
 
-def test_start_worker_reports_or_runs(dock) -> None:
+def test_start_worker_reports_or_runs(dock, qtbot) -> None:
     widget, _, errors = dock
     started = widget.start_worker()
     if started:
         assert widget.worker_running()
+        from engine.jobs.worker import LOCK_NAME
+
+        # the worker clears stale stop flags as it starts: wait until it holds the queue
+        qtbot.waitUntil(lambda: (widget.store.cache_dir / LOCK_NAME).exists(), timeout=20_000)
         widget.shutdown()
         assert not widget.worker_running()
     else:
@@ -128,3 +132,31 @@ def test_format_eta() -> None:
     assert format_eta(42.4) == "42s"
     assert format_eta(125) == "2m05s"
     assert format_eta(3 * 3600 + 61) == "3h01m"
+
+
+def test_worker_started_from_the_dock_runs_an_animatic_job(qtbot, project, tmp_path) -> None:
+    pytest.importorskip("engine.jobs.worker")
+    from fractions import Fraction
+
+    from engine.jobs.queue import JobQueue
+
+    settings = project.project
+    settings.fps, settings.width, settings.height = Fraction(12), 96, 160
+    project.update(settings)
+    scene = project.add(Scene(number=1, heading="第1场 夜 外 天台"))
+    shot = project.add(Shot(scene_id=scene.id, duration=1.0, action="她望向城市的灯火"))
+    job, = JobQueue(project).enqueue_generation([shot.id], backend="animatic")
+    widget = JobsDock(project)
+    qtbot.addWidget(widget)
+    errors: list[str] = []
+    widget.show_error = errors.append
+    states: list[bool] = []
+    widget.workerStateChanged.connect(states.append)
+    assert widget.start_worker(), errors
+    try:
+        qtbot.waitUntil(lambda: widget.row_values(job.id)["status"] == "done", timeout=90_000)
+    finally:
+        widget.shutdown()
+    assert widget.row_values(job.id)["progress"] == 1.0
+    assert len(project.takes(shot.id)) == 1
+    assert states[0] is True and not widget.worker_running()
