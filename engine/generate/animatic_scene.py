@@ -428,19 +428,14 @@ def cut_out(im: Image.Image) -> Image.Image:
     arr = np.asarray(small, np.int16)
     h, w = arr.shape[:2]
     k = max(2, min(h, w) // 24)
-    corners = np.concatenate(
-        [
-            arr[:k, :k].reshape(-1, 3),
-            arr[:k, -k:].reshape(-1, 3),
-            arr[-k:, :k].reshape(-1, 3),
-            arr[-k:, -k:].reshape(-1, 3),
-        ]
-    )
+    # the top corners and edges: the figure itself may reach the bottom (busts do)
+    corners = np.concatenate([arr[:k, :k].reshape(-1, 3), arr[:k, -k:].reshape(-1, 3)])
     bg = np.median(corners, axis=0)
     if np.abs(corners - bg).max(axis=1).mean() > 18:  # corners disagree: not a plain backdrop
         return _card(im)
     dist = np.abs(arr - bg).max(axis=2)
-    border = np.concatenate([dist[0], dist[-1], dist[:, 0], dist[:, -1]])
+    upper = 2 * h // 3
+    border = np.concatenate([dist[0], dist[:upper, 0], dist[:upper, -1]])
     if (border <= 28).mean() < 0.9:  # the backdrop is busy: keep it, as a card
         return _card(im)
     # backdrop = backdrop-coloured pixels connected to the picture's edge

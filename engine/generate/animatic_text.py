@@ -57,7 +57,7 @@ OUTLINE_COLOUR = (0, 0, 0, 255)
 
 @functools.lru_cache(maxsize=32)
 def font(size: int) -> ImageFont.FreeTypeFont:
-    return load_font(size)
+    return load_font(max(1, size))
 
 
 def is_cjk(ch: str) -> bool:
@@ -161,11 +161,14 @@ def text_unit(width: int, height: int) -> int:
 
 
 def caption_font_size(width: int, height: int) -> int:
-    return max(13, round(text_unit(width, height) * 0.052))
+    """5.2% of the short side; never under 13 px unless the frame itself is tiny."""
+    unit = text_unit(width, height)
+    return max(round(unit * 0.052), min(13, round(unit * 0.09)))
 
 
 def badge_font_size(width: int, height: int) -> int:
-    return max(11, round(text_unit(width, height) * 0.034))
+    unit = text_unit(width, height)
+    return max(round(unit * 0.034), min(11, round(unit * 0.06)))
 
 
 def badge_text(request: GenerationRequest) -> str:
@@ -235,7 +238,7 @@ def render_header(request: GenerationRequest, width: int, height: int) -> Overla
     draw.text((x + pad, y + pad / 2), badge, font=fnt, fill=TEXT_COLOUR)
     y += line_h + pad + gap
 
-    small = font(max(11, round(size * 0.9)))
+    small = font(max(size - 2, round(size * 0.9)))
     stroke = max(1, round(small.size / 14))
     rows: list[tuple[str, tuple[int, int, int, int]]] = []
     for text, colour in (
@@ -299,7 +302,7 @@ def render_caption(line: SpokenLine, language: str, width: int, height: int) -> 
     full = prefix + text
     max_w = area.width * 0.94
     size = caption_font_size(width, height)
-    min_size = max(12, round(size * 0.7))
+    min_size = min(size, max(12, round(size * 0.7)))
     while True:
         fnt = font(size)
         lines = wrap_text(full, fnt, max_w)
