@@ -135,6 +135,8 @@ def _soft_break(cur: str, language: str, target: int) -> tuple[str, str]:
     stripped = cur.strip()
     for i in range(len(stripped) - 1, 0, -1):
         if stripped[i] in _BREAK_AFTER and i < len(stripped) - 1:
+            while i + 1 < len(stripped) and stripped[i + 1] in _NO_LINE_START:
+                i += 1  # closing quotes and brackets stay with their sentence
             if display_width(stripped[: i + 1], language) >= 0.6 * target:
                 return stripped[: i + 1].strip(), stripped[i + 1 :].lstrip()
             break
