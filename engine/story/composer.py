@@ -176,18 +176,41 @@ def _truncate(text: str, family: str, budget: int) -> str:
     return kept.rstrip(" ，、；,;")
 
 
+ESSENTIAL = 7  # parts this important are shortened rather than dropped, while room is left
+
+
 def fit_parts(parts: list[_Part], family: str, limit: int | None = None) -> str:
-    """Join parts, dropping the least important (last among equals) until it fits."""
+    """Join parts within the family's token limit.
+
+    The least important part (the last among equals) goes first; an essential part is cut
+    at a word or clause boundary to the room the others leave, rather than dropped.
+    """
     family = family_of(family)
     limit = FAMILY_LIMITS[family] if limit is None else limit
     live = [p for p in parts if p.text.strip()]
+    share = limit // 2  # no one part may take more than half the room
+    live = [p if estimate_tokens(p.text, family) <= share
+            else _Part(_truncate(p.text, family, share), p.priority, p.sep) for p in live]
     while live and estimate_tokens(_join(live), family) > limit:
-        if len(live) == 1:
-            live[0] = _Part(_truncate(live[0].text, family, limit), live[0].priority)
-            break
         lowest = min(p.priority for p in live)
-        victim = max(i for i, p in enumerate(live) if p.priority == lowest)
-        del live[victim]
+        index = max(i for i, p in enumerate(live) if p.priority == lowest)
+        victim = live[index]
+        rest = live[:index] + live[index + 1:]
+        room = limit - estimate_tokens(_join(rest), family) - 2
+        if victim.priority >= ESSENTIAL and room >= 6 or not rest:
+            while room > 0:
+                cut = _Part(_truncate(victim.text, family, room), victim.priority, victim.sep)
+                trial = live[:index] + [cut] + live[index + 1:]
+                if cut.text and estimate_tokens(_join(trial), family) <= limit:
+                    live = trial
+                    break
+                room -= 2
+            else:
+                live = rest
+            if live is not rest and estimate_tokens(_join(live), family) <= limit:
+                break
+            continue
+        live = rest
     return _join(live)
 
 
