@@ -83,10 +83,31 @@ def extract_json(text: str) -> Any:
             return json.loads(candidate)
         except json.JSONDecodeError as exc:
             error = error or exc
-    if error is not None and error.pos >= len(text.rstrip()) - 1:
-        raise ValueError(f"the JSON is cut off (truncated) at character {error.pos}")
+    if start >= 0 and _unclosed(text[start:]):
+        raise ValueError(f"the JSON is cut off (truncated) after {len(text) - start} characters")
     raise ValueError(f"no valid JSON object: {error.msg} at character {error.pos}"
                      if error else "no JSON object in the reply")
+
+
+def _unclosed(text: str) -> bool:
+    """True when a string, object or array is still open at the end of the text."""
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+    return in_string or depth > 0
 
 
 def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
