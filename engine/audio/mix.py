@@ -336,6 +336,11 @@ class _Active:
 def _prepare(segments: list[AudioSegment], total: int, sr: int) -> list[_Active]:
     out = []
     for seg in segments:
+        try:
+            seg.role = AudioRole(seg.role)
+        except ValueError:
+            raise StoryreelError(f"Audio role {seg.role!r} is not one of "
+                                 f"{', '.join(r.value for r in AudioRole)}.") from None
         src = Path(seg.source)
         if not src.is_file():
             raise MediaError(f"Audio source {src} does not exist.")
