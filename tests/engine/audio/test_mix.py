@@ -174,7 +174,7 @@ def test_memory_does_not_grow_with_length(tmp_path: Path) -> None:
         tracemalloc.stop()
         return top
 
-    short, long = peak(12.0), peak(48.0)
+    short, long = peak(10.0), peak(40.0)
     assert long / short < 1.2
 
 
