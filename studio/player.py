@@ -88,7 +88,7 @@ def probe_duration(path: Path) -> float:
 class _Frame:
     generation: int
     time: float  # playback-timeline seconds
-    image: np.ndarray | None  # HxWx3 uint8, None for a gap
+    image: np.ndarray | None  # HxWx4 uint8 (RGBA), None for a gap
     label: str = ""
 
 
@@ -222,7 +222,8 @@ class _Decoder(threading.Thread):
         w, h = frame.width, frame.height
         scale = min(1.0, MAX_DISPLAY_SIDE / max(w, h))
         tw, th = max(2, int(w * scale) // 2 * 2), max(2, int(h * scale) // 2 * 2)
-        return frame.to_ndarray(width=tw, height=th, format="rgb24")
+        # RGBA: 4-byte pixels keep every scanline aligned, so the bytes copy straight in
+        return frame.to_ndarray(width=tw, height=th, format="rgba")
 
 
 class _Screen(QWidget):
@@ -249,6 +250,24 @@ class _Screen(QWidget):
             painter.setPen(QColor(150, 150, 160))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
         painter.end()
+
+
+def rgba_to_qimage(array: np.ndarray) -> QImage:
+    """Copy an HxWx4 uint8 array into a new QImage (no buffer shared with numpy).
+
+    QImage's constructor from a Python buffer has had reference-counting bugs in
+    PySide6; writing into the image's own bits avoids them."""
+    h, w, _ = array.shape
+    image = QImage(w, h, QImage.Format.Format_RGBA8888)
+    bits = image.bits()
+    stride = image.bytesPerLine()
+    data = np.ascontiguousarray(array, dtype=np.uint8)
+    if stride == 4 * w:
+        bits[: 4 * w * h] = data.tobytes()
+    else:  # pragma: no cover - RGBA rows are always 4-byte aligned
+        view = np.frombuffer(bits, dtype=np.uint8).reshape(h, stride)
+        view[:, : 4 * w] = data.reshape(h, 4 * w)
+    return image
 
 
 def _timecode(seconds: float) -> str:
@@ -511,9 +530,7 @@ class PreviewPlayer(QWidget):
             image.fill(QColor(0, 0, 0))
             self.screen.placeholder = frame.label
         else:
-            h, w, _ = frame.image.shape
-            data = np.ascontiguousarray(frame.image)
-            image = QImage(data.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+            image = rgba_to_qimage(frame.image)
         self.current_image = image
         self.current_time = frame.time
         self.current_label = frame.label

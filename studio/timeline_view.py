@@ -61,6 +61,7 @@ ZH = {
     "This shot has no take to preview yet.": "该镜头还没有可预览的片段。",
     "Trim shot {label}": "修剪镜头 {label}",
     "Move music": "移动音乐",
+    "stale": "需重新生成",
     "Drag clip edges to trim; drag music to move it.": "拖动片段边缘修剪；拖动音乐可移动。",
 }
 
@@ -265,7 +266,7 @@ class ClipItem(QGraphicsRectItem):
         if self.stale:
             painter.setPen(QColor(255, 170, 120))
             painter.drawText(QRectF(text_x, inner.top() + 18, text_rect.width(), 14),
-                             Qt.AlignmentFlag.AlignLeft, "⟳ stale")
+                             Qt.AlignmentFlag.AlignLeft, "⟳ " + self.view.stale_text)
         pen = QPen(QColor(255, 210, 90) if self.isSelected() else QColor(20, 20, 24))
         pen.setWidthF(2 if self.isSelected() else 1)
         painter.setPen(pen)
@@ -444,6 +445,7 @@ class TimelineView(QWidget):
         self._fitted = False
         self._player_follows_timeline = False
         self.show_error: Callable[[str], None] = self._error_dialog
+        self.stale_text = self.tr("stale")
 
         self.player = PreviewPlayer(self)
         self.player.positionChanged.connect(self._on_player_position)
@@ -691,8 +693,12 @@ class TimelineView(QWidget):
         if abs(self.ppf - old) < 1e-9:
             return
         bar = self.view.horizontalScrollBar()
-        if anchor_x is None:
-            anchor_x = self.view.mapToScene(self.view.viewport().rect().center()).x()
+        if anchor_x is None:  # the playhead if it is in view, else the middle of the view
+            left = bar.value()
+            playhead_x = self.frame_to_x(self.playhead)
+            visible = left <= playhead_x <= left + self.view.viewport().width()
+            anchor_x = playhead_x if visible else self.view.mapToScene(
+                self.view.viewport().rect().center()).x()
         offset_in_view = anchor_x - bar.value()
         frame = (anchor_x - LEFT_PAD) / old
         self._rebuild()
