@@ -33,7 +33,8 @@ BLOCK_SECONDS = 5.0
 DUCK_ATTACK = 0.08  # seconds for music to go down before a line starts
 DUCK_RELEASE = 0.3  # seconds for it to come back after the line
 DUCK_BRIDGE = 0.6  # lines closer than this keep the music down between them
-LIMITER_LOOKAHEAD = 0.005  # seconds
+LIMITER_LOOKAHEAD = 0.005  # seconds: gain ramps down over this before a peak
+LIMITER_HOLD = 0.03  # seconds the reduced gain is held around a peak (no fast flutter)
 WAVE_FORMAT_IEEE_FLOAT = 3
 
 
@@ -452,13 +453,13 @@ def render_mix(
     return report
 
 
-def _limiter_gain(peaks: np.ndarray, ceiling: float, look: int) -> np.ndarray:
+def _limiter_gain(peaks: np.ndarray, ceiling: float, look: int, hold: int) -> np.ndarray:
     from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
     need = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
     if need.min() >= 1.0:
         return np.ones_like(need)
-    held = minimum_filter1d(need, size=2 * look + 1, mode="nearest")
+    held = minimum_filter1d(need, size=2 * (look + hold) + 1, mode="nearest")
     smooth = uniform_filter1d(held, size=2 * look + 1, mode="nearest")
     return np.minimum(smooth, held)
 
@@ -469,7 +470,8 @@ def _normalize(raw: Path, out_path: Path, total: int, sr: int, channels: int, ga
     gain = 10.0 ** (gain_db / 20.0)
     ceiling = 10.0 ** ((true_peak_db - 0.2) / 20.0)  # 0.2 dB for the estimate's error
     look = max(1, int(LIMITER_LOOKAHEAD * sr))
-    ctx = 3 * look  # samples of context read on each side of a block
+    hold = int(LIMITER_HOLD * sr)
+    ctx = 2 * (look + hold) + look  # samples of context read on each side of a block
     block = int(BLOCK_SECONDS * sr)
     frame_bytes = 4 * channels
     out_meter = LoudnessMeter(channels)
@@ -496,7 +498,7 @@ def _normalize(raw: Path, out_path: Path, total: int, sr: int, channels: int, ga
                     fed = want
                 # pending starts at sample max(0, b0 - ctx)
                 p0 = max(0, b0 - ctx)
-                g = _limiter_gain(pending, ceiling, look)
+                g = _limiter_gain(pending, ceiling, look, hold)
                 g_block = g[b0 - p0 : b1 - p0]
                 deepest = min(deepest, float(g_block.min()) if len(g_block) else 1.0)
                 fh.seek(b0 * frame_bytes)
