@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,27 +21,52 @@ RGB = tuple[int, int, int]
 _TIME_WORDS: list[tuple[str, tuple[str, ...]]] = [
     ("dawn", ("dawn", "sunrise", "daybreak", "黎明", "清晨", "拂晓", "破晓", "日出", "凌晨")),
     ("dusk", ("dusk", "sunset", "twilight", "evening", "黄昏", "傍晚", "日落", "夕阳", "薄暮")),
-    ("night", ("night", "midnight", "夜", "晚上", "深夜", "午夜")),
+    ("night", ("night", "midnight", "夜", "晚", "夜晚", "晚上", "深夜", "午夜", "夜里")),
     ("day", ("day", "morning", "noon", "afternoon", "日", "白天", "早上", "上午", "中午", "下午")),
 ]
-_INTERIOR_WORDS = ("int.", "int ", "int/", "interior", "内景", "内", "室内")
-_EXTERIOR_WORDS = ("ext.", "ext ", "exterior", "外景", "外", "室外")
-_CITY_WORDS = ("street", "city", "road", "rooftop", "街", "城", "路", "楼", "天台", "广场", "市")
-_NATURE_WORDS = (
-    "park",
-    "field",
-    "mountain",
-    "forest",
-    "village",
-    "garden",
-    "山",
-    "林",
-    "村",
-    "园",
-    "田",
-    "野",
-)
-_WATER_WORDS = ("sea", "beach", "lake", "river", "harbor", "海", "湖", "江", "河", "港", "岸")
+_INTERIOR_TOKENS = {"int", "interior", "内", "内景", "室内"}
+_EXTERIOR_TOKENS = {"ext", "exterior", "外", "外景", "室外"}
+_OUTDOOR_HINTS = ("outside", "outdoors", "户外", "街头", "街上", "露天")
+_TERRAIN_WORDS: list[tuple[str, tuple[str, ...]]] = [
+    (
+        "water",
+        (
+            "sea",
+            "beach",
+            "lake",
+            "river",
+            "harbor",
+            "harbour",
+            "shore",
+            "海",
+            "湖",
+            "江",
+            "河",
+            "港",
+            "岸",
+        ),
+    ),
+    (
+        "nature",
+        (
+            "park",
+            "field",
+            "mountain",
+            "forest",
+            "village",
+            "garden",
+            "countryside",
+            "山",
+            "林",
+            "村",
+            "园",
+            "田",
+            "野",
+            "郊",
+        ),
+    ),
+]
+_SPLIT = re.compile(r"[\s\-–—.,，。、;；:：/|()（）\[\]【】]+")
 
 
 @dataclass(frozen=True)
@@ -55,39 +81,55 @@ def _stable_int(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
 
 
-def read_scene(heading: str, description: str = "") -> SceneLook:
-    """Time of day, interior or exterior and a location seed from the scene's words."""
-    head = heading.lower()
-    text = f"{head} {description.lower()}"
-    time_of_day = "day"
+def _mentions(text: str, tokens: set[str], word: str) -> bool:
+    """A Latin word must be a whole token ("day" is not in "birthday"); Chinese may be inside."""
+    if word.isascii():
+        return word in tokens
+    return word in tokens or (len(word) > 1 and word in text)
+
+
+def _time_of_day(text: str) -> str | None:
+    tokens = {t for t in _SPLIT.split(text) if t}
     for name, words in _TIME_WORDS:
-        # the heading decides; the description only when the heading says nothing
-        if any(w in head for w in words):
-            time_of_day = name
-            break
+        if any(_mentions(text, tokens, w) for w in words):
+            return name
+    return None
+
+
+def read_scene(heading: str, description: str = "") -> SceneLook:
+    """Time of day, interior or exterior and a location seed from the scene's words.
+
+    Reads English (``INT. CAFE - NIGHT``) and Chinese (``第1场 夜 内 咖啡馆``, ``内景 咖啡馆
+    - 夜``) headings; the description is consulted only where the heading is silent.
+    """
+    head = heading.lower().strip()
+    desc = description.lower()
+    time_of_day = _time_of_day(head) or _time_of_day(desc) or "day"
+    tokens = [t for t in _SPLIT.split(head) if t]
+    inside = any(t in _INTERIOR_TOKENS for t in tokens) or "内景" in head
+    outside = any(t in _EXTERIOR_TOKENS for t in tokens) or "外景" in head
+    if inside or outside:
+        interior = inside and not outside  # INT./EXT. (a car, a doorway): show the outside
     else:
-        for name, words in _TIME_WORDS:
-            if any(w in text for w in words if len(w) > 1):
-                time_of_day = name
-                break
-    interior = True
-    if any(w in head for w in _EXTERIOR_WORDS) and not head.startswith(("int", "内")):
-        interior = False
-    elif not any(w in head for w in _INTERIOR_WORDS) and any(
-        w in text for w in ("outside", "户外", "街头")
-    ):
-        interior = False
+        interior = not any(h in f"{head} {desc}" for h in _OUTDOOR_HINTS)
+    text = f"{head} {desc}"
+    text_tokens = {t for t in _SPLIT.split(text) if t}
     terrain = "city"
-    if any(w in text for w in _WATER_WORDS):
-        terrain = "water"
-    elif any(w in text for w in _NATURE_WORDS) and not any(w in text for w in _CITY_WORDS[:4]):
-        terrain = "nature"
-    # the location part of the heading (time words dropped) seeds the shapes
-    location = head
-    for _, words in _TIME_WORDS:
-        for w in words:
-            location = location.replace(w, "")
-    return SceneLook(time_of_day, interior, terrain, _stable_int(location.strip(" -–—.0123456789")))
+    for name, words in _TERRAIN_WORDS:
+        if any(_mentions(text, text_tokens, w) if len(w) > 1 else w in head for w in words):
+            terrain = name
+            break
+    # the location words of the heading (no scene number, no time, no INT/EXT) seed the shapes
+    time_words = {w for _, words in _TIME_WORDS for w in words}
+    place = [
+        t
+        for t in tokens
+        if t not in time_words
+        and t not in _INTERIOR_TOKENS
+        and t not in _EXTERIOR_TOKENS
+        and not re.fullmatch(r"(第?\d+[场場]?|scene|\d+)", t)
+    ]
+    return SceneLook(time_of_day, interior, terrain, _stable_int(" ".join(place)))
 
 
 # --------------------------------------------------------------------------- palettes
