@@ -114,20 +114,29 @@ KEY_TOLERANCE = 28  # colour distance (max over channels) still counted as backd
 def _backdrop_model(arr: np.ndarray) -> np.ndarray | None:
     """Per-row backdrop colour (flat or a vertical gradient) from the picture's side edges.
 
-    Only the upper two thirds are sampled: a figure often reaches the bottom (busts do).
+    A robust straight-line fit of colour against height over the edge pixels of the upper
+    two thirds (a figure often reaches the bottom or one side: those pixels are outliers).
     None when the edges do not look like a plain backdrop.
     """
     h, w = arr.shape[:2]
     k = max(2, min(h, w) // 40)
     upper = max(2, 2 * h // 3)
-    edge = np.concatenate([arr[:upper, :k], arr[:upper, -k:]], axis=1).astype(np.float32)
     t = np.arange(h, dtype=np.float32) / h
-    design = np.stack([np.ones(upper, np.float32), t[:upper]], axis=1)
-    coef, *_ = np.linalg.lstsq(design, np.median(edge, axis=1), rcond=None)
+    edge = np.concatenate([arr[:upper, :k], arr[:upper, -k:]], axis=1).astype(np.float32)
+    colours = edge.reshape(-1, 3)
+    heights = np.repeat(t[:upper], 2 * k)
+    design = np.stack([np.ones_like(heights), heights], axis=1)
+    start = np.median(np.concatenate([arr[:k, :k], arr[:k, -k:]], axis=1).reshape(-1, 3), axis=0)
+    inliers = np.abs(colours - start).max(axis=1) <= 3 * KEY_TOLERANCE
+    for _ in range(3):
+        if inliers.sum() < 8:
+            return None
+        coef, *_ = np.linalg.lstsq(design[inliers], colours[inliers], rcond=None)
+        predicted = design @ coef
+        inliers = np.abs(colours - predicted).max(axis=1) <= KEY_TOLERANCE
     model = coef[0][None, :] + t[:, None] * coef[1][None, :]  # (h, 3)
-    residual = np.abs(edge - model[:upper, None, :]).max(axis=2)
     top = np.abs(arr[0].astype(np.float32) - model[0]).max(axis=1)
-    if (residual <= KEY_TOLERANCE).mean() < 0.9 or (top <= KEY_TOLERANCE).mean() < 0.9:
+    if inliers.mean() < 0.75 or (top <= KEY_TOLERANCE).mean() < 0.9:
         return None
     return model
 
