@@ -333,7 +333,7 @@ class LocalTransformersBackend:
         generated: list[int] = []
         past = None
         with torch.inference_mode():
-            for _ in range(max_tokens):
+            while len(generated) < max_tokens:
                 if cancel is not None and cancel.cancelled:
                     raise Cancelled("Cancelled by the user.")
                 out = self.model(input_ids=input_ids, past_key_values=past, use_cache=True)
@@ -342,12 +342,25 @@ class LocalTransformersBackend:
                 matcher.fill_next_token_bitmask(bitmask)
                 xgr.apply_token_bitmask_inplace(logits, bitmask)
                 token = int(torch.argmax(logits, dim=-1).item())
-                if not matcher.accept_token(token):
+                if not matcher.accept_token(token) or matcher.is_terminated():
                     break
-                if matcher.is_terminated():
-                    break
-                generated.append(token)
-                input_ids = torch.tensor([[token]], device=self.device)
+                step = [token]
+                # jump forward: text the grammar allows in only one way (keys, brackets)
+                # goes in without asking the model, one forward pass for all of it
+                forced = matcher.find_jump_forward_string()
+                if forced:
+                    forced_ids = self.tokenizer.encode(forced, add_special_tokens=False)
+                    accepted = 0
+                    for forced_id in forced_ids:
+                        if not matcher.accept_token(forced_id):
+                            break
+                        accepted += 1
+                    if accepted < len(forced_ids):
+                        matcher.rollback(accepted)
+                    else:
+                        step += forced_ids
+                generated += step
+                input_ids = torch.tensor([step], device=self.device)
         return self.tokenizer.decode(generated, skip_special_tokens=True)
 
 
