@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import secrets
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -146,7 +149,6 @@ def export_timeline(
     media_root: Path | None = None,
 ) -> ExportReport:
     """Render a Timeline (see ``export_film``)."""
-    import av
 
     cancel = cancel or CancelToken()
     out_path = Path(out_path)
@@ -164,11 +166,26 @@ def export_timeline(
     export_id = secrets.token_hex(6)
     part = _part_path(out_path)
     mix_wav = work_dir / f"mix-{export_id}.wav"
+    video_tmp = work_dir / f"video-{export_id}.mp4"
     sidecars: list[tuple[Path, Path]] = []
+    mix_cancel = CancelToken(poll=lambda: cancel.cancelled)
+    mixer: _Background | None = None
     try:
+        # the sound mixes in a thread while the pictures encode; both land in the final
+        # file in one interleaving pass (video packets copied, audio encoded)
         t0 = time.monotonic()
-        mix_timeline(timeline, mix_wav, resolved.audio_rate, scaled(progress, 0.0, 0.08), cancel)
-        timings["mix"] = time.monotonic() - t0
+        mixer = _Background(
+            lambda: mix_timeline(timeline, mix_wav, resolved.audio_rate, no_progress, mix_cancel))
+        frames = _Background.queue(
+            _compose_frames(timeline, resolved.width, resolved.height, out_fps, n_out,
+                            burn_subtitles, aigc_label in ("visible", "both"), cancel),
+            depth=6,
+        )
+        _encode_video(resolved, out_fps, n_out, frames, video_tmp, scaled(progress, 0.0, 0.95),
+                      cancel)
+        timings["video"] = time.monotonic() - t0
+        mixer.result()
+        timings["mix"] = mixer.elapsed
         cancel.check()
         t0 = time.monotonic()
         options = {"movflags": "+faststart"} if fmt in ("mp4", "mov") else {}
@@ -177,42 +194,9 @@ def export_timeline(
             metadata.update(aigc_metadata(timeline, export_id))
             if fmt in ("mp4", "mov"):
                 options["movflags"] += "+use_metadata_tags"
-        with av.open(str(part), "w", format=fmt, options=options) as container:
-            container.metadata.update(metadata)
-            vstream = container.add_stream(resolved.video_codec, rate=out_fps)
-            vstream.width, vstream.height = resolved.width, resolved.height
-            vstream.pix_fmt = resolved.pix_fmt
-            ctx = vstream.codec_context
-            ctx.gop_size = max(1, int(round(resolved.gop_seconds * float(out_fps))))
-            ctx.thread_count = 0
-            vstream.options = {
-                "preset": resolved.x264_preset,
-                "crf": str(resolved.crf),
-                "profile": resolved.profile,
-            }
-            astream = container.add_stream(resolved.audio_codec, rate=resolved.audio_rate)
-            astream.layout = "stereo"
-            astream.bit_rate = resolved.audio_bitrate
-            feed = AudioFeed(mix_wav, astream, container)
-            try:
-                _render_video(
-                    timeline,
-                    container,
-                    vstream,
-                    feed,
-                    resolved.width,
-                    resolved.height,
-                    out_fps,
-                    n_out,
-                    burn_subtitles,
-                    aigc_label in ("visible", "both"),
-                    scaled(progress, 0.08, 0.99),
-                    cancel,
-                )
-                feed.finish()
-            finally:
-                feed.close()
-        timings["video"] = time.monotonic() - t0
+        _mux(video_tmp, mix_wav, part, fmt, options, metadata, resolved,
+             scaled(progress, 0.95, 0.999), cancel)
+        timings["mux"] = time.monotonic() - t0
         cancel.check()
         t0 = time.monotonic()
         srt_path = out_path.with_suffix(".srt") if srt else None
@@ -232,12 +216,16 @@ def export_timeline(
             os.replace(tmp, final)
         timings["finalize"] = time.monotonic() - t0
     except BaseException:
+        if mixer is not None:
+            mix_cancel.cancel()
+            mixer.wait()
         part.unlink(missing_ok=True)
         for tmp, _final in sidecars:
             tmp.unlink(missing_ok=True)
         raise
     finally:
         mix_wav.unlink(missing_ok=True)
+        video_tmp.unlink(missing_ok=True)
         mix_wav.with_suffix(".f32").unlink(missing_ok=True)
         _remove_if_empty(work_dir)
     progress(1.0, f"exported {out_path.name}")
@@ -333,20 +321,86 @@ class _Clips:
         self.open.clear()
 
 
-def _render_video(
-    timeline: Timeline,
-    container: Any,
-    vstream: Any,
-    feed: AudioFeed,
-    width: int,
-    height: int,
-    out_fps: Fraction,
-    n_out: int,
-    burn_subtitles: bool,
-    visible_label: bool,
-    progress: Progress,
-    cancel: CancelToken,
-) -> None:
+class _Background:
+    """Runs a function in a daemon thread; ``result()`` joins and re-raises its error."""
+
+    def __init__(self, fn: Any) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self.elapsed = 0.0
+
+        def run() -> None:
+            t0 = time.monotonic()
+            try:
+                self._value = fn()
+            except BaseException as exc:  # handed to the caller
+                self._error = exc
+            self.elapsed = time.monotonic() - t0
+
+        self._thread = threading.Thread(target=run, name="storyreel-export", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    @staticmethod
+    def queue(items: Iterator[Any], depth: int) -> Iterator[Any]:
+        """Produce ``items`` in a thread, at most ``depth`` ahead of the consumer."""
+        q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        done = object()
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                for item in items:
+                    while not stop.is_set():
+                        try:
+                            q.put(item, timeout=0.2)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+                q.put(done)
+            except BaseException as exc:
+                q.put(_Failure(exc))
+
+        thread = threading.Thread(target=produce, name="storyreel-frames", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = q.get()
+                if item is done:
+                    return
+                if isinstance(item, _Failure):
+                    raise item.error
+                yield item
+        finally:
+            stop.set()
+            while thread.is_alive():
+                try:
+                    q.get(timeout=0.05)
+                except queue.Empty:
+                    pass
+            thread.join()
+
+
+@dataclass
+class _Failure:
+    error: BaseException
+
+
+def _compose_frames(
+    timeline: Timeline, width: int, height: int, out_fps: Fraction, n_out: int,
+    burn_subtitles: bool, visible_label: bool, cancel: CancelToken,
+) -> Iterator[Any]:
+    """The film's pictures as yuv420p av.VideoFrames, one per output frame."""
     import av
 
     fitter = Fitter(width, height, timeline.fit)
@@ -354,7 +408,6 @@ def _render_video(
     subs = SubtitleOverlays(width, height)
     cues = sorted(timeline.subtitles, key=lambda c: c.record_in) if burn_subtitles else []
     label = aigc_label(timeline.language, width, height) if visible_label else None
-    report_every = max(1, n_out // 200)
     black = Yuv.black(width, height)
     try:
         for k in range(n_out):
@@ -372,8 +425,7 @@ def _render_video(
                 n = max(1, incoming.transition_frames)
                 weight = (frame_no - incoming.record_in + 1) / (n + 1)
                 picture = crossfade(
-                    clips.picture(a, frame_no, t), clips.picture(b, frame_no, t), weight
-                )
+                    clips.picture(a, frame_no, t), clips.picture(b, frame_no, t), weight)
             packed, view = picture.packed()
             if cues:
                 while cues and cues[0].record_out <= frame_no:
@@ -394,12 +446,66 @@ def _render_video(
             frame = av.VideoFrame.from_ndarray(packed, format="yuv420p")
             frame.pts = k
             frame.time_base = Fraction(1) / out_fps
+            yield frame
+    finally:
+        clips.close()
+
+
+def _encode_video(
+    preset: Preset, out_fps: Fraction, n_out: int, frames: Iterator[Any], path: Path,
+    progress: Progress, cancel: CancelToken,
+) -> None:
+    """Encode the frames with libx264 into a video-only intermediate file."""
+    import av
+
+    report_every = max(1, n_out // 200)
+    with av.open(str(path), "w", format="mp4") as container:
+        vstream = container.add_stream(preset.video_codec, rate=out_fps)
+        vstream.width, vstream.height = preset.width, preset.height
+        vstream.pix_fmt = preset.pix_fmt
+        ctx = vstream.codec_context
+        ctx.gop_size = max(1, int(round(preset.gop_seconds * float(out_fps))))
+        ctx.thread_count = 0
+        vstream.options = {"preset": preset.x264_preset, "crf": str(preset.crf),
+                           "profile": preset.profile}
+        for k, frame in enumerate(frames):
+            cancel.check()
             for packet in vstream.encode(frame):
                 container.mux(packet)
-            feed.feed_until(t + 1.0 / float(out_fps))
             if k % report_every == 0:
                 progress(k / n_out, f"frame {k + 1}/{n_out}")
         for packet in vstream.encode(None):
             container.mux(packet)
-    finally:
-        clips.close()
+
+
+def _mux(
+    video: Path, mix_wav: Path, part: Path, fmt: str, options: dict[str, str],
+    metadata: dict[str, str], preset: Preset, progress: Progress, cancel: CancelToken,
+) -> None:
+    """Copy the encoded pictures and encode the sound into the final container,
+    interleaved by time."""
+    import av
+
+    with av.open(str(video)) as source, \
+            av.open(str(part), "w", format=fmt, options=options) as container:
+        container.metadata.update(metadata)
+        vin = source.streams.video[0]
+        vout = container.add_stream_from_template(vin)
+        astream = container.add_stream(preset.audio_codec, rate=preset.audio_rate)
+        astream.layout = "stereo"
+        astream.bit_rate = preset.audio_bitrate
+        feed = AudioFeed(mix_wav, astream, container)
+        try:
+            for i, packet in enumerate(source.demux(vin)):
+                if packet.dts is None:
+                    continue
+                if packet.pts is not None:
+                    feed.feed_until(float(packet.pts * vin.time_base) + 0.5)
+                packet.stream = vout
+                container.mux(packet)
+                if i % 100 == 0:
+                    cancel.check()
+            feed.finish()
+        finally:
+            feed.close()
+    progress(1.0, "written")

@@ -105,8 +105,8 @@ class SubtitleOverlays:
                 del self._cache[key]
 
 
-def aigc_label(language: str, width: int, height: int) -> Overlay:
-    """The visible "AI生成" / "AI-generated" mark: small, top-left, on a dark chip."""
+def aigc_label_image(language: str, width: int, height: int) -> tuple[Any, tuple[int, int]]:
+    """The visible "AI生成" / "AI-generated" mark as an RGBA chip and its top-left position."""
     from PIL import Image, ImageDraw
 
     text = AIGC_TEXT.get(language, AIGC_TEXT["en"])
@@ -117,10 +117,17 @@ def aigc_label(language: str, width: int, height: int) -> Overlay:
     left, top, right, bottom = probe.textbbox((0, 0), text, font=font)
     chip = Image.new("RGBA", (right - left + 2 * pad, bottom - top + 2 * pad), (0, 0, 0, 0))
     draw = ImageDraw.Draw(chip)
-    draw.rounded_rectangle([0, 0, chip.width - 1, chip.height - 1], radius=pad, fill=(0, 0, 0, 120))
+    draw.rounded_rectangle([0, 0, chip.width - 1, chip.height - 1], radius=pad,
+                           fill=(0, 0, 0, 120))
     draw.text((pad - left, pad - top), text, font=font, fill=(255, 255, 255, 235))
     margin = max(4, int(min(width, height) * 0.03))
-    return Overlay(np.asarray(chip), margin, margin)
+    return chip, (margin, margin)
+
+
+def aigc_label(language: str, width: int, height: int) -> Overlay:
+    """The visible AI-content mark: small, top-left, on a dark chip, as an Overlay."""
+    chip, (x, y) = aigc_label_image(language, width, height)
+    return Overlay(np.asarray(chip), x, y)
 
 
 def slate(width: int, height: int, label: str, text: str) -> StillSource:
