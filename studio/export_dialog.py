@@ -1,20 +1,31 @@
 """Export dialog: preset, output file, subtitle/sidecar/AIGC-label options, progress.
 
-``engine.render.export.export_film`` runs on the global QThreadPool with the engine's
-Progress and CancelToken; progress and the outcome come back as queued Qt signals, so the
-UI never blocks and no widget is touched from the pool thread. A cancelled or failed
-export leaves no file behind (the engine writes OUT.part-XXXX and renames on success).
+The export runs as a task on the global QThreadPool with the engine's Progress and
+CancelToken; progress and the outcome come back as queued Qt signals, so the UI never
+blocks and no widget is touched from the pool thread. By default the pool task runs
+``engine.render.export.export_film`` in a child process (``python -m
+studio.export_dialog``, JSON lines on stdout, "cancel" on stdin): mixing, subtitle
+rendering and first-time imports hold Python's GIL for up to a few hundred milliseconds,
+which would stall the UI if they ran in this process. ``ExportDialog.in_process = True``
+runs it on the pool thread itself. A cancelled or failed export leaves no file behind
+(the engine writes OUT.part-XXXX and renames it only when complete).
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import re
+import subprocess
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtWidgets import (
@@ -34,7 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import Cancelled, StoryreelError
-from engine.jobs.progress import CancelToken, Eta
+from engine.jobs.progress import CancelToken, Eta, Progress, no_progress
 from engine.model import Aspect, Language
 from studio.jobs_dock import format_eta
 
@@ -106,6 +117,144 @@ def _safe_name(title: str) -> str:
     return cleaned or "film"
 
 
+@dataclass
+class ExportResult:
+    """What a finished export wrote (the engine's ExportReport.to_dict() in ``data``)."""
+
+    path: Path
+    srt: Path | None = None
+    otio: Path | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+PROGRESS_EVERY = 0.04  # seconds between progress lines from the child
+
+
+def export_in_subprocess(
+    store: Any, out_path: Path | str, progress: Progress = no_progress,
+    cancel: CancelToken | None = None, **options: Any,
+) -> ExportResult:
+    """``export_film(store, out_path, **options)`` in a child process (blocks the caller).
+
+    Progress arrives as JSON lines; cancelling the token tells the child to stop (it
+    removes its partial file). Raises Cancelled or StoryreelError like export_film."""
+    cancel = cancel or CancelToken()
+    request = {"project": str(store.root), "out": str(Path(out_path)), "options": options}
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    log_path = store.cache_dir / "export.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "studio.export_dialog", json.dumps(request)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
+            text=True, encoding="utf-8", bufsize=1,
+        )
+    assert proc.stdin is not None and proc.stdout is not None
+
+    def forward_cancel() -> None:
+        while proc.poll() is None:
+            if cancel.cancelled:
+                try:
+                    proc.stdin.write("cancel\n")  # type: ignore[union-attr]
+                    proc.stdin.flush()  # type: ignore[union-attr]
+                except (OSError, ValueError):
+                    pass
+                return
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=forward_cancel, name="storyreel-export-cancel",
+                               daemon=True)
+    watcher.start()
+    outcome: dict[str, Any] | None = None
+    for line in proc.stdout:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(message, dict):
+            continue
+        if message.get("event") == "progress":
+            progress(float(message.get("fraction", 0.0)), str(message.get("message", "")))
+        else:
+            outcome = message
+    code = proc.wait()
+    try:
+        proc.stdin.close()
+    except OSError:
+        pass
+    watcher.join(timeout=1.0)
+    event = outcome.get("event") if outcome else None
+    if event == "done":
+        data = dict(outcome.get("report") or {})  # type: ignore[union-attr]
+        return ExportResult(
+            path=Path(data.get("path") or out_path),
+            srt=Path(data["srt"]) if data.get("srt") else None,
+            otio=Path(data["otio"]) if data.get("otio") else None, data=data,
+        )
+    if event == "cancelled":
+        raise Cancelled("Export cancelled.")
+    if event == "error":
+        raise StoryreelError(str(outcome.get("message")))  # type: ignore[union-attr]
+    raise StoryreelError(
+        f"The export process stopped unexpectedly (exit code {code}); see {log_path}.")
+
+
+def _child_main(argv: list[str]) -> int:
+    """Entry point of the export child process: one export, JSON lines on stdout."""
+    request = json.loads(argv[0])
+    if hasattr(os, "nice"):
+        os.nice(5)  # the encoder may use every core: the studio's UI comes first
+    proto: TextIO = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)  # anything else printed (by C libraries too) goes to the log
+    sys.stdout = sys.stderr
+    token = CancelToken()
+
+    def send(message: dict[str, Any]) -> None:
+        proto.write(json.dumps(message, ensure_ascii=False) + "\n")
+        proto.flush()
+
+    def watch_stdin() -> None:
+        for line in sys.stdin:
+            if line.strip() == "cancel":
+                break
+        token.cancel()  # "cancel", or the parent went away (EOF)
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    last = [0.0, ""]
+
+    def progress(fraction: float, message: str = "") -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY or message != last[1] or fraction >= 1.0:
+            last[0], last[1] = now, message
+            send({"event": "progress", "fraction": float(fraction), "message": message})
+
+    try:
+        from engine.render.export import export_film
+        from engine.store import ProjectStore
+
+        store = ProjectStore.open(request["project"])
+        try:
+            report = export_film(store, Path(request["out"]), progress=progress, cancel=token,
+                                 **request["options"])
+        finally:
+            store.close()
+    except Cancelled:
+        send({"event": "cancelled"})
+        return 0
+    except StoryreelError as exc:
+        send({"event": "error", "message": str(exc)})
+        return 2
+    except Exception as exc:  # noqa: BLE001 - reported to the dialog as one sentence
+        traceback.print_exc()
+        send({"event": "error", "message": f"Export failed: {type(exc).__name__}: {exc}"})
+        return 1
+    send({"event": "done", "report": report.to_dict()})
+    return 0
+
+
 class _ExportSignals(QObject):
     progress = Signal(float, str)
     succeeded = Signal(object)  # ExportReport
@@ -167,6 +316,7 @@ class ExportDialog(QDialog):
         self._signals: _ExportSignals | None = None
         self._eta = Eta()
         self._pool = QThreadPool.globalInstance()
+        self.in_process = False  # True: export on the pool thread instead of a child process
         project = store.project
 
         self.preset_combo = QComboBox(self)
@@ -271,8 +421,8 @@ class ExportDialog(QDialog):
         out = Path(text).expanduser()
         self.output_path = out
         self.report = None
-        task = _ExportTask(module.export_film, {"store": self.store, "out_path": out,
-                                                **self.options()})
+        fn = module.export_film if self.in_process else export_in_subprocess
+        task = _ExportTask(fn, {"store": self.store, "out_path": out, **self.options()})
         task.signals.progress.connect(self._on_progress)
         task.signals.succeeded.connect(self._on_succeeded)
         task.signals.failed.connect(self._on_failed)
@@ -375,3 +525,7 @@ def _selectable() -> Any:
     from PySide6.QtCore import Qt
 
     return Qt.TextInteractionFlag.TextSelectableByMouse
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1:]))

@@ -83,3 +83,16 @@ def test_options_follow_the_controls(dialog, project) -> None:
                              "burn_subtitles": False, "aigc_label": "metadata"}
     assert [dlg.preset_combo.itemData(i) for i in range(dlg.preset_combo.count())] == [
         "douyin", "kuaishou", "bilibili", "youtube", "square", "draft"]
+
+
+def test_in_process_export_on_the_pool_thread(dialog, qtbot, tmp_path: Path) -> None:
+    import av
+
+    dlg, errors = dialog
+    dlg.in_process = True
+    out = tmp_path / "inproc.mp4"
+    with qtbot.waitSignal(dlg.finished, timeout=60_000) as sig:
+        dlg.start_export(out)
+    assert sig.args == [str(out)] and errors == []
+    with av.open(str(out)) as container:
+        assert container.streams.video[0].codec_context.height == 80
