@@ -43,7 +43,7 @@ ZH = {
     "No video loaded": "未载入视频",
     "Preview has no sound; the exported film has.": "预览没有声音；导出的影片有声音。",
     "Cannot play {name}: {reason}": "无法播放 {name}：{reason}",
-    "Missing clip for shot": "该镜头缺少视频",
+    "No picture to show in {name}": "{name} 中没有可显示的画面",
 }
 
 
@@ -353,7 +353,12 @@ class PreviewPlayer(QWidget):
         """Preview one file from its start (paused on its first frame)."""
         p = Path(path)
         duration = probe_duration(p)
-        self.load_segments([Segment(p, 0.0, 0.0, duration or None, p.name)], fps=_probe_fps(p))
+        if duration <= 0:
+            self.unload()
+            self.screen.placeholder = self.tr("No picture to show in {name}").format(name=p.name)
+            self.screen.update()
+            return
+        self.load_segments([Segment(p, 0.0, 0.0, duration, p.name)], fps=_probe_fps(p))
 
     def load_timeline(self, timeline: Any, media_resolver: Callable[[Any], Path | None]) -> None:
         """Preview the whole cut: one segment per video clip of an engine Timeline.
@@ -402,6 +407,8 @@ class PreviewPlayer(QWidget):
         self._stop_decoder()
         self._segments = []
         self._duration = 0.0
+        self.play_button.setEnabled(False)
+        self.slider.setRange(0, 0)
         self.current_image = None
         self.current_time = None
         self.screen.image = None

@@ -99,6 +99,17 @@ def test_unreadable_file_does_not_crash(qtbot, tmp_path: Path) -> None:
     assert not player.play_button.isEnabled()
     player.play()
     assert not player.playing
+    assert player.screen.placeholder == "No picture to show in bad.mp4"
+
+
+def test_audio_only_file_shows_a_message(qtbot, tmp_path: Path) -> None:
+    from tests.media_factory import make_wav
+
+    player = PreviewPlayer()
+    qtbot.addWidget(player)
+    player.load(make_wav(tmp_path / "voice.wav", seconds=0.5))
+    assert player.duration == 0.0 and player.current_image is None
+    assert "voice.wav" in player.screen.placeholder
 
 
 def test_compare_dialog_plays_both_and_approves_a_take(qtbot, project, tmp_path: Path) -> None:

@@ -200,3 +200,14 @@ def test_trims_after_drag_keeps_at_least_one_frame(project, tmp_path) -> None:
     assert trims_after_drag(clip, Fraction(24), 0, 0, "out", -100) == (0, 23)
     assert trims_after_drag(clip, Fraction(24), 0, 0, "in", 100) == (23, 0)
     assert trims_after_drag(clip, Fraction(24), 0, 0, "in", -5) == (0, 0)
+
+
+def test_space_plays_and_pauses_the_preview(timeline, qtbot) -> None:
+    view, _ = timeline
+    view.preview_cut()
+    view.view.setFocus()
+    QTest.keyClick(view.view, Qt.Key.Key_Space)
+    assert view.player.playing
+    qtbot.waitUntil(lambda: view.playhead > 0, timeout=3000)  # the playhead follows
+    QTest.keyClick(view.view, Qt.Key.Key_Space)
+    assert not view.player.playing
