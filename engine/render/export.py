@@ -82,6 +82,7 @@ def export_film(
 
     started = time.monotonic()
     timeline = build_timeline(store)
+    built = time.monotonic() - started
     work_dir = store.cache_dir / "export"
     report = export_timeline(
         timeline,
@@ -96,7 +97,7 @@ def export_film(
         work_dir=work_dir,
         media_root=store.root,
     )
-    report.timings["timeline"] = report.timings.get("timeline", 0.0)
+    report.timings["timeline"] = built
     report.timings["total"] = time.monotonic() - started
     return report
 

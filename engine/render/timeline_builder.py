@@ -29,6 +29,7 @@ from engine.model import (
     MediaKind,
     Shot,
     Take,
+    TakeKind,
     TransitionKind,
     VoiceClip,
 )
@@ -56,7 +57,8 @@ def _optional(module: str) -> Any | None:
 
 
 def pick_take(store: Any, shot: Shot) -> Take | None:
-    """The take a shot shows in the film: approved, else newest (any kind), else None."""
+    """The take a shot shows in the film: the approved one, else the newest generated or
+    imported take, else the newest animatic, else None (the film shows a slate)."""
     takes = store.takes(shot.id)
     if not takes:
         return None
@@ -67,7 +69,8 @@ def pick_take(store: Any, shot: Shot) -> Take | None:
     approved = [t for t in takes if t.approved]
     if approved:
         return approved[-1]
-    return takes[-1]
+    real = [t for t in takes if t.kind is not TakeKind.ANIMATIC]
+    return real[-1] if real else takes[-1]
 
 
 @dataclass

@@ -49,6 +49,9 @@ def test_take_choice_approved_else_newest(film, tmp_path: Path) -> None:
     first.approved = False
     store.update(first)
     assert build_timeline(store).video[0].take_id == newer.id
+    # a storyboard animatic made later does not replace a real take
+    add_take(store, shot.id, solid_png(tmp_path / "a.png", (9, 9, 9)), kind=TakeKind.ANIMATIC)
+    assert build_timeline(store).video[0].take_id == newer.id
 
 
 def test_short_source_shortens_clip(film, tmp_path: Path) -> None:
