@@ -211,3 +211,35 @@ def test_space_plays_and_pauses_the_preview(timeline, qtbot) -> None:
     qtbot.waitUntil(lambda: view.playhead > 0, timeout=3000)  # the playhead follows
     QTest.keyClick(view.view, Qt.Key.Key_Space)
     assert not view.player.playing
+
+
+def test_transition_from_the_clip_menu_overlaps_the_clips(timeline, project) -> None:
+    view, shots = timeline
+    menu = view.clip_menu(next(c for c in view.timeline.video if c.shot_id == shots[2].id))
+    crossfade = next(a for a in menu.actions() if a.text().startswith("Crossfade"))
+    crossfade.trigger()
+    edit = project.get(ClipEdit, shots[2].id)
+    assert (str(edit.transition), edit.transition_frames) == ("crossfade", 12)
+    clip = next(c for c in view.timeline.video if c.shot_id == shots[2].id)
+    assert clip.record_in == 36 - 11  # overlaps the previous 12-frame clip by 11 frames
+    assert _x(view, shots[2].id)[0] == LEFT_PAD + 250.0
+    project.undo()
+    assert project.get(ClipEdit, shots[2].id) is None
+
+
+def test_add_and_remove_music(timeline, project, tmp_path: Path) -> None:
+    view, shots = timeline
+    view.set_playhead(30)  # inside shot 2
+    wav = make_wav(tmp_path / "theme.wav", seconds=2.0, freq=440)
+    view.choose_music_file = lambda: str(wav)
+    view.add_music_button.click()
+    assert len(project.all(AudioPlacement)) == 2
+    new = next(p for p in project.all(AudioPlacement) if p.from_shot == shots[1].id)
+    assert new.to_shot is None and new.role == AudioRole.MUSIC
+    assert view.music_items[new.id].pos().x() == LEFT_PAD + 240.0
+    assert project.undo_label == "Add music theme.wav"
+    menu = view.music_menu(new.id)
+    menu.actions()[0].trigger()
+    assert project.get(AudioPlacement, new.id) is None and new.id not in view.music_items
+    project.undo()
+    assert project.get(AudioPlacement, new.id) is not None
