@@ -219,13 +219,18 @@ def _clean_costume(costume: str) -> str:
 
 
 def person_phrase(character: Character) -> str:
-    """'a 26-year-old woman' from gender and age ('a man', 'a person')."""
+    """'a 26-year-old woman', 'a man in his 30s', 'a person' from gender and age."""
     noun = {"female": "woman", "male": "man"}.get(character.gender.lower(), "")
     if not noun:
         noun = {"女": "woman", "男": "man"}.get(character.gender, "person")
     age = character.age.strip()
     if age.isdigit():
         return f"a {age}-year-old {noun}"
+    decade = re.fullmatch(r"(?:(early|mid|late)[ -])?(\d0)s", age, flags=re.IGNORECASE)
+    if decade:
+        their = {"woman": "her", "man": "his"}.get(noun, "their")
+        early = f"{decade.group(1).lower()} " if decade.group(1) else ""
+        return f"a {noun} in {their} {early}{decade.group(2)}s"
     return f"a {noun}"
 
 
@@ -239,15 +244,22 @@ def _refer(character: Character, in_frame: list[Character], cjk: bool) -> str:
 
 
 def _replace_names(text: str, in_frame: list[Character], everyone: Iterable[Character]) -> str:
+    for c in in_frame:  # "MAYA, 30s, short hair, sits…" → "MAYA sits…": the look is said once
+        before = text
+        for said in (c.age, c.appearance, c.costume):
+            if said.strip():
+                text = text.replace(f", {said.strip()}", "")
+        if text != before:
+            text = text.replace(f"{c.name}, ", f"{c.name} ", 1)
     for c in sorted(everyone, key=lambda c: -len(c.name)):
         if c.name and c.name in text:
             if c in in_frame:
                 text = text.replace(c.name, _refer(c, in_frame, bool(_CJK.search(text))))
-    return text
+    return re.sub(r"([.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
 
 
 def _emotion_words(emotion: str) -> str:
-    parts = [p for p in re.split(r"[，,、\s]+", emotion) if p]
+    parts = [p.strip() for p in re.split(r"[，,、]+", emotion) if p.strip()]
     return ", ".join(EMOTION_WORDS.get(p, p) for p in parts)
 
 
@@ -298,7 +310,11 @@ def compose_parts(shot: Shot, scene: Scene, characters_in_frame: list[Character]
 
     # where and when
     location = scene.location.strip()
-    if location:
+    if location.isupper():  # Fountain headings shout
+        location = location.lower()
+    if location and not clip and re.match(r"^(inside|outside|in|at|on)\b", location):
+        parts.append(_Part(location, 8, sentence))
+    elif location:
         where = location if clip else {
             Setting.INTERIOR: f"inside {location}", Setting.EXTERIOR: f"outdoors, {location}",
             Setting.INTERIOR_EXTERIOR: f"in and around {location}"}[scene.setting]

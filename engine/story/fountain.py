@@ -256,10 +256,52 @@ def parse_fountain(text: str) -> ParsedScript:
         s.number = number
         for speaker in s.speakers():
             script.ensure_character(speaker)
+    _read_introductions(script)
     all_text = " ".join(b.text for s in script.scenes for b in s.beats)
     if all_text:
         script.language = guess_language(all_text)
     return script
+
+
+CLOTHES = ("jacket", "suit", "dress", "shirt", "coat", "tie", "jeans", "uniform", "hat",
+           "hoodie", "sweater", "skirt", "boots", "scarf", "gown", "apron", "glasses",
+           "wearing", "in a ", "t-shirt", "blazer", "overalls", "cap")
+_AGE_WORD = re.compile(r"^(?:early |mid |mid-|late )?(\d{1,2})s?$|^(?:in (?:her|his|their) )"
+                       r"?(?:early |mid-|late )?(\d{1,2})s$", re.IGNORECASE)
+_SHE = re.compile(r"\b(she|her|woman|girl|mother|wife|sister)\b", re.IGNORECASE)
+_HE = re.compile(r"\b(he|him|his|man|boy|father|husband|brother)\b", re.IGNORECASE)
+
+
+def _read_introductions(script: ParsedScript) -> None:
+    """'MAYA, 30s, paint-stained denim jacket, sits…' → Maya's age, look and clothes."""
+    for character in script.characters:
+        pattern = re.compile(rf"\b{re.escape(character.name)}\b(?: \([^)]*\))?,\s*([^.]+)")
+        for scene in script.scenes:
+            intro = next((m for b in scene.beats if b.kind is BeatKind.ACTION
+                          for m in [pattern.search(b.text)] if m), None)
+            if intro is None:
+                continue
+            clauses = [c.strip() for c in intro.group(1).split(",") if c.strip()]
+            look: list[str] = []
+            clothes: list[str] = []
+            for i, clause in enumerate(clauses):
+                age = _AGE_WORD.match(clause)
+                if age and not character.age:
+                    character.age = clause
+                    continue
+                first = clause.split()[0]
+                if i > 0 and first.islower() and first.endswith("s") and not any(
+                        w in clause.lower() for w in CLOTHES):
+                    break  # from here on it is what they do ("sits alone…", "steps in")
+                (clothes if any(w in clause.lower() for w in CLOTHES) else look).append(clause)
+            character.appearance = character.appearance or ", ".join(look)
+            character.costume = character.costume or ", ".join(clothes)
+            character.description = character.description or intro.group(0).strip()
+            context = intro.string[intro.start():]
+            if not character.gender:
+                she, he = len(_SHE.findall(context)), len(_HE.findall(context))
+                character.gender = "female" if she > he else "male" if he > she else ""
+            break
 
 
 def looks_like_fountain(text: str) -> bool:

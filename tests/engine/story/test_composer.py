@@ -142,3 +142,18 @@ def test_recompose_updates_prompt_keeps_override_marks_stale(project) -> None:
     assert "短发" not in project.require(Shot, generated.id).prompt
     with pytest.raises(StoryreelError, match="No shot"):
         recompose(project, ["nope"])
+
+
+def test_english_intro_is_not_repeated_and_decades_read_naturally() -> None:
+    maya = Character(name="MAYA", gender="female", age="30s", appearance="short black hair",
+                     costume="denim jacket")
+    shot = _shot(action="MAYA, 30s, short black hair, denim jacket, sits alone.",
+                 characters=[maya.id], size=ShotSize.MEDIUM)
+    scene = Scene(number=1, location="SUBWAY CAR", time_of_day=TimeOfDay.NIGHT)
+    prompt = compose_prompt(shot, scene, [maya], PROJECT, "t5")
+    assert prompt.startswith("Medium shot of a woman in her 30s with short black hair, "
+                             "wearing denim jacket. The woman sits alone.")
+    assert "inside subway car" in prompt.lower()
+    assert prompt.count("short black hair") == 1
+    clip = compose_prompt(shot, scene, [maya], PROJECT, "sdxl")
+    assert "dolly in" in clip and ". " not in clip  # tags, not sentences

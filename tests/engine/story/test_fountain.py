@@ -149,3 +149,17 @@ def test_uppercase_action_is_not_a_cue_without_dialogue() -> None:
     beats = script.scenes[0].beats
     assert [b.kind for b in beats] == [BeatKind.ACTION, BeatKind.ACTION]
     assert not script.characters
+
+
+def test_character_introductions_give_age_look_clothes_gender() -> None:
+    script = parse_fountain(SAMPLE.read_text(encoding="utf-8"))
+    maya = script.character("MAYA")
+    leo = script.character("LEO")
+    assert maya is not None and leo is not None
+    assert (maya.age, maya.gender) == ("30s", "female")
+    assert maya.appearance == "short black hair, tired eyes"
+    assert maya.costume == "paint-stained denim jacket"
+    assert (leo.gender, leo.costume) == ("male", "rumpled grey suit, loosened tie")
+    assert "steps in" not in leo.appearance  # what he does is not how he looks
+    announcer = script.character("ANNOUNCER")
+    assert announcer is not None and announcer.appearance == ""

@@ -164,3 +164,24 @@ def test_cli_errors_exit_2(tmp_path: Path, capsys) -> None:
     assert main(["plan", str(project_dir), "--llm", "none", "--idea", "两个人在雨夜重逢"]) == 2
     err = capsys.readouterr().err
     assert "needs a language model" in err and "Traceback" not in err
+
+
+def test_plan_can_be_cancelled_before_anything_changes(project) -> None:
+    from engine.errors import Cancelled
+    from engine.jobs.progress import CancelToken
+    from engine.story.planner import plan
+
+    import_script(project, SAMPLES / "script.txt")
+    before = [(s.id, s.prompt) for s in project.shots()]
+    token = CancelToken()
+    seen: list[str] = []
+
+    def progress(fraction: float, message: str = "") -> None:
+        seen.append(message)
+        if "scene 2" in message:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        plan(project, llm="none", progress=progress, cancel=token)
+    assert [(s.id, s.prompt) for s in project.shots()] == before
+    assert any("scene 1" in m for m in seen)
