@@ -149,8 +149,7 @@ def export_timeline(
     work_dir: Path | None = None,
     media_root: Path | None = None,
 ) -> ExportReport:
-    """Render a Timeline (see ``export_film``)."""
-
+    """Render a Timeline (see ``export_film``). Temporary files go to ``work_dir``."""
     cancel = cancel or CancelToken()
     out_path = Path(out_path)
     fmt = _check_output(out_path, aigc_label)
@@ -163,6 +162,7 @@ def export_timeline(
     n_out = max(1, n_out)
     timings: dict[str, float] = {}
     work_dir = work_dir or out_path.parent
+    made_work_dir = not work_dir.exists()
     work_dir.mkdir(parents=True, exist_ok=True)
     export_id = secrets.token_hex(6)
     part = _part_path(out_path)
@@ -182,8 +182,11 @@ def export_timeline(
                             burn_subtitles, aigc_label in ("visible", "both"), cancel),
             depth=6,
         )
-        _encode_video(resolved, out_fps, n_out, frames, video_tmp, scaled(progress, 0.0, 0.95),
-                      cancel)
+        try:
+            _encode_video(resolved, out_fps, n_out, frames, video_tmp,
+                          scaled(progress, 0.0, 0.95), cancel)
+        finally:
+            frames.close()  # stops the producer thread and closes its decoders
         timings["video"] = time.monotonic() - t0
         mixer.result()
         timings["mix"] = mixer.elapsed
@@ -228,7 +231,8 @@ def export_timeline(
         mix_wav.unlink(missing_ok=True)
         video_tmp.unlink(missing_ok=True)
         mix_wav.with_suffix(".f32").unlink(missing_ok=True)
-        _remove_if_empty(work_dir)
+        if made_work_dir:
+            _remove_if_empty(work_dir)
     progress(1.0, f"exported {out_path.name}")
     return ExportReport(
         path=out_path,
@@ -371,6 +375,10 @@ class _Background:
                 q.put(done)
             except BaseException as exc:
                 q.put(_Failure(exc))
+            finally:
+                close = getattr(items, "close", None)
+                if close is not None:
+                    close()  # runs the producer's own cleanup (closes its decoders)
 
         thread = threading.Thread(target=produce, name="storyreel-frames", daemon=True)
         thread.start()
