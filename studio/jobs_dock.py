@@ -54,6 +54,8 @@ ZH = {
     "Worker: running": "后台进程：运行中",
     "Worker: stopped": "后台进程：已停止",
     "Hide finished": "隐藏已完成",
+    "Clear finished": "清除已完成",
+    "Remove done and cancelled jobs from the list": "从列表中移除已完成和已取消的任务",
     "No jobs yet. Generate a shot to add one.": "暂无任务。生成镜头即可添加任务。",
     "{n} queued · {m} running": "{n} 个排队 · {m} 个运行中",
     "The generation worker is not available yet.": "生成后台进程暂不可用。",
@@ -175,6 +177,9 @@ class JobsDock(QDockWidget):
         self.worker_button.clicked.connect(self._toggle_worker)
         self.worker_label = QLabel(self.tr("Worker: stopped"), body)
         self.summary_label = QLabel(body)
+        self.clear_button = QPushButton(self.tr("Clear finished"), body)
+        self.clear_button.setToolTip(self.tr("Remove done and cancelled jobs from the list"))
+        self.clear_button.clicked.connect(self.clear_finished)
         self.hide_finished = QCheckBox(self.tr("Hide finished"), body)
         self.hide_finished.toggled.connect(lambda _: self.poll(force_rebuild=True))
 
@@ -185,6 +190,7 @@ class JobsDock(QDockWidget):
         bar.addSpacing(16)
         bar.addWidget(self.summary_label, 1)
         bar.addWidget(self.hide_finished)
+        bar.addWidget(self.clear_button)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
@@ -238,6 +244,23 @@ class JobsDock(QDockWidget):
         except StoryreelError as exc:
             self.show_error(str(exc))
         self.poll()
+
+    def clear_finished(self) -> int:
+        """Delete done and cancelled job rows (failed ones stay, with their reason)."""
+        queue = self._queue()
+        removed = 0
+        try:
+            if queue is not None and hasattr(queue, "clear_finished"):
+                removed = int(queue.clear_finished())
+            else:
+                for job in self.store.all(Job):
+                    if job.status in (JobStatus.DONE, JobStatus.CANCELLED):
+                        self.store.delete(job)
+                        removed += 1
+        except StoryreelError as exc:
+            self.show_error(str(exc))
+        self.poll()
+        return removed
 
     # ------------------------------------------------------------------ worker
     def start_worker(self) -> bool:

@@ -109,6 +109,12 @@ def test_failed_job_shows_its_reason(dock, project, qtbot) -> None:
     widget.hide_finished.setChecked(True)
     assert widget.table.rowCount() == 0
     assert not widget.empty_label.isHidden()
+    widget.hide_finished.setChecked(False)
+    done = project.add(Job(kind="export", status=JobStatus.DONE, progress=1.0))
+    widget.poll()
+    assert widget.table.rowCount() == 2
+    assert widget.clear_finished() == 1  # the failed job stays with its reason
+    assert project.get(Job, done.id) is None and widget.table.rowCount() == 1
 
 
 def test_start_worker_reports_or_runs(dock, qtbot) -> None:
