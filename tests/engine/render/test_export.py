@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -251,3 +252,15 @@ def test_media_row_missing_is_a_clear_error(film, tmp_path: Path) -> None:
     with pytest.raises(MediaError, match="missing from the project folder"):
         export_film(store, tmp_path / "x.mp4", preset=TEST_PRESET)
     assert store.get(MediaAsset, take.media) is not None
+
+
+def test_platform_fps_differs_from_project_fps(film, tmp_path: Path) -> None:
+    store = film(2, duration=1.0)  # 24 fps project, 48 frames
+    add_take(store, store.shots()[0].id, make_video(tmp_path / "a.mp4", frames=24, fps=24))
+    ntsc = Preset("ntsc", fps=Fraction(30000, 1001), x264_preset="veryfast")
+    out = tmp_path / "ntsc.mp4"
+    report = export_film(store, out, preset=ntsc, burn_subtitles=False, aigc_label="none")
+    info = _probe(out)
+    assert info["fps"] == Fraction(30000, 1001)
+    assert info["frames"] == report.frames == int(2 * Fraction(30000, 1001))
+    assert abs(info["vdur"] - 2.0) <= 1001 / 30000
