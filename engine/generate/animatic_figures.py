@@ -54,6 +54,7 @@ class Portrait:
     head_top: float  # fraction of the height
     chin: float  # fraction of the height
     centre: float = 0.5  # the face's horizontal centre, fraction of the width
+    whole: bool = False  # a full figure already (a silhouette, or a bust given a body)
 
     @property
     def unit(self) -> float:
@@ -262,7 +263,7 @@ def clothing_colour(im: Image.Image) -> RGB:
 
 def silhouette_portrait(name: str, head_px: float) -> Portrait:
     image = draw_silhouette(name, head_px)
-    return Portrait(image, *SILHOUETTE_HEAD)
+    return Portrait(image, *SILHOUETTE_HEAD, whole=True)
 
 
 def complete_body(portrait: Portrait, name: str) -> Portrait:
@@ -283,7 +284,7 @@ def complete_body(portrait: Portrait, name: str) -> Portrait:
     y = round(SILHOUETTE_HEAD[0] * body.height - portrait.head_top * ih)
     x = (width - iw) // 2 + shift
     person.alpha_composite(source, _clip_dest(x, y, person), _clip_src(x, y, source, person))
-    return Portrait(person, *SILHOUETTE_HEAD)
+    return Portrait(person, *SILHOUETTE_HEAD, whole=True)
 
 
 BODY_WIDTH_UNITS = 2.1  # shoulders, with a little air between neighbours
@@ -292,13 +293,8 @@ MAX_FACE_WIDTH = {
     ShotSize.MEDIUM: 0.24,
     ShotSize.MEDIUM_CLOSE_UP: 0.36,
     ShotSize.CLOSE_UP: 0.52,
+    ShotSize.EXTREME_CLOSE_UP: 1.1,  # eyes to mouth, both eyes still in frame
 }
-
-
-def reaches_down(portrait: Portrait, size: ShotSize) -> bool:
-    """Whether the picture shows as much of the body as the shot size needs."""
-    units_below = (1 - portrait.head_top) / (portrait.chin - portrait.head_top)
-    return units_below >= FRAMING[size][1] - 0.4
 
 
 @dataclass
@@ -306,6 +302,8 @@ class Figure:
     image: Image.Image  # RGBA, already scaled, top-left at (x, y) in frame pixels
     x: float
     y: float
+    head_y: float  # where the top of the head is, in frame pixels
+    portrait: Portrait  # what was framed (a bust may have been given a body)
 
 
 def frame_figure(
@@ -335,11 +333,14 @@ def frame_figure(
     if wide:  # feet on the ground line
         span_top_px = frame_bottom * frame_h - (span_b - span_a) * unit_dst
         visible_units = span_b - span_a
+    elif size is ShotSize.EXTREME_CLOSE_UP:  # eyes to mouth, centred
+        span_top_px = 0.42 * frame_h - (span_b - span_a) / 2 * unit_dst
+        visible_units = (1.2 * frame_h - span_top_px) / unit_dst
     else:  # head room as framed; the body runs on past the frame's (and canvas') bottom
         span_top_px = frame_top * frame_h
         visible_units = (1.2 * frame_h - span_top_px) / unit_dst
     # crop rows: from span_a (above the head) down as far as the frame needs
-    y0 = max(0.0, (head_top * ih) + span_a * unit_src)
+    y0 = max(0.0, (head_top * ih) + min(span_a, -0.3) * unit_src)  # hair and headroom too
     y1 = min(float(ih), (head_top * ih) + (span_a + visible_units) * unit_src)
     crop = source.crop((0, round(y0), iw, max(round(y0) + 1, round(y1))))
     new_w = max(1, round(crop.width * factor))
@@ -348,9 +349,14 @@ def frame_figure(
         (new_w, new_h), Image.Resampling.LANCZOS if factor < 1 else Image.Resampling.BICUBIC
     )
     top_px = span_top_px + (y0 - (head_top * ih + span_a * unit_src)) * factor
-    if top_px + new_h < frame_bottom * frame_h - 1 and not wide:
-        scaled = _fade_bottom(scaled)
-    return Figure(scaled, centre_x - portrait.centre * new_w, top_px)
+    if top_px + new_h < frame_bottom * frame_h - 1:  # the picture ends too soon
+        if not portrait.whole and size is not ShotSize.EXTREME_CLOSE_UP:
+            whole = complete_body(portrait, "")
+            return frame_figure(whole, size, frame_w, frame_h, centre_x, scale, crowd)
+        if not wide:
+            scaled = _fade_bottom(scaled)
+    head_y = span_top_px - span_a * unit_dst
+    return Figure(scaled, centre_x - portrait.centre * new_w, top_px, head_y, portrait)
 
 
 def focus_index(request: GenerationRequest) -> int:
@@ -413,8 +419,6 @@ def draw_characters(
             portrait = silhouette_portrait(ref.name, (bottom - top) * fh / (span_b - span_a))
         else:
             portrait = cut_out(picture)
-            if size is not ShotSize.EXTREME_CLOSE_UP and not reaches_down(portrait, size):
-                portrait = complete_body(portrait, ref.name)
         behind = size is ShotSize.MEDIUM_CLOSE_UP and i > 0
         fig = frame_figure(
             portrait,

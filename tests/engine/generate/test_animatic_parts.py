@@ -189,16 +189,20 @@ def test_busy_backdrop_becomes_a_card() -> None:
 def test_framing_puts_the_face_where_the_shot_size_wants_it(size: ShotSize) -> None:
     portrait = cut_out(sheet())
     fig = frame_figure(portrait, size, 360, 640, centre_x=180)
-    factor = fig.image.width / 300  # the picture's width is never cropped
-    span_a = FRAMING[size][0]
-    crop_top = max(0.0, portrait.head_top * 450 + span_a * portrait.unit)
-    head_y = fig.y + (portrait.head_top * 450 - crop_top) * factor
-    face_x = fig.x + portrait.centre * fig.image.width
+    face_x = fig.x + fig.portrait.centre * fig.image.width
     assert face_x == pytest.approx(180, abs=1)  # the face, not the picture, is centred
     if size is ShotSize.EXTREME_CLOSE_UP:
-        assert head_y < 0  # the forehead is cut: eyes and mouth fill the frame
+        assert fig.head_y < 0  # the forehead is cut: eyes and mouth fill the frame
     else:
-        assert 0 <= head_y < 640 * 0.6
+        assert 0 <= fig.head_y < 640 * 0.6
+    # the figure reaches the ground line (wide) or runs past the frame's bottom (closer):
+    # a bust is given a body rather than left floating
+    bottom = fig.y + fig.image.height
+    if size in (ShotSize.WIDE, ShotSize.EXTREME_WIDE):
+        assert bottom == pytest.approx(FRAMING[size][3] * 640, abs=0.06 * 640)
+        assert fig.portrait.whole
+    else:
+        assert bottom >= 640
 
 
 def test_closer_shots_make_the_face_bigger() -> None:
@@ -211,9 +215,10 @@ def test_closer_shots_make_the_face_bigger() -> None:
         ShotSize.CLOSE_UP,
         ShotSize.EXTREME_CLOSE_UP,
     ]
-    scales = [frame_figure(portrait, s, 1080, 1920, 540).image.width / 300 for s in order]
-    assert scales == sorted(scales)
-    assert len(set(scales)) == len(scales)
+    figures = [frame_figure(portrait, s, 1080, 1920, 540) for s in order]
+    head_px = [f.portrait.unit * f.image.width / f.portrait.image.width for f in figures]
+    assert head_px == sorted(head_px)
+    assert len(set(head_px)) == len(head_px)
 
 
 def test_reference_choice_and_errors(tmp_path: Path) -> None:
