@@ -91,7 +91,7 @@ def _clean(line: str) -> str:
 
 def _split_tokens(rest: str) -> list[str]:
     tokens: list[str] = []
-    for raw in re.split(r"[\s,，、/／|｜·.。:：\-—–]+", rest):
+    for raw in re.split(r"[\s,，、/／|｜·.。:：\-—–()（）]+", rest):
         raw = raw.strip("【】[]()（）")
         if not raw:
             continue

@@ -16,6 +16,7 @@ from engine.story.script import Beat, BeatKind, ParsedScript, ScriptScene, guess
 
 TITLE_KEYS = ("title", "credit", "author", "authors", "source", "draft date", "date",
               "contact", "copyright", "notes", "revision")
+NARRATOR_CUES = {"NARRATOR", "NARRATION", "旁白"}
 _TITLE_LINE = re.compile(r"^([A-Za-z][A-Za-z ]*):(.*)$")
 _HEADING = re.compile(r"^(INT\.?/EXT|INT/EXT|I/E|INT|EXT|EST)[\. ]", re.IGNORECASE)
 _SCENE_NUMBER = re.compile(r"\s*#([A-Za-z0-9.\-]+)#\s*$")
@@ -222,12 +223,15 @@ def parse_fountain(text: str) -> ParsedScript:
             extensions = _CUE_EXTENSION.findall(cue)
             name = _CUE_EXTENSION.sub("", cue).strip()
             kind = _line_kind(extensions)
+            speaker: str | None = name
+            if name.upper() in NARRATOR_CUES:
+                speaker, kind = None, LineKind.NARRATION
             i += 1
             emotion = ""
             spoken: list[str] = []
 
-            def emit(emotion: str, spoken: list[str], dual: bool, name: str = name,
-                     kind: LineKind = kind) -> None:
+            def emit(emotion: str, spoken: list[str], dual: bool,
+                     name: str | None = speaker, kind: LineKind = kind) -> None:
                 body = strip_emphasis(" ".join(spoken).strip())
                 if body:
                     current_scene().beats.append(Beat(

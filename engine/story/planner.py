@@ -99,9 +99,9 @@ def _render_fountain(draft: StoryDraft) -> str:
             if beat.kind == "action":
                 lines += [beat.text, ""]
             else:
-                cue = (beat.speaker or "NARRATOR").upper()
+                cue = f"@{beat.speaker}"  # forced cue: the name keeps its case
                 if beat.kind == "narration" or not beat.speaker:
-                    cue = "NARRATOR (V.O.)"
+                    cue = "NARRATOR"
                 lines.append(cue)
                 if beat.emotion:
                     lines.append(f"({beat.emotion})")

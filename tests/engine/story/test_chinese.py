@@ -151,6 +151,8 @@ def test_chinese_numerals_compact_tokens_and_scene_cast() -> None:
     ("【第4场】 天台 傍晚 外", (4, "天台", Setting.EXTERIOR, TimeOfDay.DUSK, "")),
     ("场景五：书房", (5, "书房", None, TimeOfDay.UNSPECIFIED, "")),
     ("5. 咖啡厅 日 内", (5, "咖啡厅", Setting.INTERIOR, TimeOfDay.DAY, "")),
+    ("第6场 客厅（日，内）", (6, "客厅", Setting.INTERIOR, TimeOfDay.DAY, "")),
+    ("场景七：天台(夜/外)", (7, "天台", Setting.EXTERIOR, TimeOfDay.NIGHT, "")),
 ])
 def test_scene_headings(line: str, expected: tuple) -> None:
     assert parse_scene_heading(line) == expected

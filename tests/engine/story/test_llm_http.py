@@ -183,3 +183,43 @@ def test_auto_uses_a_local_server_or_falls_back(project, monkeypatch) -> None:
     report = plan(project, llm="auto")
     assert report.backend == "rules"
     assert "planning without an LLM" in report.notices[0]
+
+
+def test_plan_from_idea_in_english_writes_fountain(tmp_path: Path) -> None:
+    from engine.model import Language, Project
+    from engine.store import ProjectStore
+
+    story = {
+        "title": "Last Train", "logline": "Two strangers share the last train.",
+        "characters": [
+            {"name": "Maya", "gender": "female", "age": 31, "appearance": "short black hair",
+             "costume": "denim jacket", "personality": "wry"}],
+        "scenes": [{"location": "subway car", "setting": "INT", "time_of_day": "night",
+                    "beats": [
+                        {"kind": "action", "speaker": "", "emotion": "", "text": "Maya sketches."},
+                        {"kind": "narration", "speaker": "", "emotion": "", "text": "It was late."},
+                        {"kind": "dialogue", "speaker": "Maya", "emotion": "softly",
+                         "text": "Last one tonight."}]}],
+    }
+
+    def responder(request: dict[str, Any]) -> tuple[int, str]:
+        if request["response_format"]["json_schema"]["name"] == "StoryDraft":
+            assert "English" in request["messages"][0]["content"]
+            return 200, json.dumps(story)
+        return 200, _scene_reply(request)
+
+    store = ProjectStore.create(tmp_path / "en.storyreel", Project(language=Language.ENGLISH))
+    try:
+        with FakeLLMServer(responder) as server:
+            plan(store, idea="two strangers on a train", llm="openai", base_url=server.base_url)
+        text = store.project.script_text
+        assert text.startswith("Title: Last Train") and "INT. SUBWAY CAR - NIGHT" in text
+        assert [c.name for c in store.characters()] == ["Maya"]  # narrator is not a character
+        maya = store.characters()[0]
+        assert (maya.age, maya.costume) == ("31", "denim jacket")
+        shots = store.shots()
+        assert any(s.narration == "It was late." for s in shots)
+        assert any(d.text == "Last one tonight." and d.character_id == maya.id
+                   for s in shots for d in s.dialogue)
+    finally:
+        store.close()
