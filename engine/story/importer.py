@@ -198,12 +198,14 @@ def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[Sho
             store.update(project, label="Set script")
         ids = _merge_characters(store, script, report)
         existing = {s.number: s for s in store.scenes()}
+        names = [c.name for c in store.all(Character)]
         written: list[str] = []
         seen: set[str] = set()
         for order, (parsed, scene_plans) in enumerate(zip(script.scenes, plans, strict=True)):
             values = {"heading": parsed.heading, "location": parsed.location,
                       "setting": parsed.setting, "time_of_day": parsed.time_of_day,
-                      "description": parsed.description, "order": order}
+                      "description": parsed.description, "order": order,
+                      "weather": parsed.weather(names)}
             scene = existing.get(parsed.number)
             if scene is not None and scene.id not in seen:
                 if any(getattr(scene, k) != v for k, v in values.items()):
@@ -232,6 +234,11 @@ def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[Sho
     report.shots = sum(len(store.shots(s.id)) for s in store.scenes()
                        if s.id in seen)
     report.warnings.extend(script.warnings)
+    language = store.project.language
+    if script.language is not language:
+        report.warnings.append(
+            f"The script reads as {script.language.name.lower()} but the project language is "
+            f"{language.name.lower()}; voices and subtitles follow the project language.")
 
 
 def import_script_text(store: ProjectStore, text: str, fmt: str = "auto") -> ImportReport:

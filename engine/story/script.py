@@ -66,12 +66,33 @@ class ScriptScene:
         actions = [b.text for b in self.beats if b.kind is BeatKind.ACTION]
         return " ".join(actions)[:500]
 
+    def weather(self, names: list[str]) -> str:
+        """Weather the action lines mention (rain, snow, fog…), character names left out."""
+        text = " ".join(b.text for b in self.beats if b.kind is BeatKind.ACTION)
+        for name in sorted(names, key=len, reverse=True):
+            text = text.replace(name, " ")
+        lowered = text.lower()
+        for words, weather in WEATHER_WORDS:
+            if any((re.search(rf"\b{w}\b", lowered) if w.isascii() else w in text)
+                   for w in words):
+                return weather
+        return ""
+
     def speakers(self) -> list[str]:
         seen: list[str] = []
         for beat in self.beats:
             if beat.speaker and beat.speaker not in seen:
                 seen.append(beat.speaker)
         return seen
+
+
+WEATHER_WORDS: list[tuple[tuple[str, ...], str]] = [
+    (("暴雨", "大雨", "雷雨", "storm", "thunderstorm", "downpour"), "heavy rain, storm"),
+    (("雨", "rain", "raining", "drizzle"), "rain"),
+    (("大雪", "雪", "snow", "snowing"), "snow"),
+    (("雾", "fog", "foggy", "mist"), "fog"),
+    (("狂风", "大风", "wind", "windy"), "strong wind"),
+]
 
 
 @dataclass

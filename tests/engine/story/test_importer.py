@@ -34,6 +34,9 @@ def test_import_sample_chinese_script(project) -> None:
     scenes = project.scenes()
     assert [s.heading for s in scenes] == ["第1场 夜 内 咖啡馆", "第2场 夜 外 街道",
                                            "第3场 日 内 林雨的公寓"]
+    # rain from the action lines (林雨's name has 雨 in it and does not count)
+    assert [s.weather for s in scenes] == ["rain", "heavy rain, storm", ""]
+    assert report.warnings == []
     shots = project.shots()
     assert all(s.prompt and s.negative_prompt for s in shots)
     assert all(s.duration >= 2.0 for s in shots)
@@ -112,7 +115,9 @@ def test_encodings_and_formats(project, tmp_path: Path) -> None:
     assert report.format == "chinese" and project.character_by_name("小王") is not None
     fountain_txt = tmp_path / "script.txt"
     fountain_txt.write_text("INT. KITCHEN - DAY\n\nBOB\nHello.\n", encoding="utf-8")
-    assert import_script(project, fountain_txt).format == "fountain"
+    report = import_script(project, fountain_txt)
+    assert report.format == "fountain"
+    assert any("english" in w and "project language is chinese" in w for w in report.warnings)
     assert import_script(project, SAMPLES / "sample.fountain").title == "The Last Train"
     assert project.scenes()[1].setting == "EXT"
 
