@@ -248,6 +248,8 @@ class AnimaticBackend:
             "angle": str(CameraAngle(request.angle)),
             "camera_move": str(CameraMove(request.camera_move)),
             "reference_hashes": request.reference_hashes(),
+            # the dialogue is drawn into the picture: an export may skip burning it again
+            "captions_in_picture": any(line.text.strip() for line in request.dialogue),
         }
 
 

@@ -197,9 +197,11 @@ def _fade_bottom(im: Image.Image, fraction: float = 0.12) -> Image.Image:
 
 
 def name_colour(name: str) -> RGB:
+    """A muted colour of its own for each name (16 hues × 2 shades), the same in every shot."""
     v = _stable_int(name)
-    hue = (v % 360) / 360.0
-    r, g, b = colorsys.hls_to_rgb(hue, 0.32, 0.35)
+    hue = (v % 16) / 16
+    lightness = 0.3 if (v >> 8) % 2 else 0.4
+    r, g, b = colorsys.hls_to_rgb(hue, lightness, 0.4)
     return round(r * 255), round(g * 255), round(b * 255)
 
 
@@ -239,12 +241,16 @@ def draw_silhouette(
     if not label:
         return img
     size = max(10, round(hu * 0.36))
+    room = hu * 1.9  # the chest's width
     fnt = font(size)
-    label = (
-        name
-        if fnt.getlength(name) <= hu * 1.9
-        else name[: max(1, int(len(name) * hu * 1.9 / fnt.getlength(name)))]
-    )
+    while fnt.getlength(name) > room and size > 8:  # long names get a smaller font first
+        size -= 1
+        fnt = font(size)
+    label = name
+    while len(label) > 1 and fnt.getlength(label + "…") > room:
+        label = label[:-1]
+    if label != name:
+        label += "…"
     tw = fnt.getlength(label)
     draw.text((cx - tw / 2, top + hu * 1.9), label, font=fnt, fill=(255, 255, 255, 235))
     return img
@@ -353,8 +359,14 @@ def frame_figure(
         if not portrait.whole and size is not ShotSize.EXTREME_CLOSE_UP:
             whole = complete_body(portrait, "")
             return frame_figure(whole, size, frame_w, frame_h, centre_x, scale, crowd)
-        if not wide:
+        if not wide and not portrait.whole:
             scaled = _fade_bottom(scaled)
+    gap = frame_bottom * frame_h - (top_px + new_h)
+    if portrait.whole and not wide and gap > 0:
+        # a small whole figure in a closer shot (a crowd in a tall frame): stand it on the
+        # frame's bottom edge rather than leave it floating
+        top_px += gap
+        span_top_px += gap
     head_y = span_top_px - span_a * unit_dst
     return Figure(scaled, centre_x - portrait.centre * new_w, top_px, head_y, portrait)
 
