@@ -89,6 +89,7 @@ def test_clip_is_h264_yuv420p_with_exact_size_frames_and_rate(tmp_path: Path) ->
         12,
     )
     assert result.record["fps"] == "24"
+    assert result.record["captions_in_picture"] is False  # no dialogue in this shot
     # only the finished file is left in the folder: the temp file was renamed
     assert [p.name for p in tmp_path.iterdir()] == ["take.mp4"]
 
@@ -221,7 +222,11 @@ def test_dialogue_caption_appears_in_the_bottom_band(tmp_path: Path) -> None:
     common = dict(width=180, height=320, duration=0.125, camera_move=CameraMove.STATIC)
     spoken = request(dialogue=[SpokenLine("林雨", "你终于来了。")], **common)
     silent = request(**common)
-    a = decode(render(spoken, tmp_path / "a.mp4"))[0]
+    record = (
+        AnimaticBackend().generate(spoken, tmp_path / "a.mp4", no_progress, CancelToken()).record
+    )
+    assert record["captions_in_picture"] is True
+    a = decode(tmp_path / "a.mp4")[0]
     b = decode(render(silent, tmp_path / "b.mp4"))[0]
     band = slice(int(320 * 0.6), int(320 * 0.82))
     top = slice(int(320 * 0.3), int(320 * 0.5))
