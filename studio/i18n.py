@@ -40,8 +40,9 @@ class DictTranslator(QTranslator):
         self.table = table
 
     def translate(self, context: str, source: str, disambiguation: str | None = None,
-                  n: int = -1) -> str:  # type: ignore[override]
-        return self.table.get(source, "")
+                  n: int = -1) -> str | None:  # type: ignore[override]
+        # None becomes a null QString: Qt then tries other translators or the source text
+        return self.table.get(source)
 
     def isEmpty(self) -> bool:  # noqa: N802 - Qt API
         return not self.table
@@ -112,3 +113,15 @@ def compile_qm(ts: Path, qm: Path) -> bool:
     done = subprocess.run([tool, "-silent", str(ts), "-qm", str(qm)], capture_output=True,
                           text=True, check=False, timeout=120)
     return done.returncode == 0 and qm.is_file()
+
+
+def main() -> int:
+    """``python -m studio.i18n``: regenerate translations/storyreel_zh_CN.ts and .qm."""
+    ts = write_ts(QM_PATH.with_suffix(".ts"))
+    ok = compile_qm(ts, QM_PATH)
+    print(f"Wrote {ts}" + (f" and {QM_PATH}" if ok else " (pyside6-lrelease not found)"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

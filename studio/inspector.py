@@ -88,6 +88,7 @@ class ShotInspector(QWidget):
         self.shot_id: str | None = None
         self._loading = False
         self._refresh_pending = False
+        self._takes_signature: tuple[Any, ...] = ()
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -266,6 +267,7 @@ class ShotInspector(QWidget):
                 self.shot_id = None
                 self.header.setText(tr("No shot selected"))
                 self.takes.clear()
+                self._takes_signature = ()
                 self.dialogue.setRowCount(0)
                 self.characters.clear()
                 return
@@ -322,9 +324,15 @@ class ShotInspector(QWidget):
         self._load_takes(shot)
 
     def _load_takes(self, shot: Shot) -> None:
+        takes = self.store.takes(shot.id)
+        signature = (shot.id, shot.approved_take_id,
+                     tuple((t.id, t.approved, t.thumbnail) for t in takes))
+        if signature == self._takes_signature:
+            return
+        self._takes_signature = signature
         selected = {str(i.data(ID_ROLE)) for i in self.takes.selectedItems()}
         self.takes.clear()
-        for n, take in enumerate(self.store.takes(shot.id), start=1):
+        for n, take in enumerate(takes, start=1):
             approved = take.id == shot.approved_take_id or take.approved
             item = QListWidgetItem(f"#{n} {tr(str(take.kind))}" + (" ✓" if approved else ""))
             item.setData(ID_ROLE, take.id)

@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         self.start_page.open_requested.connect(self.open_project)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
+        self._timeline_stale = False
         self.script_editor = ScriptEditor()
         self.script_editor.import_requested.connect(self.import_script)
         self.script_editor.apply_requested.connect(self.apply_script_text)
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
             placeholder = QLabel(tr("The timeline is not available in this build."))
             placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
             self.tabs.addTab(placeholder, tr("Timeline"))
+        self.tabs.currentChanged.connect(self._refresh_timeline_if_shown)
         self.stack.addWidget(self.start_page)
         self.stack.addWidget(self.tabs)
         self.setCentralWidget(self.stack)
@@ -341,6 +343,8 @@ class MainWindow(QMainWindow):
         if self._jobs_dock_cls is not None and store is not None and self.jobs_dock is None:
             self.jobs_dock = self._jobs_dock_cls(store, self)
             self.jobs_dock.setObjectName("jobsDock")
+            if hasattr(self.jobs_dock, "show_error"):
+                self.jobs_dock.show_error = self.show_error
             self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.jobs_dock)
             self.view_menu.addAction(self.jobs_dock.toggleViewAction())
             if hasattr(self.jobs_dock, "start_worker"):
@@ -415,18 +419,23 @@ class MainWindow(QMainWindow):
             self.cast.schedule_refresh()
         if "Project" in kinds and not self.script_editor.modified:
             self.script_editor.set_text(self.store.project.script_text)
-        if self.timeline is not None and kinds & {"Shot", "Take", "ClipEdit", "AudioPlacement",
-                                                  "VoiceClip", "Scene"}:
-            refresh = getattr(self.timeline, "refresh", None)
-            if callable(refresh):
-                QTimer.singleShot(0, refresh)
         self.update_title()
 
     def _jobs_changed(self) -> None:
+        """A job changed status in the worker process (no store event here): re-read."""
         self.storyboard.schedule_refresh()
         self.inspector.schedule_refresh()
-        if self.timeline is not None and callable(getattr(self.timeline, "refresh", None)):
-            QTimer.singleShot(0, self.timeline.refresh)
+        self._timeline_stale = True
+        self._refresh_timeline_if_shown()
+
+    def _refresh_timeline_if_shown(self, *_: object) -> None:
+        # building the timeline probes media: only for the visible tab, once per change
+        timeline = getattr(self, "timeline", None)
+        if (timeline is not None and self._timeline_stale
+                and self.tabs.currentWidget() is timeline
+                and callable(getattr(timeline, "refresh", None))):
+            self._timeline_stale = False
+            QTimer.singleShot(0, timeline.refresh)
 
     def _selection_changed(self, shot_ids: list[str]) -> None:
         self.inspector.show_shot(shot_ids[-1] if shot_ids else None)
@@ -494,6 +503,8 @@ class MainWindow(QMainWindow):
         dialog_cls = optional_class("studio.export_dialog", "ExportDialog")
         if dialog_cls is not None:
             self.export_dialog = dialog_cls(self.store, self)
+            if hasattr(self.export_dialog, "show_error"):
+                self.export_dialog.show_error = self.show_error
             self.dialogs.run(self.export_dialog)
             return
         default = str(self.store.root.parent / f"{self.store.project.title}.mp4")

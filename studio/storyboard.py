@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.model import Scene, Shot, ShotStatus, new_id
+from engine.model import Scene, Shot, ShotStatus, Take, new_id
 from studio.i18n import tr
 
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -65,8 +65,8 @@ class Card:
     takes: int
 
 
-def chosen_take(store: Any, shot: Shot) -> Any:
-    takes = store.takes(shot.id)
+def chosen_take(shot: Shot, takes: list[Any]) -> Any:
+    """The take a card shows: the approved one, else the newest."""
     if not takes:
         return None
     if shot.approved_take_id:
@@ -77,8 +77,10 @@ def chosen_take(store: Any, shot: Shot) -> Any:
     return approved[-1] if approved else takes[-1]
 
 
-def card_for(store: Any, scene: Scene, shot: Shot, index: int) -> Card:
-    take = chosen_take(store, shot)
+def card_for(store: Any, scene: Scene, shot: Shot, index: int,
+             takes: list[Any] | None = None) -> Card:
+    takes = store.takes(shot.id) if takes is None else takes
+    take = chosen_take(shot, takes)
     thumb = None
     if take is not None and take.thumbnail:
         path = store.media_path(take.thumbnail)
@@ -86,7 +88,7 @@ def card_for(store: Any, scene: Scene, shot: Shot, index: int) -> Card:
     stale = shot.status == ShotStatus.STALE or bool(shot.generation.get("stale"))
     camera = str(shot.camera_move) if shot.camera_move != "static" else str(shot.angle)
     return Card(shot.id, f"{scene.number}-{index + 1}", str(shot.size), camera,
-                shot.duration, str(shot.status), stale, thumb, len(store.takes(shot.id)))
+                shot.duration, str(shot.status), stale, thumb, len(takes))
 
 
 class CardDelegate(QStyledItemDelegate):
@@ -248,6 +250,7 @@ class StoryboardView(QScrollArea):
         self.store = store
         self.setWidgetResizable(True)
         self.strips: dict[str, ShotStrip] = {}
+        self._shown_structure: list[tuple[Any, ...]] = []
         self._selection: list[str] = []
         self._refresh_pending = False
         self._syncing = False
@@ -278,7 +281,39 @@ class StoryboardView(QScrollArea):
             self._syncing = False
         self._emit_selection()
 
+    def _structure(self, scenes: list[Scene], shots: list[Shot]) -> list[tuple[Any, ...]]:
+        return [(sc.id, sc.number, sc.heading, sc.location,
+                 tuple(s.id for s in shots if s.scene_id == sc.id)) for sc in scenes]
+
+    def _update_cards(self, scenes: list[Scene], shots: list[Shot]) -> None:
+        """Same scenes and shot order as shown: only the cards' contents change."""
+        takes = self._takes_by_shot()
+        by_id = {s.id: s for s in shots}
+        for scene in scenes:
+            strip = self.strips[scene.id]
+            for i in range(strip.count()):
+                item = strip.item(i)
+                shot = by_id[str(item.data(ID_ROLE))]
+                card = card_for(self.store, scene, shot, i, takes.get(shot.id, []))
+                if item.data(CARD_ROLE) != card:
+                    item.setData(CARD_ROLE, card)
+                item.setToolTip(shot.action or shot.effective_prompt)
+
+    def _takes_by_shot(self) -> dict[str, list[Any]]:
+        grouped: dict[str, list[Any]] = {}
+        for take in sorted(self.store.all(Take), key=lambda t: t.created_at):
+            grouped.setdefault(take.shot_id, []).append(take)
+        return grouped
+
     def _rebuild(self) -> None:
+        if self.store is not None:
+            scenes = self.store.scenes()
+            shots = self.store.shots()
+            structure = self._structure(scenes, shots)
+            if structure and structure == self._shown_structure and \
+                    set(self.strips) == {sc.id for sc in scenes}:
+                self._update_cards(scenes, shots)
+                return
         while self.rows.count():
             item = self.rows.takeAt(0)
             widget = item.widget()
@@ -286,17 +321,17 @@ class StoryboardView(QScrollArea):
                 widget.hide()
                 widget.deleteLater()
         self.strips = {}
+        self._shown_structure = []
         if self.store is None:
             return
-        scenes = self.store.scenes()
         if not scenes:
             empty = QLabel(tr("No scenes yet. Import or write a script, then Plan shots — "
                               "or add a shot with the + button."))
             empty.setObjectName("muted")
             empty.setWordWrap(True)
             self.rows.addWidget(empty)
-        shots = self.store.shots()
         keep = set(self._selection)
+        takes = self._takes_by_shot()
         for scene in scenes:
             row = QWidget()
             row.setObjectName("sceneRow")
@@ -315,7 +350,7 @@ class StoryboardView(QScrollArea):
             for i, shot in enumerate(s for s in shots if s.scene_id == scene.id):
                 item = QListWidgetItem()
                 item.setData(ID_ROLE, shot.id)
-                card = card_for(self.store, scene, shot, i)
+                card = card_for(self.store, scene, shot, i, takes.get(shot.id, []))
                 item.setData(CARD_ROLE, card)
                 item.setToolTip(shot.action or shot.effective_prompt)
                 item.setSizeHint(QSize(CARD_W, CARD_H))
@@ -331,6 +366,7 @@ class StoryboardView(QScrollArea):
             self.rows.addWidget(row)
             self.strips[scene.id] = strip
         self.rows.addStretch(1)
+        self._shown_structure = structure
 
     def _strip_selection_changed(self, strip: ShotStrip) -> None:
         if self._syncing:

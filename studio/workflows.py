@@ -21,6 +21,31 @@ from studio.tasks import Task, run_task
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
+# Engine modules the window's work needs. Importing them the first time runs C extension
+# initialisers that hold the GIL for tenths of a second; done on a pool thread right after
+# a project opens, that cost is paid once, up front, instead of as a UI stall in the middle
+# of the first generation or export.
+WARM_MODULES = (
+    "engine.story.importer", "engine.story.planner", "engine.jobs.queue",
+    "engine.generate.service", "engine.generate.animatic", "engine.render.timeline_builder",
+    "engine.render.export", "engine.audio.mix", "engine.audio.loudness", "engine.audio.voices",
+    "engine.interchange.subtitles", "av",
+)
+
+
+def warm_up(modules: tuple[str, ...] = WARM_MODULES) -> list[str]:
+    """Import ``modules`` (those present); returns the ones imported."""
+    import importlib
+
+    done = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
+        done.append(name)
+    return done
+
 
 class Workflows(QObject):
     """Starts engine work for the window and reports back with signals (UI thread)."""
@@ -39,6 +64,7 @@ class Workflows(QObject):
         self.worker: Any = None  # our own WorkerProcess when there is no jobs dock
         self.start_worker_hook: Callable[[], None] | None = None
         self._job_state: dict[str, tuple[str, float]] = {}
+        self.warm_task: Task | None = None
         self.poll = QTimer(self)
         self.poll.setInterval(250)
         self.poll.timeout.connect(self.poll_jobs)
@@ -48,6 +74,8 @@ class Workflows(QObject):
         self.store = store
         self._job_state = self._read_jobs()
         self.poll.start()
+        if self.warm_task is None:
+            self.warm_task = run_task(warm_up, pass_progress=False, label="warm up")
 
     def detach(self) -> None:
         self.poll.stop()

@@ -200,8 +200,8 @@ def test_drag_drop_reorders_inside_a_scene(window: Any, qtbot: Any, tmp_path: Pa
     strip.resize(800, strip.height())
     qtbot.waitExposed(window)
     # drop the first card onto the right edge of the last one
-    strip.setCurrentRow(0)
-    strip.item(0).setSelected(True)
+    window.storyboard.select_shots([ids[0]])
+    assert [strip.row(i) for i in strip.selectedItems()] == [0]
     mime = strip.model().mimeData([strip.indexFromItem(strip.item(0))])
     target = strip.visualItemRect(strip.item(2))
     pos = QPointF(target.right() - 5, target.center().y())
@@ -353,3 +353,26 @@ def test_script_highlighter_line_kinds(qtbot: Any, line: str, kind: str) -> None
     editor = ScriptEditor()
     qtbot.addWidget(editor)
     assert editor.highlighter.line_kind(line) == kind
+
+
+def test_plan_shots_with_llm_none(window: Any, qtbot: Any, tmp_path: Path, monkeypatch: Any,
+                                  sample_script: Path) -> None:
+    pytest.importorskip("engine.story.planner")
+    from studio import preferences
+
+    preferences.set_llm(preferences.LlmSettings(mode="none"))
+    store = create_via_start_page(window, qtbot, tmp_path, monkeypatch)
+    import_sample(window, qtbot, sample_script)
+    window.script_editor.plan_button.click()
+    task = window.workflows.task
+    assert task is not None and task.label == "Plan shots"
+    qtbot.waitUntil(lambda: task.done, timeout=30_000)
+    QApplication.processEvents()
+    assert window.errors == [], window.errors
+    assert task.result is not None
+    shots = store.shots()
+    assert shots and all(s.prompt for s in shots)
+    # the status bar progress went away and the storyboard shows every shot
+    qtbot.waitUntil(lambda: not window.task_progress.isVisible(), timeout=3000)
+    window.storyboard.refresh()
+    assert sum(s.count() for s in window.storyboard.strips.values()) == len(shots)

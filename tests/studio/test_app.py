@@ -1,0 +1,209 @@
+"""storyreel gui --screenshot, preferences, translations, thread-pool tasks, autosave."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QTranslator
+
+from engine.errors import StoryreelError
+
+
+def test_gui_screenshot_through_cli(tmp_path: Path, qapp: Any) -> None:
+    from PIL import Image, ImageStat
+
+    from engine.cli import main
+    from engine.model import Project, Scene, Shot
+    from engine.store import ProjectStore
+
+    path = tmp_path / "demo.storyreel"
+    with ProjectStore.create(path, Project(title="雨夜来电")) as store:
+        scene = store.add(Scene(number=1, heading="第1场 夜 内 咖啡馆"))
+        for i in range(3):
+            store.add(Shot(scene_id=scene.id, order=i))
+    out = tmp_path / "shots" / "window.png"
+    assert main(["gui", str(path), "--screenshot", str(out)]) == 0
+    with Image.open(out) as img:
+        assert img.size == (1600, 1000)
+        stat = ImageStat.Stat(img.convert("L"))
+        assert stat.stddev[0] > 10  # not a blank image
+        # dark theme: the window background is dark
+        assert stat.mean[0] < 110
+    assert not (path / "cache" / "studio.lock").exists()
+
+
+def test_gui_screenshot_of_a_missing_project_is_one_sentence(tmp_path: Path, capsys: Any,
+                                                             qapp: Any) -> None:
+    from engine.cli import main
+
+    code = main(["gui", str(tmp_path / "nope"), "--screenshot", str(tmp_path / "x.png")])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("does not exist.") and "Traceback" not in err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_preferences_persist_in_storyreel_home(qapp: Any) -> None:
+    from studio import preferences
+
+    assert preferences.language() == "system" and preferences.llm().mode == "auto"
+    preferences.set_language("zh")
+    preferences.set_llm(preferences.LlmSettings("openai", "http://127.0.0.1:11434/v1", "qwen", ""))
+    assert preferences.language() == "zh"
+    assert preferences.llm().planner_kwargs() == {
+        "llm": "openai", "base_url": "http://127.0.0.1:11434/v1", "model": "qwen",
+        "model_path": None}
+    assert preferences.settings().fileName().endswith("studio.ini")
+    dialog = preferences.PreferencesDialog()
+    assert dialog.language.currentData() == "zh"
+    dialog.mode.setCurrentIndex(dialog.mode.findData("none"))
+    dialog.accept()
+    assert preferences.llm().mode == "none"
+
+
+def test_translations_ts_compiles_and_translates(tmp_path: Path, qapp: Any) -> None:
+    from studio import i18n
+
+    ts = i18n.write_ts(tmp_path / "storyreel_zh_CN.ts")
+    text = ts.read_text(encoding="utf-8")
+    assert "<source>Storyboard</source>" in text and "分镜板" in text
+    if i18n.lrelease_tool() is None:
+        pytest.skip("pyside6-lrelease is not installed")
+    qm = tmp_path / "storyreel_zh_CN.qm"
+    assert i18n.compile_qm(ts, qm)
+    translator = QTranslator()
+    assert translator.load(str(qm))
+    assert translator.translate(i18n.CONTEXT, "Storyboard") == "分镜板"
+
+
+def test_language_install_and_dict_translator(qapp: Any) -> None:
+    from studio import i18n
+
+    try:
+        assert i18n.install_language("zh") == "zh"
+        assert i18n.tr("Import script…") == "导入剧本…"
+        assert i18n.tr("a string nobody translated") == "a string nobody translated"
+    finally:
+        i18n.install_language("en")
+    assert i18n.tr("Import script…") == "Import script…"
+    assert i18n.DictTranslator({"a": "b"}).translate("Any", "a") == "b"
+
+
+def test_every_ui_string_has_a_chinese_translation() -> None:
+    import re
+
+    from studio.i18n_zh import ZH
+
+    studio = Path(__file__).resolve().parents[2] / "studio"
+    mine = ["app", "main_window", "start_page", "script_editor", "storyboard", "inspector",
+            "cast", "preferences", "undo", "workflows", "dialogs"]
+    missing = []
+    for name in mine:
+        source = (studio / f"{name}.py").read_text(encoding="utf-8")
+        for match in re.finditer(r'\btr\(\s*((?:"(?:[^"\\]|\\.)*"\s*)+)\)', source):
+            text = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', match.group(1)))
+            if text not in ZH:
+                missing.append(f"{name}: {text}")
+    assert missing == []
+
+
+def test_task_reports_progress_result_and_cancel(qtbot: Any) -> None:
+    from engine.errors import Cancelled
+    from studio.tasks import run_task
+
+    seen: list[tuple[float, str]] = []
+    threads: list[int] = []
+
+    def work(n: int, progress: Any, cancel: Any) -> int:
+        threads.append(threading.get_ident())
+        for i in range(n):
+            cancel.check()
+            progress((i + 1) / n, f"step {i + 1}")
+        return n * 2
+
+    task = run_task(work, 4, label="demo")
+    task.signals.progress.connect(lambda f, m: seen.append((f, m)))
+    with qtbot.waitSignal(task.signals.finished, timeout=5000):
+        pass
+    assert task.result == 8 and threads[0] != threading.get_ident()
+
+    def blocked(progress: Any, cancel: Any) -> None:
+        while True:
+            cancel.check()
+            threading.Event().wait(0.005)
+
+    task2 = run_task(blocked, label="forever")
+    cancelled: list[bool] = []
+    task2.signals.cancelled.connect(lambda: cancelled.append(True))
+    task2.cancel()
+    qtbot.waitUntil(lambda: task2.done and cancelled == [True], timeout=5000)
+
+    def bad(progress: Any, cancel: Any) -> None:
+        raise StoryreelError("The script is empty.")
+
+    task3 = run_task(bad)
+    with qtbot.waitSignal(task3.signals.failed, timeout=5000) as blocker:
+        pass
+    assert blocker.args == ["The script is empty."]
+    assert issubclass(Cancelled, StoryreelError)
+
+
+def test_store_bridge_delivers_worker_thread_changes_on_ui_thread(qtbot: Any,
+                                                                  project: Any) -> None:
+    from engine.model import Character
+    from studio.store_bridge import StoreBridge, kinds_of
+
+    bridge = StoreBridge(project)
+    received: list[tuple[set[str], int]] = []
+    bridge.changed.connect(lambda changes: received.append(
+        (kinds_of(changes), threading.get_ident())))
+    worker = threading.Thread(target=lambda: project.add(Character(name="林雨")))
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: len(received) == 1, timeout=3000)
+    assert received[0] == ({"Character"}, threading.get_ident())
+    bridge.detach()
+    project.add(Character(name="陈默"))
+    qtbot.wait(20)
+    assert len(received) == 1
+
+
+def test_autosave_snapshot_and_restore(project: Any, qapp: Any) -> None:
+    import dataclasses
+
+    from studio import autosave
+
+    saver = autosave.Autosave(project, interval_ms=10_000)
+    root = project.root
+    assert autosave.crashed_before(root) and not autosave.has_snapshot(root)
+    saver.tick()
+    assert autosave.has_snapshot(root) and saver.snapshots == 1
+    saver.tick()
+    assert saver.snapshots == 1  # nothing changed, no new snapshot
+    project.update(dataclasses.replace(project.project, title="changed"))
+    saver.tick()
+    assert saver.snapshots == 2
+    project.update(dataclasses.replace(project.project, title="after snapshot"))
+    saver.close()
+    assert not autosave.crashed_before(root)
+    project.close()
+    assert autosave.restore_snapshot(root)
+    from engine.store import ProjectStore
+
+    with ProjectStore.open(root) as reopened:
+        assert reopened.project.title == "changed"
+
+
+def test_shipped_qm_matches_the_table(qapp: Any) -> None:
+    from studio import i18n
+    from studio.i18n_zh import ZH
+
+    if not i18n.QM_PATH.is_file():
+        pytest.skip("no compiled translation shipped")
+    translator = QTranslator()
+    assert translator.load(str(i18n.QM_PATH))
+    stale = [k for k, v in ZH.items() if translator.translate(i18n.CONTEXT, k) != v]
+    assert stale == [], "run `python -m studio.i18n` to recompile the .qm"
