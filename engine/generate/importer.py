@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ def import_take(store: Any, shot_id: str, file: str | Path, note: str = "") -> E
         "backend": "import", "family": "import", "source_name": src.name,
         "size": [asset.width, asset.height], "fps": asset.fps, "duration": asset.duration,
         "has_audio": asset.has_audio, "note": note, "fingerprint": fingerprint(store, shot),
+        "created_ts": time.time(),
     }
     take = E.Take(shot_id=shot.id, kind=TakeKind.IMPORTED, media=asset.sha256, record=record,
                   cache_key="", thumbnail=thumb)

@@ -174,14 +174,17 @@ def _tmp_root(store: Any) -> Path:
 def _reuse(store: Any, shot: E.Shot, key: str, fp: str) -> E.Take | None:
     """An existing take with the same key: this shot's own (as is), or a zero-compute copy."""
     same = [t for t in store.all(E.Take, cache_key=key) if store.media.exists(t.media)]
-    same.sort(key=lambda t: t.created_at)
+    from engine.generate.staleness import take_order
+
+    same.sort(key=take_order)
     mine = [t for t in same if t.shot_id == shot.id and t.record.get("fingerprint") == fp]
     if mine:
         return mine[-1]
     if not same:
         return None
     source = same[-1]
-    record = dict(source.record, cache_hit_from=source.id, fingerprint=fp)
+    record = dict(source.record, cache_hit_from=source.id, fingerprint=fp,
+                  created_ts=time.time())
     take = E.Take(shot_id=shot.id, kind=source.kind, media=source.media, record=record,
                   cache_key=key, thumbnail=source.thumbnail)
     _add_take(store, shot, take, cache_hit=True)
@@ -223,6 +226,7 @@ def _store_take(store: Any, shot: E.Shot, spec: GenerationSpec, family: str, mod
         "last_keyframe": shot.last_keyframe,
         "cache_key": key,
         "fingerprint": fp,
+        "created_ts": time.time(),
         "inputs": request_facts(request, storyboard=family == ANIMATIC),
         **stored_files,
     })

@@ -42,8 +42,17 @@ def fingerprint(store: Any, shot: E.Shot) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def take_order(take: E.Take) -> tuple[str, float]:
+    """Creation order (``created_at`` has whole seconds; the record keeps a finer stamp)."""
+    return take.created_at, float(take.record.get("created_ts", 0.0))
+
+
+def takes_in_order(store: Any, shot_id: str) -> list[E.Take]:
+    return sorted(store.takes(shot_id), key=take_order)
+
+
 def reference_take(store: Any, shot: E.Shot) -> E.Take | None:
-    takes = store.takes(shot.id)
+    takes = takes_in_order(store, shot.id)
     if not takes:
         return None
     if shot.approved_take_id:

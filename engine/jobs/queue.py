@@ -48,8 +48,9 @@ class JobQueue:
         for shot_id in shot_ids:
             self.store.require(E.Shot, shot_id)
         with self.store.transaction("Queue generation"):
-            for shot_id in shot_ids:
-                job = E.Job(kind=GENERATE, params=spec.to_params(), shot_id=shot_id,
+            for index, shot_id in enumerate(shot_ids):
+                params = {**spec.to_params(), "order": index}
+                job = E.Job(kind=GENERATE, params=params, shot_id=shot_id,
                             model_key=spec.model_key, message="queued")
                 self.store.add(job)
                 jobs.append(job)
@@ -59,7 +60,7 @@ class JobQueue:
     def jobs(self, status: JobStatus | str | None = None) -> list[E.Job]:
         found = self.store.all(E.Job) if status is None else self.store.all(
             E.Job, status=str(JobStatus(status)))
-        return sorted(found, key=lambda j: (j.created_at, j.id))
+        return sorted(found, key=lambda j: (j.created_at, j.params.get("order", 0), j.id))
 
     def get(self, job_id: str) -> E.Job:
         job = self.store.get(E.Job, job_id)
