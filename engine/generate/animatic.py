@@ -22,11 +22,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
+from PIL import Image, ImageOps
 
-from engine.errors import StoryreelError
+from engine.errors import MediaError, StoryreelError
 from engine.generate.animatic_figures import draw_characters, dutch_degrees, rotate_for_dutch
-from engine.generate.animatic_motion import CANVAS_MARGIN, PARALLAX_MOVES, camera_path
+from engine.generate.animatic_motion import CANVAS_MARGIN, PARALLAX_MOVES, camera_path, ease
 from engine.generate.animatic_scene import draw_background, read_scene
 from engine.generate.animatic_text import Overlay, caption_schedule, render_caption, render_header
 from engine.generate.base import GenerationRequest, GenerationResult
@@ -93,6 +93,19 @@ def validate(request: GenerationRequest) -> None:
             raise AnimaticError(f"Unknown {what} {value!r}; use one of {choices}.") from None
 
 
+def keyframe_canvas(path: Path, canvas: tuple[int, int], which: str) -> Image.Image:
+    """A keyframe picture scaled to cover the canvas (cropped to its aspect, centred)."""
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"The {which} keyframe {path} does not exist.")
+    try:
+        with Image.open(path) as opened:
+            picture = ImageOps.exif_transpose(opened).convert("RGB")
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise MediaError(f"The {which} keyframe {path.name} is not a readable picture.") from None
+    return ImageOps.fit(picture, canvas, Image.Resampling.LANCZOS)
+
+
 class Storyboard:
     """Everything drawn once for a clip: layers, overlays, camera path."""
 
@@ -101,24 +114,17 @@ class Storyboard:
         frame = (self.width, self.height)
         self.canvas = (round(self.width * CANVAS_MARGIN), round(self.height * CANVAS_MARGIN))
         self.frames = frame_count(request)
-        look = read_scene(request.scene_heading, request.scene_description)
-        background = draw_background(self.canvas, look, self.height)
-        characters = draw_characters(request, self.canvas, frame)
-        if CameraAngle(request.angle) is CameraAngle.DUTCH:
-            degrees = dutch_degrees(request.seed)
-            background = rotate_for_dutch(background, degrees)
-            characters = rotate_for_dutch(characters, degrees)
         move = CameraMove(request.camera_move)
-        self.parallax = move in PARALLAX_MOVES
-        if self.parallax:
-            self.background = background
-            # premultiplied, so bilinear resampling does not bleed dark fringes
-            self.characters: Image.Image | None = characters.convert("RGBa")
-            self.characters_box = characters.getchannel("A").getbbox()
-        else:  # the layers move together: flatten once, one resize per frame
-            background.paste(characters, (0, 0), characters)
-            self.background = background
-            self.characters = None
+        self.background_end: Image.Image | None = None
+        self.characters: Image.Image | None = None
+        self.characters_box: tuple[int, int, int, int] | None = None
+        if request.first_frame is not None:
+            # the shot's own keyframes (drawn or generated) replace the composed picture
+            self.background = keyframe_canvas(request.first_frame, self.canvas, "first")
+            if request.last_frame is not None:
+                self.background_end = keyframe_canvas(request.last_frame, self.canvas, "last")
+        else:
+            self._compose(request, frame, move)
         self.path = camera_path(move, self.frames, float(request.fps), request.seed)
         self.header = render_header(request, self.width, self.height)
         self.captions: list[Overlay | None] = [
@@ -126,6 +132,25 @@ class Storyboard:
             for line in request.dialogue
         ]
         self.caption_starts = caption_schedule(list(request.dialogue), self.frames)
+
+    def _compose(
+        self, request: GenerationRequest, frame: tuple[int, int], move: CameraMove
+    ) -> None:
+        look = read_scene(request.scene_heading, request.scene_description)
+        background = draw_background(self.canvas, look, self.height)
+        characters = draw_characters(request, self.canvas, frame)
+        if CameraAngle(request.angle) is CameraAngle.DUTCH:
+            degrees = dutch_degrees(request.seed)
+            background = rotate_for_dutch(background, degrees)
+            characters = rotate_for_dutch(characters, degrees)
+        if move in PARALLAX_MOVES:
+            self.background = background
+            # premultiplied, so bilinear resampling does not bleed dark fringes
+            self.characters = characters.convert("RGBa")
+            self.characters_box = characters.getchannel("A").getbbox()
+        else:  # the layers move together: flatten once, one resize per frame
+            background.paste(characters, (0, 0), characters)
+            self.background = background
 
     def caption_at(self, index: int) -> Overlay | None:
         current = None
@@ -140,6 +165,11 @@ class Storyboard:
         image = self.background.resize(
             size, Image.Resampling.BILINEAR, box=bg_cam.box(self.canvas, size)
         )
+        if self.background_end is not None:  # first keyframe dissolves into the last
+            end = self.background_end.resize(
+                size, Image.Resampling.BILINEAR, box=bg_cam.box(self.canvas, size)
+            )
+            image = Image.blend(image, end, ease(index / max(1, self.frames - 1)))
         if self.characters is not None:
             self._paste_characters(image, fg_cam.box(self.canvas, size))
         if self.header is not None:
@@ -249,6 +279,9 @@ class AnimaticBackend:
             "camera_move": str(CameraMove(request.camera_move)),
             "reference_hashes": request.reference_hashes(),
             # the dialogue is drawn into the picture: an export may skip burning it again
+            "keyframes": [
+                str(p.name) for p in (request.first_frame, request.last_frame) if p is not None
+            ],
             "captions_in_picture": any(line.text.strip() for line in request.dialogue),
         }
 

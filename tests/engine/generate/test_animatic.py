@@ -317,3 +317,24 @@ def test_dutch_and_over_the_shoulder_change_the_frame(tmp_path: Path) -> None:
     )[0]
     assert diff(level, dutch) > 5
     assert diff(level, ots) > 5
+
+
+def test_keyframes_replace_the_composed_picture_and_dissolve(tmp_path: Path) -> None:
+    first = tmp_path / "first.png"
+    last = tmp_path / "last.png"
+    Image.new("RGB", (90, 160), (200, 30, 30)).save(first)
+    Image.new("RGB", (160, 90), (30, 30, 200)).save(last)  # another shape: cropped to cover
+    req = request(first_frame=first, last_frame=last, shot_label="", duration=0.5)
+    result = AnimaticBackend().generate(req, tmp_path / "k.mp4", no_progress, CancelToken())
+    frames = decode(result.video)
+    middle = (slice(40, 100), slice(8, 56))  # below the badges, above the captions
+
+    def near(img: np.ndarray, colour: tuple[int, int, int]) -> float:
+        patch = img[middle]
+        return float((np.abs(patch - np.array(colour)).max(axis=2) < 40).mean())
+
+    assert near(frames[0], (200, 30, 30)) > 0.95
+    assert near(frames[-1], (30, 30, 200)) > 0.95
+    assert result.record["keyframes"] == ["first.png", "last.png"]
+    with pytest.raises(MediaError, match="first keyframe"):
+        render(request(first_frame=tmp_path / "nope.png"), tmp_path / "x.mp4")
