@@ -236,20 +236,41 @@ def render_header(request: GenerationRequest, width: int, height: int) -> Overla
         x, y = area.left, y + line_h + pad + gap
     _pill(draw, (x, y, x + w + 2 * pad, y + line_h + pad), (0, 0, 0, 150), pad)
     draw.text((x + pad, y + pad / 2), badge, font=fnt, fill=TEXT_COLOUR)
-    y += line_h + pad + gap
+    x += w + 2 * pad + gap
 
     small = font(max(size - 2, round(size * 0.9)))
     stroke = max(1, round(small.size / 14))
+    heading = request.scene_heading.strip()
+    landscape = width > height
+    if landscape and heading and x + small.getlength(heading) + 2 * pad <= area.right:
+        # wide frames have room: the heading rides on the badge row, keeping faces clear
+        _pill(
+            draw,
+            (x, y, x + small.getlength(heading) + 2 * pad, y + line_h + pad),
+            (0, 0, 0, 110),
+            pad,
+        )
+        draw.text(
+            (x + pad, y + pad / 2 + (size - small.size) / 2),
+            heading,
+            font=small,
+            fill=(255, 255, 255, 240),
+            stroke_width=stroke,
+            stroke_fill=(0, 0, 0, 160),
+        )
+        heading = ""
+    y += line_h + pad + gap
     rows: list[tuple[str, tuple[int, int, int, int]]] = []
     for text, colour in (
-        (request.scene_heading.strip(), (255, 255, 255, 240)),
+        (heading, (255, 255, 255, 240)),
         (request.action.strip(), (222, 228, 240, 230)),
     ):
         if not text:
             continue
         lines = wrap_text(text, small, area.width - 2 * pad)
-        if len(lines) > 2:
-            lines = lines[:2]
+        max_lines = 1 if landscape else 2
+        if len(lines) > max_lines:
+            lines = lines[:max_lines]
             lines[-1] = _ellipsize(lines[-1], small, area.width - 2 * pad)
         rows += [(line, colour) for line in lines]
     if rows:
