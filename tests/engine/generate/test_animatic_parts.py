@@ -70,9 +70,9 @@ def test_caption_stays_inside_the_safe_area_and_shrinks_long_lines() -> None:
     long = render_caption(SpokenLine("林雨", "这是一句非常非常长的台词，" * 12), "zh", 1080, 1920)
     assert short is not None and long is not None
     for cap in (short, long):
-        assert cap.x >= round(1080 * 0.07) - 1
-        assert cap.x + cap.image.width <= round(1080 * 0.93) + 1
-        assert cap.y + cap.image.height <= round(1920 * 0.80) + 1
+        assert cap.x >= round(1080 * 0.08) - 1
+        assert cap.x + cap.image.width <= round(1080 * 0.85) + 1  # clear of the side buttons
+        assert cap.y + cap.image.height <= round(1920 * 0.78) + 1
     assert long.image.height > short.image.height
     assert long.image.height < 1920 * 0.3  # at most four lines, however long the speech
     assert render_caption(SpokenLine("林雨", "   "), "zh", 1080, 1920) is None
