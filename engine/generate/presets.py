@@ -30,11 +30,12 @@ class FamilyRules:
     presets: dict[str, tuple[int, int, int, int]]
     guidance: float
     video: bool = True  # False: the model makes a still keyframe
+    max_frames: int = 1000  # the most frames one call may make
 
 
 FAMILY_RULES: dict[str, FamilyRules] = {
     "animatic": FamilyRules(
-        fps=24.0, frame_step=1, size_multiple=2, guidance=0.0,
+        fps=24.0, frame_step=1, size_multiple=2, guidance=0.0, max_frames=72000,
         presets={"draft": (360, 640, 0, 1), "standard": (540, 960, 0, 1),
                  "final": (1080, 1920, 0, 1)},
     ),
@@ -49,7 +50,7 @@ FAMILY_RULES: dict[str, FamilyRules] = {
                  "final": (720, 1280, 81, 40)},
     ),
     "sdxl": FamilyRules(
-        fps=16.0, frame_step=1, size_multiple=8, guidance=5.0, video=False,
+        fps=16.0, frame_step=1, size_multiple=8, guidance=5.0, video=False, max_frames=72000,
         presets={"draft": (512, 896, 0, 12), "standard": (768, 1344, 0, 30),
                  "final": (832, 1472, 0, 40)},
     ),
@@ -119,8 +120,8 @@ def validate(family: str, settings: dict[str, Any]) -> None:
                 f"{key} {value} does not fit {family}: use a multiple of {m} between {m} and 4096."
             )
     frames = settings["frames"]
-    if frames < 1 or frames > 1000:
-        raise SettingsError(f"frames {frames} is outside 1–1000.")
+    if frames < 1 or frames > rules.max_frames:
+        raise SettingsError(f"frames {frames} is outside 1–{rules.max_frames} for {family}.")
     step = rules.frame_step
     if step > 1 and (frames - 1) % step:
         lower = (frames - 1) // step * step + 1

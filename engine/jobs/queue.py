@@ -35,18 +35,18 @@ class JobQueue:
     ) -> list[E.Job]:
         """One queued ``generate`` job per shot (validated now, so bad input fails early)."""
         from engine.generate.presets import QUALITIES
-        from engine.generate.service import GenerationSpec, family_of
+        from engine.generate.service import GenerationSpec, family_of, settings_for
 
         if quality not in QUALITIES:
             raise JobError(f"Quality {quality!r} is not one of {', '.join(QUALITIES)}.")
         if device not in ("auto", "cpu", "cuda"):
             raise JobError(f"Device {device!r} is not one of auto, cpu, cuda.")
-        family_of(backend)  # raises for an unknown model
+        family, _ = family_of(backend)  # raises for an unknown model
         spec = GenerationSpec(backend=backend, device=device, quality=quality,
                               overrides=dict(overrides or {}), memory_profile=memory_profile)
         jobs = []
-        for shot_id in shot_ids:
-            self.store.require(E.Shot, shot_id)
+        for shot_id in shot_ids:  # bad settings fail here, before anything is queued
+            settings_for(self.store, self.store.require(E.Shot, shot_id), spec, family)
         with self.store.transaction("Queue generation"):
             for index, shot_id in enumerate(shot_ids):
                 params = {**spec.to_params(), "order": index}

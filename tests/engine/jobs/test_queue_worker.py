@@ -1,0 +1,162 @@
+"""The persistent queue and the worker: order, grouping, cancel, failure, kill and resume."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.errors import StoryreelError
+from engine.jobs.queue import JobError, JobQueue
+from engine.jobs.worker import WorkerBusy, WorkerProcess, _Lock, run_worker
+from engine.model import JobStatus
+from engine.model import entities as E
+from engine.store import ProjectStore
+from tests.engine.generate.conftest import TINY, film, registered, tiny_models  # noqa: F401
+
+SMALL = {"width": 64, "height": 96}
+
+
+def test_enqueue_lists_and_validates(film) -> None:  # noqa: F811
+    queue = JobQueue(film)
+    jobs = queue.enqueue_generation(film.film["shots"], overrides=SMALL)
+    assert [j.status for j in queue.jobs()] == [JobStatus.QUEUED] * 2
+    assert [j.shot_id for j in queue.jobs()] == film.film["shots"]
+    assert queue.jobs(JobStatus.DONE) == []
+    assert jobs[0].params["backend"] == "animatic"
+    with pytest.raises(StoryreelError, match="No model named"):
+        queue.enqueue_generation(film.film["shots"], backend="nope")
+    with pytest.raises(StoryreelError, match="multiple of"):
+        queue.enqueue_generation(film.film["shots"], overrides={"width": 63})
+    assert len(queue.jobs()) == 2  # nothing queued by the refused calls
+
+
+def test_worker_groups_jobs_by_loaded_model(film) -> None:  # noqa: F811
+    queue = JobQueue(film)
+    s1, s2 = film.film["shots"]
+    a = queue.enqueue_generation([s1], device="cpu", overrides=SMALL)[0]
+    b = queue.enqueue_generation([s1], device="auto", overrides={**SMALL, "seed": 1})[0]
+    c = queue.enqueue_generation([s2], device="cpu", overrides=SMALL)[0]
+    order: list[str] = []
+
+    def on_event(event: str, job: E.Job) -> None:
+        if event == "started":
+            order.append(job.id)
+
+    run_worker(film.root, on_event=on_event)
+    assert order == [a.id, c.id, b.id]
+    assert all(j.status is JobStatus.DONE for j in queue.jobs())
+    done = film.require(E.Job, a.id)
+    assert done.progress == 1.0 and done.result["take_id"] and done.finished_at
+
+
+def test_cancel_queued_and_retry(film) -> None:  # noqa: F811
+    queue = JobQueue(film)
+    job = queue.enqueue_generation(film.film["shots"][:1], overrides=SMALL)[0]
+    assert queue.cancel(job.id[:8]).status is JobStatus.CANCELLED
+    run_worker(film.root)
+    assert film.takes(job.shot_id) == []
+    with pytest.raises(JobError, match="only queued or running"):
+        queue.cancel(job.id)
+    assert queue.retry(job.id).status is JobStatus.QUEUED
+    run_worker(film.root)
+    assert queue.get(job.id).status is JobStatus.DONE and len(film.takes(job.shot_id)) == 1
+
+
+def test_cancel_a_running_job_within_one_step(film, registered) -> None:  # noqa: F811
+    queue = JobQueue(film)
+    shot_id = film.film["shots"][0]
+    job = queue.enqueue_generation([shot_id], backend=registered["vace"], device="cpu",
+                                   overrides={**TINY, "steps": 40})[0]
+    steps_seen: list[int] = []
+
+    def on_event(event: str, j: E.Job) -> None:
+        if event == "progress" and j.message.startswith("step "):
+            steps_seen.append(int(j.message.split()[1].split("/")[0]))
+            if len(steps_seen) == 1:
+                JobQueue(ProjectStore.open(film.root)).cancel(j.id)  # like another process
+
+    run_worker(film.root, on_event=on_event)
+    final = film.require(E.Job, job.id)
+    assert final.status is JobStatus.CANCELLED
+    assert film.takes(shot_id) == []
+    assert len(steps_seen) == 1  # the next step report saw the cancel and stopped the run
+    assert final.progress < 0.2
+
+
+def test_failed_job_keeps_its_reason_and_the_queue_goes_on(film, registered, tiny_models) -> None:  # noqa: F811
+    import shutil
+
+    from engine.cli import main
+
+    broken = tiny_models["vace"].parent / "broken-vace"
+    if not broken.exists():
+        shutil.copytree(tiny_models["vace"], broken)
+    assert main(["models", "add", str(broken), "--name", "broken"]) == 0
+    (broken / "transformer" / "config.json").write_text("{}")  # changed after registration
+    queue = JobQueue(film)
+    s1, s2 = film.film["shots"]
+    bad = queue.enqueue_generation([s1], backend="broken", device="cpu", overrides=TINY)[0]
+    good = queue.enqueue_generation([s2], overrides=SMALL)[0]
+    run_worker(film.root)
+    failed = film.require(E.Job, bad.id)
+    assert failed.status is JobStatus.FAILED and "changed on disk" in failed.error
+    assert film.require(E.Job, good.id).status is JobStatus.DONE
+
+
+def test_one_worker_per_project(film) -> None:  # noqa: F811
+    lock = _Lock(film.cache_dir / "worker.lock")
+    assert lock.acquire()
+    try:
+        with pytest.raises(WorkerBusy):
+            run_worker(film.root)
+    finally:
+        lock.release()
+
+
+def test_killing_the_worker_keeps_the_queue_and_the_next_run_resumes(film) -> None:  # noqa: F811
+    shot = film.require(E.Shot, film.film["shots"][0])
+    shot.duration = 40.0  # a long animatic: ~1200 frames, several seconds of work
+    film.update(shot)
+    queue = JobQueue(film)
+    job = queue.enqueue_generation([shot.id], overrides={"width": 160, "height": 288})[0]
+    worker = WorkerProcess(Path(film.root))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            row = film.require(E.Job, job.id)
+            if row.status is JobStatus.RUNNING and row.progress > 0.05:
+                break
+            assert worker.is_alive(), worker.log_path.read_text()
+            time.sleep(0.05)
+        else:
+            pytest.fail("the worker never started the job")
+        worker.kill()
+    finally:
+        worker.stop(timeout=1)
+    assert not worker.is_alive()
+    row = film.require(E.Job, job.id)
+    assert row.status is JobStatus.RUNNING and film.takes(shot.id) == []
+    run_worker(film.root)  # the next worker puts the orphan back and runs it
+    row = film.require(E.Job, job.id)
+    assert row.status is JobStatus.DONE, row.error
+    assert len(film.takes(shot.id)) == 1
+
+
+def test_worker_process_runs_jobs_and_stops(film) -> None:  # noqa: F811
+    queue = JobQueue(film)
+    job = queue.enqueue_generation(film.film["shots"][:1], overrides=SMALL)[0]
+    worker = WorkerProcess(Path(film.root))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while film.require(E.Job, job.id).status is not JobStatus.DONE:
+            assert time.monotonic() < deadline, worker.log_path.read_text()
+            assert worker.is_alive(), worker.log_path.read_text()
+            time.sleep(0.1)
+    finally:
+        worker.stop(timeout=20)
+    assert not worker.is_alive()
+    assert "done job" in worker.log_path.read_text()
