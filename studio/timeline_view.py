@@ -13,8 +13,9 @@ tracks follows it (Space plays/pauses). Ctrl+wheel, the +/- buttons and Fit zoom
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,18 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import StoryreelError
-from engine.model import AudioPlacement, AudioRole, MediaAsset, ShotStatus, Take, TransitionKind
-from engine.model.timeline import SourceKind, Timeline, VideoClip, timecode
+from engine.model import (
+    AudioPlacement,
+    AudioRole,
+    ClipEdit,
+    MediaAsset,
+    Shot,
+    ShotStatus,
+    Take,
+    TransitionKind,
+    VoiceClip,
+)
+from engine.model.timeline import SourceKind, Timeline, VideoClip, seconds_to_frames, timecode
 from studio.player import PreviewPlayer, Segment
 from studio.timeline_items import (
     DIALOGUE_COLOR,
@@ -119,10 +130,81 @@ def clip_segments(
     return segments, float(fps)
 
 
+@dataclass
+class _Snapshot:
+    """Everything the tracks show, read from the store off the UI thread."""
+
+    timeline: Timeline | None
+    error: str
+    fps: Fraction
+    statuses: dict[str, ShotStatus] = field(default_factory=dict)
+    trims: dict[str, tuple[int, int]] = field(default_factory=dict)
+    placements: list[AudioPlacement] = field(default_factory=list)
+    lines: dict[tuple[str, int], str] = field(default_factory=dict)
+    media_names: dict[str, str] = field(default_factory=dict)
+    thumbnails: dict[str, str | None] = field(default_factory=dict)  # take id → PNG path
+
+
+def placement_start(placement: AudioPlacement, timeline: Timeline) -> int:
+    """Timeline frame where a music/effects placement starts."""
+    start = 0
+    for clip in timeline.video:
+        if clip.shot_id == placement.from_shot:
+            start = clip.record_in
+            break
+    return start + seconds_to_frames(placement.offset, timeline.fps)
+
+
+def read_snapshot(store: Any) -> _Snapshot:
+    """Read the timeline and the rows its tracks show (safe on a worker thread)."""
+    builder = _engine_builder()
+    timeline: Timeline | None = None
+    error = ""
+    try:
+        fps = Fraction(store.project.fps)
+        if builder is None:
+            error = "The timeline is not available yet."
+        else:
+            timeline = builder.build_timeline(store)
+            fps = Fraction(timeline.fps)
+        snap = _Snapshot(timeline, error, fps)
+        snap.statuses = {s.id: s.status for s in store.all(Shot)}
+        snap.trims = {e.shot_id: (e.trim_in, e.trim_out) for e in store.all(ClipEdit)}
+        snap.placements = store.all(AudioPlacement)
+        snap.lines = {(v.shot_id, v.line_index): v.text for v in store.all(VoiceClip)}
+        if timeline is not None:
+            for sha in {a.media for a in timeline.audio}:
+                asset = store.get(MediaAsset, sha)
+                snap.media_names[sha] = asset.original_name if asset and asset.original_name \
+                    else sha[:8]
+            for clip in timeline.video:
+                snap.thumbnails[clip.take_id or ""] = _thumbnail_path(store, clip)
+        return snap
+    except StoryreelError as exc:
+        return _Snapshot(None, str(exc), Fraction(30))
+    except Exception as exc:  # noqa: BLE001 - e.g. the project was closed under us
+        return _Snapshot(None, f"The timeline could not be read: {exc}", Fraction(30))
+
+
+def _thumbnail_path(store: Any, clip: VideoClip) -> str | None:
+    if not clip.take_id:
+        return None
+    take = store.get(Take, clip.take_id)
+    try:
+        if take is not None and take.thumbnail:
+            return str(store.media_path(take.thumbnail))
+    except StoryreelError:
+        return None
+    if clip.kind == SourceKind.IMAGE and clip.path:
+        return clip.path
+    return None
+
+
 class _Relay(QObject):
-    """Store change events (any thread) → a signal delivered on the UI thread."""
+    """Store change events and finished builds (any thread) → the UI thread."""
 
     changed = Signal(object)
+    built = Signal(object, int)
 
 
 class _Graphics(QGraphicsView):
@@ -151,6 +233,7 @@ class TimelineView(QWidget):
 
     playheadMoved = Signal(int)  # frame
     clipSelected = Signal(str)  # shot id
+    refreshed = Signal()  # the tracks were rebuilt from a fresh read of the store
 
     def __init__(self, store: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -227,8 +310,14 @@ class TimelineView(QWidget):
         space.activated.connect(self.player.toggle)
         self.player.play_button.setToolTip(self.tr("Play/pause the preview (Space)"))
 
+        self.snapshot: _Snapshot | None = None
+        self._requested = 0
+        self._applied = 0
+        self._building = False
+        self._stale = False
         self._relay = _Relay(self)
         self._relay.changed.connect(self._on_store_changes)
+        self._relay.built.connect(self._on_built)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(40)
@@ -251,34 +340,62 @@ class TimelineView(QWidget):
 
     # ------------------------------------------------------------------ building
     def refresh(self) -> None:
-        """Rebuild every track from the store."""
+        """Rebuild every track from the store.
+
+        The store is read on a background thread (``build_timeline`` and the rows the
+        tracks show cost milliseconds per shot); the result comes back through a queued
+        signal and the items are rebuilt on the UI thread. While the widget is hidden the
+        read waits until it is shown again."""
         if self.dragging:
             self._refresh_timer.start()
             return
-        builder = _engine_builder()
-        self.error = ""
-        timeline: Timeline | None = None
-        if builder is None:
-            self.error = self.tr("The timeline is not available yet.")
-        else:
+        if not self.isVisible() and self.snapshot is not None:
+            self._stale = True
+            return
+        self._stale = False
+        self._requested += 1
+        if self._building:
+            return  # the running build is followed by another one when it finishes
+        self._start_build()
+
+    @property
+    def ready(self) -> bool:
+        """True when the tracks show the store as of the last refresh()."""
+        return not self._building and self._applied == self._requested
+
+    def _start_build(self) -> None:
+        self._building = True
+        generation = self._requested
+        store, relay = self.store, self._relay
+
+        def work() -> None:
+            snap = read_snapshot(store)
             try:
-                timeline = builder.build_timeline(self.store)
-            except StoryreelError as exc:
-                self.error = str(exc)
-        self.timeline = timeline
-        self.fps = Fraction(timeline.fps) if timeline else Fraction(self.store.project.fps)
-        self._trims = self._read_trims()
-        if timeline is not None and not self._fitted and self.view.viewport().width() > 100:
+                relay.built.emit(snap, generation)
+            except RuntimeError:  # the view was deleted meanwhile
+                pass
+
+        threading.Thread(target=work, name="storyreel-timeline-build", daemon=True).start()
+
+    def _on_built(self, snap: _Snapshot, generation: int) -> None:
+        self._building = False
+        if generation < self._requested:
+            self._start_build()  # the store changed while we read it: read again
+            if self.snapshot is not None:
+                return
+        self._applied = generation
+        self.snapshot = snap
+        self.timeline = snap.timeline
+        self.error = snap.error
+        self.fps = snap.fps
+        self._trims = snap.trims
+        if snap.timeline is not None and not self._fitted and self.view.viewport().width() > 100:
             self._fitted = True
             self._fit_ppf()
         self._rebuild()
-        if self.error:
-            self.status_label.setText(self.error)
-
-    def _read_trims(self) -> dict[str, tuple[int, int]]:
-        from engine.model import ClipEdit
-
-        return {e.shot_id: (e.trim_in, e.trim_out) for e in self.store.all(ClipEdit)}
+        self.status_label.setText(self.error or self.tr(
+            "Drag clip edges to trim; drag music to move it."))
+        self.refreshed.emit()
 
     def _rebuild(self) -> None:
         self.scene.clear()
@@ -294,9 +411,9 @@ class TimelineView(QWidget):
             band.setZValue(-10)
         self.ruler = _RulerItem(self, width)
         self.scene.addItem(self.ruler)
-        if timeline is not None:
-            self._add_video(timeline)
-            self._add_audio(timeline)
+        if timeline is not None and self.snapshot is not None:
+            self._add_video(timeline, self.snapshot)
+            self._add_audio(timeline, self.snapshot)
             for cue in timeline.subtitles:
                 text = f"{cue.speaker}：{cue.text}" if cue.speaker else cue.text
                 self.scene.addItem(BarItem(self, "subtitles", cue.record_in, cue.record_out,
@@ -310,84 +427,48 @@ class TimelineView(QWidget):
         self.playhead = min(self.playhead, max(0, frames - 1))
         self._place_playhead()
 
-    def _add_video(self, timeline: Timeline) -> None:
-        shots = {s.id: s for s in self.store.shots()}
+    def _add_video(self, timeline: Timeline, snap: _Snapshot) -> None:
         for clip in timeline.video:
-            shot = shots.get(clip.shot_id)
-            status = shot.status if shot else ShotStatus.DRAFT
+            status = snap.statuses.get(clip.shot_id, ShotStatus.DRAFT)
             color = STATUS_COLORS.get(status, STATUS_COLORS[ShotStatus.DRAFT])
-            item = ClipItem(self, clip, color, self._thumbnail(clip), status == ShotStatus.STALE)
+            thumb = self._thumbnail(snap.thumbnails.get(clip.take_id or ""))
+            item = ClipItem(self, clip, color, thumb, status == ShotStatus.STALE)
             item.setSelected(clip.shot_id == self.selected_shot)
             self.scene.addItem(item)
             self.clip_items[clip.shot_id] = item
 
-    def _add_audio(self, timeline: Timeline) -> None:
-        placements = {p.id: p for p in self.store.all(AudioPlacement)}
-        by_start: dict[tuple[str, int], str] = {}
-        for p in placements.values():
-            by_start[(p.media, self._placement_start(p, timeline))] = p.id
+    def _add_audio(self, timeline: Timeline, snap: _Snapshot) -> None:
+        by_start = {(p.media, placement_start(p, timeline)): p.id for p in snap.placements}
         for audio in timeline.audio:
             end = audio.record_out if audio.record_out is not None else audio.record_in + int(
                 (audio.source_duration or 1.0) * float(self.fps))
             if audio.role == AudioRole.DIALOGUE:
-                text = self._dialogue_text(audio)
+                text = snap.lines.get((audio.shot_id or "", audio.line_index or 0), "")
                 self.scene.addItem(BarItem(self, "dialogue", audio.record_in, end,
                                            DIALOGUE_COLOR, text))
                 continue
             if audio.shot_id is not None and audio.line_index is None:
                 continue  # the take's own sound: part of the video clip
             pid = by_start.get((audio.media, audio.record_in))
-            name = self._media_name(audio.media)
+            name = snap.media_names.get(audio.media, audio.media[:8])
             color = MUSIC_COLOR if audio.role == AudioRole.MUSIC else EFFECTS_COLOR
             item = BarItem(self, "music", audio.record_in, end, color, f"♪ {name}", pid)
             self.scene.addItem(item)
             if pid:
                 self.music_items[pid] = item
 
-    def _placement_start(self, placement: AudioPlacement, timeline: Timeline) -> int:
-        from engine.model.timeline import seconds_to_frames
-
-        start = 0
-        for clip in timeline.video:
-            if clip.shot_id == placement.from_shot:
-                start = clip.record_in
-                break
-        return start + seconds_to_frames(placement.offset, timeline.fps)
-
-    def _dialogue_text(self, audio: Any) -> str:
-        from engine.model import VoiceClip
-
-        for vc in self.store.all(VoiceClip, shot_id=audio.shot_id):
-            if vc.line_index == audio.line_index:
-                return vc.text
-        return ""
-
-    def _media_name(self, sha: str) -> str:
-        asset = self.store.get(MediaAsset, sha)
-        return (asset.original_name if asset and asset.original_name else sha[:8])
-
-    def _thumbnail(self, clip: VideoClip) -> QPixmap | None:
-        key = clip.take_id or ""
-        if not key:
+    def _thumbnail(self, path: str | None) -> QPixmap | None:
+        if not path:
             return None
-        if key not in self._thumbs:
-            pixmap: QPixmap | None = None
-            take = self.store.get(Take, key)
-            if take is not None:
-                try:
-                    if take.thumbnail:
-                        pixmap = QPixmap(str(self.store.media_path(take.thumbnail)))
-                    elif clip.kind == SourceKind.IMAGE and clip.path:
-                        pixmap = QPixmap(clip.path)
-                except StoryreelError:
-                    pixmap = None
+        if path not in self._thumbs:
+            pixmap: QPixmap | None = QPixmap(path)
             if pixmap is not None and pixmap.isNull():
                 pixmap = None
             if pixmap is not None:
                 pixmap = pixmap.scaledToHeight(TRACK_H["video"] * 2,
                                                Qt.TransformationMode.SmoothTransformation)
-            self._thumbs[key] = pixmap
-        return self._thumbs[key]
+            self._thumbs[path] = pixmap
+        return self._thumbs[path]
 
     # ------------------------------------------------------------------ playhead / zoom
     def set_playhead(self, frame: int, user: bool = False) -> None:
@@ -450,6 +531,8 @@ class TimelineView(QWidget):
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
+        if self._stale:
+            self.refresh()
         if not self._fitted and self.timeline is not None:
             QTimer.singleShot(0, self._first_fit)
 
@@ -625,8 +708,6 @@ class TimelineView(QWidget):
                     "Project", "Character"}
         kinds = {getattr(c.kind, "__name__", "") for c in changes}
         if kinds & relevant:
-            if "Take" in kinds:
-                self._thumbs.clear()
             self._refresh_timer.start()
 
     def _sync_headers(self, value: int) -> None:

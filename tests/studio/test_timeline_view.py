@@ -74,9 +74,15 @@ def timeline(qtbot, project, tmp_path: Path) -> tuple[TimelineView, list[Shot]]:
     view.resize(900, 520)
     view.show()
     qtbot.waitExposed(view)
+    settle(view, qtbot)
     qtbot.wait(10)  # let the automatic first fit run, then zoom to an exact scale
     view.set_pixels_per_frame(10.0)
     return view, shots
+
+
+def settle(view: TimelineView, qtbot) -> None:
+    """Wait until the view shows a fresh read of the store (reads run off the UI thread)."""
+    qtbot.waitUntil(lambda: view.ready, timeout=5000)
 
 
 def _x(view: TimelineView, shot_id: str) -> tuple[float, float]:
@@ -105,6 +111,7 @@ def test_dragging_the_out_edge_trims_and_undo_restores(timeline, project, qtbot)
     x, w = _x(view, shots[0].id)
     y = view.clip_items[shots[0].id].pos().y() + 20
     _drag(view, (x + w - 2, y), (x + w - 2 - 61, y))  # 61 px at 10 px/frame → 6 frames
+    settle(view, qtbot)
     edit = project.get(ClipEdit, shots[0].id)
     assert edit is not None
     assert project.undo_label == "Trim shot 1-1"
@@ -119,11 +126,12 @@ def test_dragging_the_out_edge_trims_and_undo_restores(timeline, project, qtbot)
     qtbot.waitUntil(lambda: _x(view, shots[1].id)[0] == LEFT_PAD + 180.0, timeout=2000)
 
 
-def test_dragging_the_in_edge_trims_the_head(timeline, project) -> None:
+def test_dragging_the_in_edge_trims_the_head(timeline, project, qtbot) -> None:
     view, shots = timeline
     x, w = _x(view, shots[2].id)
     y = view.clip_items[shots[2].id].pos().y() + 20
     _drag(view, (x + 2, y), (x + 2 + 44, y))  # 4.4 frames → snapped to 4
+    settle(view, qtbot)
     edit = project.get(ClipEdit, shots[2].id)
     assert edit is not None and edit.trim_in == 4
     clip = next(c for c in view.timeline.video if c.shot_id == shots[2].id)
@@ -142,11 +150,12 @@ def test_dragging_the_middle_selects_without_editing(timeline, project, qtbot) -
     assert view.clip_items[shots[1].id].isSelected()
 
 
-def test_moving_music_updates_its_placement_undoably(timeline, project) -> None:
+def test_moving_music_updates_its_placement_undoably(timeline, project, qtbot) -> None:
     view, shots = timeline
     (pid, item), = view.music_items.items()
     x, y = item.pos().x() + 5, item.pos().y() + 8
     _drag(view, (x, y), (x + 300, y))  # +30 frames: from frame 6 to 36 = start of shot 3
+    settle(view, qtbot)
     moved = project.get(AudioPlacement, pid)
     assert moved.from_shot == shots[2].id
     assert moved.offset == pytest.approx(0.0)
@@ -185,7 +194,7 @@ def test_preview_cut_plays_the_clips_in_order(timeline, qtbot) -> None:
 def test_store_edits_refresh_the_view(timeline, project, qtbot) -> None:
     view, shots = timeline
     shot = project.get(Shot, shots[1].id)
-    project.update(replace(shot, duration=1.0))
+    project.update(replace(shot, duration=1.0))  # refreshes by itself, off the UI thread
     qtbot.waitUntil(lambda: _x(view, shots[1].id)[1] == 240.0, timeout=2000)
     project.delete(project.get(Shot, shots[0].id))
     qtbot.waitUntil(lambda: shots[0].id not in view.clip_items, timeout=2000)
@@ -213,11 +222,12 @@ def test_space_plays_and_pauses_the_preview(timeline, qtbot) -> None:
     assert not view.player.playing
 
 
-def test_transition_from_the_clip_menu_overlaps_the_clips(timeline, project) -> None:
+def test_transition_from_the_clip_menu_overlaps_the_clips(timeline, project, qtbot) -> None:
     view, shots = timeline
     menu = view.clip_menu(next(c for c in view.timeline.video if c.shot_id == shots[2].id))
     crossfade = next(a for a in menu.actions() if a.text().startswith("Crossfade"))
     crossfade.trigger()
+    settle(view, qtbot)
     edit = project.get(ClipEdit, shots[2].id)
     assert (str(edit.transition), edit.transition_frames) == ("crossfade", 12)
     clip = next(c for c in view.timeline.video if c.shot_id == shots[2].id)
@@ -227,12 +237,13 @@ def test_transition_from_the_clip_menu_overlaps_the_clips(timeline, project) -> 
     assert project.get(ClipEdit, shots[2].id) is None
 
 
-def test_add_and_remove_music(timeline, project, tmp_path: Path) -> None:
+def test_add_and_remove_music(timeline, project, tmp_path: Path, qtbot) -> None:
     view, shots = timeline
     view.set_playhead(30)  # inside shot 2
     wav = make_wav(tmp_path / "theme.wav", seconds=2.0, freq=440)
     view.choose_music_file = lambda: str(wav)
     view.add_music_button.click()
+    settle(view, qtbot)
     assert len(project.all(AudioPlacement)) == 2
     new = next(p for p in project.all(AudioPlacement) if p.from_shot == shots[1].id)
     assert new.to_shot is None and new.role == AudioRole.MUSIC
@@ -240,6 +251,18 @@ def test_add_and_remove_music(timeline, project, tmp_path: Path) -> None:
     assert project.undo_label == "Add music theme.wav"
     menu = view.music_menu(new.id)
     menu.actions()[0].trigger()
+    settle(view, qtbot)
     assert project.get(AudioPlacement, new.id) is None and new.id not in view.music_items
     project.undo()
     assert project.get(AudioPlacement, new.id) is not None
+
+
+def test_hidden_view_reads_the_store_when_shown_again(timeline, project, qtbot) -> None:
+    view, shots = timeline
+    view.hide()
+    shot = project.get(Shot, shots[0].id)
+    project.update(replace(shot, duration=0.5))
+    qtbot.wait(100)
+    assert _x(view, shots[0].id)[1] == 240.0  # not rebuilt while hidden
+    view.show()
+    qtbot.waitUntil(lambda: _x(view, shots[0].id)[1] == 120.0, timeout=3000)
