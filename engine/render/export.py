@@ -410,7 +410,6 @@ def _compose_frames(
     burn_subtitles: bool, visible_label: bool, cancel: CancelToken,
 ) -> Iterator[Any]:
     """The film's pictures as yuv420p av.VideoFrames, one per output frame."""
-    import av
 
     fitter = Fitter(width, height, timeline.fit)
     clips = _Clips(timeline, fitter)
@@ -435,7 +434,7 @@ def _compose_frames(
                 weight = (frame_no - incoming.record_in + 1) / (n + 1)
                 picture = crossfade(
                     clips.picture(a, frame_no, t), clips.picture(b, frame_no, t), weight)
-            packed, view = picture.packed()
+            frame, view = picture.into_frame()
             if cues:
                 while cues and cues[0].record_out <= frame_no:
                     cues.pop(0)
@@ -452,7 +451,6 @@ def _compose_frames(
                         overlay.apply(view)
             if label is not None:
                 label.apply(view)
-            frame = av.VideoFrame.from_ndarray(packed, format="yuv420p")
             frame.pts = k
             frame.time_base = Fraction(1) / out_fps
             yield frame

@@ -61,6 +61,23 @@ class Yuv:
         view.v[...] = self.v
         return packed, view
 
+    def into_frame(self) -> tuple[Any, Yuv]:
+        """A new yuv420p av.VideoFrame holding this picture, and a Yuv of writable views
+        into its planes (draw overlays on the views; no further copy before encoding)."""
+        import av
+
+        h, w = self.y.shape
+        frame = av.VideoFrame(w, h, "yuv420p")
+        views = []
+        for plane, (ph, pw) in zip(frame.planes, ((h, w), (h // 2, w // 2), (h // 2, w // 2)),
+                                   strict=True):
+            views.append(np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:ph, :pw])
+        view = Yuv(*views)
+        view.y[...] = self.y
+        view.u[...] = self.u
+        view.v[...] = self.v
+        return frame, view
+
     def to_frame(self) -> Any:
         import av
 
