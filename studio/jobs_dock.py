@@ -152,6 +152,7 @@ class JobsDock(QDockWidget):
         self._row_of: dict[str, int] = {}
         self._order: list[str] = []
         self._last_status: dict[str, JobStatus] = {}
+        self._shown: dict[str, tuple[Any, ...]] = {}  # job id → values on screen
         self._shot_labels: dict[str, str] = {}
         self._shot_labels_at = 0.0
         self._watched_window: QWidget | None = None
@@ -305,13 +306,14 @@ class JobsDock(QDockWidget):
 
     def _update_worker_label(self) -> None:
         running = self.worker_running()
+        if getattr(self, "_worker_was", None) == running:
+            return  # nothing changed: no restyling 4 times a second
         self.worker_label.setText(self.tr("Worker: running") if running
                                   else self.tr("Worker: stopped"))
         self.worker_label.setStyleSheet("color: #5ab46e;" if running else "color: #9a9ca6;")
         self.worker_button.setText(self.tr("Stop worker") if running else self.tr("Start worker"))
-        if getattr(self, "_worker_was", None) != running:
-            self._worker_was = running
-            self.workerStateChanged.emit(running)
+        self._worker_was = running
+        self.workerStateChanged.emit(running)
 
     # ------------------------------------------------------------------ polling
     def poll(self, force_rebuild: bool = False) -> None:
@@ -360,6 +362,7 @@ class JobsDock(QDockWidget):
         self.table.setRowCount(0)
         self.table.setRowCount(len(jobs))
         self._row_of = {}
+        self._shown = {}
         self._order = [j.id for j in jobs]
         for row, job in enumerate(jobs):
             self._row_of[job.id] = row
@@ -388,6 +391,12 @@ class JobsDock(QDockWidget):
         self.table.resizeRowsToContents()
 
     def _update_row(self, row: int, job: Job, now: float) -> None:
+        shown = (job.status, job.progress, job.message, job.error)
+        eta = format_eta(self._rates.eta(job, now))
+        if self._shown.get(job.id) == shown:
+            self._set_text(self.table.item(row, 4), eta)
+            return  # only the ETA can change without a new row value
+        self._shown[job.id] = shown
         status = self.table.item(row, 2)
         status.setText(self.tr(str(job.status)))
         status.setForeground(STATUS_COLORS.get(job.status, QColor(200, 200, 200)))
@@ -396,7 +405,7 @@ class JobsDock(QDockWidget):
             value = 1000 if job.status == JobStatus.DONE else int(round(job.progress * 1000))
             if bar.value() != value:
                 bar.setValue(value)
-        self.table.item(row, 4).setText(format_eta(self._rates.eta(job, now)))
+        self._set_text(self.table.item(row, 4), eta)
         message = self.table.item(row, 5)
         if job.status == JobStatus.FAILED and job.error:
             message.setText(job.error)
@@ -410,6 +419,11 @@ class JobsDock(QDockWidget):
             actions.findChild(QPushButton, "cancel").setEnabled(job.status in ACTIVE)
             actions.findChild(QPushButton, "retry").setEnabled(
                 job.status in (JobStatus.FAILED, JobStatus.CANCELLED))
+
+    @staticmethod
+    def _set_text(item: QTableWidgetItem, text: str) -> None:
+        if item.text() != text:
+            item.setText(text)
 
     def row_values(self, job_id: str) -> dict[str, Any]:
         """What the table shows for one job (for tests and accessibility)."""
