@@ -19,6 +19,13 @@ from engine.model import entities as E
 GENERATE = "generate"
 
 
+def _now() -> str:
+    """Queue order needs sub-second stamps (ISO 8601 strings sort in time order)."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
 class JobError(StoryreelError):
     """A job operation was refused (unknown job, wrong state)."""
 
@@ -50,7 +57,7 @@ class JobQueue:
         with self.store.transaction("Queue generation"):
             for index, shot_id in enumerate(shot_ids):
                 params = {**spec.to_params(), "order": index}
-                job = E.Job(kind=GENERATE, params=params, shot_id=shot_id,
+                job = E.Job(kind=GENERATE, params=params, shot_id=shot_id, created_at=_now(),
                             model_key=spec.model_key, message="queued")
                 self.store.add(job)
                 jobs.append(job)
@@ -92,7 +99,7 @@ class JobQueue:
         self._exec(
             "UPDATE jobs SET status='queued', progress=0, message='queued', error='', "
             "started_at=NULL, finished_at=NULL, created_at=:now WHERE id=:id",
-            id=job.id, now=E.utc_now())
+            id=job.id, now=_now())
         return self.get(job.id)
 
     def clear_finished(self) -> int:
