@@ -275,8 +275,6 @@ def compose_parts(shot: Shot, scene: Scene, characters_in_frame: list[Character]
     over_shoulder = shot.angle is CameraAngle.OVER_THE_SHOULDER and len(chars) >= 2
     if over_shoulder:
         framing = f"over-the-shoulder {framing}"
-    elif shot.angle is not CameraAngle.EYE_LEVEL:
-        framing += f", {ANGLE_WORDS[shot.angle]}"
     parts.append(_Part(framing, 10))
 
     # who: the first character is the subject, the rest are secondary
@@ -289,6 +287,9 @@ def compose_parts(shot: Shot, scene: Scene, characters_in_frame: list[Character]
         parts.append(_Part(who, 9 if i == 0 else 6, sep))
         if c.costume.strip():
             parts.append(_Part(f"wearing {_clean_costume(c.costume)}", 7 if i == 0 else 4))
+
+    if shot.angle is not CameraAngle.EYE_LEVEL and not over_shoulder:
+        parts.append(_Part(ANGLE_WORDS[shot.angle], 6))
 
     # what happens
     speakers = [d for d in shot.dialogue if d.kind is LineKind.DIALOGUE and d.character_id]

@@ -84,8 +84,9 @@ def parse_script(text: str, fmt: str = "auto") -> ParsedScript:
 
 
 # ----------------------------------------------------------------------------- apply
-def _merge_characters(store: ProjectStore, script: ParsedScript,
-                      report: ImportReport) -> dict[str, str]:
+def _merge_characters(store: ProjectStore, script: ParsedScript, report: ImportReport,
+                      refresh: bool = True) -> dict[str, str]:
+    """Add the script's new characters; with ``refresh``, update unlocked ones too."""
     existing = {c.name: c for c in store.all(Character)}
     for parsed in script.characters:
         found = existing.get(parsed.name)
@@ -98,7 +99,7 @@ def _merge_characters(store: ProjectStore, script: ParsedScript,
             report.characters_added += 1
         elif found.locked:
             report.characters_kept_locked += 1
-        else:
+        elif refresh:
             changed = False
             for key, value in values.items():
                 if value and getattr(found, key) != value:
@@ -196,7 +197,10 @@ def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[Sho
             changed = True
         if changed:
             store.update(project, label="Set script")
-        ids = _merge_characters(store, script, report)
+        # a new script text refreshes scenes and unlocked characters from it; re-planning
+        # the same text leaves what the user edited since (scene details, looks) alone
+        refresh = script_text is not None
+        ids = _merge_characters(store, script, report, refresh)
         existing = {s.number: s for s in store.scenes()}
         names = [c.name for c in store.all(Character)]
         written: list[str] = []
@@ -208,6 +212,10 @@ def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[Sho
                       "weather": parsed.weather(names)}
             scene = existing.get(parsed.number)
             if scene is not None and scene.id not in seen:
+                if scene.weather:
+                    del values["weather"]  # the user's (or an earlier) weather stays
+                if not refresh:
+                    values = {"order": order}
                 if any(getattr(scene, k) != v for k, v in values.items()):
                     for key, value in values.items():
                         setattr(scene, key, value)

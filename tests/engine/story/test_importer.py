@@ -190,3 +190,26 @@ def test_plan_can_be_cancelled_before_anything_changes(project) -> None:
         plan(project, llm="none", progress=progress, cancel=token)
     assert [(s.id, s.prompt) for s in project.shots()] == before
     assert any("scene 1" in m for m in seen)
+
+
+def test_replan_leaves_user_edits_of_scenes_and_characters(project) -> None:
+    from engine.story.planner import plan
+
+    import_script(project, SAMPLES / "script.txt")
+    scene = project.scenes()[0]
+    scene.location = "街角咖啡馆"
+    scene.lighting = "暖黄色台灯"
+    project.update(scene)
+    chen = project.character_by_name("陈默")
+    assert chen is not None
+    chen.appearance = "寸头，戴黑框眼镜"  # edited but not locked
+    project.update(chen)
+    plan(project, llm="none")
+    assert project.require(Scene, scene.id).location == "街角咖啡馆"
+    assert project.require(Character, chen.id).appearance == "寸头，戴黑框眼镜"
+    first_scene_shots = project.shots(scene.id)
+    assert any("暖黄色台灯" in s.prompt and "街角咖啡馆" in s.prompt for s in first_scene_shots)
+    # importing a script again is a new source: it refreshes unlocked data
+    import_script(project, SAMPLES / "script.txt")
+    assert project.require(Scene, scene.id).location == "咖啡馆"
+    assert project.require(Scene, scene.id).lighting == "暖黄色台灯"
