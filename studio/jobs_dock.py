@@ -11,6 +11,7 @@ and the dock stops it when the main window closes or the application quits.
 from __future__ import annotations
 
 import importlib
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -36,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import StoryreelError
-from engine.model import Job, JobStatus, Shot
+from engine.model import Job, JobStatus
 from engine.store.project import replace
 
 ZH = {
@@ -136,6 +137,10 @@ def _load(module: str) -> Any | None:
         return None
 
 
+class _Relay(QObject):
+    read = Signal(object)  # (jobs, labels) or an exception, from the polling thread
+
+
 class JobsDock(QDockWidget):
     """A dock listing the project's jobs with progress, ETA, cancel and retry."""
 
@@ -156,6 +161,10 @@ class JobsDock(QDockWidget):
         self._shot_labels: dict[str, str] = {}
         self._shot_labels_at = 0.0
         self._watched_window: QWidget | None = None
+        self._labels: dict[str, str] = {}
+        self._reading = False
+        self._relay = _Relay(self)
+        self._relay.read.connect(self._on_read)
 
         body = QWidget(self)
         self.table = QTableWidget(0, len(COLUMNS), body)
@@ -201,7 +210,7 @@ class JobsDock(QDockWidget):
 
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
-        self._timer.timeout.connect(self.poll)
+        self._timer.timeout.connect(self._poll_in_background)
         self._timer.start()
         app = QApplication.instance()
         if app is not None:
@@ -317,12 +326,59 @@ class JobsDock(QDockWidget):
 
     # ------------------------------------------------------------------ polling
     def poll(self, force_rebuild: bool = False) -> None:
-        """Read the job rows and update the table in place."""
+        """Read the job rows now and update the table in place."""
         try:
             jobs = self.jobs()
+            labels = self._read_labels(jobs)
         except StoryreelError as exc:  # e.g. the project was closed under us
             self.summary_label.setText(str(exc))
             return
+        self._apply(jobs, labels, force_rebuild)
+
+    def _poll_in_background(self) -> None:
+        """The timer's poll: the rows are read on a thread, applied on the UI thread."""
+        if self._reading:
+            return
+        self._reading = True
+        relay = self._relay
+
+        def work() -> None:
+            try:
+                jobs = self.jobs()
+                result: Any = (jobs, self._read_labels(jobs))
+            except Exception as exc:  # noqa: BLE001 - shown in the summary line
+                result = exc
+            try:
+                relay.read.emit(result)
+            except RuntimeError:  # the dock is gone
+                pass
+
+        threading.Thread(target=work, name="storyreel-jobs-poll", daemon=True).start()
+
+    def _on_read(self, result: Any) -> None:
+        self._reading = False
+        if isinstance(result, Exception):
+            self.summary_label.setText(str(result))
+            return
+        if self._timer.isActive():
+            self._apply(*result)
+
+    def _read_labels(self, jobs: list[Job]) -> dict[str, str]:
+        """Scene-shot labels ("2-3") of the jobs' shots; re-read at most every 5 s."""
+        wanted = {j.shot_id for j in jobs if j.shot_id}
+        if wanted - set(self._shot_labels) or time.monotonic() - self._shot_labels_at > 5:
+            numbers = {s.id: s.number for s in self.store.scenes()}
+            counters: dict[str, int] = {}
+            labels: dict[str, str] = {}
+            for shot in self.store.shots():
+                counters[shot.scene_id] = counters.get(shot.scene_id, 0) + 1
+                labels[shot.id] = f"{numbers.get(shot.scene_id, 0)}-{counters[shot.scene_id]}"
+            self._shot_labels = labels
+            self._shot_labels_at = time.monotonic()
+        return self._shot_labels
+
+    def _apply(self, jobs: list[Job], labels: dict[str, str], force_rebuild: bool = False) -> None:
+        self._labels = labels
         for job in jobs:
             before = self._last_status.get(job.id)
             if before is not None and before != job.status and job.status not in ACTIVE:
@@ -345,18 +401,7 @@ class JobsDock(QDockWidget):
     def _shot_label(self, shot_id: str | None) -> str:
         if not shot_id:
             return "—"
-        if shot_id not in self._shot_labels or time.monotonic() - self._shot_labels_at > 5:
-            numbers = {s.id: s.number for s in self.store.scenes()}
-            counters: dict[str, int] = {}
-            labels: dict[str, str] = {}
-            for shot in self.store.shots():
-                counters[shot.scene_id] = counters.get(shot.scene_id, 0) + 1
-                labels[shot.id] = f"{numbers.get(shot.scene_id, 0)}-{counters[shot.scene_id]}"
-            self._shot_labels = labels
-            self._shot_labels_at = time.monotonic()
-        if shot_id in self._shot_labels:
-            return self._shot_labels[shot_id]
-        return "—" if self.store.get(Shot, shot_id) is None else shot_id[:8]
+        return self._labels.get(shot_id, shot_id[:8])
 
     def _rebuild(self, jobs: list[Job]) -> None:
         self.table.setRowCount(0)
