@@ -349,6 +349,11 @@ class MainWindow(QMainWindow):
             self.view_menu.addAction(self.jobs_dock.toggleViewAction())
             if hasattr(self.jobs_dock, "start_worker"):
                 self.workflows.start_worker_hook = self.jobs_dock.start_worker
+            if hasattr(self.jobs_dock, "jobFinished"):
+                # the dock already polls the job rows: refresh at once when one ends, and
+                # keep our own poll (status changes of running jobs) slow
+                self.jobs_dock.jobFinished.connect(lambda *_: self._jobs_changed())
+                self.workflows.poll.setInterval(1000)
         if store is not None:
             if self.jobs_dock is not None:
                 self.resizeDocks([self.jobs_dock], [180], Qt.Orientation.Vertical)
@@ -372,6 +377,7 @@ class MainWindow(QMainWindow):
             self.jobs_dock.deleteLater()
             self.jobs_dock = None
             self.workflows.start_worker_hook = None
+            self.workflows.poll.setInterval(250)
         if self.timeline is not None:
             self.tabs.removeTab(self.tabs.indexOf(self.timeline))
             self.timeline.deleteLater()
