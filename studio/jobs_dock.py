@@ -11,8 +11,10 @@ and the dock stops it when the main window closes or the application quits.
 from __future__ import annotations
 
 import importlib
+import queue
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -137,6 +139,35 @@ def _load(module: str) -> Any | None:
         return None
 
 
+class BackgroundReader:
+    """One long-lived daemon thread that runs store reads in order.
+
+    Starting a thread per read waits for the new thread to get the GIL, which on a busy
+    machine costs the UI thread tens of milliseconds; queueing onto a running thread
+    does not wait."""
+
+    def __init__(self, name: str) -> None:
+        self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        self._queue.put(fn)
+
+    def close(self) -> None:
+        self._queue.put(None)
+
+    def _run(self) -> None:
+        while True:
+            fn = self._queue.get()
+            if fn is None:
+                return
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 - a failed read must not end the thread
+                traceback.print_exc()
+
+
 class _Relay(QObject):
     read = Signal(object)  # (jobs, labels) or an exception, from the polling thread
 
@@ -165,6 +196,8 @@ class JobsDock(QDockWidget):
         self._reading = False
         self._relay = _Relay(self)
         self._relay.read.connect(self._on_read)
+        self._reader = BackgroundReader("storyreel-jobs-poll")
+        self.destroyed.connect(self._reader.close)
 
         body = QWidget(self)
         self.table = QTableWidget(0, len(COLUMNS), body)
@@ -353,7 +386,7 @@ class JobsDock(QDockWidget):
             except RuntimeError:  # the dock is gone
                 pass
 
-        threading.Thread(target=work, name="storyreel-jobs-poll", daemon=True).start()
+        self._reader.submit(work)
 
     def _on_read(self, result: Any) -> None:
         self._reading = False
@@ -503,6 +536,7 @@ class JobsDock(QDockWidget):
     def shutdown(self) -> None:
         """Stop polling and the worker (the main window calls this when it closes)."""
         self._timer.stop()
+        self._reader.close()
         self.stop_worker()
 
     def _error_dialog(self, message: str) -> None:

@@ -13,7 +13,6 @@ tracks follows it (Space plays/pauses). Ctrl+wheel, the +/- buttons and Fit zoom
 from __future__ import annotations
 
 import importlib
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -50,6 +49,7 @@ from engine.model import (
     VoiceClip,
 )
 from engine.model.timeline import SourceKind, Timeline, VideoClip, seconds_to_frames, timecode
+from studio.jobs_dock import BackgroundReader
 from studio.player import PreviewPlayer, Segment
 from studio.timeline_items import (
     DIALOGUE_COLOR,
@@ -318,6 +318,7 @@ class TimelineView(QWidget):
         self._relay = _Relay(self)
         self._relay.changed.connect(self._on_store_changes)
         self._relay.built.connect(self._on_built)
+        self._reader = BackgroundReader("storyreel-timeline-read")
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(40)
@@ -375,7 +376,7 @@ class TimelineView(QWidget):
             except RuntimeError:  # the view was deleted meanwhile
                 pass
 
-        threading.Thread(target=work, name="storyreel-timeline-build", daemon=True).start()
+        self._reader.submit(work)
 
     def _on_built(self, snap: _Snapshot, generation: int) -> None:
         self._building = False
@@ -726,6 +727,7 @@ class TimelineView(QWidget):
         QMessageBox.warning(self, self.tr("Timeline"), message)
 
     def _detach(self) -> None:
+        self._reader.close()
         if self._unsubscribe is not None:
             try:
                 self._unsubscribe()
