@@ -17,6 +17,9 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from fractions import Fraction
 from pathlib import Path
@@ -34,6 +37,7 @@ from engine.jobs.progress import CancelToken, Progress
 from engine.model import CameraAngle, CameraMove, ShotSize
 
 RENDERER_VERSION = 1
+RENDER_THREADS = 3  # frames drawn ahead of the encoder, at most
 MIN_SIDE = 16
 MAX_SIDE = 4096
 MAX_SECONDS = 600.0
@@ -179,6 +183,33 @@ class Storyboard:
             caption.paste_onto(image)
         return image
 
+    def frames_ahead(self, cancel: CancelToken) -> Iterator[Image.Image]:
+        """Every frame in order, drawn a few frames ahead on helper threads.
+
+        Pillow lets go of the GIL while it resamples, so drawing overlaps encoding on a
+        multi-core machine; each frame depends only on its index, so the output is the
+        same as drawing them one by one. ``cancel`` is checked before every frame.
+        """
+        workers = max(1, min(RENDER_THREADS, (os.cpu_count() or 1) - 1))
+        if workers == 1 or self.frames < 4:
+            for i in range(self.frames):
+                cancel.check()
+                yield self.frame(i)
+            return
+        with ThreadPoolExecutor(workers, thread_name_prefix="animatic") as pool:
+            pending: deque[Future[Image.Image]] = deque()
+            submitted = 0
+            try:
+                for _ in range(self.frames):
+                    cancel.check()
+                    while submitted < self.frames and len(pending) < 2 * workers:
+                        pending.append(pool.submit(self.frame, submitted))
+                        submitted += 1
+                    yield pending.popleft().result()
+            finally:
+                for future in pending:
+                    future.cancel()
+
     def _paste_characters(self, image: Image.Image, box: tuple[float, ...]) -> None:
         """Resample only the part of the character layer that has figures in it.
 
@@ -243,9 +274,8 @@ class AnimaticBackend:
                 )
                 stream.options = {"crf": "20", "preset": "superfast", "tune": "animation"}
                 time_base = Fraction(1) / fps
-                for i in range(n):
-                    cancel.check()
-                    video_frame = av.VideoFrame.from_image(board.frame(i))
+                for i, picture in enumerate(board.frames_ahead(cancel)):
+                    video_frame = av.VideoFrame.from_image(picture)
                     video_frame.pts = i
                     video_frame.time_base = time_base
                     for packet in stream.encode(video_frame):

@@ -338,3 +338,30 @@ def test_keyframes_replace_the_composed_picture_and_dissolve(tmp_path: Path) -> 
     assert result.record["keyframes"] == ["first.png", "last.png"]
     with pytest.raises(MediaError, match="first keyframe"):
         render(request(first_frame=tmp_path / "nope.png"), tmp_path / "x.mp4")
+
+
+def test_frames_drawn_ahead_on_threads_are_the_same(tmp_path: Path, monkeypatch) -> None:
+    import engine.generate.animatic as animatic
+
+    ref = bust(tmp_path / "lin.png")
+    req = request(
+        camera_move=CameraMove.ORBIT,
+        characters=[CharacterRef("林雨", images=[ref])],
+        dialogue=[SpokenLine("林雨", "一。"), SpokenLine("林雨", "二。")],
+    )
+    monkeypatch.setattr(animatic.os, "cpu_count", lambda: 1)
+    one_by_one = decode(render(req, tmp_path / "serial.mp4"))
+    monkeypatch.setattr(animatic.os, "cpu_count", lambda: 8)
+    ahead = decode(render(req, tmp_path / "threads.mp4"))
+    assert len(ahead) == len(one_by_one) == 12
+    assert all(np.array_equal(a, b) for a, b in zip(ahead, one_by_one, strict=True))
+    # cancelling while frames are being drawn ahead still leaves nothing behind
+    token = CancelToken()
+
+    def progress(fraction: float, message: str) -> None:
+        if fraction > 0.3:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        render(request(duration=1.0), tmp_path / "c" / "x.mp4", progress=progress, cancel=token)
+    assert list((tmp_path / "c").iterdir()) == []
