@@ -363,19 +363,44 @@ def project_family(project: Project) -> str:
     return family_of(str(project.settings.get("prompt_family", "t5")))
 
 
+class PromptContext:
+    """What composing prompts needs from a project, read once for many shots."""
+
+    def __init__(self, store: ProjectStore) -> None:
+        self.project = store.project
+        self.family = project_family(self.project)
+        self.negative = compose_negative(self.project, self.family)
+        self.scenes = {s.id: s for s in store.scenes()}
+        self.characters = {c.id: c for c in store.all(Character)}
+
+    def apply(self, shot: Shot, scene: Scene | None = None) -> bool:
+        """Set the shot's composed prompt (and an empty negative); True if the prompt changed.
+
+        A shot whose effective prompt changed after it was generated is marked stale.
+        """
+        scene = scene or self.scenes.get(shot.scene_id)
+        if scene is None:
+            return False
+        in_frame = [self.characters[c] for c in shot.characters if c in self.characters]
+        prompt = compose_prompt(shot, scene, in_frame, self.project, self.family)
+        if not shot.negative_prompt:
+            shot.negative_prompt = self.negative
+        if prompt == shot.prompt:
+            return False
+        shot.prompt = prompt
+        if not shot.prompt_override.strip() and shot.status in (
+                ShotStatus.GENERATED, ShotStatus.APPROVED):
+            shot.status = ShotStatus.STALE
+        return True
+
+
 def recompose(store: ProjectStore, shot_ids: list[str] | None = None) -> int:
     """Rewrite Shot.prompt (never prompt_override) of these shots (all when None).
 
     Returns how many prompts changed. A shot whose effective prompt changed after it was
     generated is marked stale.
     """
-    from engine.model import entities as E
-
-    project = store.project
-    family = project_family(project)
-    negative = compose_negative(project, family)
-    scenes = {s.id: s for s in store.scenes()}
-    characters = {c.id: c for c in store.all(E.Character)}
+    context = PromptContext(store)
     shots = store.shots()
     if shot_ids is not None:
         wanted = set(shot_ids)
@@ -386,22 +411,8 @@ def recompose(store: ProjectStore, shot_ids: list[str] | None = None) -> int:
     changed = 0
     with store.transaction("Recompose prompts"):
         for shot in shots:
-            scene = scenes.get(shot.scene_id)
-            if scene is None:
-                continue
-            in_frame = [characters[c] for c in shot.characters if c in characters]
-            prompt = compose_prompt(shot, scene, in_frame, project, family)
-            updates: dict[str, object] = {}
-            if prompt != shot.prompt:
-                updates["prompt"] = prompt
-                if not shot.prompt_override.strip() and shot.status in (
-                        ShotStatus.GENERATED, ShotStatus.APPROVED):
-                    updates["status"] = ShotStatus.STALE
-            if not shot.negative_prompt:
-                updates["negative_prompt"] = negative
-            if updates:
-                for key, value in updates.items():
-                    setattr(shot, key, value)
+            before = (shot.prompt, shot.negative_prompt)
+            changed += context.apply(shot)
+            if (shot.prompt, shot.negative_prompt) != before:
                 store.update(shot, label="Recompose prompt")
-                changed += "prompt" in updates
     return changed

@@ -18,7 +18,7 @@ from engine.errors import StoryreelError
 from engine.model import Character, DialogueLine, Scene, Shot, ShotStatus
 from engine.story.breakdown import ShotPlan, breakdown
 from engine.story.chinese import parse_chinese
-from engine.story.composer import recompose
+from engine.story.composer import PromptContext
 from engine.story.fountain import looks_like_fountain, parse_fountain
 from engine.story.script import ParsedScript
 
@@ -138,13 +138,19 @@ def _covered_by_locked(plan: ShotPlan, locked: list[Shot]) -> bool:
     return bool(plan.action) and any(s.action == plan.action for s in locked)
 
 
-def sync_scene_shots(store: ProjectStore, scene_id: str, plans: list[ShotPlan],
-                     ids: dict[str, str], report: ImportReport) -> list[str]:
+def _scene_shots(store: ProjectStore, scene_id: str) -> list[Shot]:
+    return sorted(store.all(Shot, scene_id=scene_id), key=lambda s: s.order)
+
+
+def sync_scene_shots(store: ProjectStore, scene: Scene, plans: list[ShotPlan],
+                     ids: dict[str, str], report: ImportReport,
+                     prompts: PromptContext) -> list[str]:
     """Replace a scene's unlocked shots with ``plans``; locked shots keep their place.
 
-    Returns the ids of the shots written (new or changed).
+    Written shots get their composed prompt. Returns the ids of the shots written.
     """
-    old = store.shots(scene_id)
+    scene_id = scene.id
+    old = _scene_shots(store, scene_id)
     locked_at = {i: s for i, s in enumerate(old) if s.locked}
     reusable = [s for s in old if not s.locked]
     plans = [p for p in plans if not _covered_by_locked(p, list(locked_at.values()))]
@@ -172,10 +178,12 @@ def sync_scene_shots(store: ProjectStore, scene_id: str, plans: list[ShotPlan],
                     ShotStatus.GENERATED, ShotStatus.APPROVED, ShotStatus.READY):
                 shot.status = ShotStatus.STALE
             shot.order = order
+            prompts.apply(shot, scene)
             store.update(shot, label="Re-plan shot")
         else:
             shot = Shot(scene_id=scene_id, order=order)
             _fill(shot, item, ids)
+            prompts.apply(shot, scene)
             store.add(shot, label="Add shot")
         written.append(shot.id)
     for leftover in reusable:
@@ -201,6 +209,7 @@ def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[Sho
         # the same text leaves what the user edited since (scene details, looks) alone
         refresh = script_text is not None
         ids = _merge_characters(store, script, report, refresh)
+        prompts = PromptContext(store)  # after the characters, before the shots
         existing = {s.number: s for s in store.scenes()}
         names = [c.name for c in store.all(Character)]
         written: list[str] = []
@@ -224,23 +233,20 @@ def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[Sho
                 scene = Scene(number=parsed.number, **values)
                 store.add(scene, label="Add scene")
             seen.add(scene.id)
-            written += sync_scene_shots(store, scene.id, scene_plans, ids, report)
+            written += sync_scene_shots(store, scene, scene_plans, ids, report, prompts)
         for scene in existing.values():
             if scene.id in seen:
                 continue
-            if any(s.locked for s in store.shots(scene.id)):
+            if any(s.locked for s in _scene_shots(store, scene.id)):
                 report.warnings.append(
                     f"Scene {scene.number} is no longer in the script but has locked shots; "
                     "it was kept.")
             else:
                 store.delete(scene, label="Remove scene")
-        if written:
-            recompose(store, written)
     report.title = script.title
     report.scenes = len(script.scenes)
     report.characters = len(script.characters)
-    report.shots = sum(len(store.shots(s.id)) for s in store.scenes()
-                       if s.id in seen)
+    report.shots = sum(1 for shot in store.all(Shot) if shot.scene_id in seen)
     report.warnings.extend(script.warnings)
     language = store.project.language
     if script.language is not language:
