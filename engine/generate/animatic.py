@@ -140,7 +140,12 @@ class Storyboard:
     def _compose(
         self, request: GenerationRequest, frame: tuple[int, int], move: CameraMove
     ) -> None:
-        look = read_scene(request.scene_heading, request.scene_description)
+        look = read_scene(
+            request.scene_heading,
+            f"{request.scene_description} {request.action}",
+            tuple(c.name for c in request.characters)
+            + tuple(ln.speaker for ln in request.dialogue),
+        )
         background = draw_background(self.canvas, look, self.height)
         characters = draw_characters(request, self.canvas, frame)
         if CameraAngle(request.angle) is CameraAngle.DUTCH:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from engine.generate.animatic_props import draw_prop, draw_weather, scene_prop, scene_weather
+
 RGB = tuple[int, int, int]
 
 # ------------------------------------------------------------------ reading the heading
@@ -75,6 +77,8 @@ class SceneLook:
     interior: bool
     terrain: str  # city | nature | water (exteriors)
     seed: int
+    prop: str = ""  # counter | desk | bed | board | sofa | "" (interiors)
+    weather: str = ""  # rain | snow | ""
 
 
 def _stable_int(text: str) -> int:
@@ -96,11 +100,12 @@ def _time_of_day(text: str) -> str | None:
     return None
 
 
-def read_scene(heading: str, description: str = "") -> SceneLook:
+def read_scene(heading: str, description: str = "", names: tuple[str, ...] = ()) -> SceneLook:
     """Time of day, interior or exterior and a location seed from the scene's words.
 
     Reads English (``INT. CAFE - NIGHT``) and Chinese (``第1场 夜 内 咖啡馆``, ``内景 咖啡馆
     - 夜``) headings; the description is consulted only where the heading is silent.
+    ``names`` (the characters') are not read as weather: 林雨 does not make it rain.
     """
     head = heading.lower().strip()
     desc = description.lower()
@@ -129,7 +134,14 @@ def read_scene(heading: str, description: str = "") -> SceneLook:
         and t not in _EXTERIOR_TOKENS
         and not re.fullmatch(r"(第?\d+[场場]?|scene|\d+)", t)
     ]
-    return SceneLook(time_of_day, interior, terrain, _stable_int(" ".join(place)))
+    return SceneLook(
+        time_of_day,
+        interior,
+        terrain,
+        _stable_int(" ".join(place)),
+        prop=scene_prop(head) if interior else "",
+        weather=scene_weather(f"{head} {desc}", names),
+    )
 
 
 # --------------------------------------------------------------------------- palettes
@@ -197,9 +209,11 @@ def draw_background(size: tuple[int, int], look: SceneLook, frame_h: int) -> Ima
     img = Image.fromarray(np.concatenate([arr, floor], axis=0).astype(np.uint8))
     draw = ImageDraw.Draw(img, "RGBA")
     if look.interior:
-        _draw_interior(draw, w, h, horizon, look, rng)
+        window = _draw_interior(draw, w, h, horizon, look, rng)
+        draw_weather(draw, look.weather, window, h, rng)
     else:
         _draw_exterior(draw, w, h, horizon, look, rng)
+        draw_weather(draw, look.weather, (0, 0, w, h), h, rng)
     blur = max(1.0, frame_h / 420)
     img = img.filter(ImageFilter.GaussianBlur(blur))
     return _vignette(img, 0.22 if tod in ("night", "dusk") else 0.14)
@@ -299,7 +313,8 @@ def _draw_exterior(
 
 def _draw_interior(
     draw: ImageDraw.ImageDraw, w: int, h: int, horizon: int, look: SceneLook, rng: random.Random
-) -> None:
+) -> tuple[float, float, float, float]:
+    """Walls, floor, window, door, decoration and the place's prop; returns the window."""
     tod = look.time_of_day
     wall_bottom = WALL[tod][1]
     # skirting board and floor boards in perspective
@@ -357,7 +372,9 @@ def _draw_interior(
         ),
         fill=(220, 190, 110, 255),
     )
-    if rng.random() < 0.5:  # a picture frame
+    if look.prop == "board":  # the blackboard takes the wall
+        pass
+    elif rng.random() < 0.5:  # a picture frame
         pw, ph = w * 0.1, h * 0.08
         py = horizon - h * 0.42
         draw.rectangle((deco_x - pw / 2, py, deco_x + pw / 2, py + ph), fill=frame_c)
@@ -390,3 +407,6 @@ def _draw_interior(
             fill=(255, 226, 170, 255),
         )
         draw.line((lx, ly, lx, horizon), fill=frame_c, width=max(1, round(h / 300)))
+    if look.prop:
+        draw_prop(draw, look.prop, deco_x, horizon, h, _shade(FLOOR[tod], 1.1))
+    return win_x - ww / 2, wy, win_x + ww / 2, wy + wh

@@ -365,3 +365,14 @@ def test_frames_drawn_ahead_on_threads_are_the_same(tmp_path: Path, monkeypatch)
     with pytest.raises(Cancelled):
         render(request(duration=1.0), tmp_path / "c" / "x.mp4", progress=progress, cancel=token)
     assert list((tmp_path / "c").iterdir()) == []
+
+
+def test_rain_falls_in_a_rainy_scene(tmp_path: Path) -> None:
+    common = dict(scene_heading="第2场 夜 外 街道", characters=[], shot_label="", duration=0.125)
+    dry = decode(render(request(**common), tmp_path / "dry.mp4"))[0]
+    wet = decode(
+        render(request(scene_description="大雨中的街道。", **common), tmp_path / "wet.mp4")
+    )[0]
+    assert diff(dry, wet) > 1.5
+    # rain streaks are light: the rainy picture is brighter somewhere in the sky
+    assert wet[:40].mean() > dry[:40].mean()

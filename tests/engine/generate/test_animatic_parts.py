@@ -236,3 +236,26 @@ def test_reference_choice_and_errors(tmp_path: Path) -> None:
     big = tmp_path / "big.png"
     Image.new("RGB", (4000, 1000), (9, 9, 9)).save(big)
     assert max(load_reference(big, "林雨").size) == 1600
+
+
+@pytest.mark.parametrize(
+    ("heading", "prop"),
+    [
+        ("第1场 夜 内 咖啡馆", "counter"),
+        ("INT. OFFICE - DAY", "desk"),
+        ("INT. HOSPITAL WARD - NIGHT", "bed"),
+        ("内景 教室 - 日", "board"),
+        ("第3场 日 内 林雨的公寓", "sofa"),
+        ("INT. BARN - DAY", ""),  # "bar" is a whole word, not part of "barn"
+        ("第2场 夜 外 街道", ""),  # props are for interiors
+    ],
+)
+def test_the_place_brings_its_prop(heading: str, prop: str) -> None:
+    assert read_scene(heading).prop == prop
+
+
+def test_weather_comes_from_the_words_but_not_from_names() -> None:
+    assert read_scene("第2场 夜 外 街道", "大雨中的街道").weather == "rain"
+    assert read_scene("EXT. SCHOOL GATE - DAWN", "Snow falls.").weather == "snow"
+    assert read_scene("第3场 日 内 林雨的公寓", "林雨推门进来", ("林雨",)).weather == ""
+    assert read_scene("EXT. PARK - DAY", "A rainbow? No: the training ground.").weather == ""
