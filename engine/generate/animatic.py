@@ -36,7 +36,7 @@ from engine.generate.base import GenerationRequest, GenerationResult
 from engine.jobs.progress import CancelToken, Progress
 from engine.model import CameraAngle, CameraMove, ShotSize
 
-RENDERER_VERSION = 1
+RENDERER_VERSION = 1  # bump whenever the pictures change: cached takes then count as stale
 RENDER_THREADS = 3  # frames drawn ahead of the encoder, at most
 MIN_SIDE = 16
 MAX_SIDE = 4096
