@@ -213,6 +213,8 @@ class _ChineseParser:
         self.in_cast = False
         self.episode = ""
         self.preamble: list[str] = []
+        # "林雨：" or "林雨" (a known name) alone on a line: the speech is on the next line
+        self.pending: tuple[str, str] | None = None
 
     # ----------------------------------------------------------------- helpers
     def _known(self, name: str) -> bool:
@@ -311,6 +313,15 @@ class _ChineseParser:
 
     def _scene_line(self, line: str) -> None:
         scene = self._scene()
+        if self.pending is not None:
+            name, paren = self.pending
+            if re.fullmatch(r"[（(][^）)]*[）)]", line):  # （冷笑） between name and speech
+                self.pending = (name, "，".join(x for x in (paren, line[1:-1]) if x))
+                return
+            self.pending = None
+            if line[0] not in ACTION_MARKS and parse_scene_heading(line) is None \
+                    and self._spoken(scene, name, paren, line):
+                return
         if line[0] in ACTION_MARKS:
             text = line.lstrip(ACTION_MARKS + " ")
             if text:
@@ -338,8 +349,15 @@ class _ChineseParser:
                 return
             if key in META_KEYS:
                 return
+            if not text and (name in NARRATORS or self._speaker(name)):
+                self.pending = (name, m.group("paren") or "")
+                return
             if self._spoken(scene, name, m.group("paren") or "", text):
                 return
+        cue = re.fullmatch(r"(?P<name>[^\s（(]{1,8})\s*(?:[（(](?P<paren>[^）)]*)[）)])?", line)
+        if cue and (self._known(cue.group("name")) or cue.group("name") in NARRATORS):
+            self.pending = (cue.group("name"), cue.group("paren") or "")
+            return
         scene.beats.append(Beat(BeatKind.ACTION, line))
 
     def _scene_meta(self, scene: ScriptScene, key: str, value: str) -> None:

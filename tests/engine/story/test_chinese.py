@@ -169,3 +169,32 @@ def test_not_headings(line: str) -> None:
 ])
 def test_parse_number(text: str, value: int | None) -> None:
     assert parse_number(text) == value
+
+
+FORMAT_SCREENPLAY = """\
+人物：林雨、陈默
+
+第1场 夜 内 咖啡馆
+林雨
+（冷笑）
+你终于肯来了。
+陈默：
+我有话要说。
+林雨（OS）
+走吧。
+旁白：
+那一夜，谁都没有睡。
+林雨站起身。
+"""
+
+
+def test_name_on_its_own_line_then_the_speech() -> None:
+    script = parse_chinese(FORMAT_SCREENPLAY)
+    beats = script.scenes[0].beats
+    assert [(b.speaker, b.emotion, b.line_kind, b.text) for b in beats if b.is_line] == [
+        ("林雨", "冷笑", LineKind.DIALOGUE, "你终于肯来了。"),
+        ("陈默", "", LineKind.DIALOGUE, "我有话要说。"),
+        ("林雨", "", LineKind.OFF_SCREEN, "走吧。"),
+        (None, "", LineKind.NARRATION, "那一夜，谁都没有睡。"),
+    ]
+    assert beats[-1].kind is BeatKind.ACTION and beats[-1].text == "林雨站起身。"
