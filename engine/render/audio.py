@@ -264,3 +264,26 @@ class AudioFeed:
     def close(self) -> None:
         self._frames = iter(())
         self._input.close()
+
+
+def encode_aac(
+    wav: Path, out_path: Path, sample_rate: int = 48000, bit_rate: int = 192_000,
+    codec: str = "aac", cancel: CancelToken | None = None,
+) -> Path:
+    """Encode the mix WAV into an audio-only MP4 (AAC, stereo), in small frames."""
+    import av
+
+    cancel = cancel or CancelToken()
+    with av.open(str(out_path), "w", format="mp4") as container:
+        stream = container.add_stream(codec, rate=sample_rate)
+        stream.layout = "stereo"
+        stream.bit_rate = bit_rate
+        feed = AudioFeed(wav, stream, container)
+        try:
+            while not feed.done:
+                cancel.check()
+                feed.feed_until(feed.written + 10.0)
+            feed.finish()
+        finally:
+            feed.close()
+    return out_path

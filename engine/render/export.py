@@ -27,7 +27,7 @@ from engine import __version__
 from engine.errors import StoryreelError
 from engine.jobs.progress import CancelToken, Progress, no_progress, scaled
 from engine.model.timeline import SourceKind, Timeline, VideoClip
-from engine.render.audio import AudioFeed, mix_timeline
+from engine.render.audio import encode_aac, mix_timeline
 from engine.render.frames import Fitter, StillSource, VideoSource, Yuv, crossfade, fade_to_black
 from engine.render.overlays import SubtitleOverlays, aigc_label, slate
 from engine.render.presets import Preset, get_preset
@@ -168,6 +168,7 @@ def export_timeline(
     part = _part_path(out_path)
     mix_wav = work_dir / f"mix-{export_id}.wav"
     video_tmp = work_dir / f"video-{export_id}.mp4"
+    audio_tmp = work_dir / f"audio-{export_id}.m4a"
     sidecars: list[tuple[Path, Path]] = []
     mix_cancel = CancelToken(poll=lambda: cancel.cancelled)
     mixer: _Background | None = None
@@ -175,8 +176,13 @@ def export_timeline(
         # the sound mixes in a thread while the pictures encode; both land in the final
         # file in one interleaving pass (video packets copied, audio encoded)
         t0 = time.monotonic()
-        mixer = _Background(
-            lambda: mix_timeline(timeline, mix_wav, resolved.audio_rate, no_progress, mix_cancel))
+
+        def sound() -> None:
+            mix_timeline(timeline, mix_wav, resolved.audio_rate, no_progress, mix_cancel)
+            encode_aac(mix_wav, audio_tmp, resolved.audio_rate, resolved.audio_bitrate,
+                       resolved.audio_codec, mix_cancel)
+
+        mixer = _Background(sound)
         frames = _Background.queue(
             _compose_frames(timeline, resolved.width, resolved.height, out_fps, n_out,
                             burn_subtitles, aigc_label in ("visible", "both"), cancel),
@@ -198,7 +204,7 @@ def export_timeline(
             metadata.update(aigc_metadata(timeline, export_id))
             if fmt in ("mp4", "mov"):
                 options["movflags"] += "+use_metadata_tags"
-        _mux(video_tmp, mix_wav, part, fmt, options, metadata, resolved,
+        _mux(video_tmp, audio_tmp, part, fmt, options, metadata,
              scaled(progress, 0.95, 0.999), cancel)
         timings["mux"] = time.monotonic() - t0
         cancel.check()
@@ -230,6 +236,7 @@ def export_timeline(
     finally:
         mix_wav.unlink(missing_ok=True)
         video_tmp.unlink(missing_ok=True)
+        audio_tmp.unlink(missing_ok=True)
         mix_wav.with_suffix(".f32").unlink(missing_ok=True)
         if made_work_dir:
             _remove_if_empty(work_dir)
@@ -486,33 +493,35 @@ def _encode_video(
 
 
 def _mux(
-    video: Path, mix_wav: Path, part: Path, fmt: str, options: dict[str, str],
-    metadata: dict[str, str], preset: Preset, progress: Progress, cancel: CancelToken,
+    video: Path, audio: Path, part: Path, fmt: str, options: dict[str, str],
+    metadata: dict[str, str], progress: Progress, cancel: CancelToken,
 ) -> None:
-    """Copy the encoded pictures and encode the sound into the final container,
-    interleaved by time."""
+    """Copy the encoded pictures and sound into the final container, interleaved by time
+    (no re-encoding: this pass only moves packets)."""
     import av
 
-    with av.open(str(video)) as source, \
+    with av.open(str(video)) as vsrc, av.open(str(audio)) as asrc, \
             av.open(str(part), "w", format=fmt, options=options) as container:
         container.metadata.update(metadata)
-        vin = source.streams.video[0]
+        vin, ain = vsrc.streams.video[0], asrc.streams.audio[0]
         vout = container.add_stream_from_template(vin)
-        astream = container.add_stream(preset.audio_codec, rate=preset.audio_rate)
-        astream.layout = "stereo"
-        astream.bit_rate = preset.audio_bitrate
-        feed = AudioFeed(mix_wav, astream, container)
-        try:
-            for i, packet in enumerate(source.demux(vin)):
-                if packet.dts is None:
-                    continue
-                if packet.pts is not None:
-                    feed.feed_until(float(packet.pts * vin.time_base) + 0.5)
-                packet.stream = vout
-                container.mux(packet)
-                if i % 100 == 0:
-                    cancel.check()
-            feed.finish()
-        finally:
-            feed.close()
+        aout = container.add_stream_from_template(ain)
+        sound = (p for p in asrc.demux(ain) if p.dts is not None)
+        pending = next(sound, None)
+        for i, packet in enumerate(vsrc.demux(vin)):
+            if packet.dts is None:
+                continue
+            t = float(packet.dts * vin.time_base)
+            while pending is not None and float(pending.dts * ain.time_base) <= t + 0.5:
+                pending.stream = aout
+                container.mux(pending)
+                pending = next(sound, None)
+            packet.stream = vout
+            container.mux(packet)
+            if i % 200 == 0:
+                cancel.check()
+        while pending is not None:
+            pending.stream = aout
+            container.mux(pending)
+            pending = next(sound, None)
     progress(1.0, "written")

@@ -26,6 +26,7 @@ class Yuv:
     y: np.ndarray  # (H, W)
     u: np.ndarray  # (H/2, W/2)
     v: np.ndarray  # (H/2, W/2)
+    owner: Any = None  # the av.VideoFrame whose buffers the planes view, kept alive
 
     @property
     def width(self) -> int:
@@ -89,15 +90,15 @@ class Yuv:
 
 
 def _planes(frame: Any) -> Yuv:
-    """An av.VideoFrame in yuv420p (even size) → Yuv, copying out of the frame's buffers."""
+    """An av.VideoFrame in yuv420p (even size) → Yuv viewing the frame's own buffers
+    (no copy; the Yuv keeps the frame alive)."""
     h, w = frame.height, frame.width
     planes = []
     for plane, (ph, pw) in zip(
         frame.planes, ((h, w), (h // 2, w // 2), (h // 2, w // 2)), strict=True
     ):
-        arr = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:ph, :pw]
-        planes.append(arr.copy())
-    return Yuv(*planes)
+        planes.append(np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:ph, :pw])
+    return Yuv(*planes, owner=frame)
 
 
 def from_rgb(rgb: np.ndarray) -> Yuv:
@@ -139,7 +140,7 @@ class Fitter:
         fw, fh = (sh, sw) if k % 2 else (sw, sh)
         yuv = _planes(frame.reformat(width=fw, height=fh, format="yuv420p"))
         if k:
-            yuv = Yuv(np.rot90(yuv.y, k), np.rot90(yuv.u, k), np.rot90(yuv.v, k))
+            yuv = Yuv(np.rot90(yuv.y, k), np.rot90(yuv.u, k), np.rot90(yuv.v, k), yuv.owner)
         if sw == self.width and sh == self.height:
             return yuv
         out = Yuv.black(self.width, self.height)
