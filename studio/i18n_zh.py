@@ -41,7 +41,8 @@ ZH: dict[str, str] = {
     "Script text saved. The script importer is not available in this build, so no scenes "
     "were made.": "剧本文本已保存。此版本没有剧本导入器，因此没有生成场次。",
     # storyboard
-    "Scene": "场次", "Shot": "镜头", "Scene 1": "第1场", "stale": "过期", "takes": "条",
+    "Scene": "场次", "Shot": "镜头", "Scene 1": "第1场", "stale": "过期",
+    "takes": "条", "take": "条",
     "Add a shot to this scene": "向本场添加镜头",
     "No scenes yet. Import or write a script, then Plan shots — or add a shot with the + "
     "button.": "还没有场次。导入或编写剧本，然后规划分镜——或用 + 按钮添加镜头。",

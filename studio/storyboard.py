@@ -170,7 +170,8 @@ class CardDelegate(QStyledItemDelegate):
             x = badge.right() + 4
         status_rect = QRect(r.left() + 8, y + 22, r.width() - 16, 16)
         painter.setPen(status_color)
-        status_text = tr(card.status) + (f" · {card.takes} " + tr("takes") if card.takes else "")
+        takes = f" · {card.takes} " + (tr("take") if card.takes == 1 else tr("takes"))
+        status_text = tr(card.status) + (takes if card.takes else "")
         painter.drawText(status_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          "● " + status_text)
         painter.restore()

@@ -65,6 +65,7 @@
 <message><source>Scene 1</source><translation>第1场</translation></message>
 <message><source>stale</source><translation>过期</translation></message>
 <message><source>takes</source><translation>条</translation></message>
+<message><source>take</source><translation>条</translation></message>
 <message><source>Add a shot to this scene</source><translation>向本场添加镜头</translation></message>
 <message><source>No scenes yet. Import or write a script, then Plan shots — or add a shot with the + button.</source><translation>还没有场次。导入或编写剧本，然后规划分镜——或用 + 按钮添加镜头。</translation></message>
 <message><source>Reorder shots</source><translation>调整镜头顺序</translation></message>

@@ -376,3 +376,41 @@ def test_plan_shots_with_llm_none(window: Any, qtbot: Any, tmp_path: Path, monke
     qtbot.waitUntil(lambda: not window.task_progress.isVisible(), timeout=3000)
     window.storyboard.refresh()
     assert sum(s.count() for s in window.storyboard.strips.values()) == len(shots)
+
+
+def test_real_key_presses_reach_the_actions(window: Any, qtbot: Any, tmp_path: Path,
+                                            monkeypatch: Any) -> None:
+    from PySide6.QtTest import QTest
+
+    store = create_via_start_page(window, qtbot, tmp_path, monkeypatch)
+    window.show()
+    window.activateWindow()
+    qtbot.waitActive(window)
+    a = window.storyboard.add_shot()
+    window.tabs.setCurrentWidget(window.storyboard)
+    window.storyboard.refresh()
+    window.storyboard.select_shots([a])
+    strip = next(iter(window.storyboard.strips.values()))
+    strip.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is strip, timeout=2000)
+    QTest.keyClick(strip, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert len(store.shots()) == 2
+    window.storyboard.refresh()
+    window.storyboard.select_shots([store.shots()[1].id])
+    strip = next(iter(window.storyboard.strips.values()))
+    strip.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is strip, timeout=2000)
+    QTest.keyClick(strip, Qt.Key.Key_Delete)
+    assert [s.id for s in store.shots()] == [a]
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(store.shots()) == 2
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)
+    assert len(store.shots()) == 1
+    # Delete typed in a text box edits the text, not the storyboard
+    window.inspector.show_shot(a)
+    window.inspector.narration.setFocus()
+    window.inspector.narration.setText("雨")
+    QTest.keyClick(window.inspector.narration, Qt.Key.Key_Home)
+    QTest.keyClick(window.inspector.narration, Qt.Key.Key_Delete)
+    assert len(store.shots()) == 1 and window.inspector.narration.text() == ""
