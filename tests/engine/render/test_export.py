@@ -264,3 +264,18 @@ def test_platform_fps_differs_from_project_fps(film, tmp_path: Path) -> None:
     assert info["fps"] == Fraction(30000, 1001)
     assert info["frames"] == report.frames == int(2 * Fraction(30000, 1001))
     assert abs(info["vdur"] - 2.0) <= 1001 / 30000
+
+
+def test_trim_in_past_a_seek_point_starts_at_the_right_picture(film, tmp_path: Path) -> None:
+    store = film(1, duration=1.0)
+    colors = [(250, 0, 0), (0, 250, 0), (0, 0, 250), (250, 250, 0), (0, 250, 250)]
+    clip = make_vfr_video(tmp_path / "long.mp4", [0.0, 1.0, 2.0, 2.5, 3.0, 4.0],
+                          colors=[*colors, (0, 0, 0)])
+    add_take(store, store.shots()[0].id, clip)
+    set_clip_edit(store, store.shots()[0].id, trim_in=60)  # 2.5 s at 24 fps
+    out = tmp_path / "trim.mp4"
+    export_film(store, out, preset=TEST_PRESET, burn_subtitles=False, aigc_label="none")
+    frames = decode_frames(out)
+    assert len(frames) == 24
+    assert np.abs(frames[0][H // 2, W // 2].astype(int) - colors[3]).max() < 40
+    assert np.abs(frames[13][H // 2, W // 2].astype(int) - colors[4]).max() < 40
