@@ -4,7 +4,9 @@ Each clip is a composed frame (a backdrop from the scene, the characters' refere
 images framed by the shot size, the shot label, the scene heading and the dialogue
 caption) moved by a virtual camera that performs the shot's camera move (pan, tilt,
 push-in, pull-out, orbit and track with parallax, handheld shake, a slight drift for
-static shots). Good enough to judge timing and story before spending GPU hours.
+static shots). Good enough to judge timing and story before spending GPU hours. When
+the shot has keyframes (``first_frame``/``last_frame``), they are the picture instead,
+the first dissolving into the last.
 
 Layers are drawn once on a larger canvas; each frame is only a crop + resize of the
 layers plus a paste of pre-rendered text, so a 3 s 270×480 clip takes a fraction of a
