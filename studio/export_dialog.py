@@ -235,6 +235,7 @@ def _child_main(argv: list[str]) -> int:
         from engine.render.export import export_film
         from engine.store import ProjectStore
 
+        token.check()  # cancelled while this process was starting
         store = ProjectStore.open(request["project"])
         try:
             report = export_film(store, Path(request["out"]), progress=progress, cancel=token,

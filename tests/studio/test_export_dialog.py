@@ -96,3 +96,18 @@ def test_in_process_export_on_the_pool_thread(dialog, qtbot, tmp_path: Path) -> 
     assert sig.args == [str(out)] and errors == []
     with av.open(str(out)) as container:
         assert container.streams.video[0].codec_context.height == 80
+
+
+def test_cancel_during_the_export_leaves_no_file(qtbot, project, tmp_path: Path) -> None:
+    make_tiny_project(project, tmp_path, durations=(2.0, 2.0, 2.0))
+    dlg = ExportDialog(project)
+    qtbot.addWidget(dlg)
+    errors: list[str] = []
+    dlg.show_error = errors.append
+    dlg.set_preset("draft")
+    out = tmp_path / "mid.mp4"
+    dlg.progress_bar.valueChanged.connect(lambda v: v > 0 and dlg.cancel_export())
+    with qtbot.waitSignal(dlg.cancelled, timeout=60_000):
+        dlg.start_export(out)
+    assert errors == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("mid.mp4")] == []
