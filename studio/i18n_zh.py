@@ -63,6 +63,8 @@ ZH: dict[str, str] = {
     "Line": "台词", "Emotion": "情绪", "Add line": "添加台词", "Remove line": "删除台词",
     "Prompt": "提示词", "Composed": "自动生成", "Override": "自定义", "Negative": "反向提示词",
     "Your own prompt (wins when not empty)": "你自己的提示词（不为空时优先）",
+    "Recompose": "重新生成提示词",
+    "Compose the prompt again from the shot's fields": "根据镜头字段重新组合提示词",
     "Generation": "生成", "Seed": "种子", "random": "随机", "Lock": "锁定", "Model": "模型",
     "Generate": "生成", "Takes": "版本", "Play": "播放", "Approve": "通过", "Compare": "对比",
     "Edit shot size": "修改景别", "Edit camera angle": "修改角度", "Edit camera move": "修改运镜",

@@ -169,7 +169,13 @@ class ShotInspector(QWidget):
         self.negative = QLineEdit()
         self.negative.editingFinished.connect(
             lambda: self.commit(tr("Edit negative prompt"), negative_prompt=self.negative.text()))
-        pform.addRow(tr("Composed"), self.prompt)
+        self.recompose_button = QPushButton(tr("Recompose"))
+        self.recompose_button.setToolTip(tr("Compose the prompt again from the shot's fields"))
+        self.recompose_button.clicked.connect(self.recompose)
+        composed = QVBoxLayout()
+        composed.addWidget(self.prompt)
+        composed.addWidget(self.recompose_button, 0, Qt.AlignmentFlag.AlignRight)
+        pform.addRow(tr("Composed"), composed)
         pform.addRow(tr("Override"), self.prompt_override)
         pform.addRow(tr("Negative"), self.negative)
         layout.addWidget(prompt_box)
@@ -359,6 +365,17 @@ class ShotInspector(QWidget):
         except Exception as exc:  # noqa: BLE001 - shown as a dialog by the window
             self.error.emit(str(exc))
             self.refresh()
+
+    def recompose(self) -> None:
+        """Rewrite the composed prompt from the shot's fields (the override is kept)."""
+        if self.shot_id is None:
+            return
+        try:
+            fn = engine_api.function("engine.story.composer", "recompose")
+            fn(self.store, [self.shot_id])
+        except Exception as exc:  # noqa: BLE001 - the engine's sentence, as a dialog
+            self.error.emit(str(exc))
+        self.refresh()
 
     def _seed_changed(self) -> None:
         value = self.seed.value()

@@ -318,6 +318,12 @@ class MainWindow(QMainWindow):
         self.bridge = StoreBridge(store, self)
         self.bridge.changed.connect(self._store_changed)
         self.autosave = autosave.Autosave(store, self.autosave_ms, self)
+        self._unwatch_staleness = None
+        try:  # shots whose inputs change after generation are marked stale
+            watch = importlib.import_module("engine.generate.staleness").watch
+            self._unwatch_staleness = watch(store)
+        except (ImportError, AttributeError):
+            pass
         self.undo.attach(store, self.bridge)
         self.workflows.attach(store)
         self._attach_views()
@@ -340,6 +346,8 @@ class MainWindow(QMainWindow):
                 self.timeline.deleteLater()
             self.timeline = self._timeline_cls(store, None)
             self.tabs.insertTab(3, self.timeline, tr("Timeline"))
+            if hasattr(self.timeline, "clipSelected"):
+                self.timeline.clipSelected.connect(self._timeline_clip_selected)
         if self._jobs_dock_cls is not None and store is not None and self.jobs_dock is None:
             self.jobs_dock = self._jobs_dock_cls(store, self)
             self.jobs_dock.setObjectName("jobsDock")
@@ -387,6 +395,12 @@ class MainWindow(QMainWindow):
         if self.autosave is not None:
             self.autosave.close()
             self.autosave = None
+        if getattr(self, "_unwatch_staleness", None) is not None:
+            try:
+                self._unwatch_staleness()
+            except ValueError:
+                pass
+            self._unwatch_staleness = None
         if self.bridge is not None:
             self.bridge.detach()
             self.bridge = None
@@ -442,6 +456,10 @@ class MainWindow(QMainWindow):
                 and callable(getattr(timeline, "refresh", None))):
             self._timeline_stale = False
             QTimer.singleShot(0, timeline.refresh)
+
+    def _timeline_clip_selected(self, shot_id: str) -> None:
+        self.storyboard.select_shots([shot_id])
+        self.inspector.show_shot(shot_id)
 
     def _selection_changed(self, shot_ids: list[str]) -> None:
         self.inspector.show_shot(shot_ids[-1] if shot_ids else None)

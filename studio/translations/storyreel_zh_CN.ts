@@ -121,6 +121,8 @@
 <message><source>Override</source><translation>自定义</translation></message>
 <message><source>Negative</source><translation>反向提示词</translation></message>
 <message><source>Your own prompt (wins when not empty)</source><translation>你自己的提示词（不为空时优先）</translation></message>
+<message><source>Recompose</source><translation>重新生成提示词</translation></message>
+<message><source>Compose the prompt again from the shot's fields</source><translation>根据镜头字段重新组合提示词</translation></message>
 <message><source>Generation</source><translation>生成</translation></message>
 <message><source>Seed</source><translation>种子</translation></message>
 <message><source>random</source><translation>随机</translation></message>

@@ -73,6 +73,14 @@ def test_generate_approve_export(window: Any, qtbot: Any, tmp_path: Path) -> Non
     shot = store.require(Shot, ids[0])
     assert shot.approved_take_id == take.id and shot.status == ShotStatus.APPROVED
 
+    # editing the prompt after generation marks the shot stale; undo brings it back
+    window.inspector.commit("Edit prompt override", prompt_override="雨夜，特写")
+    assert store.require(Shot, ids[0]).status == ShotStatus.STALE
+    qtbot.waitUntil(lambda: window.storyboard.card(ids[0]).stale, timeout=3000)
+    window.undo.undo_action.trigger()
+    assert store.require(Shot, ids[0]).status == ShotStatus.APPROVED
+    qtbot.waitUntil(lambda: not window.storyboard.card(ids[0]).stale, timeout=3000)
+
     out = tmp_path / "out" / "film.mp4"
     out.parent.mkdir()
     window.act_export.trigger()

@@ -414,3 +414,19 @@ def test_real_key_presses_reach_the_actions(window: Any, qtbot: Any, tmp_path: P
     QTest.keyClick(window.inspector.narration, Qt.Key.Key_Home)
     QTest.keyClick(window.inspector.narration, Qt.Key.Key_Delete)
     assert len(store.shots()) == 1 and window.inspector.narration.text() == ""
+
+
+def test_recompose_rewrites_the_composed_prompt(window: Any, qtbot: Any, tmp_path: Path,
+                                                monkeypatch: Any, sample_script: Path) -> None:
+    pytest.importorskip("engine.story.composer")
+    import dataclasses
+
+    store = create_via_start_page(window, qtbot, tmp_path, monkeypatch)
+    import_sample(window, qtbot, sample_script)
+    shot = store.shots()[0]
+    store.update(dataclasses.replace(shot, prompt="", size=shot.size.__class__("ECU")))
+    window.storyboard.select_shots([shot.id])
+    window.inspector.recompose_button.click()
+    composed = store.require(Shot, shot.id).prompt
+    assert composed and window.inspector.prompt.toPlainText() == composed
+    assert window.errors == []
