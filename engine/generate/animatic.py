@@ -1,12 +1,12 @@
 """The ``animatic`` backend: a timed storyboard clip per shot, on the CPU, with no weights.
 
 Each clip is a composed frame (a backdrop from the scene, the characters' reference
-images framed by the shot size, the shot label, the scene heading and the dialogue
-caption) moved by a virtual camera that performs the shot's camera move (pan, tilt,
-push-in, pull-out, orbit and track with parallax, handheld shake, a slight drift for
-static shots). Good enough to judge timing and story before spending GPU hours. When
-the shot has keyframes (``first_frame``/``last_frame``), they are the picture instead,
-the first dissolving into the last.
+images framed by the shot size, and a storyboard note with the shot label, the scene
+heading, the action and the line being spoken) moved by a virtual camera that performs
+the shot's camera move (pan, tilt, push-in, pull-out, orbit and track with parallax,
+handheld shake, a slight drift for static shots). Good enough to judge timing and story
+before spending GPU hours. When the shot has keyframes (``first_frame``/``last_frame``),
+they are the picture instead, the first dissolving into the last.
 
 Layers are drawn once on a larger canvas; each frame is only a crop + resize of the
 layers plus a paste of pre-rendered text, so a 3 s 270×480 clip takes a fraction of a
@@ -33,12 +33,12 @@ from engine.errors import MediaError, StoryreelError
 from engine.generate.animatic_figures import draw_characters, dutch_degrees, rotate_for_dutch
 from engine.generate.animatic_motion import CANVAS_MARGIN, PARALLAX_MOVES, camera_path, ease
 from engine.generate.animatic_scene import draw_background, read_scene
-from engine.generate.animatic_text import Overlay, caption_schedule, render_caption, render_header
+from engine.generate.animatic_text import Overlay, caption_schedule, render_header
 from engine.generate.base import GenerationRequest, GenerationResult
 from engine.jobs.progress import CancelToken, Progress
 from engine.model import CameraAngle, CameraMove, ShotSize
 
-RENDERER_VERSION = 1  # bump whenever the pictures change: cached takes then count as stale
+RENDERER_VERSION = 2  # bump whenever the pictures change: cached takes then count as stale
 RENDER_THREADS = 3  # frames drawn ahead of the encoder, at most
 MIN_SIDE = 16
 MAX_SIDE = 4096
@@ -132,12 +132,12 @@ class Storyboard:
         else:
             self._compose(request, frame, move)
         self.path = camera_path(move, self.frames, float(request.fps), request.seed)
-        self.header = render_header(request, self.width, self.height)
-        self.captions: list[Overlay | None] = [
-            render_caption(line, request.language, self.width, self.height)
-            for line in request.dialogue
-        ]
-        self.caption_starts = caption_schedule(list(request.dialogue), self.frames)
+        # one header per spoken line (the line is part of the storyboard note), in turn
+        lines = [ln for ln in request.dialogue if ln.text.strip()]
+        self.headers: list[Overlay | None] = [
+            render_header(request, self.width, self.height, line) for line in lines
+        ] or [render_header(request, self.width, self.height)]
+        self.header_starts = caption_schedule(lines, self.frames) if lines else [0]
 
     def _compose(
         self, request: GenerationRequest, frame: tuple[int, int], move: CameraMove
@@ -163,9 +163,9 @@ class Storyboard:
             background.paste(characters, (0, 0), characters)
             self.background = background
 
-    def caption_at(self, index: int) -> Overlay | None:
+    def header_at(self, index: int) -> Overlay | None:
         current = None
-        for start, overlay in zip(self.caption_starts, self.captions, strict=True):
+        for start, overlay in zip(self.header_starts, self.headers, strict=True):
             if index >= start:
                 current = overlay
         return current
@@ -183,11 +183,9 @@ class Storyboard:
             image = Image.blend(image, end, ease(index / max(1, self.frames - 1)))
         if self.characters is not None:
             self._paste_characters(image, fg_cam.box(self.canvas, size))
-        if self.header is not None:
-            self.header.paste_onto(image)
-        caption = self.caption_at(index)
-        if caption is not None:
-            caption.paste_onto(image)
+        header = self.header_at(index)
+        if header is not None:
+            header.paste_onto(image)
         return image
 
     def frames_ahead(self, cancel: CancelToken) -> Iterator[Image.Image]:
@@ -319,7 +317,7 @@ class AnimaticBackend:
             "keyframes": [
                 str(p.name) for p in (request.first_frame, request.last_frame) if p is not None
             ],
-            "captions_in_picture": any(line.text.strip() for line in request.dialogue),
+            "dialogue_in_note": any(line.text.strip() for line in request.dialogue),
         }
 
 

@@ -212,8 +212,14 @@ def _pill(
     draw.rounded_rectangle(box, radius=radius, fill=fill)
 
 
-def render_header(request: GenerationRequest, width: int, height: int) -> Overlay | None:
-    """Top-left: the shot label, the size/move/angle badge, the scene heading, the action."""
+def render_header(
+    request: GenerationRequest, width: int, height: int, line: SpokenLine | None = None
+) -> Overlay | None:
+    """Top-left: the shot label, the size/move/angle badge, the scene heading, the action,
+    and the line being spoken (``line``) as a storyboard note.
+
+    Dialogue sits in this note rather than at the bottom of the frame, where the export
+    burns the exact, TTS-timed subtitles: the two never cover each other."""
     area = safe_area(width, height)
     layer = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
@@ -262,14 +268,18 @@ def render_header(request: GenerationRequest, width: int, height: int) -> Overla
         heading = ""
     y += line_h + pad + gap
     rows: list[tuple[str, tuple[int, int, int, int]]] = []
-    for text, colour in (
-        (heading, (255, 255, 255, 240)),
-        (request.action.strip(), (222, 228, 240, 230)),
+    spoken = ""
+    if line is not None and line.text.strip():
+        spoken = caption_prefix(line, request.language) + line.text.strip()
+    for text, colour, most in (
+        (heading, (255, 255, 255, 240), 2),
+        (request.action.strip(), (222, 228, 240, 230), 2),
+        (spoken, NOTE_DIALOGUE_COLOUR, 3),
     ):
         if not text:
             continue
         lines = wrap_text(text, small, area.width - 2 * pad)
-        max_lines = 1 if landscape else 2
+        max_lines = 1 if landscape and most < 3 else most
         if len(lines) > max_lines:
             lines = lines[:max_lines]
             lines[-1] = _ellipsize(lines[-1], small, area.width - 2 * pad)
@@ -297,6 +307,9 @@ def render_header(request: GenerationRequest, width: int, height: int) -> Overla
     return _trimmed(layer)
 
 
+NOTE_DIALOGUE_COLOUR = (255, 226, 120, 245)
+
+
 def _ellipsize(line: str, fnt: ImageFont.FreeTypeFont, max_width: float) -> str:
     while line and fnt.getlength(line + "…") > max_width:
         line = line[:-1]
@@ -309,74 +322,6 @@ def caption_prefix(line: SpokenLine, language: str) -> str:
     if not speaker:
         return "旁白：" if zh else "Narrator: "
     return f"{speaker}：" if zh else f"{speaker}: "
-
-
-MAX_CAPTION_LINES = 4
-
-
-def render_caption(line: SpokenLine, language: str, width: int, height: int) -> Overlay | None:
-    """One dialogue caption ("林雨：台词"), bottom centre inside the safe area."""
-    text = line.text.strip()
-    if not text:
-        return None
-    area = safe_area(width, height)
-    prefix = caption_prefix(line, language)
-    full = prefix + text
-    max_w = area.width * 0.94
-    size = caption_font_size(width, height)
-    min_size = min(size, max(12, round(size * 0.7)))
-    while True:
-        fnt = font(size)
-        lines = wrap_text(full, fnt, max_w)
-        if len(lines) <= MAX_CAPTION_LINES or size <= min_size:
-            break
-        size -= 1
-    if len(lines) > MAX_CAPTION_LINES:
-        lines = lines[:MAX_CAPTION_LINES]
-        lines[-1] = _ellipsize(lines[-1], fnt, max_w)
-
-    stroke = max(1, round(size / 14))
-    line_h = round(size * 1.32)
-    pad_x, pad_y = round(size * 0.5), round(size * 0.3)
-    block_h = line_h * len(lines)
-    widths = [fnt.getlength(ln) for ln in lines]
-    block_w = max(widths)
-    layer = Image.new("RGBA", (width, height), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(layer)
-    cx = (area.left + area.right) / 2
-    top = area.bottom - block_h - pad_y
-    draw.rounded_rectangle(
-        (cx - block_w / 2 - pad_x, top - pad_y, cx + block_w / 2 + pad_x, area.bottom),
-        radius=pad_y * 2,
-        fill=(0, 0, 0, 120),
-    )
-    name_colour = NARRATOR_COLOUR if not line.speaker.strip() else NAME_COLOUR
-    remaining_prefix = len(prefix)
-    for i, (ln, w) in enumerate(zip(lines, widths, strict=True)):
-        x = cx - w / 2
-        y = top + i * line_h + (line_h - size) / 2 - size * 0.12
-        head, tail = ln[:remaining_prefix], ln[remaining_prefix:]
-        remaining_prefix = max(0, remaining_prefix - len(ln))
-        if head:
-            draw.text(
-                (x, y),
-                head,
-                font=fnt,
-                fill=name_colour,
-                stroke_width=stroke,
-                stroke_fill=OUTLINE_COLOUR,
-            )
-            x += fnt.getlength(head)
-        if tail:
-            draw.text(
-                (x, y),
-                tail,
-                font=fnt,
-                fill=TEXT_COLOUR,
-                stroke_width=stroke,
-                stroke_fill=OUTLINE_COLOUR,
-            )
-    return _trimmed(layer)
 
 
 def caption_schedule(lines: list[SpokenLine], frames: int) -> list[int]:

@@ -22,10 +22,10 @@ from engine.generate.animatic_text import (
     NO_LINE_START,
     caption_schedule,
     font,
-    render_caption,
+    render_header,
     wrap_text,
 )
-from engine.generate.base import SpokenLine
+from engine.generate.base import GenerationRequest, SpokenLine
 from engine.model import CameraMove, ShotSize
 
 # ------------------------------------------------------------------------------ text
@@ -65,17 +65,20 @@ def test_mixed_chinese_and_english() -> None:
     assert all(line[0] not in NO_LINE_START for line in lines)
 
 
-def test_caption_stays_inside_the_safe_area_and_shrinks_long_lines() -> None:
-    short = render_caption(SpokenLine("林雨", "好。"), "zh", 1080, 1920)
-    long = render_caption(SpokenLine("林雨", "这是一句非常非常长的台词，" * 12), "zh", 1080, 1920)
-    assert short is not None and long is not None
-    for cap in (short, long):
-        assert cap.x >= round(1080 * 0.08) - 1
-        assert cap.x + cap.image.width <= round(1080 * 0.85) + 1  # clear of the side buttons
-        assert cap.y + cap.image.height <= round(1920 * 0.78) + 1
-    assert long.image.height > short.image.height
-    assert long.image.height < 1920 * 0.3  # at most four lines, however long the speech
-    assert render_caption(SpokenLine("林雨", "   "), "zh", 1080, 1920) is None
+def test_spoken_line_joins_the_note_inside_the_safe_area() -> None:
+    req = GenerationRequest(
+        shot_id="s", prompt="", shot_label="1-1", scene_heading="第1场 夜 内 咖啡馆"
+    )
+    plain = render_header(req, 1080, 1920)
+    short = render_header(req, 1080, 1920, SpokenLine("林雨", "好。"))
+    long = render_header(req, 1080, 1920, SpokenLine("林雨", "这是一句非常非常长的台词，" * 12))
+    assert plain is not None and short is not None and long is not None
+    for note in (short, long):
+        assert note.x >= round(1080 * 0.08) - 1
+        assert note.x + note.image.width <= round(1080 * 0.85) + 1  # clear of the side buttons
+        assert note.y + note.image.height < 1920 * 0.45  # far above the subtitle band
+    assert plain.image.height < short.image.height < long.image.height
+    assert render_header(req, 1080, 1920, SpokenLine("林雨", "   ")).image.size == plain.image.size
 
 
 def test_lines_share_the_shot_by_length() -> None:
