@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QObject, QProcess, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -33,11 +33,39 @@ from engine.store.media import IMAGE_EXTS as IMAGE_SUFFIXES
 from studio import engine_api
 from studio.i18n import tr
 from studio.inspector import CommitTextEdit
-from studio.tasks import Task, run_task
+from studio.tasks import Task, run_task, start_task
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 SHA_ROLE = Qt.ItemDataRole.UserRole + 1
 TEXT_FIELDS = ("age", "gender", "appearance", "costume", "personality", "description")
+
+
+def play_wav(path: str, parent: QObject | None = None) -> str:
+    """Play a WAV without blocking; returns what played it ("" when nothing could).
+
+    PySide6-Essentials has no QtMultimedia, so this tries it, then a system player
+    (paplay, aplay, afplay, pw-play) started detached; otherwise the caller shows the path.
+    """
+    try:
+        from PySide6.QtCore import QUrl as _QUrl
+        from PySide6.QtMultimedia import QSoundEffect  # type: ignore[import-not-found]
+
+        effect = QSoundEffect(parent)
+        effect.setSource(_QUrl.fromLocalFile(path))
+        effect.play()
+        return "qt"
+    except ImportError:
+        pass
+    import os
+    import shutil
+
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        return ""  # headless (tests, screenshots): no sound device to play on
+    for tool in ("paplay", "pw-play", "aplay", "afplay"):
+        exe = shutil.which(tool)
+        if exe and QProcess.startDetached(exe, [path]):
+            return tool
+    return ""
 
 
 class ReferenceGrid(QListWidget):
@@ -420,16 +448,21 @@ class CastView(QWidget):
         language = str(self.store.project.language)
         self.sample_status.setText(tr("Synthesizing…"))
         self.play_button.setEnabled(False)
-        task = run_task(preview, profile, language, pass_progress=False, label="voice sample")
+        task = run_task(preview, profile, language, pass_progress=False, label="voice sample",
+                        start=False)
         task.signals.succeeded.connect(self._sample_done)
         task.signals.failed.connect(self._sample_failed)
         self._sample_task = task
+        start_task(task)
 
     def _sample_done(self, path: object) -> None:
         self.play_button.setEnabled(True)
         self.last_sample = str(path)
-        self.sample_status.setText(tr("Sample:") + f" {Path(str(path)).name}")
-        self.sample_ready.emit(str(path))
+        how = play_wav(self.last_sample, self)
+        shown = tr("Playing") if how else tr("Sample written to")
+        self.sample_status.setText(f"{shown} {self.last_sample}")
+        self.sample_status.setToolTip(self.last_sample)
+        self.sample_ready.emit(self.last_sample)
 
     def _sample_failed(self, message: str) -> None:
         self.play_button.setEnabled(True)

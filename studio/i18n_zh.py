@@ -32,6 +32,8 @@ ZH: dict[str, str] = {
     "Where to create the project": "项目保存位置",
     "Open a .storyreel project folder": "打开 .storyreel 项目文件夹",
     # script editor
+    "No script yet? Describe the story idea, then Plan shots":
+        "还没有剧本？写下故事创意，再点“规划分镜”",
     "Apply text": "应用文本", "Parse the text into scenes and shots": "把文本解析为场次和镜头",
     "Paste or type a script here: 第1场 日 内 咖啡馆 … or INT. CAFE - DAY …":
         "在此粘贴或输入剧本：第1场 日 内 咖啡馆 … 或 INT. CAFE - DAY …",
@@ -86,7 +88,8 @@ ZH: dict[str, str] = {
     "Reference images": "参考图", "Images": "图片", "Add images…": "添加图片…",
     "Remove image": "移除图片", "Voice": "声音", "Project default": "项目默认",
     "Engine": "引擎", "Speed": "语速", "Pitch": "音调", "Play sample": "试听",
-    "Synthesizing…": "正在合成…", "Sample:": "试听：",
+    "Synthesizing…": "正在合成…", "Playing": "正在播放",
+    "Sample written to": "试听音频已写入",
     "A character needs a name.": "角色需要一个名字。",
     "Another character is already called that.": "已有同名角色。",
     "Add or select a character first.": "请先添加或选择一个角色。",

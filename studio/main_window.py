@@ -93,7 +93,6 @@ class MainWindow(QMainWindow):
         self.storyboard.error.connect(self.show_error)
         self.cast = CastView()
         self.cast.error.connect(self.show_error)
-        self.cast.sample_ready.connect(self.play_file)
         self.tabs.addTab(self.script_editor, tr("Script"))
         self.tabs.addTab(self.storyboard, tr("Storyboard"))
         self.tabs.addTab(self.cast, tr("Cast"))
@@ -499,7 +498,7 @@ class MainWindow(QMainWindow):
         if self.script_editor.modified:
             self.show_error(tr("Apply the edited script text before planning shots."))
             return
-        self.workflows.plan()
+        self.workflows.plan(self.script_editor.idea_text())
 
     def add_shot(self) -> None:
         if self.store is not None:

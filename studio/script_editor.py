@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QT
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
@@ -118,10 +119,13 @@ class ScriptEditor(QWidget):
         self.plan_button = QPushButton(tr("Plan shots"))
         self.plan_button.setObjectName("primary")
         self.plan_button.clicked.connect(self.plan_requested)
+        self.idea = QLineEdit()
+        self.idea.setPlaceholderText(tr("No script yet? Describe the story idea, then Plan shots"))
         self.status = QLabel("")
         self.status.setObjectName("muted")
         for w in (self.import_button, self.apply_button, self.plan_button):
             bar.addWidget(w)
+        bar.addWidget(self.idea, 2)
         bar.addWidget(self.status, 1)
         layout.addLayout(bar)
         self.editor = QPlainTextEdit()
@@ -135,6 +139,11 @@ class ScriptEditor(QWidget):
 
     def _apply(self) -> None:
         self.apply_requested.emit(self.editor.toPlainText())
+
+    def idea_text(self) -> str | None:
+        """The idea to plan from, when there is no script text; else None."""
+        idea = self.idea.text().strip()
+        return idea if idea and not self.editor.toPlainText().strip() else None
 
     def text(self) -> str:
         return self.editor.toPlainText()

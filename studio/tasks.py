@@ -2,7 +2,9 @@
 
 ``run_task(fn, ...)`` runs ``fn(*args, progress=..., cancel=..., **kwargs)`` on the global
 QThreadPool. The returned ``Task`` has ``signals`` (progress, succeeded, failed, cancelled,
-finished) that are delivered on the UI thread, and ``cancel()``. The worker thread never
+finished) that are delivered on the UI thread, and ``cancel()``. Connect signals before
+the task starts (``run_task(..., start=False)`` then ``start_task``), or a fast task may
+finish before anyone listens. The worker thread never
 touches widgets.
 """
 
@@ -79,9 +81,19 @@ _running: set[Task] = set()
 
 
 def run_task(fn: Callable[..., Any], *args: Any, label: str = "", pass_progress: bool = True,
-             pool: QThreadPool | None = None, **kwargs: Any) -> Task:
-    """Start ``fn`` on the thread pool; the task is kept alive until it finishes."""
+             pool: QThreadPool | None = None, start: bool = True, **kwargs: Any) -> Task:
+    """A task for ``fn`` on the thread pool, kept alive until it finishes.
+
+    With ``start=False`` the caller connects its signals first, then calls
+    ``start_task(task)``: a task that fails at once cannot emit before anyone listens.
+    """
     task = Task(fn, *args, label=label, pass_progress=pass_progress, **kwargs)
+    if start:
+        start_task(task, pool)
+    return task
+
+
+def start_task(task: Task, pool: QThreadPool | None = None) -> Task:
     _running.add(task)
     task.signals.finished.connect(lambda: _running.discard(task))
     (pool or QThreadPool.globalInstance()).start(task)

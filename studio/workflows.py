@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from engine.model import Job, JobStatus, Project, Shot
 from studio import engine_api, preferences
 from studio.i18n import tr
-from studio.tasks import Task, run_task
+from studio.tasks import Task, run_task, start_task
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
@@ -91,7 +91,7 @@ class Workflows(QObject):
             self.error.emit(tr("Wait for the running task to finish, or cancel it.")
                             + f" ({self.task.label})")
             return None
-        task = run_task(fn, *args, label=label, **kwargs)
+        task = run_task(fn, *args, label=label, start=False, **kwargs)
         self.task = task
         task.signals.progress.connect(self.progress)
         task.signals.failed.connect(self.error)
@@ -100,6 +100,7 @@ class Workflows(QObject):
             task.signals.succeeded.connect(on_done)
         task.signals.finished.connect(self._task_finished)
         self.busy.emit(label)
+        start_task(task)
         return task
 
     def _task_finished(self) -> None:

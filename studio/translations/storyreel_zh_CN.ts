@@ -52,6 +52,7 @@
 <message><source>1:1 square</source><translation>1:1 方形</translation></message>
 <message><source>Where to create the project</source><translation>项目保存位置</translation></message>
 <message><source>Open a .storyreel project folder</source><translation>打开 .storyreel 项目文件夹</translation></message>
+<message><source>No script yet? Describe the story idea, then Plan shots</source><translation>还没有剧本？写下故事创意，再点“规划分镜”</translation></message>
 <message><source>Apply text</source><translation>应用文本</translation></message>
 <message><source>Parse the text into scenes and shots</source><translation>把文本解析为场次和镜头</translation></message>
 <message><source>Paste or type a script here: 第1场 日 内 咖啡馆 … or INT. CAFE - DAY …</source><translation>在此粘贴或输入剧本：第1场 日 内 咖啡馆 … 或 INT. CAFE - DAY …</translation></message>
@@ -175,7 +176,8 @@
 <message><source>Pitch</source><translation>音调</translation></message>
 <message><source>Play sample</source><translation>试听</translation></message>
 <message><source>Synthesizing…</source><translation>正在合成…</translation></message>
-<message><source>Sample:</source><translation>试听：</translation></message>
+<message><source>Playing</source><translation>正在播放</translation></message>
+<message><source>Sample written to</source><translation>试听音频已写入</translation></message>
 <message><source>A character needs a name.</source><translation>角色需要一个名字。</translation></message>
 <message><source>Another character is already called that.</source><translation>已有同名角色。</translation></message>
 <message><source>Add or select a character first.</source><translation>请先添加或选择一个角色。</translation></message>

@@ -112,7 +112,7 @@ def test_every_ui_string_has_a_chinese_translation() -> None:
 
 def test_task_reports_progress_result_and_cancel(qtbot: Any) -> None:
     from engine.errors import Cancelled
-    from studio.tasks import run_task
+    from studio.tasks import run_task, start_task
 
     seen: list[tuple[float, str]] = []
     threads: list[int] = []
@@ -124,11 +124,13 @@ def test_task_reports_progress_result_and_cancel(qtbot: Any) -> None:
             progress((i + 1) / n, f"step {i + 1}")
         return n * 2
 
-    task = run_task(work, 4, label="demo")
+    task = run_task(work, 4, label="demo", start=False)
     task.signals.progress.connect(lambda f, m: seen.append((f, m)))
     with qtbot.waitSignal(task.signals.finished, timeout=5000):
-        pass
+        start_task(task)
     assert task.result == 8 and threads[0] != threading.get_ident()
+    qtbot.waitUntil(lambda: len(seen) == 4, timeout=2000)
+    assert seen == [(0.25, "step 1"), (0.5, "step 2"), (0.75, "step 3"), (1.0, "step 4")]
 
     def blocked(progress: Any, cancel: Any) -> None:
         while True:
@@ -144,9 +146,9 @@ def test_task_reports_progress_result_and_cancel(qtbot: Any) -> None:
     def bad(progress: Any, cancel: Any) -> None:
         raise StoryreelError("The script is empty.")
 
-    task3 = run_task(bad)
+    task3 = run_task(bad, start=False)
     with qtbot.waitSignal(task3.signals.failed, timeout=5000) as blocker:
-        pass
+        start_task(task3)
     assert blocker.args == ["The script is empty."]
     assert issubclass(Cancelled, StoryreelError)
 

@@ -132,7 +132,8 @@ def test_event_loop_never_stalls_during_generation_and_export(window: Any, qtbot
         busy.clear()
         last[0], last[1] = time.perf_counter(), time.thread_time()
         store.update(dataclasses.replace(store.require(Shot, ids[2]), seed=7))
-        window.generate([ids[2]])
+        window.storyboard.select_shots([ids[2]])
+        window.inspector.generate_button.click()
         window.act_export.trigger()
         dialog = window.dialogs.shown[-1]
         dialog.set_preset("draft")
@@ -150,7 +151,7 @@ def test_event_loop_never_stalls_during_generation_and_export(window: Any, qtbot
           f"work between ticks {worst_busy * 1000:.1f} ms, load {load:.1f} per core")
     # The UI thread's own work between two ticks always stays under 100 ms.
     assert worst_busy < 0.100, f"the UI thread worked {worst_busy * 1000:.0f} ms without a break"
-    if load > 2.0:
+    if worst >= 0.100 and load > 2.0:
         # On a machine with more than two runnable processes per core the OS, not this
         # code, decides when the UI thread runs: wall-clock gaps then measure the machine.
         pytest.skip(f"machine overloaded ({load:.1f} runnable per core); worst wall gap "

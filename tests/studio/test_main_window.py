@@ -430,3 +430,42 @@ def test_recompose_rewrites_the_composed_prompt(window: Any, qtbot: Any, tmp_pat
     composed = store.require(Shot, shot.id).prompt
     assert composed and window.inspector.prompt.toPlainText() == composed
     assert window.errors == []
+
+
+def test_engine_error_from_a_task_is_shown_as_its_sentence(window: Any, qtbot: Any,
+                                                           tmp_path: Path,
+                                                           monkeypatch: Any) -> None:
+    pytest.importorskip("engine.story.planner")
+    from studio import preferences
+
+    preferences.set_llm(preferences.LlmSettings(mode="none"))
+    store = create_via_start_page(window, qtbot, tmp_path, monkeypatch)
+    window.script_editor.idea.setText("一个外卖员意外成为豪门继承人")
+    assert window.script_editor.idea_text() == "一个外卖员意外成为豪门继承人"
+    window.act_plan.trigger()
+    task = window.workflows.task
+    assert task is not None
+    qtbot.waitUntil(lambda: task.done, timeout=20_000)
+    qtbot.waitUntil(lambda: bool(window.dialogs.errors), timeout=5_000)
+    message = window.dialogs.errors[-1]
+    assert message.startswith("Turning an idea into a script needs a language model")
+    assert "Traceback" not in message and store.shots() == []
+
+
+def test_play_sample_synthesizes_the_characters_voice(window: Any, qtbot: Any,
+                                                      tmp_path: Path, monkeypatch: Any) -> None:
+    tts = pytest.importorskip("engine.audio.tts")
+    if "espeak" not in tts.available_backends():
+        pytest.skip("espeak-ng is not installed")
+    import av
+
+    create_via_start_page(window, qtbot, tmp_path, monkeypatch)
+    window.cast.add_character("林雨")
+    assert window.cast.voice_name.currentText()  # a default voice was picked
+    with qtbot.waitSignal(window.cast.sample_ready, timeout=30_000) as blocker:
+        window.cast.play_button.click()
+    wav = Path(blocker.args[0])
+    with av.open(str(wav)) as container:
+        assert container.streams.audio and float(container.duration or 0) / 1e6 > 0.3
+    assert str(wav) in window.cast.sample_status.text()
+    assert window.errors == []
