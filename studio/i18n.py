@@ -18,13 +18,13 @@ from xml.sax.saxutils import escape
 
 from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
 
-from studio.i18n_zh import ZH
+from studio.i18n_zh import ALL_ZH, ZH
 
 CONTEXT = "Storyreel"
 LANGUAGES = ("system", "zh", "en")
 QM_PATH = Path(__file__).resolve().parent / "translations" / "storyreel_zh_CN.qm"
 
-_installed: QTranslator | None = None
+_installed: list[QTranslator] = []
 
 
 def tr(text: str) -> str:
@@ -59,25 +59,27 @@ def resolve_language(choice: str) -> str:
 
 
 def current_language() -> str:
-    return "zh" if _installed is not None else "en"
+    return "zh" if _installed else "en"
 
 
 def install_language(choice: str) -> str:
     """Install the translator for ``choice`` on the running application; returns zh/en."""
-    global _installed
     app = QCoreApplication.instance()
     lang = resolve_language(choice)
     if app is None:
         return lang
-    if _installed is not None:
-        app.removeTranslator(_installed)
-        _installed = None
+    while _installed:
+        app.removeTranslator(_installed.pop())
     if lang == "zh":
-        translator: QTranslator = QTranslator(app)
-        if not (QM_PATH.is_file() and translator.load(str(QM_PATH))):
-            translator = DictTranslator(ZH, app)
-        app.installTranslator(translator)
-        _installed = translator
+        # the dict answers for every context (the other widgets use their class names);
+        # the compiled .qm, installed last, is asked first for the window's own strings
+        translators: list[QTranslator] = [DictTranslator(ALL_ZH, app)]
+        compiled = QTranslator(app)
+        if QM_PATH.is_file() and compiled.load(str(QM_PATH)):
+            translators.append(compiled)
+        for translator in translators:
+            app.installTranslator(translator)
+            _installed.append(translator)
     return lang
 
 

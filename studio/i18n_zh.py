@@ -116,3 +116,54 @@ ZH: dict[str, str] = {
     "Queued generation of": "已排队生成", "shots": "个镜头", "cancelled": "已取消",
     "Exported": "已导出",
 }
+
+# Strings of the other studio widgets (jobs dock, timeline, export dialog, player, take
+# comparison). They call self.tr() with their class as context; the dict translator
+# answers for any context.
+ZH_WIDGETS: dict[str, str] = {
+    "AI-content label": "AI 生成内容标识", "Add music {name}": "添加音乐 {name}",
+    "Add music…": "添加音乐…", "Adding music is not available yet.": "暂不支持添加音乐。",
+    "Approve this take": "通过这个版本", "Approved": "已通过",
+    "Audio (*.wav *.mp3 *.m4a *.aac *.flac *.ogg *.opus)":
+        "音频 (*.wav *.mp3 *.m4a *.aac *.flac *.ogg *.opus)",
+    "Backend": "后端", "Both takes must belong to the same shot.": "两个版本必须属于同一个镜头。",
+    "Burn subtitles into the picture": "把字幕烧录进画面", "Cancelling…": "正在取消…",
+    "Choose where to save the film.": "请选择影片的保存位置。", "Choose…": "选择…",
+    "Clear finished": "清除已完成", "Close": "关闭", "Compare takes": "对比版本",
+    "Compare two different takes.": "请对比两个不同的版本。",
+    "Crossfade into this shot (0.5 s)": "交叉淡化进入本镜头（0.5 秒）",
+    "Cut into this shot": "直接切入本镜头",
+    "Dip to black into this shot (0.5 s)": "黑场过渡进入本镜头（0.5 秒）",
+    "Drag clip edges to trim; drag music to move it.": "拖动片段边缘可修剪；拖动音乐可移动。",
+    "Export cancelled; no file was written.": "导出已取消，没有写入文件。",
+    "Export failed": "导出失败", "Export finished.": "导出完成。",
+    "Export is not available yet.": "暂不支持导出。", "Exporting…": "正在导出…",
+    "Fit": "适应", "From the start": "从头开始", "Hide finished": "隐藏已完成", "Jobs": "任务",
+    "Made": "生成于", "Move music": "移动音乐",
+    "No jobs yet. Generate a shot to add one.": "还没有任务。生成一个镜头即可添加。",
+    "No picture to show in {name}": "{name} 中没有画面", "No video loaded": "未加载视频",
+    "Output file": "输出文件", "Pause both": "同时暂停", "Pause": "暂停", "Play both": "同时播放",
+    "Play/pause the preview (Space)": "播放/暂停预览（空格）", "Preset": "预设",
+    "Preview cut": "预览成片", "Preview has no sound; the exported film has.":
+        "预览没有声音；导出的影片有声音。",
+    "Preview shot": "预览镜头", "Ready.": "就绪。",
+    "Remove done and cancelled jobs from the list": "从列表中移除已完成和已取消的任务",
+    "Remove music": "移除音乐", "Reset trims": "重置修剪", "Retry": "重试",
+    "Select a clip first.": "请先选择一个片段。", "Start worker": "启动后台进程",
+    "Steps": "步数", "Stop worker": "停止后台进程", "Take A": "版本 A", "Take B": "版本 B",
+    "The generation worker is not available yet.": "生成后台进程暂不可用。",
+    "The timeline is not available yet.": "时间线暂不可用。",
+    "This shot has no take to preview yet.": "这个镜头还没有可预览的版本。",
+    "Trim shot {label}": "修剪镜头 {label}", "Videos (*.mp4 *.mov *.mkv)":
+        "视频 (*.mp4 *.mov *.mkv)",
+    "Worker: running": "后台进程：运行中", "Worker: stopped": "后台进程：已停止",
+    "Write an OTIO timeline (for Resolve, Premiere, Kdenlive)":
+        "写出 OTIO 时间线（用于 Resolve、Premiere、Kdenlive）",
+    "Write an SRT subtitle file": "写出 SRT 字幕文件", "Zoom in": "放大", "Zoom out": "缩小",
+    "{n} queued · {m} running": "{n} 个排队 · {m} 个运行中",
+    "{percent}% · about {eta} left": "{percent}% · 约剩 {eta}",
+    "Visible mark and metadata": "可见标识和元数据", "Visible mark only": "仅可见标识",
+    "Metadata only": "仅元数据", "No label": "不加标识",
+}
+
+ALL_ZH: dict[str, str] = {**ZH_WIDGETS, **ZH}

@@ -159,7 +159,7 @@ class CardDelegate(QStyledItemDelegate):
         painter.setFont(small)
         x = r.left() + 8
         y = line1.bottom() + 4
-        for text, color in ((card.size, "#3b4252"), (card.camera, "#3b4252")):
+        for text, color in ((card.size, "#3b4252"), (tr(card.camera), "#3b4252")):
             width = painter.fontMetrics().horizontalAdvance(text) + 10
             badge = QRect(x, y, min(width, r.right() - 8 - x), 18)
             painter.setPen(Qt.PenStyle.NoPen)

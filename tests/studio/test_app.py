@@ -209,3 +209,17 @@ def test_shipped_qm_matches_the_table(qapp: Any) -> None:
     assert translator.load(str(i18n.QM_PATH))
     stale = [k for k, v in ZH.items() if translator.translate(i18n.CONTEXT, k) != v]
     assert stale == [], "run `python -m studio.i18n` to recompile the .qm"
+
+
+def test_other_widgets_strings_translate_in_their_own_context(qapp: Any) -> None:
+    from PySide6.QtCore import QCoreApplication
+
+    from studio import i18n
+
+    try:
+        i18n.install_language("zh")
+        assert QCoreApplication.translate("JobsDock", "Start worker") == "启动后台进程"
+        assert QCoreApplication.translate("Storyreel", "Storyboard") == "分镜板"
+    finally:
+        i18n.install_language("en")
+    assert QCoreApplication.translate("JobsDock", "Start worker") == "Start worker"
