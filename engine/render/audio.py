@@ -1,39 +1,20 @@
-"""The film's sound: timeline audio items → one mix WAV → AAC frames, all in chunks.
+"""The film's sound: timeline audio items → one mix WAV → AAC, all in chunks.
 
-The mix is made by ``engine.audio.mix.render_mix`` (ducking, loudness) when that module is
-present; otherwise by a plain summing mixer here. Either way it is a file on disk read
-back in small frames while encoding, so memory does not grow with the film's length.
+``engine.audio.mix.render_mix`` makes the mix (dialogue ducking, loudness, true-peak
+limit) into a WAV on disk; ``encode_aac`` reads it back frame by frame into an audio-only
+MP4 that the export's final pass interleaves with the pictures. Memory does not grow with
+the film's length.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import math
-import wave
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from engine.errors import MediaError
 from engine.jobs.progress import CancelToken, Progress, no_progress
 from engine.model.timeline import AudioItem, Timeline
 
 CHANNELS = 2
-CHUNK_SECONDS = 1.0
-
-
-def _mix_module() -> Any | None:
-    name = "engine.audio.mix"
-    try:
-        if importlib.util.find_spec(name) is None:
-            return None
-        module = importlib.import_module(name)
-    except ImportError:
-        return None
-    return module if hasattr(module, "render_mix") and hasattr(module, "AudioSegment") else None
 
 
 def _item_seconds(item: AudioItem, timeline: Timeline) -> tuple[float, float | None]:
@@ -46,6 +27,23 @@ def _item_seconds(item: AudioItem, timeline: Timeline) -> tuple[float, float | N
     return start, duration
 
 
+def mix_segments(timeline: Timeline) -> list[Any]:
+    """The timeline's sounds as ``engine.audio.mix.AudioSegment``s (seconds)."""
+    from engine.audio.mix import AudioSegment
+
+    segments = []
+    for item in timeline.audio:
+        if item.record_in >= timeline.duration_frames:
+            continue
+        start, duration = _item_seconds(item, timeline)
+        segments.append(AudioSegment(
+            source=Path(item.path), start=start, role=item.role, in_point=item.source_in,
+            duration=duration, gain_db=item.gain_db, fade_in=item.fade_in,
+            fade_out=item.fade_out, loop=item.loop,
+        ))
+    return segments
+
+
 def mix_timeline(
     timeline: Timeline,
     out_wav: Path,
@@ -53,172 +51,13 @@ def mix_timeline(
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
 ) -> Path:
-    """Write the film's mixed sound (stereo, ``sample_rate``) to ``out_wav``."""
-    cancel = cancel or CancelToken()
-    items = [a for a in timeline.audio if a.record_in < timeline.duration_frames]
-    module = _mix_module()
-    if module is not None and items:
-        segments = []
-        for item in items:
-            start, duration = _item_seconds(item, timeline)
-            segments.append(
-                module.AudioSegment(
-                    source=Path(item.path),
-                    start=start,
-                    role=item.role,
-                    in_point=item.source_in,
-                    duration=duration,
-                    gain_db=item.gain_db,
-                    fade_in=item.fade_in,
-                    fade_out=item.fade_out,
-                    loop=item.loop,
-                )
-            )
-        module.render_mix(
-            segments,
-            timeline.duration,
-            out_wav,
-            sample_rate=sample_rate,
-            channels=CHANNELS,
-            progress=progress,
-            cancel=cancel,
-        )
-        return out_wav
-    return _sum_mix(timeline, items, out_wav, sample_rate, progress, cancel)
+    """Write the film's mixed sound (stereo, ``sample_rate``) to ``out_wav``; a film
+    without any sound gets silence."""
+    from engine.audio.mix import render_mix
 
-
-# ----------------------------------------------------------------------------- fallback
-def decode_chunks(path: str | Path, sample_rate: int, start: float = 0.0) -> Iterator[np.ndarray]:
-    """(n, 2) float32 blocks of a file's sound at ``sample_rate``, from ``start`` seconds."""
-    import av
-
-    try:
-        container = av.open(str(path))
-    except (av.error.FFmpegError, OSError) as exc:
-        raise MediaError(f"{Path(path).name} cannot be opened ({exc}).") from exc
-    with container:
-        if not container.streams.audio:
-            return
-        stream = container.streams.audio[0]
-        resampler = av.AudioResampler(format="flt", layout="stereo", rate=sample_rate)
-        skip = int(round(start * sample_rate))
-        if start > 2.0:
-            tb = stream.time_base
-            container.seek(int((start - 1.0) / tb), stream=stream, backward=True)
-            skip = None  # decided by the first frame's timestamp
-        for frame in container.decode(stream):
-            if skip is None:
-                t = float(frame.time or 0.0)
-                skip = max(0, int(round((start - t) * sample_rate)))
-            for out in resampler.resample(frame):
-                block = out.to_ndarray().reshape(-1, CHANNELS)
-                if skip:
-                    cut = min(skip, len(block))
-                    block, skip = block[cut:], skip - cut
-                if len(block):
-                    yield block
-        for out in resampler.resample(None):
-            block = out.to_ndarray().reshape(-1, CHANNELS)
-            if skip:
-                cut = min(skip, len(block))
-                block, skip = block[cut:], skip - cut
-            if len(block):
-                yield block
-
-
-def _envelope(n0: int, count: int, total: int, fade_in: int, fade_out: int) -> np.ndarray | None:
-    if fade_in <= 0 and fade_out <= 0:
-        return None
-    idx = np.arange(n0, n0 + count, dtype=np.float32)
-    env = np.ones(count, np.float32)
-    if fade_in > 0:
-        env = np.minimum(env, idx / fade_in)
-    if fade_out > 0:
-        env = np.minimum(env, (total - idx) / fade_out)
-    return np.clip(env, 0.0, 1.0)
-
-
-def _sum_mix(
-    timeline: Timeline,
-    items: list[AudioItem],
-    out_wav: Path,
-    sample_rate: int,
-    progress: Progress,
-    cancel: CancelToken,
-) -> Path:
-    total = int(math.ceil(timeline.duration * sample_rate))
-    raw = out_wav.with_suffix(".f32")
-    frame_bytes = 4 * CHANNELS
-    try:
-        with open(raw, "w+b") as acc:
-            acc.truncate(total * frame_bytes)  # sparse zeros
-            for i, item in enumerate(items):
-                cancel.check()
-                _add_item(acc, item, timeline, sample_rate, total, cancel)
-                progress((i + 1) / (len(items) + 1), f"mixing sound {i + 1}/{len(items)}")
-            # pass 2: find the peak, then write 16-bit PCM with headroom (−1 dBFS)
-            peak = 0.0
-            acc.seek(0)
-            block = int(sample_rate * CHUNK_SECONDS) * frame_bytes
-            while data := acc.read(block):
-                peak = max(peak, float(np.abs(np.frombuffer(data, np.float32)).max(initial=0.0)))
-            gain = min(1.0, 0.891 / peak) if peak > 0 else 1.0
-            acc.seek(0)
-            with wave.open(str(out_wav), "wb") as wf:
-                wf.setnchannels(CHANNELS)
-                wf.setsampwidth(2)
-                wf.setframerate(sample_rate)
-                while data := acc.read(block):
-                    samples = np.frombuffer(data, np.float32) * (gain * 32767.0)
-                    wf.writeframes(np.clip(samples, -32768, 32767).astype("<i2").tobytes())
-    finally:
-        raw.unlink(missing_ok=True)
-    progress(1.0, "sound mixed")
+    render_mix(mix_segments(timeline), timeline.duration, out_wav, sample_rate=sample_rate,
+               channels=CHANNELS, progress=progress, cancel=cancel or CancelToken())
     return out_wav
-
-
-def _add_item(
-    acc: Any,
-    item: AudioItem,
-    timeline: Timeline,
-    sample_rate: int,
-    total: int,
-    cancel: CancelToken,
-) -> None:
-    start_s, duration = _item_seconds(item, timeline)
-    start = int(round(start_s * sample_rate))
-    end = total if duration is None else min(total, start + int(round(duration * sample_rate)))
-    if item.record_out is None and not item.loop and item.source_duration:
-        end = min(end, start + int(round((item.source_duration - item.source_in) * sample_rate)))
-    length = end - start
-    if length <= 0:
-        return
-    gain = 10 ** (item.gain_db / 20)
-    fade_in = int(item.fade_in * sample_rate)
-    fade_out = int(item.fade_out * sample_rate)
-    pos = 0  # samples written of this item
-    source_start = item.source_in
-    while pos < length:
-        got = 0
-        for block in decode_chunks(item.path, sample_rate, source_start):
-            if pos >= length:
-                break
-            block = block[: length - pos]
-            env = _envelope(pos, len(block), length, fade_in, fade_out)
-            scaled = block * gain if env is None else block * (gain * env[:, None])
-            offset = (start + pos) * 4 * CHANNELS
-            acc.seek(offset)
-            current = np.frombuffer(acc.read(scaled.nbytes), np.float32)
-            if current.size < scaled.size:
-                current = np.pad(current, (0, scaled.size - current.size))
-            acc.seek(offset)
-            acc.write((current + scaled.reshape(-1)).astype(np.float32).tobytes())
-            pos += len(block)
-            got += len(block)
-            cancel.check()
-        if not item.loop or got == 0:
-            break
-        source_start = 0.0  # loops restart from the top of the source
 
 
 class AudioFeed:

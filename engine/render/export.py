@@ -237,7 +237,6 @@ def export_timeline(
         mix_wav.unlink(missing_ok=True)
         video_tmp.unlink(missing_ok=True)
         audio_tmp.unlink(missing_ok=True)
-        mix_wav.with_suffix(".f32").unlink(missing_ok=True)
         if made_work_dir:
             _remove_if_empty(work_dir)
     progress(1.0, f"exported {out_path.name}")

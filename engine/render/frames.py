@@ -120,6 +120,7 @@ class Fitter:
         if fit not in ("fill", "fit"):
             raise MediaError(f"Unknown fit mode {fit!r}; expected 'fill' or 'fit'.")
         self.width, self.height, self.fit = width, height, fit
+        self._reformatter: Any = None  # one libswscale context, reused frame after frame
 
     def scaled_size(self, src_w: int, src_h: int) -> tuple[int, int]:
         scale = (max if self.fit == "fill" else min)(self.width / src_w, self.height / src_h)
@@ -138,7 +139,11 @@ class Fitter:
             src_w, src_h = src_h, src_w
         sw, sh = self.scaled_size(src_w, src_h)
         fw, fh = (sh, sw) if k % 2 else (sw, sh)
-        yuv = _planes(frame.reformat(width=fw, height=fh, format="yuv420p"))
+        if self._reformatter is None:
+            from av.video.reformatter import VideoReformatter
+
+            self._reformatter = VideoReformatter()
+        yuv = _planes(self._reformatter.reformat(frame, fw, fh, "yuv420p"))
         if k:
             yuv = Yuv(np.rot90(yuv.y, k), np.rot90(yuv.u, k), np.rot90(yuv.v, k), yuv.owner)
         if sw == self.width and sh == self.height:

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from typing import Any
 
 import numpy as np
 
 from engine.assets import load_font
-from engine.render.frames import Fitter, Overlay, StillSource, Yuv, overlay_from_image
+from engine.render.frames import Fitter, Overlay, StillSource, Yuv
 
 AIGC_TEXT = {"zh": "AI生成", "en": "AI-generated"}
-
-
-def _subtitles_module() -> Any | None:
-    name = "engine.interchange.subtitles"
-    try:
-        if importlib.util.find_spec(name) is None:
-            return None
-        module = importlib.import_module(name)
-    except ImportError:
-        return None
-    return module if hasattr(module, "render_cue") else None
 
 
 def _wrap(draw: Any, text: str, font: Any, max_width: int) -> list[str]:
@@ -47,56 +34,22 @@ def _wrap(draw: Any, text: str, font: Any, max_width: int) -> list[str]:
     return [line for line in lines if line.strip()]
 
 
-def draw_subtitle(text: str, width: int, height: int) -> Any:
-    """A full-frame RGBA image with ``text`` as a bottom-centred outlined caption."""
-    from PIL import Image, ImageDraw
-
-    size = max(10, int(min(width, height) * 0.055))
-    font = load_font(size)
-    img = Image.new("RGBA", (width, height), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(img)
-    lines = _wrap(draw, text, font, int(width * 0.86))[-3:]
-    stroke = max(1, size // 12)
-    line_h = int(size * 1.3)
-    bottom = height - int(height * (0.16 if height > width else 0.08))
-    y = bottom - line_h * len(lines)
-    for line in lines:
-        w = draw.textlength(line, font=font)
-        draw.text(
-            ((width - w) / 2, y),
-            line,
-            font=font,
-            fill=(255, 255, 255, 255),
-            stroke_width=stroke,
-            stroke_fill=(0, 0, 0, 230),
-        )
-        y += line_h
-    return img
-
-
 class SubtitleOverlays:
-    """Builds the overlay of each cue once, keeps only the cues on screen (flat memory)."""
+    """Each cue's picture (``engine.interchange.subtitles.cue_sprite``: bottom-centred in
+    the safe area) as an Overlay, built once; only the cues on screen are kept."""
 
     def __init__(self, width: int, height: int) -> None:
         self.width, self.height = width, height
-        self._module = _subtitles_module()
         self._cache: dict[tuple[str, str], Overlay | None] = {}
 
-    def render(self, text: str) -> Any:
-        if self._module is not None:
-            return self._module.render_cue(text, self.width, self.height)
-        return draw_subtitle(text, self.width, self.height)
-
     def get(self, text: str, speaker: str = "") -> Overlay | None:
+        from engine.interchange.subtitles import cue_sprite
+
         key = (text, speaker)
         if key not in self._cache:
-            if self._module is not None and hasattr(self._module, "cue_sprite"):
-                sprite, (x, y) = self._module.cue_sprite(text, self.width, self.height)
-                rgba = np.asarray(sprite.convert("RGBA"))
-                visible = rgba[..., 3].any()
-                self._cache[key] = Overlay(rgba, int(x), int(y)) if visible else None
-            else:
-                self._cache[key] = overlay_from_image(self.render(text))
+            sprite, (x, y) = cue_sprite(text, self.width, self.height)
+            rgba = np.asarray(sprite.convert("RGBA"))
+            self._cache[key] = Overlay(rgba, int(x), int(y)) if rgba[..., 3].any() else None
         return self._cache[key]
 
     def keep_only(self, keys: set[tuple[str, str]]) -> None:

@@ -15,8 +15,6 @@ speed))``. When the source is shorter than the shot, the clip is shorter.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -46,16 +44,6 @@ MIN_SPEED = 0.1
 MAX_SPEED = 10.0
 
 
-def _optional(module: str) -> Any | None:
-    """A colleague subsystem module if it is installed in this checkout, else None."""
-    try:
-        if importlib.util.find_spec(module) is None:
-            return None
-        return importlib.import_module(module)
-    except ImportError:
-        return None
-
-
 def pick_take(store: Any, shot: Shot) -> Take | None:
     """The take a shot shows in the film: the approved one, else the newest generated or
     imported take, else the newest animatic, else None (the film shows a slate)."""
@@ -81,19 +69,11 @@ class _Placement:
 
 
 def _layout_lines(shot: Shot, clips: list[VoiceClip]) -> list[_Placement]:
-    voices = _optional("engine.audio.voices")
-    if voices is not None and hasattr(voices, "line_layout"):
-        return [
-            _Placement(int(p.line_index), float(p.offset), float(p.duration))
-            for p in voices.line_layout(shot, clips)
-        ]
-    # fallback: lines one after another in dialogue order, narration first
-    placed: list[_Placement] = []
-    t = 0.1
-    for clip in sorted(clips, key=lambda c: (c.line_index >= 0, c.line_index)):
-        placed.append(_Placement(clip.line_index, t, clip.duration))
-        t += clip.duration + 0.15
-    return placed
+    """Where each voice clip sits in its shot (``engine.audio.voices.line_layout``)."""
+    from engine.audio.voices import line_layout
+
+    return [_Placement(int(p.line_index), float(p.offset), float(p.duration))
+            for p in line_layout(shot, clips)]
 
 
 def _line_text(shot: Shot, line_index: int) -> tuple[str, str | None]:
@@ -327,34 +307,25 @@ def _add_voices(
 
 
 def _cues(
-    timeline: Timeline,
-    timed: list[tuple[float, float, str, str, list[dict[str, Any]]]],
+    timeline: Timeline, timed: list[tuple[float, float, str, str, list[dict[str, Any]]]],
 ) -> list[tuple[float, float, str, str, list[dict[str, Any]]]]:
-    """Split lines into readable cues with the subtitles module when it is available."""
-    subs = _optional("engine.interchange.subtitles")
-    timed = [t for t in timed if t[2].strip()]
-    if subs is None or not timed or not hasattr(subs, "make_cues"):
-        return timed
+    """Lines → readable cues (``engine.interchange.subtitles.make_cues`` splits long
+    lines at punctuation, timed by the TTS timings)."""
+    from engine.interchange.subtitles import TimedLine, make_cues
     from engine.model import Aspect
 
-    aspect = (
-        Aspect.PORTRAIT
-        if timeline.height > timeline.width
-        else (Aspect.SQUARE if timeline.height == timeline.width else Aspect.LANDSCAPE)
-    )
+    timed = [t for t in timed if t[2].strip()]
+    if not timed:
+        return []
+    aspect = Aspect.PORTRAIT if timeline.height > timeline.width else (
+        Aspect.SQUARE if timeline.height == timeline.width else Aspect.LANDSCAPE)
     lines = [
-        subs.TimedLine(
-            text=text,
-            start=start,
-            end=end,
-            timings=timings,
-            language=timeline.language,
-            speaker=speaker,
-        )
+        TimedLine(text=text, start=start, end=end, timings=timings,
+                  language=timeline.language, speaker=speaker)
         for start, end, text, speaker, timings in timed
     ]
-    cues = subs.make_cues(lines, timeline.language, aspect)
-    return [(c.start, c.end, c.text, getattr(c, "speaker", ""), []) for c in cues]
+    cues = make_cues(lines, timeline.language, aspect)
+    return [(c.start, c.end, c.text, c.speaker, []) for c in cues]
 
 
 def _add_placements(store: Any, timeline: Timeline, shot_range: dict[str, tuple[int, int]]) -> None:
