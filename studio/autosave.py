@@ -35,9 +35,37 @@ def snapshot_path(root: Path) -> Path:
     return Path(root) / "cache" / SNAPSHOT_DIR / SNAPSHOT_NAME
 
 
+def lock_owner(root: Path) -> int | None:
+    """The pid written in the lock file, or None (no lock, or unreadable)."""
+    try:
+        return int(lock_path(root).read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    except OSError:
+        return False
+    return True
+
+
+def open_elsewhere(root: Path) -> int | None:
+    """The pid of another running process holding the project's lock, else None."""
+    pid = lock_owner(root)
+    if pid is None or pid == os.getpid() or not _alive(pid):
+        return None
+    return pid
+
+
 def crashed_before(root: Path) -> bool:
-    """True when a previous studio session left its lock file behind."""
-    return lock_path(root).is_file()
+    """True when a previous studio session left its lock file behind (and is gone)."""
+    return lock_path(root).is_file() and open_elsewhere(root) is None
 
 
 def has_snapshot(root: Path) -> bool:

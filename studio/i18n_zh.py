@@ -111,6 +111,8 @@ ZH: dict[str, str] = {
     "The project was not closed cleanly last time; every committed edit is kept.":
         "项目上次没有正常关闭；所有已提交的编辑都保留了。",
     "Restored the last autosave snapshot.": "已恢复最近的自动保存快照。",
+    "This project is also open in another Storyreel window (process":
+        "此项目也在另一个 Storyreel 窗口中打开（进程",
     "Wait for the running task to finish, or cancel it.": "请等待正在运行的任务完成，或取消它。",
     "Select one or more shots to generate.": "请选择要生成的镜头。",
     "Queued generation of": "已排队生成", "shots": "个镜头", "cancelled": "已取消",

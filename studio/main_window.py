@@ -288,7 +288,11 @@ class MainWindow(QMainWindow):
         try:
             from engine.store.project import find_project_dir
             root = find_project_dir(folder)
-            if autosave.crashed_before(root):
+            other = autosave.open_elsewhere(root)
+            if other is not None:
+                self.show_message(tr("This project is also open in another Storyreel "
+                                     "window (process") + f" {other}).")
+            elif autosave.crashed_before(root):
                 self._offer_recovery(root)
             store = ProjectStore.open(root)
         except (StoryreelError, OSError) as exc:

@@ -469,3 +469,30 @@ def test_play_sample_synthesizes_the_characters_voice(window: Any, qtbot: Any,
         assert container.streams.audio and float(container.duration or 0) / 1e6 > 0.3
     assert str(wav) in window.cast.sample_status.text()
     assert window.errors == []
+
+
+def test_lock_of_a_live_process_is_not_a_crash(window: Any, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from engine.store import ProjectStore
+    from studio import autosave
+
+    path = tmp_path / "p.storyreel"
+    ProjectStore.create(path, Project(title="t")).close()
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        autosave.lock_path(path).write_text(str(other.pid), encoding="utf-8")
+        assert autosave.open_elsewhere(path) == other.pid
+        assert not autosave.crashed_before(path)
+        window.dialogs.answer = True  # would restore, if asked
+        assert window.open_project(str(path))
+        assert window.statusBar().currentMessage().endswith(f"(process {other.pid}).")
+    finally:
+        other.kill()
+        other.wait()
+    window.close_project()
+    autosave.lock_path(path).write_text(str(other.pid), encoding="utf-8")  # now dead
+    assert autosave.open_elsewhere(path) is None and autosave.crashed_before(path)
+    assert os.getpid() != other.pid
