@@ -35,7 +35,7 @@ def registered(tiny_models: dict[str, Path]) -> dict[str, str]:
     return names
 
 
-TINY = {"width": 32, "height": 32, "frames": 9, "steps": 2}
+TINY = {"width": 32, "height": 32, "frames": 5, "steps": 2}
 
 
 @pytest.fixture
