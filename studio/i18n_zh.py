@@ -67,6 +67,13 @@ ZH: dict[str, str] = {
     "Your own prompt (wins when not empty)": "你自己的提示词（不为空时优先）",
     "Recompose": "重新生成提示词",
     "Compose the prompt again from the shot's fields": "根据镜头字段重新组合提示词",
+    "First frame…": "首帧…", "Last frame…": "尾帧…", "Keyframes": "关键帧",
+    "An image the clip starts or ends on (right-click clears)":
+        "片段开始或结束时的画面（右键清除）",
+    "Keep when re-planning": "重新规划时保留",
+    "Re-importing or re-planning the script leaves this shot as it is":
+        "重新导入或规划剧本时不改动这个镜头",
+    "Keep shot": "保留镜头", "Set keyframe": "设置关键帧", "Clear keyframe": "清除关键帧",
     "Generation": "生成", "Seed": "种子", "random": "随机", "Lock": "锁定", "Model": "模型",
     "Generate": "生成", "Takes": "版本", "Play": "播放", "Approve": "通过", "Compare": "对比",
     "Edit shot size": "修改景别", "Edit camera angle": "修改角度", "Edit camera move": "修改运镜",

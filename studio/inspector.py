@@ -50,6 +50,9 @@ from studio import engine_api
 from studio.i18n import tr
 
 ID_ROLE = Qt.ItemDataRole.UserRole
+# editing these makes the shot the user's: re-planning the script will not overwrite it
+USER_FIELDS = {"size", "angle", "camera_move", "duration", "action", "narration", "characters",
+               "dialogue", "prompt_override", "negative_prompt"}
 
 
 class CommitTextEdit(QPlainTextEdit):
@@ -198,8 +201,25 @@ class ShotInspector(QWidget):
         self.generate_button.setObjectName("primary")
         self.generate_button.clicked.connect(
             lambda: self.shot_id and self.generate_requested.emit([self.shot_id]))
+        self.keyframe_buttons: dict[str, QPushButton] = {}
+        key_row = QHBoxLayout()
+        for field, label in (("first_keyframe", tr("First frame…")),
+                             ("last_keyframe", tr("Last frame…"))):
+            button = QPushButton(label)
+            button.setToolTip(tr("An image the clip starts or ends on (right-click clears)"))
+            button.clicked.connect(lambda _=False, f=field: self.choose_keyframe(f))
+            button.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            button.customContextMenuRequested.connect(
+                lambda _pos, f=field: self.set_keyframe(f, None))
+            self.keyframe_buttons[field] = button
+            key_row.addWidget(button)
+        self.keep = QCheckBox(tr("Keep when re-planning"))
+        self.keep.setToolTip(tr("Re-importing or re-planning the script leaves this shot as it is"))
+        self.keep.toggled.connect(lambda on: self.commit(tr("Keep shot"), locked=on))
         gform.addRow(tr("Seed"), seed_row)
         gform.addRow(tr("Model"), self.backend)
+        gform.addRow(tr("Keyframes"), key_row)
+        gform.addRow("", self.keep)
         gform.addRow("", self.generate_button)
         layout.addWidget(gen_box)
 
@@ -305,6 +325,16 @@ class ShotInspector(QWidget):
         if not self.seed.hasFocus():
             self.seed.setValue(-1 if shot.seed is None else int(shot.seed))
         self.seed_lock.setChecked(shot.seed_locked)
+        self.keep.setChecked(shot.locked)
+        for field, button in self.keyframe_buttons.items():
+            sha = getattr(shot, field)
+            path = self.store.media_path(sha) if sha else None
+            if path is not None and path.is_file():
+                button.setIcon(QIcon(QPixmap(str(path))))
+            else:
+                button.setIcon(QIcon())
+            button.setText((tr("First frame…") if field == "first_keyframe"
+                            else tr("Last frame…")) + (" ✓" if sha else ""))
         key = str(shot.generation.get("model") or shot.generation.get("backend") or "animatic")
         index = self.backend.findData(key)
         if index < 0:
@@ -360,11 +390,34 @@ class ShotInspector(QWidget):
             return
         try:
             updated = dataclasses.replace(shot, **fields)
+            if USER_FIELDS.intersection(fields) and "locked" not in fields:
+                updated.locked = True
             if updated != shot:
                 self.store.update(updated, label=label)
         except Exception as exc:  # noqa: BLE001 - shown as a dialog by the window
             self.error.emit(str(exc))
             self.refresh()
+
+    def choose_keyframe(self, field: str) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, tr("Keyframes"), "",
+                                              tr("Images") + " (*.png *.jpg *.jpeg *.webp)")
+        if path:
+            self.set_keyframe(field, path)
+
+    def set_keyframe(self, field: str, path: str | None) -> None:
+        """Use the image at ``path`` as the shot's first/last keyframe (None clears it)."""
+        if self.shot() is None:
+            return
+        try:
+            sha = self.store.media.import_file(path).sha256 if path else None
+        except Exception as exc:  # noqa: BLE001 - the engine's sentence
+            self.error.emit(str(exc))
+            return
+        label = tr("Set keyframe") if sha else tr("Clear keyframe")
+        self.commit(label, **{field: sha})
+        self.refresh()
 
     def recompose(self) -> None:
         """Rewrite the composed prompt from the shot's fields (the override is kept)."""

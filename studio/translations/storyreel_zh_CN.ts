@@ -124,6 +124,15 @@
 <message><source>Your own prompt (wins when not empty)</source><translation>你自己的提示词（不为空时优先）</translation></message>
 <message><source>Recompose</source><translation>重新生成提示词</translation></message>
 <message><source>Compose the prompt again from the shot's fields</source><translation>根据镜头字段重新组合提示词</translation></message>
+<message><source>First frame…</source><translation>首帧…</translation></message>
+<message><source>Last frame…</source><translation>尾帧…</translation></message>
+<message><source>Keyframes</source><translation>关键帧</translation></message>
+<message><source>An image the clip starts or ends on (right-click clears)</source><translation>片段开始或结束时的画面（右键清除）</translation></message>
+<message><source>Keep when re-planning</source><translation>重新规划时保留</translation></message>
+<message><source>Re-importing or re-planning the script leaves this shot as it is</source><translation>重新导入或规划剧本时不改动这个镜头</translation></message>
+<message><source>Keep shot</source><translation>保留镜头</translation></message>
+<message><source>Set keyframe</source><translation>设置关键帧</translation></message>
+<message><source>Clear keyframe</source><translation>清除关键帧</translation></message>
 <message><source>Generation</source><translation>生成</translation></message>
 <message><source>Seed</source><translation>种子</translation></message>
 <message><source>random</source><translation>随机</translation></message>

@@ -496,3 +496,27 @@ def test_lock_of_a_live_process_is_not_a_crash(window: Any, tmp_path: Path) -> N
     autosave.lock_path(path).write_text(str(other.pid), encoding="utf-8")  # now dead
     assert autosave.open_elsewhere(path) is None and autosave.crashed_before(path)
     assert os.getpid() != other.pid
+
+
+def test_keyframes_and_keep_flag(window: Any, qtbot: Any, tmp_path: Path,
+                                 monkeypatch: Any) -> None:
+    store = create_via_start_page(window, qtbot, tmp_path, monkeypatch)
+    shot_id = window.storyboard.add_shot()
+    window.storyboard.select_shots([shot_id])
+    insp = window.inspector
+    assert not store.require(Shot, shot_id).locked
+    insp.duration.setValue(4.0)
+    insp.duration.editingFinished.emit()
+    assert store.require(Shot, shot_id).locked  # the user's edit is kept on re-plan
+    qtbot.waitUntil(insp.keep.isChecked, timeout=2000)
+    image = make_image(tmp_path / "first.png", size=(36, 64))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a, **k: (str(image), "")))
+    insp.keyframe_buttons["first_keyframe"].click()
+    sha = store.require(Shot, shot_id).first_keyframe
+    assert sha and store.media_path(sha).read_bytes() == image.read_bytes()
+    assert insp.keyframe_buttons["first_keyframe"].text().endswith("✓")
+    insp.set_keyframe("first_keyframe", None)
+    assert store.require(Shot, shot_id).first_keyframe is None
+    window.undo.undo_action.trigger()
+    assert store.require(Shot, shot_id).first_keyframe == sha
