@@ -28,8 +28,6 @@ FAMILIES: dict[str, str] = {
     "WanVACEPipeline": "wan-vace",
     "WanImageToVideoPipeline": "wan-i2v",
     "WanPipeline": "wan-t2v",
-    "LTXConditionPipeline": "ltx-condition",
-    "LTXImageToVideoPipeline": "ltx-i2v",
     "StableDiffusionXLPipeline": "sdxl",
 }
 RESERVED_NAMES = {"animatic", "import", "auto"}

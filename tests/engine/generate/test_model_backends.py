@@ -137,3 +137,21 @@ def test_sdxl_ip_adapter_keyframes(film, registered) -> None:
     blue = _clip(film, _latest(film, s1))
     assert backend.embed_computations == 2
     assert np.abs(red - blue).mean() > 0.5
+
+
+def test_wan_t2v_follows_the_prompt(film, registered) -> None:
+    from engine.generate.service import BackendPool
+
+    pool = BackendPool()
+    shot_id = film.film["shots"][0]
+    (job,) = _run(film, [shot_id], registered["t2v"], pool=pool)
+    assert job.status is JobStatus.DONE, job.error
+    girl = _latest(film, shot_id)
+    assert "reference images were not used" in girl.record["note"]
+    shot = film.require(E.Shot, shot_id)
+    shot.prompt_override = "a man runs in the city at night"
+    film.update(shot)
+    _run(film, [shot_id], registered["t2v"], pool=pool)
+    man = _latest(film, shot_id)
+    assert man.record["prompt"] == "a man runs in the city at night"
+    assert np.abs(_clip(film, girl) - _clip(film, man)).mean() > 0.5

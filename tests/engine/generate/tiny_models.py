@@ -98,6 +98,23 @@ def build_wan_vace(target: Path) -> Path:
     return target
 
 
+def build_wan_t2v(target: Path) -> Path:
+    """A tiny Wan 2.1 text-to-video pipeline."""
+    import torch
+    from diffusers import WanPipeline, WanTransformer3DModel
+
+    torch.manual_seed(0)
+    transformer = WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16,
+        out_channels=16, text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2,
+        cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=32,
+    ).eval()
+    pipe = WanPipeline(tokenizer=make_tokenizer(), text_encoder=_umt5(), vae=_wan_vae(),
+                       scheduler=_flow_scheduler(), transformer=transformer)
+    pipe.save_pretrained(target, safe_serialization=True)
+    return target
+
+
 def build_wan_i2v(target: Path, first_last: bool = False) -> Path:
     """A tiny Wan 2.1 image-to-video pipeline with a CLIP image encoder.
 
