@@ -128,6 +128,13 @@ def main(args: argparse.Namespace) -> int:
     screenshot = getattr(args, "screenshot", None)
     if screenshot and "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    if (not screenshot and sys.platform.startswith("linux")
+            and "QT_QPA_PLATFORM" not in os.environ
+            and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+            and QApplication.instance() is None):
+        raise StoryreelError("No display to open the studio on (neither DISPLAY nor "
+                             "WAYLAND_DISPLAY is set); use --screenshot OUT.png to render "
+                             "the window to a file instead.")
     app = application()
     window = MainWindow()
     if screenshot:  # nothing modal: errors become the command's one sentence

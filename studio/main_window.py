@@ -373,6 +373,9 @@ class MainWindow(QMainWindow):
     def close_project(self) -> None:
         if self.store is None:
             return
+        dialog = getattr(self, "export_dialog", None)
+        if dialog is not None and getattr(dialog, "running", False):
+            dialog.cancel_export()
         self.workflows.detach()
         self.workflows.wait(30_000)
         if self.jobs_dock is not None:

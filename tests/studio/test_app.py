@@ -223,3 +223,19 @@ def test_other_widgets_strings_translate_in_their_own_context(qapp: Any) -> None
     finally:
         i18n.install_language("en")
     assert QCoreApplication.translate("JobsDock", "Start worker") == "Start worker"
+
+
+def test_gui_without_a_display_is_one_sentence() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    done = subprocess.run([sys.executable, "-m", "engine.cli", "gui"], env=env,
+                          capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    if sys.platform.startswith("linux"):
+        assert done.returncode == 2
+        assert done.stderr.strip().startswith("storyreel: No display to open the studio on")
+        assert "Traceback" not in done.stderr
