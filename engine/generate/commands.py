@@ -278,6 +278,22 @@ def cmd_approve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_use_keyframe(args: argparse.Namespace) -> int:
+    from engine.generate.importer import use_keyframe
+    from engine.model import entities as E
+
+    with open_project(args.dir) as store:
+        matches = [t for t in store.all(E.Take) if t.id.startswith(args.take)]
+        if len(matches) != 1:
+            raise UsageError(f"No take with id {args.take} in this project.")
+        shot = use_keyframe(store, matches[0].id, last=args.last)
+        which = "last" if args.last else "first"
+        print(f"Shot {shot.id[:8]} now starts from that keyframe ({which} keyframe); animate it "
+              "with an image-to-video model: storyreel generate DIR --shots "
+              f"{shot.id[:8]} --backend MODEL.")
+    return 0
+
+
 def cmd_takes(args: argparse.Namespace) -> int:
     from engine.generate.service import resolve_shots
 
@@ -373,6 +389,13 @@ def register(sub: Any) -> None:
     ap.add_argument("dir")
     ap.add_argument("take", metavar="TAKE_ID")
     ap.set_defaults(func=cmd_approve)
+
+    uk = sub.add_parser("use-keyframe",
+                        help="make a keyframe take's image the shot's first (or last) keyframe")
+    uk.add_argument("dir")
+    uk.add_argument("take", metavar="TAKE_ID")
+    uk.add_argument("--last", action="store_true", help="set the last keyframe instead")
+    uk.set_defaults(func=cmd_use_keyframe)
 
     tk = sub.add_parser("takes", help="list a shot's takes")
     tk.add_argument("dir")

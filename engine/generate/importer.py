@@ -60,3 +60,22 @@ def approve_take(store: Any, take_id: str) -> E.Take:
         shot.status = ShotStatus.APPROVED
         store.update(shot)
     return store.require(E.Take, take_id)
+
+
+def use_keyframe(store: Any, take_id: str, *, last: bool = False) -> E.Shot:
+    """Set a keyframe take's still (an SDXL keyframe) as its shot's first (or last) keyframe,
+    ready to be animated by an image-to-video model."""
+    from engine.errors import StoryreelError
+
+    take = store.require(E.Take, take_id)
+    sha = take.record.get("keyframe")
+    if not sha:
+        raise StoryreelError(f"Take {take.id[:8]} has no keyframe image; only keyframe models "
+                             "(SDXL) make one.")
+    shot = store.require(E.Shot, take.shot_id)
+    if last:
+        shot.last_keyframe = sha
+    else:
+        shot.first_keyframe = sha
+    store.update(shot, label="Use keyframe")
+    return shot

@@ -155,3 +155,21 @@ def test_wan_t2v_follows_the_prompt(film, registered) -> None:
     man = _latest(film, shot_id)
     assert man.record["prompt"] == "a man runs in the city at night"
     assert np.abs(_clip(film, girl) - _clip(film, man)).mean() > 0.5
+
+
+def test_sdxl_keyframe_feeds_image_to_video(film, registered, capsys) -> None:
+    from engine.cli import main
+    from engine.store import ProjectStore
+
+    s1 = film.film["shots"][0]
+    (job,) = _run(film, [s1], registered["sdxl"])
+    keyframe_take = _latest(film, s1)
+    assert main(["use-keyframe", str(film.root), keyframe_take.id[:8]]) == 0
+    with ProjectStore.open(film.root) as store:
+        assert store.require(E.Shot, s1).first_keyframe == keyframe_take.record["keyframe"]
+    (job,) = _run(film, [s1], registered["i2v"])
+    assert job.status is JobStatus.DONE, job.error
+    assert _latest(film, s1).record["first_keyframe"] == keyframe_take.record["keyframe"]
+    # a take without a keyframe is refused with one sentence
+    assert main(["use-keyframe", str(film.root), _latest(film, s1).id[:8]]) == 2
+    assert "no keyframe image" in capsys.readouterr().err
