@@ -12,8 +12,27 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QDropEvent, QFont, QPainter, QPen, QPixmap
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QFont,
+    QPainter,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -197,7 +216,7 @@ class ShotStrip(QListWidget):
         self.setWrapping(False)
         self.setSpacing(2)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)  # across scenes too
         self.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.setItemDelegate(CardDelegate(self))
         self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
@@ -207,29 +226,51 @@ class ShotStrip(QListWidget):
     def shot_ids(self) -> list[str]:
         return [str(self.item(i).data(ID_ROLE)) for i in range(self.count())]
 
+    def _accepts(self, event: Any) -> bool:
+        source = event.source()
+        return source is None or isinstance(source, ShotStrip)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
+        if self._accepts(event):
+            event.setDropAction(Qt.DropAction.MoveAction)
+            event.accept()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 - Qt API
+        if self._accepts(event):
+            event.setDropAction(Qt.DropAction.MoveAction)
+            event.accept()
+        else:
+            event.ignore()
+
+    def drop_row(self, x: int, y: int) -> int:
+        """The insertion row for a drop at (x, y) in viewport coordinates."""
+        index = self.indexAt(QPoint(x, y))
+        if not index.isValid():
+            return self.count()
+        rect = self.visualRect(index)
+        return index.row() + (1 if x > rect.center().x() else 0)
+
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
-        """Move the selected cards to the drop position; the store does the rest.
+        """Move the selected cards (of this strip or another scene's) to the drop position.
 
         The view's own item shuffling is not used (the deferred refresh re-reads the
         store), and the drop is reported as a copy so the drag source removes nothing.
         """
-        if event.source() not in (self, None):
+        if not self._accepts(event):
             event.ignore()
             return
+        source = event.source() if isinstance(event.source(), ShotStrip) else self
         ids = self.shot_ids()
         moving = [str(i.data(ID_ROLE)) for i in
-                  sorted(self.selectedItems(), key=lambda it: self.row(it))]
+                  sorted(source.selectedItems(), key=lambda it: source.row(it))]
         if not moving:
             event.ignore()
             return
         pos = event.position().toPoint()
-        index = self.indexAt(pos)
-        if index.isValid():
-            rect = self.visualRect(index)
-            row = index.row() + (1 if pos.x() > rect.center().x() else 0)
-        else:
-            row = len(ids)
-        before_row = sum(1 for i in moving if ids.index(i) < row)
+        row = self.drop_row(pos.x(), pos.y())
+        before_row = sum(1 for i in moving if i in ids and ids.index(i) < row)
         remaining = [i for i in ids if i not in moving]
         at = max(0, row - before_row)
         after = remaining[:at] + moving + remaining[at:]
@@ -423,14 +464,25 @@ class StoryboardView(QScrollArea):
             return None
 
     def reorder(self, scene_id: str, shot_ids: list[str]) -> None:
-        """Give the scene's shots the orders 0..n-1 in ``shot_ids`` order (one undo step)."""
+        """Give the scene's shots the orders 0..n-1 in ``shot_ids`` order (one undo step).
+
+        Shots from another scene in ``shot_ids`` move into this scene; the scenes they
+        left are renumbered.
+        """
         def run() -> None:
             with self.store.transaction(tr("Reorder shots")):
+                left: set[str] = set()
                 for order, shot_id in enumerate(shot_ids):
                     shot = self.store.require(Shot, shot_id)
+                    if shot.scene_id != scene_id:
+                        left.add(shot.scene_id)
                     if shot.order != order or shot.scene_id != scene_id:
                         self.store.update(dataclasses.replace(shot, order=order,
                                                               scene_id=scene_id))
+                for other in left:
+                    for order, shot in enumerate(self.store.shots(other)):
+                        if shot.order != order:
+                            self.store.update(dataclasses.replace(shot, order=order))
         self._guard(run)
         self.schedule_refresh()
 

@@ -520,3 +520,32 @@ def test_keyframes_and_keep_flag(window: Any, qtbot: Any, tmp_path: Path,
     assert store.require(Shot, shot_id).first_keyframe is None
     window.undo.undo_action.trigger()
     assert store.require(Shot, shot_id).first_keyframe == sha
+
+
+def test_drag_a_shot_into_another_scene(window: Any, qtbot: Any, tmp_path: Path,
+                                        monkeypatch: Any) -> None:
+    from engine.model import Scene
+
+    store = create_via_start_page(window, qtbot, tmp_path, monkeypatch)
+    first = store.add(Scene(number=1, heading="第1场"))
+    second = store.add(Scene(number=2, heading="第2场", order=1))
+    a1, a2 = (store.add(Shot(scene_id=first.id, order=i)).id for i in range(2))
+    b1 = store.add(Shot(scene_id=second.id, order=0)).id
+    window.show()
+    window.tabs.setCurrentWidget(window.storyboard)
+    window.storyboard.refresh()
+    qtbot.waitExposed(window)
+    source = window.storyboard.strips[first.id]
+    target = window.storyboard.strips[second.id]
+    window.storyboard.select_shots([a1])
+    mime = source.model().mimeData([source.indexFromItem(source.item(0))])
+    rect = target.visualItemRect(target.item(0))
+    event = QDropEvent(QPointF(rect.left() + 5, rect.center().y()), Qt.DropAction.MoveAction,
+                       mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    monkeypatch.setattr(event, "source", lambda: source)
+    target.dropEvent(event)
+    assert [s.id for s in store.shots(second.id)] == [a1, b1]
+    assert [(s.id, s.order) for s in store.shots(first.id)] == [(a2, 0)]
+    window.undo.undo_action.trigger()  # one step
+    assert [s.id for s in store.shots(first.id)] == [a1, a2]
+    assert [s.id for s in store.shots(second.id)] == [b1]
