@@ -95,7 +95,8 @@ def run_job(store: Any, queue: JobQueue, job: E.Job, pool: Any,
             return
         last[0] = now
         if not queue.report(job.id, fraction, message):
-            cancel.cancel()
+            cancel.cancel()  # the row was cancelled (by any process): stop at this step
+            return
         job.progress, job.message = fraction, message
         if on_event:
             on_event("progress", job)
