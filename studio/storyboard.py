@@ -101,8 +101,10 @@ def card_for(store: Any, scene: Scene, shot: Shot, index: int,
     takes = store.takes(shot.id) if takes is None else takes
     take = chosen_take(shot, takes)
     thumb = None
-    if take is not None and take.thumbnail:
-        path = store.media_path(take.thumbnail)
+    # the chosen take's thumbnail, else the shot's first keyframe (an image the user set)
+    sha = take.thumbnail if take is not None and take.thumbnail else shot.first_keyframe
+    if sha:
+        path = store.media_path(sha)
         thumb = str(path) if path.is_file() else None
     stale = shot.status == ShotStatus.STALE or bool(shot.generation.get("stale"))
     camera = str(shot.camera_move) if shot.camera_move != "static" else str(shot.angle)
@@ -196,9 +198,12 @@ class CardDelegate(QStyledItemDelegate):
         painter.restore()
 
     def _pixmap(self, path: str | None) -> QPixmap | None:
+        # media paths are content-addressed, so a cached pixmap is never out of date
         if not path:
             return None
         if path not in self._pixmaps:
+            if len(self._pixmaps) >= 512:
+                self._pixmaps.pop(next(iter(self._pixmaps)))
             self._pixmaps[path] = QPixmap(path)
         return self._pixmaps[path]
 

@@ -516,6 +516,8 @@ def test_keyframes_and_keep_flag(window: Any, qtbot: Any, tmp_path: Path,
     sha = store.require(Shot, shot_id).first_keyframe
     assert sha and store.media_path(sha).read_bytes() == image.read_bytes()
     assert insp.keyframe_buttons["first_keyframe"].text().endswith("✓")
+    window.storyboard.refresh()  # no take yet: the card shows the keyframe
+    assert window.storyboard.card(shot_id).thumbnail == str(store.media_path(sha))
     insp.set_keyframe("first_keyframe", None)
     assert store.require(Shot, shot_id).first_keyframe is None
     window.undo.undo_action.trigger()
