@@ -478,7 +478,8 @@ def _encode_video(
         vstream.pix_fmt = preset.pix_fmt
         ctx = vstream.codec_context
         ctx.gop_size = max(1, int(round(preset.gop_seconds * float(out_fps))))
-        ctx.thread_count = 0
+        ctx.thread_count = 0  # x264 picks its thread count
+        ctx.thread_type = "FRAME"  # frame threads, as the ffmpeg command line uses
         vstream.options = {"preset": preset.x264_preset, "crf": str(preset.crf),
                            "profile": preset.profile}
         for k, frame in enumerate(frames):
