@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.workflows.progress.connect(self._task_progress)
         self.workflows.idle.connect(self._task_idle)
         self.workflows.jobs_changed.connect(self._jobs_changed)
+        self.workflows.shot_progress.connect(self._shot_progress)
         self.resize(1600, 1000)
         self.build_ui()
         self.update_title()
@@ -463,6 +464,9 @@ class MainWindow(QMainWindow):
             self._timeline_stale = False
             QTimer.singleShot(0, timeline.refresh)
 
+    def _shot_progress(self, progress: dict[str, float]) -> None:
+        self.storyboard.set_progress(progress)
+
     def _timeline_clip_selected(self, shot_id: str) -> None:
         self.storyboard.select_shots([shot_id])
         self.inspector.show_shot(shot_id)
@@ -523,9 +527,11 @@ class MainWindow(QMainWindow):
         if self.store is not None:
             self.generate(self.storyboard.selected_shot_ids())
 
-    def generate(self, shot_ids: list[str]) -> None:
-        if self.store is not None:
-            self.workflows.generate(list(shot_ids))
+    def generate(self, shot_ids: list[str]) -> list[Any]:
+        """Queue generation jobs for these shots (the worker runs them); returns the jobs."""
+        if self.store is None:
+            return []
+        return self.workflows.generate(list(shot_ids))
 
     def export(self) -> None:
         if self.store is None:

@@ -82,6 +82,7 @@ class Card:
     stale: bool
     thumbnail: str | None  # a file path
     takes: int
+    progress: float | None = None  # of the shot's queued/running generation job
 
 
 def chosen_take(shot: Shot, takes: list[Any]) -> Any:
@@ -149,6 +150,11 @@ class CardDelegate(QStyledItemDelegate):
             font.setBold(True)
             painter.setFont(font)
             painter.drawText(thumb, Qt.AlignmentFlag.AlignCenter, card.size)
+        if card.progress is not None:
+            bar = QRect(thumb.left(), thumb.bottom() - 5, thumb.width(), 6)
+            painter.fillRect(bar, QColor("#3a3f4b"))
+            done = QRect(bar.left(), bar.top(), int(bar.width() * card.progress), bar.height())
+            painter.fillRect(done, QColor("#f59e0b"))
         if card.stale:
             badge = QRect(thumb.right() - 52, thumb.top() + 4, 48, 18)
             painter.setBrush(QColor("#ef4444"))
@@ -298,6 +304,7 @@ class StoryboardView(QScrollArea):
         self.setWidgetResizable(True)
         self.strips: dict[str, ShotStrip] = {}
         self._shown_structure: list[tuple[Any, ...]] = []
+        self.progress: dict[str, float] = {}
         self._selection: list[str] = []
         self._refresh_pending = False
         self._syncing = False
@@ -312,7 +319,22 @@ class StoryboardView(QScrollArea):
     def set_store(self, store: Any) -> None:
         self.store = store
         self._selection = []
+        self.progress = {}
         self.refresh()
+
+    def set_progress(self, progress: dict[str, float]) -> None:
+        """Show generation progress on the cards of these shots (a cheap in-place update)."""
+        if progress == self.progress:
+            return
+        self.progress = dict(progress)
+        for strip in self.strips.values():
+            for i in range(strip.count()):
+                item = strip.item(i)
+                card = item.data(CARD_ROLE)
+                if card is not None:
+                    wanted = self.progress.get(card.shot_id)
+                    if card.progress != wanted:
+                        item.setData(CARD_ROLE, dataclasses.replace(card, progress=wanted))
 
     def schedule_refresh(self, *_: object) -> None:
         if not self._refresh_pending:
@@ -342,6 +364,7 @@ class StoryboardView(QScrollArea):
                 item = strip.item(i)
                 shot = by_id[str(item.data(ID_ROLE))]
                 card = card_for(self.store, scene, shot, i, takes.get(shot.id, []))
+                card.progress = self.progress.get(shot.id)
                 if item.data(CARD_ROLE) != card:
                     item.setData(CARD_ROLE, card)
                 item.setToolTip(shot.action or shot.effective_prompt)
@@ -398,6 +421,7 @@ class StoryboardView(QScrollArea):
                 item = QListWidgetItem()
                 item.setData(ID_ROLE, shot.id)
                 card = card_for(self.store, scene, shot, i, takes.get(shot.id, []))
+                card.progress = self.progress.get(shot.id)
                 item.setData(CARD_ROLE, card)
                 item.setToolTip(shot.action or shot.effective_prompt)
                 item.setSizeHint(QSize(CARD_W, CARD_H))

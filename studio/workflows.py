@@ -56,6 +56,7 @@ class Workflows(QObject):
     message = Signal(str)  # status bar text
     error = Signal(str)
     jobs_changed = Signal()  # job rows changed status (takes may have arrived)
+    shot_progress = Signal(dict)  # shot id → progress of its active job
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -63,7 +64,7 @@ class Workflows(QObject):
         self.task: Task | None = None
         self.worker: Any = None  # our own WorkerProcess when there is no jobs dock
         self.start_worker_hook: Callable[[], None] | None = None
-        self._job_state: dict[str, tuple[str, float]] = {}
+        self._job_state: dict[str, tuple[str, float, str]] = {}  # status, progress, shot
         self.warm_task: Task | None = None
         self.poll = QTimer(self)
         self.poll.setInterval(250)
@@ -192,11 +193,12 @@ class Workflows(QObject):
         self.poll_jobs()
         return jobs
 
-    def _read_jobs(self) -> dict[str, tuple[str, float]]:
+    def _read_jobs(self) -> dict[str, tuple[str, float, str]]:
         if self.store is None:
             return {}
         try:
-            return {j.id: (str(j.status), j.progress) for j in self.store.all(Job)}
+            return {j.id: (str(j.status), j.progress, j.shot_id or "")
+                    for j in self.store.all(Job)}
         except Exception:  # noqa: BLE001 - a locked database: try again next tick
             return self._job_state
 
@@ -204,13 +206,19 @@ class Workflows(QObject):
         state = self._read_jobs()
         if state != self._job_state:
             statuses_changed = any(
-                self._job_state.get(k, ("", 0))[0] != v[0] for k, v in state.items())
+                self._job_state.get(k, ("", 0.0, ""))[0] != v[0] for k, v in state.items())
             self._job_state = state
             if statuses_changed:
                 self.jobs_changed.emit()
+            self.shot_progress.emit(self.running_shots())
 
     def active_jobs(self) -> int:
-        return sum(1 for s, _ in self._job_state.values() if s in ACTIVE)
+        return sum(1 for s, _, _ in self._job_state.values() if s in ACTIVE)
+
+    def running_shots(self) -> dict[str, float]:
+        """Shot id → progress of its running (or queued, 0.0) generation job."""
+        return {shot: progress for status, progress, shot in self._job_state.values()
+                if shot and status in ACTIVE}
 
     # ------------------------------------------------------------------ export
     def export_film(self, out_path: str, preset: str = "douyin", **options: Any) -> None:

@@ -157,3 +157,25 @@ def test_event_loop_never_stalls_during_generation_and_export(window: Any, qtbot
         pytest.skip(f"machine overloaded ({load:.1f} runnable per core); worst wall gap "
                     f"{worst * 1000:.0f} ms, UI work {worst_busy * 1000:.0f} ms")
     assert worst < 0.100, f"the UI thread stalled for {worst * 1000:.0f} ms"
+
+
+def test_cards_show_the_progress_of_their_jobs(window: Any, qtbot: Any, tmp_path: Path) -> None:
+    from engine.jobs.queue import JobQueue
+
+    assert window.open_project(str(small_project(tmp_path)))
+    store = window.store
+    ids = [s.id for s in store.shots()]
+    window.workflows.start_worker_hook = lambda: None  # no worker: the jobs stay queued
+    jobs = window.generate(ids[:1])
+    assert len(jobs) == 1
+    qtbot.waitUntil(lambda: window.storyboard.card(ids[0]).progress == 0.0, timeout=3000)
+    assert window.storyboard.card(ids[1]).progress is None
+    queue = JobQueue(store)
+    claimed = queue.claim_next()
+    assert claimed is not None and claimed.id == jobs[0].id
+    queue.report(claimed.id, 0.5, "step 2/4")
+    window.workflows.poll_jobs()
+    assert window.storyboard.card(ids[0]).progress == 0.5
+    queue.cancel(claimed.id)
+    window.workflows.poll_jobs()
+    assert window.storyboard.card(ids[0]).progress is None
