@@ -11,7 +11,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from engine.model import Character, Language, Project, Shot, Take, TakeKind
-from tests.media_factory import make_image
+from tests.media_factory import make_image, make_video
 
 
 def create_via_start_page(window: Any, qtbot: Any, tmp_path: Path, monkeypatch: Any,
@@ -255,9 +255,9 @@ def test_approve_take_from_inspector(window: Any, qtbot: Any, tmp_path: Path,
     shot_id = window.storyboard.add_shot()
     thumb = store.media.import_file(make_image(tmp_path / "t.png", size=(64, 36)))
     takes = []
-    for color in ((200, 0, 0), (0, 200, 0)):
-        media = store.media.import_file(make_image(tmp_path / f"{color[0]}.png",
-                                                   color=color))
+    for n in (1, 2):
+        media = store.media.import_file(make_video(tmp_path / f"take{n}.mp4", frames=6 * n,
+                                                   size=(32, 48)))
         takes.append(store.add(Take(shot_id=shot_id, kind=TakeKind.IMPORTED,
                                     media=media.sha256, thumbnail=thumb.sha256)))
     window.storyboard.select_shots([shot_id])
@@ -271,10 +271,20 @@ def test_approve_take_from_inspector(window: Any, qtbot: Any, tmp_path: Path,
     window.storyboard.refresh()
     card = window.storyboard.card(shot_id)
     assert card is not None and card.thumbnail == str(store.media_path(thumb.sha256))
-    # Approve needs exactly one take
+    # Approve needs exactly one take; Compare needs two
     window.inspector.takes.selectAll()
     window.inspector.approve_button.click()
     assert window.errors[-1] == "Select one take to approve."
+    window.inspector.compare_button.click()
+    from studio.take_compare import TakeCompareDialog
+
+    dialog = window.compare_dialog
+    assert isinstance(dialog, TakeCompareDialog) and dialog.isVisible()
+    dialog.close()
+    window.inspector.takes.clearSelection()
+    window.inspector.takes.item(0).setSelected(True)
+    window.inspector.compare_button.click()
+    assert window.errors[-1] == "Select two takes to compare."
 
 
 def test_open_errors_are_one_sentence(window: Any, tmp_path: Path) -> None:
