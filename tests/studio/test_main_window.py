@@ -561,3 +561,21 @@ def test_drag_a_shot_into_another_scene(window: Any, qtbot: Any, tmp_path: Path,
     window.undo.undo_action.trigger()  # one step
     assert [s.id for s in store.shots(first.id)] == [a1, a2]
     assert [s.id for s in store.shots(second.id)] == [b1]
+
+
+def test_preferences_dialog_switches_the_language(window: Any, tmp_path: Path) -> None:
+    from studio import preferences
+
+    def run(dialog: Any) -> int:
+        dialog.language.setCurrentIndex(dialog.language.findData("zh"))
+        dialog.accept()
+        return 1
+
+    window.dialogs.run = run
+    try:
+        window.act_prefs.trigger()
+        assert preferences.language() == "zh"
+        assert window.act_prefs.text() == "偏好设置…"
+        assert window.start_page.create_button.text() == "创建项目"
+    finally:
+        window.apply_language("en")
