@@ -8,7 +8,7 @@ registry, and times, with the same inputs and seeds:
   pipeline → encode H.264 → media store → thumbnail → take row → job row DONE
   (the model kept warm across jobs, so the first load is excluded, as in the target).
 
-Run: ``.venv/bin/python bench/engine_overhead.py [--size 32x32 --frames 17 --steps 4]``
+Run: ``.venv/bin/python bench/engine_overhead.py [--size 64x64 --frames 33 --steps 6]``
 """
 
 from __future__ import annotations
@@ -28,10 +28,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--size", default="32x32")
-    parser.add_argument("--frames", type=int, default=17)
-    parser.add_argument("--steps", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--size", default="64x64")
+    parser.add_argument("--frames", type=int, default=33)
+    parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (1 keeps timings stable on a busy machine)")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     try:
@@ -40,6 +42,7 @@ def main() -> int:
     except ImportError:
         print("skipped: torch/diffusers are not installed (pip install 'storyreel[gpu]').")
         return 0
+    torch.set_num_threads(args.threads)
 
     with tempfile.TemporaryDirectory(prefix="storyreel-bench-") as tmp:
         tmp_path = Path(tmp)
@@ -112,7 +115,8 @@ def main() -> int:
 
     b, q = statistics.median(bare_times), statistics.median(queue_times)
     print(f"tiny Wan VACE, {width}x{height}, {args.frames} frames, {args.steps} steps, "
-          f"CPU, {args.repeats} rounds of 3 jobs / 3 calls (medians per job)")
+          f"CPU ({args.threads} thread(s)), {args.repeats} rounds of 3 jobs / 3 calls "
+          "(medians per job)")
     print(f"  bare pipeline call      : {b:8.3f} s")
     print(f"  job through queue+worker: {q:8.3f} s  ({len(takes)} takes stored)")
     print(f"  overhead                : {q - b:8.3f} s")
