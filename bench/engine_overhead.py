@@ -31,7 +31,7 @@ def main() -> int:
     parser.add_argument("--size", default="64x64")
     parser.add_argument("--frames", type=int, default=33)
     parser.add_argument("--steps", type=int, default=6)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (1 keeps timings stable on a busy machine)")
     args = parser.parse_args()
