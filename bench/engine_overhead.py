@@ -8,7 +8,7 @@ registry, and times, with the same inputs and seeds:
   pipeline → encode H.264 → media store → thumbnail → take row → job row DONE
   (the model kept warm across jobs, so the first load is excluded, as in the target).
 
-Run: ``.venv/bin/python bench/engine_overhead.py [--size 64x64 --frames 33 --steps 6]``
+Run: ``.venv/bin/python bench/engine_overhead.py [--size 96x96 --frames 33 --steps 8]``
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--size", default="64x64")
+    parser.add_argument("--size", default="96x96")
     parser.add_argument("--frames", type=int, default=33)
-    parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (1 keeps timings stable on a busy machine)")
