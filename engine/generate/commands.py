@@ -217,6 +217,9 @@ def cmd_jobs(args: argparse.Namespace) -> int:
             job = queue.retry(args.retry)
             print(f"Job {job.id[:8]} queued again.")
             return 0
+        if args.clear:
+            print(f"Removed {queue.clear_finished()} finished job(s).")
+            return 0
         jobs = queue.jobs(args.status)
     if args.json:
         print_json(
@@ -376,6 +379,7 @@ def register(sub: Any) -> None:
     j.add_argument("--status", choices=["queued", "running", "done", "failed", "cancelled"])
     j.add_argument("--cancel", metavar="JOB_ID")
     j.add_argument("--retry", metavar="JOB_ID")
+    j.add_argument("--clear", action="store_true", help="remove done and cancelled jobs")
     j.set_defaults(func=cmd_jobs)
 
     t = sub.add_parser("import-take", help="add a clip made elsewhere as a take of a shot")

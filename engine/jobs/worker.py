@@ -114,6 +114,8 @@ def run_job(store: Any, queue: JobQueue, job: E.Job, pool: Any,
         queue.finish(job.id, JobStatus.CANCELLED, message="cancelled")
     except Exception as exc:  # noqa: BLE001 - a failed job is recorded, the queue goes on
         reason = _failure_reason(exc)
+        if reason.startswith("Out of") or "memory" in reason:
+            pool.release()  # free what the failed run left behind; the next job reloads
         queue.finish(job.id, JobStatus.FAILED, message="failed", error=reason)
     else:
         take = outcome.take

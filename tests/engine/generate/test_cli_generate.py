@@ -41,6 +41,10 @@ def test_generate_prints_progress_and_makes_takes(film, capsys: pytest.CaptureFi
     jobs = json.loads(capsys.readouterr().out)
     assert [j["status"] for j in jobs] == ["done"] * 3
     assert jobs[-1]["result"]["cache_hit"] is True
+    assert main(["jobs", str(film.root), "--clear"]) == 0
+    assert "Removed 3 finished job(s)." in capsys.readouterr().out
+    with _reopen(film) as store:
+        assert store.all(E.Job) == []
 
 
 @pytest.mark.parametrize("argv, message", [
