@@ -131,9 +131,10 @@ def run_job(store: Any, queue: JobQueue, job: E.Job, pool: Any,
 
 def run_worker(project_dir: Path, *, once: bool = True, on_event: EventHandler | None = None,
                poll_interval: float = 0.5, idle_exit: float | None = None,
-               pool: Any = None) -> None:
+               pool: Any = None, parent_pid: int | None = None) -> None:
     """Run the project's queue. ``once``: stop when the queue is empty; else keep polling
-    until ``cache/worker.stop`` appears (or ``idle_exit`` seconds pass with nothing to do)."""
+    until ``cache/worker.stop`` appears, ``idle_exit`` seconds pass with nothing to do, or
+    the process ``parent_pid`` (the GUI that started us) is gone."""
     from engine.generate.service import BackendPool
     from engine.store import ProjectStore
 
@@ -152,7 +153,7 @@ def run_worker(project_dir: Path, *, once: bool = True, on_event: EventHandler |
         idle_since = time.monotonic()
         warm_key: str | None = None
         while True:
-            if stop_flag.exists():
+            if stop_flag.exists() or (parent_pid is not None and os.getppid() != parent_pid):
                 break
             job = queue.claim_next(warm_key)
             if job is None:
@@ -188,7 +189,8 @@ class WorkerProcess:
     def start(self) -> None:
         if self.is_alive():
             return
-        cmd = [sys.executable, "-m", "engine.jobs.worker", str(self.project_dir), "--loop"]
+        cmd = [sys.executable, "-m", "engine.jobs.worker", str(self.project_dir), "--loop",
+               "--parent-pid", str(os.getpid())]
         if self.idle_exit is not None:
             cmd += ["--idle-exit", str(self.idle_exit)]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -232,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dir")
     parser.add_argument("--loop", action="store_true", help="keep polling for new jobs")
     parser.add_argument("--idle-exit", type=float, default=None)
+    parser.add_argument("--parent-pid", type=int, default=None,
+                        help="exit (leaving the queue intact) when this process is gone")
     args = parser.parse_args(argv)
 
     def log(event: str, job: E.Job) -> None:
@@ -240,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{job.error or job.message}", flush=True)
 
     try:
-        run_worker(Path(args.dir), once=not args.loop, on_event=log, idle_exit=args.idle_exit)
+        run_worker(Path(args.dir), once=not args.loop, on_event=log, idle_exit=args.idle_exit,
+                   parent_pid=args.parent_pid)
     except StoryreelError as exc:
         print(f"storyreel worker: {exc}", file=sys.stderr)
         return 2

@@ -160,3 +160,38 @@ def test_worker_process_runs_jobs_and_stops(film) -> None:  # noqa: F811
         worker.stop(timeout=20)
     assert not worker.is_alive()
     assert "done job" in worker.log_path.read_text()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+def test_a_worker_whose_parent_died_exits(film) -> None:  # noqa: F811
+    """A GUI that crashes without stopping its worker does not leave it running forever."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[3]
+    code = (
+        "import os, subprocess, sys, time\n"
+        f"p = subprocess.Popen([sys.executable, '-m', 'engine.jobs.worker', {str(film.root)!r},"
+        " '--loop', '--parent-pid', str(os.getpid())])\n"
+        "print(p.pid, flush=True)\n"
+        "time.sleep(3)\n"  # the worker is up and polling when its parent dies
+    )
+    env = dict(os.environ, PYTHONPATH=str(root))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, cwd=root, timeout=60).stdout
+    pid = int(out.split()[0])
+
+    def running() -> bool:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+        return state != "Z"
+
+    deadline = time.monotonic() + 20
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if running():
+        os.kill(pid, 9)
+        pytest.fail("the orphaned worker kept running")
