@@ -28,7 +28,15 @@ from engine.errors import StoryreelError
 from engine.jobs.progress import CancelToken, Progress, no_progress, scaled
 from engine.model.timeline import SourceKind, Timeline, VideoClip
 from engine.render.audio import encode_aac, mix_timeline
-from engine.render.frames import Fitter, StillSource, VideoSource, Yuv, crossfade, fade_to_black
+from engine.render.frames import (
+    Fitter,
+    StillSource,
+    VideoSource,
+    Yuv,
+    crossfade,
+    fade_to_black,
+    picture_area,
+)
 from engine.render.overlays import SubtitleOverlays, aigc_label, slate
 from engine.render.presets import Preset, get_preset
 
@@ -302,7 +310,7 @@ class _Clips:
             return VideoSource(clip.path, self.fitter, start=clip.source_in)
         if clip.kind == SourceKind.IMAGE and clip.path:
             return StillSource.from_image(clip.path, self.fitter)
-        return slate(self.fitter.width, self.fitter.height, clip.label, clip.slate_text)
+        return slate(self.fitter, clip.label, clip.slate_text)
 
     def active(self, frame: int) -> list[int]:
         while self.next < len(self.clips) and self.clips[self.next].record_in <= frame:
@@ -417,7 +425,8 @@ def _compose_frames(
 ) -> Iterator[Any]:
     """The film's pictures as yuv420p av.VideoFrames, one per output frame."""
 
-    fitter = Fitter(width, height, timeline.fit)
+    fitter = Fitter(width, height, timeline.fit,
+                    picture=picture_area(timeline.width, timeline.height, width, height))
     clips = _Clips(timeline, fitter)
     subs = SubtitleOverlays(width, height)
     cues = sorted(timeline.subtitles, key=lambda c: c.record_in) if burn_subtitles else []

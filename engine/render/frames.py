@@ -113,23 +113,39 @@ def _even(x: float) -> int:
     return max(2, int(round(x / 2)) * 2)
 
 
-class Fitter:
-    """Scales a decoded frame (any size, any pixel format, any rotation) into W×H."""
+def picture_area(canvas_w: int, canvas_h: int, width: int, height: int) -> tuple[int, int]:
+    """The largest even-sized rectangle of ``canvas_w:canvas_h`` shape inside width×height
+    (a 9:16 project in a 16:9 delivery is pillarboxed, not cropped)."""
+    scale = min(width / canvas_w, height / canvas_h)
+    pw, ph = _even(canvas_w * scale), _even(canvas_h * scale)
+    return (width if abs(pw - width) <= 2 else min(pw, width),
+            height if abs(ph - height) <= 2 else min(ph, height))
 
-    def __init__(self, width: int, height: int, fit: str = "fill") -> None:
+
+class Fitter:
+    """Scales a decoded frame (any size, any pixel format, any rotation) into W×H.
+
+    Sources fill (crop) or fit (pad) the picture area: the whole frame, or with
+    ``picture=(w, h)`` a centred rectangle of the project's shape, black around it.
+    """
+
+    def __init__(self, width: int, height: int, fit: str = "fill",
+                 picture: tuple[int, int] | None = None) -> None:
         if fit not in ("fill", "fit"):
             raise MediaError(f"Unknown fit mode {fit!r}; expected 'fill' or 'fit'.")
         self.width, self.height, self.fit = width, height, fit
+        self.picture = picture or (width, height)
         self._reformatter: Any = None  # one libswscale context, reused frame after frame
 
     def scaled_size(self, src_w: int, src_h: int) -> tuple[int, int]:
-        scale = (max if self.fit == "fill" else min)(self.width / src_w, self.height / src_h)
+        pw, ph = self.picture
+        scale = (max if self.fit == "fill" else min)(pw / src_w, ph / src_h)
         sw, sh = _even(src_w * scale), _even(src_h * scale)
-        # snap to the exact output size when within a rounding step
-        if abs(sw - self.width) <= 2:
-            sw = self.width
-        if abs(sh - self.height) <= 2:
-            sh = self.height
+        # snap to the exact picture size when within a rounding step
+        if abs(sw - pw) <= 2:
+            sw = pw
+        if abs(sh - ph) <= 2:
+            sh = ph
         return sw, sh
 
     def __call__(self, frame: Any, rotation: int = 0) -> Yuv:
@@ -149,12 +165,18 @@ class Fitter:
         if sw == self.width and sh == self.height:
             return yuv
         out = Yuv.black(self.width, self.height)
-        # centre: crop what overflows, pad what is short (offsets even for chroma)
-        sx, dx = max(0, (sw - self.width) // 4 * 2), max(0, (self.width - sw) // 4 * 2)
-        sy, dy = max(0, (sh - self.height) // 4 * 2), max(0, (self.height - sh) // 4 * 2)
-        w, h = min(sw - sx, self.width - dx), min(sh - sy, self.height - dy)
-        out.y[dy : dy + h, dx : dx + w] = yuv.y[sy : sy + h, sx : sx + w]
-        cy, cx, ch, cw = dy // 2, dx // 2, h // 2, w // 2
+        # the scaled picture and the picture area, both centred (even offsets for chroma);
+        # what shows is where they overlap
+        pw, ph = self.picture
+        ix, iy = (self.width - sw) // 4 * 2, (self.height - sh) // 4 * 2
+        px, py = (self.width - pw) // 4 * 2, (self.height - ph) // 4 * 2
+        x0, x1 = max(ix, px), min(ix + sw, px + pw)
+        y0, y1 = max(iy, py), min(iy + sh, py + ph)
+        if x1 <= x0 or y1 <= y0:
+            return out
+        sx, sy, w, h = x0 - ix, y0 - iy, x1 - x0, y1 - y0
+        out.y[y0:y1, x0:x1] = yuv.y[sy : sy + h, sx : sx + w]
+        cy, cx, ch, cw = y0 // 2, x0 // 2, h // 2, w // 2
         out.u[cy : cy + ch, cx : cx + cw] = yuv.u[sy // 2 : sy // 2 + ch, sx // 2 : sx // 2 + cw]
         out.v[cy : cy + ch, cx : cx + cw] = yuv.v[sy // 2 : sy // 2 + ch, sx // 2 : sx // 2 + cw]
         return out

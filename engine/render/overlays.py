@@ -83,10 +83,12 @@ def aigc_label(language: str, width: int, height: int) -> Overlay:
     return Overlay(np.asarray(chip), x, y)
 
 
-def slate(width: int, height: int, label: str, text: str) -> StillSource:
-    """A storyboard card for a shot that has no take yet: its number and its words."""
+def slate(fitter: Fitter, label: str, text: str) -> StillSource:
+    """A storyboard card for a shot that has no take yet: its number and its words, drawn
+    at the picture area's size and placed like any source."""
     from PIL import Image, ImageDraw
 
+    width, height = fitter.picture
     img = Image.new("RGB", (width, height), (28, 30, 38))
     draw = ImageDraw.Draw(img)
     big = load_font(max(10, int(min(width, height) * 0.09)))
@@ -97,7 +99,7 @@ def slate(width: int, height: int, label: str, text: str) -> StillSource:
     for line in _wrap(draw, text, small, width - 2 * margin)[:12]:
         draw.text((margin, y), line, font=small, fill=(225, 225, 230))
         y += int(small.size * 1.4)
-    return StillSource(Fitter(width, height)(_frame_of(img)))
+    return StillSource(fitter(_frame_of(img)))
 
 
 def _frame_of(img: Any) -> Any:

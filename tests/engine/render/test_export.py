@@ -202,17 +202,35 @@ def test_transitions_blend_pictures(film, tmp_path: Path) -> None:
 
 def test_fit_pads_and_fill_crops(film, tmp_path: Path) -> None:
     store = film(1, duration=0.5)
-    add_take(store, store.shots()[0].id, solid_png(tmp_path / "w.png", (200, 200, 200), (64, 112)))
-    landscape = Preset("landscape", width=112, height=64, x264_preset="ultrafast")
+    # a landscape picture in a portrait project
+    add_take(store, store.shots()[0].id, solid_png(tmp_path / "w.png", (200, 200, 200), (112, 64)))
     out = tmp_path / "fill.mp4"
-    export_film(store, out, preset=landscape, burn_subtitles=False, aigc_label="none")
-    assert decode_frames(out)[0][:, 2].min() > 150  # fill: cropped, no bars
+    options = {"preset": TEST_PRESET, "burn_subtitles": False, "aigc_label": "none"}
+    export_film(store, out, **options)
+    assert decode_frames(out)[0].min() > 150  # fill (default): cropped, no bars
     project = store.project
     project.settings = {**project.settings, "fit": "fit"}
     store.update(project)
-    export_film(store, out, preset=landscape, burn_subtitles=False, aigc_label="none")
+    export_film(store, out, **options)
     frame = decode_frames(out)[0]
-    assert frame[:, 2].max() < 30 and frame[:, 56].min() > 150  # fit: black side bars
+    assert frame[2].max() < 30 and frame[H - 3].max() < 30  # fit: black bars top and bottom
+    assert frame[H // 2].min() > 150
+
+
+def test_portrait_film_in_a_landscape_delivery_is_pillarboxed(film, tmp_path: Path) -> None:
+    store = film(2, duration=0.5)
+    add_take(store, store.shots()[0].id, solid_png(tmp_path / "w.png", (200, 200, 200)))
+    landscape = Preset("landscape", width=224, height=128, x264_preset="ultrafast")
+    out = tmp_path / "wide.mp4"
+    export_film(store, out, preset=landscape, burn_subtitles=False, aigc_label="none")
+    frames = decode_frames(out)
+    picture = 128 * W // H  # the 9:16 picture, 72 px wide, centred
+    left = (224 - picture) // 2
+    assert frames[0][:, : left - 2].max() < 30 and frames[0][:, left + picture + 2 :].max() < 30
+    assert frames[0][:, left + 2 : left + picture - 2].min() > 150
+    slate_frame = frames[-1]  # the second shot has no take: its slate is pillarboxed too
+    assert slate_frame[:, : left - 2].max() < 30
+    assert slate_frame[:, left + 2 : left + picture - 2].mean() > 20
 
 
 def test_presets() -> None:
