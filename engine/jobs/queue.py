@@ -49,6 +49,10 @@ class JobQueue:
         if device not in ("auto", "cpu", "cuda"):
             raise JobError(f"Device {device!r} is not one of auto, cpu, cuda.")
         family, _ = family_of(backend)  # raises for an unknown model
+        if family != "animatic":
+            from engine.generate.memory import resolve_device
+
+            resolve_device(device)  # --device cuda on a machine without one: refused now
         spec = GenerationSpec(backend=backend, device=device, quality=quality,
                               overrides=dict(overrides or {}), memory_profile=memory_profile)
         jobs = []

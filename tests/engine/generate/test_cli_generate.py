@@ -67,6 +67,15 @@ def test_bad_frames_for_a_wan_model_exit_2(film, registered, capsys) -> None:
     assert rc == 2 and "4k+1" in capsys.readouterr().err
 
 
+def test_cuda_asked_for_without_one_is_refused(film, registered, capsys) -> None:
+    from engine.generate.memory import cuda_available
+
+    if cuda_available():
+        pytest.skip("this machine has CUDA")
+    rc = main(["generate", str(film.root), "--backend", registered["vace"], "--device", "cuda"])
+    assert rc == 2 and "no CUDA GPU" in capsys.readouterr().err
+
+
 def test_failed_jobs_exit_1_and_show_in_jobs(film, registered, capsys) -> None:
     rc = main(["generate", str(film.root), "--shots", "1-1", "--backend", registered["i2v"],
                "--device", "cpu", "--size", "32x32", "--frames", "9", "--steps", "2"])
