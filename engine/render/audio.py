@@ -50,14 +50,14 @@ def mix_timeline(
     sample_rate: int = 48000,
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
-) -> Path:
+) -> Any:
     """Write the film's mixed sound (stereo, ``sample_rate``) to ``out_wav``; a film
-    without any sound gets silence."""
+    without any sound gets silence. Returns the mixer's MixReport (loudness, peak)."""
     from engine.audio.mix import render_mix
 
-    render_mix(mix_segments(timeline), timeline.duration, out_wav, sample_rate=sample_rate,
-               channels=CHANNELS, progress=progress, cancel=cancel or CancelToken())
-    return out_wav
+    return render_mix(mix_segments(timeline), timeline.duration, out_wav,
+                      sample_rate=sample_rate, channels=CHANNELS, progress=progress,
+                      cancel=cancel or CancelToken())
 
 
 class AudioFeed:

@@ -55,6 +55,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 0
     print(f"Exported {report.path} ({report.width}×{report.height}, {report.fps} fps, "
           f"{report.duration:.2f} s, {report.frames} frames) in {report.timings['total']:.1f} s.")
+    lufs = report.loudness.get("integrated_lufs")
+    if lufs is not None:
+        print(f"Sound at {lufs:.1f} LUFS, true peak {report.loudness['true_peak_db']:.1f} dBTP.")
     for extra in (report.srt, report.otio):
         if extra is not None:
             print(f"Wrote {extra}.")

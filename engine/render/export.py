@@ -57,6 +57,7 @@ class ExportReport:
     otio: Path | None = None
     aigc_label: str = "both"
     timings: dict[str, float] = field(default_factory=dict)
+    loudness: dict[str, float | None] = field(default_factory=dict)  # of the sound track
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +72,7 @@ class ExportReport:
             "otio": str(self.otio) if self.otio else None,
             "aigc_label": self.aigc_label,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "loudness": self.loudness,
         }
 
 
@@ -185,10 +187,11 @@ def export_timeline(
         # file in one interleaving pass (video packets copied, audio encoded)
         t0 = time.monotonic()
 
-        def sound() -> None:
-            mix_timeline(timeline, mix_wav, resolved.audio_rate, no_progress, mix_cancel)
+        def sound() -> Any:
+            mix = mix_timeline(timeline, mix_wav, resolved.audio_rate, no_progress, mix_cancel)
             encode_aac(mix_wav, audio_tmp, resolved.audio_rate, resolved.audio_bitrate,
                        resolved.audio_codec, mix_cancel)
+            return mix
 
         mixer = _Background(sound)
         frames = _Background.queue(
@@ -202,7 +205,7 @@ def export_timeline(
         finally:
             frames.close()  # stops the producer thread and closes its decoders
         timings["video"] = time.monotonic() - t0
-        mixer.result()
+        mix_report = mixer.result()
         timings["mix"] = mixer.elapsed
         cancel.check()
         t0 = time.monotonic()
@@ -260,7 +263,13 @@ def export_timeline(
         otio=otio_path,
         aigc_label=aigc_label,
         timings=timings,
+        loudness={"integrated_lufs": _finite(mix_report.integrated_lufs),
+                  "true_peak_db": _finite(mix_report.true_peak_db)},
     )
+
+
+def _finite(value: float) -> float | None:
+    return round(float(value), 2) if value == value and abs(value) != float("inf") else None
 
 
 def _remove_if_empty(folder: Path) -> None:

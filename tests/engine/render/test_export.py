@@ -76,6 +76,8 @@ def test_export_matches_the_timeline(film, tmp_path: Path) -> None:
     srt = (out_dir / "film.srt").read_text(encoding="utf-8")
     assert srt.count("-->") == 3 and "第3句台词" in srt
     assert seen[-1] == 1.0 and seen == sorted(seen)
+    assert report.loudness["integrated_lufs"] == pytest.approx(-14.0, abs=1.5)
+    assert report.loudness["true_peak_db"] <= -0.9
     assert _leftovers(out_dir, {"film.mp4", "film.srt"}) == []
     assert not (store.cache_dir / "export").exists()
 
