@@ -54,6 +54,11 @@ FAMILY_RULES: dict[str, FamilyRules] = {
         presets={"draft": (320, 576, 33, 12), "standard": (480, 832, 81, 30),
                  "final": (720, 1280, 81, 40)},
     ),
+    "ltx-condition": FamilyRules(
+        fps=24.0, frame_step=8, size_multiple=32, guidance=3.0,
+        presets={"draft": (320, 576, 49, 8), "standard": (480, 832, 97, 30),
+                 "final": (704, 1216, 121, 40)},
+    ),
     "sdxl": FamilyRules(
         fps=16.0, frame_step=1, size_multiple=8, guidance=5.0, video=False, max_frames=72000,
         presets={"draft": (512, 896, 0, 12), "standard": (768, 1344, 0, 30),

@@ -28,6 +28,7 @@ FAMILIES: dict[str, str] = {
     "WanVACEPipeline": "wan-vace",
     "WanImageToVideoPipeline": "wan-i2v",
     "WanPipeline": "wan-t2v",
+    "LTXConditionPipeline": "ltx-condition",
     "StableDiffusionXLPipeline": "sdxl",
 }
 RESERVED_NAMES = {"animatic", "import", "auto"}

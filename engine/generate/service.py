@@ -27,6 +27,7 @@ BACKEND_CLASSES = {
     "wan-vace": ("engine.generate.wan_vace", "WanVaceBackend"),
     "wan-i2v": ("engine.generate.wan_i2v", "WanI2VBackend"),
     "wan-t2v": ("engine.generate.wan_t2v", "WanT2VBackend"),
+    "ltx-condition": ("engine.generate.ltx_condition", "LtxConditionBackend"),
     "sdxl": ("engine.generate.sdxl_keyframe", "SdxlKeyframeBackend"),
 }
 

@@ -20,6 +20,7 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "flf": tm.build_wan_i2v(root / "tiny-flf", first_last=True),
         "sdxl": tm.build_sdxl(root / "tiny-sdxl"),
         "t2v": tm.build_wan_t2v(root / "tiny-t2v"),
+        "ltx": tm.build_ltx_condition(root / "tiny-ltx"),
     }
 
 

@@ -173,3 +173,26 @@ def test_sdxl_keyframe_feeds_image_to_video(film, registered, capsys) -> None:
     # a take without a keyframe is refused with one sentence
     assert main(["use-keyframe", str(film.root), _latest(film, s1).id[:8]]) == 2
     assert "no keyframe image" in capsys.readouterr().err
+
+
+def test_ltx_condition_on_first_and_last_keyframes(film, registered, tmp_path: Path) -> None:
+    from engine.generate.service import BackendPool
+    from tests.media_factory import make_image
+
+    pool = BackendPool()
+    s2 = film.film["shots"][1]  # first keyframe: the red sheet
+    (job,) = _run(film, [s2], registered["ltx"], pool=pool, frames=9)
+    assert job.status is JobStatus.DONE, job.error
+    red = _latest(film, s2)
+    assert red.record["first_frame_used"] and not red.record["last_frame_used"]
+    assert _clip(film, red).shape == (9, 32, 32, 3)
+    green = film.media.import_file(make_image(tmp_path / "g.png", (32, 32), (20, 200, 20)))
+    shot = film.require(E.Shot, s2)
+    shot.last_keyframe = green.sha256
+    film.update(shot)
+    _run(film, [s2], registered["ltx"], pool=pool, frames=9)
+    both = _latest(film, s2)
+    assert both.record["last_frame_used"]
+    assert np.abs(_clip(film, red) - _clip(film, both)).mean() > 0.5
+    with pytest.raises(Exception, match=r"8k\+1"):
+        JobQueue(film).enqueue_generation([s2], backend=registered["ltx"], overrides=TINY)
