@@ -121,6 +121,17 @@ def render_screenshot(window: object, out: Path, size: tuple[int, int] = SCREENS
     return out
 
 
+def _select_a_shot(window: object) -> None:
+    """For a screenshot: show a shot with dialogue (else the first) in the inspector."""
+    store = getattr(window, "store", None)
+    if store is None:
+        return
+    shots = store.shots()
+    chosen = next((s for s in shots if s.dialogue), shots[0] if shots else None)
+    if chosen is not None:
+        window.storyboard.select_shots([chosen.id])  # type: ignore[attr-defined]
+
+
 def main(args: argparse.Namespace) -> int:
     from engine.errors import StoryreelError
     from studio.main_window import MainWindow
@@ -146,6 +157,7 @@ def main(args: argparse.Namespace) -> int:
         raise StoryreelError(window.errors[-1] if window.errors else
                              f"Could not open {directory}.")
     if screenshot:
+        _select_a_shot(window)
         try:
             out = render_screenshot(window, Path(screenshot))
             print(f"Wrote {out} ({SCREENSHOT_SIZE[0]}×{SCREENSHOT_SIZE[1]}).")
