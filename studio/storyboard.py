@@ -86,15 +86,10 @@ class Card:
 
 
 def chosen_take(shot: Shot, takes: list[Any]) -> Any:
-    """The take a card shows: the approved one, else the newest."""
-    if not takes:
-        return None
-    if shot.approved_take_id:
-        for take in takes:
-            if take.id == shot.approved_take_id:
-                return take
-    approved = [t for t in takes if t.approved]
-    return approved[-1] if approved else takes[-1]
+    """The take a card shows: the one the film uses (engine.render.timeline_builder)."""
+    from engine.render.timeline_builder import choose_take
+
+    return choose_take(shot, takes)
 
 
 def card_for(store: Any, scene: Scene, shot: Shot, index: int,

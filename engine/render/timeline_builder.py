@@ -47,7 +47,11 @@ MAX_SPEED = 10.0
 def pick_take(store: Any, shot: Shot) -> Take | None:
     """The take a shot shows in the film: the approved one, else the newest generated or
     imported take, else the newest animatic, else None (the film shows a slate)."""
-    takes = store.takes(shot.id)
+    return choose_take(shot, store.takes(shot.id))
+
+
+def choose_take(shot: Shot, takes: list[Take]) -> Take | None:
+    """``pick_take`` over a shot's takes already read (oldest first)."""
     if not takes:
         return None
     if shot.approved_take_id:
