@@ -16,8 +16,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import text
-
 from engine.model import ShotStatus
 from engine.model import entities as E
 
@@ -104,15 +102,7 @@ def refresh_status(store: Any, shot: E.Shot) -> ShotStatus | None:
 
 
 def _write_status(store: Any, shot: E.Shot, status: ShotStatus) -> None:
-    from engine.store.codec import to_values
-    from engine.store.project import Change
-
-    before = to_values(shot)
-    with store.engine.begin() as conn:
-        conn.execute(text("UPDATE shots SET status = :status WHERE id = :id"),
-                     {"status": str(status), "id": shot.id})
-    shot.status = status
-    store._emit([Change(E.Shot, shot.id, before, to_values(shot))])
+    store.update_derived(shot, status=status)
 
 
 def watch(store: Any) -> Callable[[], None]:

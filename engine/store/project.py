@@ -305,6 +305,25 @@ class ProjectStore:
             self._record(Change(cls, key, before, after))
         return entity
 
+    def update_derived(self, entity: Any, **fields: Any) -> Any:
+        """Write fields that follow from other data (a shot's stale status) outside the
+        undo history: undoing the user's edit re-derives them. Listeners are told."""
+        cls = type(entity)
+        key = codec.key_of(entity)
+        with self._lock, Session(self.engine, expire_on_commit=False) as session:
+            row = session.get(codec.ROW_OF[cls], key)
+            if row is None:
+                raise StoryreelError(f"No {cls.__name__.lower()} with id {key} to update.")
+            current = codec.from_row(row)
+            before = codec.to_values(current)
+            changed = dataclasses.replace(current, **fields)
+            codec.update_row(row, changed)
+            session.commit()
+        for name, value in fields.items():
+            setattr(entity, name, value)
+        self._emit([Change(cls, key, before, codec.to_values(changed))])
+        return entity
+
     def upsert(self, entity: Any) -> Any:
         if self.get(type(entity), codec.key_of(entity)) is None:
             return self.add(entity)

@@ -204,3 +204,18 @@ def test_shots_sorted_in_film_order(project: ProjectStore) -> None:
     a2 = project.add(Shot(scene_id=s1.id, order=1))
     a1 = project.add(Shot(scene_id=s1.id, order=0))
     assert [s.id for s in project.shots()] == [a1.id, a2.id, b.id]
+
+
+def test_derived_writes_stay_out_of_the_undo_history(project: ProjectStore) -> None:
+    scene = project.add(Scene(number=1))
+    shot = project.add(Shot(scene_id=scene.id, action="walks"))
+    label = project.undo_label
+    events: list[list] = []
+    project.subscribe(events.append)
+    stale_copy = Shot(scene_id=scene.id, id=shot.id, action="OLD VALUE")
+    project.update_derived(stale_copy, status=ShotStatus.STALE)
+    stored = project.require(Shot, shot.id)
+    assert stored.status is ShotStatus.STALE
+    assert stored.action == "walks"  # only the named field is written
+    assert project.undo_label == label
+    assert events and events[-1][0].after["status"] == "stale"
