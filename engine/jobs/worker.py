@@ -236,7 +236,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle-exit", type=float, default=None)
     parser.add_argument("--parent-pid", type=int, default=None,
                         help="exit (leaving the queue intact) when this process is gone")
+    parser.add_argument("--nice", type=int, default=5,
+                        help="lower this process's CPU priority so the studio stays "
+                             "responsive (default 5; 0 keeps it)")
     args = parser.parse_args(argv)
+    if args.nice and hasattr(os, "nice"):
+        os.nice(args.nice)
 
     def log(event: str, job: E.Job) -> None:
         if event != "progress":
