@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.cli import UsageError, open_project, print_json
+from engine.store.codec import to_values
 
 
 # --------------------------------------------------------------------------- models
@@ -222,25 +223,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
             return 0
         jobs = queue.jobs(args.status)
     if args.json:
-        print_json(
-            [
-                {
-                    "id": j.id,
-                    "kind": j.kind,
-                    "shot_id": j.shot_id,
-                    "status": str(j.status),
-                    "progress": j.progress,
-                    "message": j.message,
-                    "error": j.error,
-                    "params": j.params,
-                    "result": j.result,
-                    "created_at": j.created_at,
-                    "started_at": j.started_at,
-                    "finished_at": j.finished_at,
-                }
-                for j in jobs
-            ]
-        )
+        print_json([to_values(j) for j in jobs])
         return 0
     if not jobs:
         print("No jobs.")
@@ -304,21 +287,7 @@ def cmd_takes(args: argparse.Namespace) -> int:
         shot = resolve_shots(store, [args.shot])[0]
         takes = store.takes(shot.id)
         if args.json:
-            print_json(
-                [
-                    {
-                        "id": t.id,
-                        "kind": str(t.kind),
-                        "media": t.media,
-                        "thumbnail": t.thumbnail,
-                        "approved": t.approved,
-                        "cache_key": t.cache_key,
-                        "record": t.record,
-                        "created_at": t.created_at,
-                    }
-                    for t in takes
-                ]
-            )
+            print_json([to_values(t) for t in takes])
             return 0
         for t in takes:
             mark = "*" if t.approved else " "
