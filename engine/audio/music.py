@@ -12,7 +12,7 @@ from typing import Any
 from engine.audio.mix import AudioSegment, probe_duration
 from engine.audio.voices import clips_by_shot, line_layout
 from engine.errors import MediaError, StoryreelError
-from engine.model import AudioPlacement, AudioRole, MediaKind, Shot
+from engine.model import AudioPlacement, AudioRole, MediaAsset, MediaKind, Shot
 
 MUSIC_FADE_IN = 1.5
 MUSIC_FADE_OUT = 2.5
@@ -98,7 +98,7 @@ def project_segments(
     total = max((s + d for s, d in times.values()), default=0.0)
     segments: list[AudioSegment] = []
     clips = clips_by_shot(store)
-    for shot in store.shots():
+    for number, shot in enumerate(store.shots(), 1):
         if shot.id not in times:
             continue
         start, length = times[shot.id]
@@ -108,12 +108,19 @@ def project_segments(
             clip = by_index[place.line_index]
             if place.offset >= length:
                 continue
+            line = "narration" if clip.line_index < 0 else f"line {clip.line_index + 1}"
+            src = store.media.require_intact(
+                clip.media, f"Shot {number}, {line}: its voice",
+                "`storyreel voice` makes it again")
             segments.append(AudioSegment(
-                store.media_path(clip.media), start + place.offset, AudioRole.DIALOGUE,
+                src, start + place.offset, AudioRole.DIALOGUE,
                 duration=min(place.duration, length - place.offset),
             ))
     for p in store.all(AudioPlacement):
-        src = store.media_path(p.media)
+        asset = store.get(MediaAsset, p.media)
+        src = store.media.require_intact(
+            p.media, f"The {p.role} track {asset.original_name if asset else ''}'s",
+            "`storyreel import-media` with the original file puts it back")
         if p.role is AudioRole.EFFECTS:
             if p.from_shot not in times:
                 continue

@@ -69,8 +69,11 @@ def is_stale(store: Any, shot: E.Shot) -> bool:
 
 
 def needs_generation(store: Any, shot: E.Shot) -> bool:
-    """No take yet, or stale (what ``--shots stale`` selects)."""
-    return not store.takes(shot.id) or is_stale(store, shot) or shot.status is ShotStatus.STALE
+    """No take yet, stale, or the film's take lost its file (what ``--shots stale`` selects)."""
+    if not store.takes(shot.id) or is_stale(store, shot) or shot.status is ShotStatus.STALE:
+        return True
+    take = reference_take(store, shot)
+    return take is not None and not store.media.exists(take.media)
 
 
 def stale_shots(store: Any) -> list[E.Shot]:

@@ -91,6 +91,11 @@ def pack(store: ProjectStore, out: Path) -> int:
                         raise BundleError(
                             f"Media file {asset.relpath} is missing from the project."
                         )
+                    if path.stat().st_size != asset.size_bytes:
+                        raise BundleError(
+                            f"Media file {asset.relpath} ({asset.original_name}) is damaged: "
+                            f"{path.stat().st_size} bytes, {asset.size_bytes} recorded."
+                        )
                     # media is already compressed; store it as is
                     zf.write(path, asset.relpath, compress_type=zipfile.ZIP_STORED)
                     count += 1

@@ -123,10 +123,8 @@ def _clip_for_shot(
             f"Shot {label}: its take's media {take.media[:12]}… is not in this project."
         )
     path = store.root / asset.relpath
-    if not path.is_file():
-        raise MediaError(
-            f"Shot {label}: its take's file {asset.relpath} is missing from the project folder."
-        )
+    store.media.require_intact(asset.sha256, f"Shot {label}: its take's",
+                               "`storyreel generate` makes a new take")
     if asset.kind is MediaKind.IMAGE:
         length = max(1, planned - edit.trim_in - edit.trim_out)
         return VideoClip(
@@ -250,6 +248,10 @@ def build_timeline(store: Any) -> Timeline:
     return timeline
 
 
+def _line_name(line_index: int) -> str:
+    return "narration" if line_index < 0 else f"line {line_index + 1}"
+
+
 def _add_voices(
     store: Any,
     timeline: Timeline,
@@ -268,6 +270,9 @@ def _add_voices(
         asset = store.get(MediaAsset, voice.media)
         if asset is None:
             continue
+        store.media.require_intact(
+            asset.sha256, f"Shot {clip.label}, {_line_name(voice.line_index)}: its voice",
+            "`storyreel voice` makes it again")
         start_frame = clip.record_in + seconds_to_frames(placed.offset, fps)
         timeline.audio.append(
             AudioItem(
@@ -338,6 +343,9 @@ def _add_placements(store: Any, timeline: Timeline, shot_range: dict[str, tuple[
         asset = store.get(MediaAsset, placement.media)
         if asset is None:
             continue
+        store.media.require_intact(
+            asset.sha256, f"The {placement.role} track {asset.original_name}'s",
+            "`storyreel import-media` with the original file puts it back")
         start = shot_range.get(placement.from_shot or "", (0, 0))[0]
         end = shot_range.get(placement.to_shot or "", (0, timeline.duration_frames))[1]
         record_in = start + seconds_to_frames(placement.offset, fps)

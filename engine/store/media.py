@@ -118,8 +118,31 @@ class MediaStore:
         return self._store.root / asset.relpath
 
     def exists(self, sha256: str) -> bool:
+        """The file is in the folder with its recorded size (not deleted or truncated)."""
         asset = self._store.get(MediaAsset, sha256)
-        return asset is not None and (self._store.root / asset.relpath).is_file()
+        return asset is not None and self._intact(asset)
+
+    def require_intact(self, sha256: str, what: str, remedy: str = "") -> Path:
+        """The file's path; else MediaError: ``what`` (e.g. "Shot 1-2: its voice") is
+        missing or damaged, and ``remedy`` (e.g. "`storyreel voice` makes it again")."""
+        asset = self._store.get(MediaAsset, sha256)
+        hint = f" ({remedy})" if remedy else ""
+        if asset is None:
+            raise MediaError(f"{what} media {sha256[:12]}… is not in this project{hint}.")
+        target = self._store.root / asset.relpath
+        if not target.is_file():
+            raise MediaError(
+                f"{what} file {asset.relpath} is missing from the project folder{hint}."
+            )
+        size = target.stat().st_size
+        if size != asset.size_bytes:
+            raise MediaError(f"{what} file {asset.relpath} is damaged ({size} bytes, "
+                             f"{asset.size_bytes} saved) and cannot be opened{hint}.")
+        return target
+
+    def _intact(self, asset: MediaAsset) -> bool:
+        target = self._store.root / asset.relpath
+        return target.is_file() and target.stat().st_size == asset.size_bytes
 
     def import_file(self, source: str | Path) -> MediaAsset:
         """Copy a file into the store once (same bytes → same file) and record it."""
@@ -129,7 +152,7 @@ class MediaStore:
         info = probe(src)
         sha = sha256_file(src)
         existing = self._store.get(MediaAsset, sha)
-        if existing is not None and (self._store.root / existing.relpath).is_file():
+        if existing is not None and self._intact(existing):
             return existing
         asset = MediaAsset(
             sha256=sha, ext=src.suffix.lower(), kind=info.kind, original_name=src.name,
@@ -156,7 +179,7 @@ class MediaStore:
         info = probe(path)
         sha = sha256_file(path)
         existing = self._store.get(MediaAsset, sha)
-        if existing is not None and (self._store.root / existing.relpath).is_file():
+        if existing is not None and self._intact(existing):
             if move:
                 path.unlink(missing_ok=True)
             return existing

@@ -1,0 +1,155 @@
+"""Bad input through the CLI, as a user meets it: damaged project folders, odd files,
+out-of-range options. Each must end in one sentence on stderr and exit code 2 (never a
+traceback), leave no half-written output, and change nothing already saved."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.cli import main
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from media_factory import make_wav  # noqa: E402
+
+SCRIPT = "第1场 夜 内 咖啡馆\n\n林雨：你终于来了。\n陈默：对不起，我来晚了。\n"
+
+
+@pytest.fixture(scope="module")
+def base_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small planned, voiced, generated project with a music bed (made once)."""
+    root = tmp_path_factory.mktemp("bad-input")
+    script = root / "s.txt"
+    script.write_text(SCRIPT, encoding="utf-8")
+    music = make_wav(root / "bed.wav", seconds=1.0)
+    proj = root / "base.storyreel"
+    for argv in (
+        ["new", str(proj)],
+        ["import-script", str(proj), str(script)],
+        ["plan", str(proj), "--llm", "none"],
+        ["voice", str(proj)],
+        ["music", "add", str(proj), str(music)],
+        ["generate", str(proj), "--quality", "draft", "--size", "64x112", "--frames", "8"],
+    ):
+        assert main(argv) == 0, argv
+    return proj
+
+
+@pytest.fixture
+def proj(base_project: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "p.storyreel"
+    shutil.copytree(base_project, target)
+    return target
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def fails_cleanly(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """Exit 2 with one sentence on stderr; returns that sentence."""
+    code, _out, err = run(capsys, *argv)
+    assert code == 2, (argv, err)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("storyreel: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def info(capsys: pytest.CaptureFixture[str], proj: Path) -> dict:
+    code, out, _err = run(capsys, "info", str(proj), "--json")
+    assert code == 0
+    return json.loads(out)
+
+
+def media_file(proj: Path, sha: str) -> Path:
+    return next((proj / "media" / sha[:2]).glob(sha + ".*"))
+
+
+def db_rows(proj: Path, sql: str) -> list[tuple]:
+    import sqlite3
+
+    con = sqlite3.connect(proj / "project.db")
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def first_take_media(proj: Path) -> str:
+    return db_rows(proj, "select t.media from takes t join shots s on s.id = t.shot_id "
+                         "order by s.\"order\" limit 1")[0][0]
+
+
+# ------------------------------------------------------------------ damaged media files
+@pytest.mark.parametrize("damage", ["delete", "truncate"])
+def test_damaged_take_names_the_shot_and_generate_repairs_it(
+    capsys: pytest.CaptureFixture[str], proj: Path, tmp_path: Path, damage: str,
+) -> None:
+    sha = first_take_media(proj)
+    path = media_file(proj, sha)
+    if damage == "delete":
+        path.unlink()
+    else:
+        path.write_bytes(path.read_bytes()[:300])
+    out = tmp_path / "film.mp4"
+    for argv in (["export", str(proj), str(out), "--preset", "draft"],
+                 ["timeline", str(proj)]):
+        message = fails_cleanly(capsys, *argv)
+        assert "Shot 1-1" in message and sha in message and "storyreel generate" in message
+    assert not out.exists() and list(tmp_path.glob("film*")) == []
+    # the default `generate` (stale shots) sees the broken take and makes it again
+    code, stdout, stderr = run(capsys, "generate", str(proj), "--quality", "draft", "--size",
+                               "64x112", "--frames", "8")
+    assert code == 0 and "Queued 1 job" in stderr and "from cache" not in stdout + stderr
+    assert path.is_file() and path.stat().st_size > 300
+    code, _, err = run(capsys, "timeline", str(proj))
+    assert code == 0, err
+
+
+def test_damaged_voice_and_music_name_what_is_broken(
+    capsys: pytest.CaptureFixture[str], proj: Path, tmp_path: Path,
+) -> None:
+    voice = db_rows(proj, "select media from voice_clips order by line_index limit 1")[0][0]
+    music = db_rows(proj, "select media from audio_placements where role = 'music'")[0][0]
+    voice_path, music_path = media_file(proj, voice), media_file(proj, music)
+    voice_path.write_bytes(voice_path.read_bytes()[:100])
+    for argv in (["export", str(proj), str(tmp_path / "f.mp4"), "--preset", "draft"],
+                 ["mix", str(proj), str(tmp_path / "f.wav")]):
+        message = fails_cleanly(capsys, *argv)
+        assert "voice" in message and "damaged" in message and "storyreel voice" in message
+    assert list(tmp_path.glob("f.*")) == []
+    # `voice` notices the damaged clip and synthesizes it again
+    code, stdout, _ = run(capsys, "voice", str(proj))
+    assert code == 0 and "Voiced 1 line" in stdout
+    music_path.unlink()
+    for argv in (["export", str(proj), str(tmp_path / "f.mp4"), "--preset", "draft"],
+                 ["mix", str(proj), str(tmp_path / "f.wav")],
+                 ["timeline", str(proj)]):
+        message = fails_cleanly(capsys, *argv)
+        assert "music track bed.wav" in message and "missing" in message
+    assert list(tmp_path.glob("f.*")) == []
+    # importing the original file again puts it back
+    bed = make_wav(tmp_path / "bed.wav", seconds=1.0)
+    assert run(capsys, "import-media", str(proj), str(bed))[0] == 0
+    assert music_path.is_file()
+    code, _, err = run(capsys, "mix", str(proj), str(tmp_path / "f.wav"))
+    assert code == 0, err
+
+
+def test_pack_refuses_a_damaged_file(
+    capsys: pytest.CaptureFixture[str], proj: Path, tmp_path: Path,
+) -> None:
+    music = db_rows(proj, "select media from audio_placements where role = 'music'")[0][0]
+    path = media_file(proj, music)
+    path.write_bytes(path.read_bytes()[:100])
+    message = fails_cleanly(capsys, "pack", str(proj), str(tmp_path / "p.zip"))
+    assert "bed.wav" in message and "damaged" in message
+    assert list(tmp_path.glob("p.zip*")) == []
