@@ -19,6 +19,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -50,6 +51,8 @@ from engine.model import Aspect, Language
 from studio.jobs_dock import format_eta
 
 ZH = {
+    "Storyreel cannot write to the folder {folder}; choose another place for the film.":
+        "Storyreel 无法写入文件夹 {folder}，请为影片另选位置。",
     "Export film": "导出影片",
     "Preset": "预设",
     "Output file": "输出文件",
@@ -110,6 +113,23 @@ def default_preset(project: Any) -> str:
     if aspect == Aspect.SQUARE:
         return "square"
     return "bilibili" if project.language == Language.CHINESE else "youtube"
+
+
+def unwritable_folder(out: Path) -> Path | None:
+    """The existing folder of ``out`` when no file can be created in it, else None.
+
+    Checked by creating (and removing) a temporary file there, before minutes of encoding
+    would end in an error; a missing folder is left to the engine's own sentence.
+    """
+    folder = out.parent
+    if not folder.is_dir():
+        return None
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".storyreel-probe-"):
+            pass
+    except OSError:
+        return folder
+    return None
 
 
 def _safe_name(title: str) -> str:
@@ -420,6 +440,11 @@ class ExportDialog(QDialog):
             self._fail(self.tr("Choose where to save the film."))
             return False
         out = Path(text).expanduser()
+        unwritable = unwritable_folder(out)
+        if unwritable is not None:
+            self._fail(self.tr("Storyreel cannot write to the folder {folder}; choose another "
+                               "place for the film.").format(folder=unwritable))
+            return False
         self.output_path = out
         self.report = None
         fn = module.export_film if self.in_process else export_in_subprocess

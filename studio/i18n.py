@@ -10,6 +10,7 @@ Every visible string goes through ``tr()`` / ``QCoreApplication.translate``.
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import subprocess
 import sys
@@ -51,6 +52,24 @@ class DictTranslator(QTranslator):
         return "zh_CN"
 
 
+# Widgets that keep their own table next to their code (they translate with self.tr()).
+WIDGET_MODULES = ("studio.jobs_dock", "studio.timeline_view", "studio.export_dialog",
+                  "studio.player", "studio.take_compare")
+
+
+def full_table() -> dict[str, str]:
+    """Every Chinese string of the studio: the widgets' own tables, then the shared one."""
+    table: dict[str, str] = {}
+    for name in WIDGET_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        table.update(getattr(module, "ZH", {}))
+    table.update(ALL_ZH)  # the shared table wins where both translate a string
+    return table
+
+
 def resolve_language(choice: str) -> str:
     """``"zh"`` or ``"en"`` for a preference of ``"system"``, ``"zh"`` or ``"en"``."""
     if choice in ("zh", "en"):
@@ -73,7 +92,7 @@ def install_language(choice: str) -> str:
     if lang == "zh":
         # the dict answers for every context (the other widgets use their class names);
         # the compiled .qm, installed last, is asked first for the window's own strings
-        translators: list[QTranslator] = [DictTranslator(ALL_ZH, app)]
+        translators: list[QTranslator] = [DictTranslator(full_table(), app)]
         compiled = QTranslator(app)
         if QM_PATH.is_file() and compiled.load(str(QM_PATH)):
             translators.append(compiled)

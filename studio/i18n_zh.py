@@ -5,6 +5,14 @@ Keys are the exact English source strings passed to ``tr()``; see studio/i18n.py
 
 from __future__ import annotations
 
+from engine.generate.animatic_text import ANGLE_NAMES_ZH, MOVE_NAMES_ZH, SIZE_NAMES_ZH
+
+# Shot sizes, camera moves and angles: the names the engine draws on animatic badges, so
+# the storyboard, inspector and the rendered frames say the same thing.
+ENUM_ZH: dict[str, str] = {str(member): name for table in (SIZE_NAMES_ZH, MOVE_NAMES_ZH,
+                                                            ANGLE_NAMES_ZH)
+                           for member, name in table.items()}
+
 ZH: dict[str, str] = {
     # menus and actions
     "&File": "文件(&F)", "&Edit": "编辑(&E)", "&Story": "故事(&S)", "&View": "视图(&V)",
@@ -53,11 +61,20 @@ ZH: dict[str, str] = {
     # statuses, kinds, enum values
     "draft": "草稿", "ready": "就绪", "queued": "排队中", "generating": "生成中",
     "generated": "已生成", "approved": "已通过", "animatic": "动态分镜", "imported": "导入",
-    "static": "固定", "pan": "摇", "tilt": "俯仰", "push-in": "推", "pull-out": "拉",
-    "orbit": "环绕", "track": "跟", "handheld": "手持", "eye-level": "平视", "high": "俯拍",
-    "low": "仰拍", "overhead": "顶拍", "dutch": "斜角", "over-the-shoulder": "过肩",
-    "EWS": "大远景", "WS": "远景", "MS": "中景", "MCU": "中近景", "CU": "近景",
-    "ECU": "特写", "Animatic (CPU)": "动态分镜（CPU）",
+    # (shot sizes, camera moves and angles come from the engine: ENUM_ZH below)
+    "Animatic (CPU)": "动态分镜（CPU）",
+    # line kinds (engine.model.LineKind), job kinds and job statuses
+    "dialogue": "对白", "voice-over": "画外音", "off-screen": "画外", "narration": "旁白",
+    "Kind": "类型", "Edit line kind": "修改台词类型",
+    "running": "运行中", "done": "完成", "failed": "失败", "generate": "生成",
+    "voice": "配音", "export": "导出", "plan": "分镜规划",
+    # help
+    "&Help": "帮助(&H)", "Keyboard shortcuts": "键盘快捷键", "Keyboard shortcuts…": "键盘快捷键…",
+    "Command": "命令", "Keys": "按键", "Play / pause the preview": "播放/暂停预览",
+    "Show the Script tab": "显示剧本页", "Show the Storyboard tab": "显示分镜板页",
+    "Show the Cast tab": "显示角色页", "Show the Timeline tab": "显示时间线页",
+    "Shot inspector panel": "镜头检查器面板", "Preview panel": "预览面板",
+    "Jobs panel": "任务面板",
     # inspector
     "No shot selected": "未选择镜头", "Size": "景别", "Angle": "角度", "Camera": "运镜",
     "Duration": "时长", "Status": "状态", "Action": "动作", "Narration": "旁白",
@@ -174,5 +191,7 @@ ZH_WIDGETS: dict[str, str] = {
     "Visible mark and metadata": "可见标识和元数据", "Visible mark only": "仅可见标识",
     "Metadata only": "仅元数据", "No label": "不加标识",
 }
+
+ZH.update(ENUM_ZH)
 
 ALL_ZH: dict[str, str] = {**ZH_WIDGETS, **ZH}

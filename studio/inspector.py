@@ -40,6 +40,7 @@ from engine.model import (
     CameraAngle,
     CameraMove,
     DialogueLine,
+    LineKind,
     Scene,
     Shot,
     ShotSize,
@@ -50,6 +51,7 @@ from studio import engine_api
 from studio.i18n import tr
 
 ID_ROLE = Qt.ItemDataRole.UserRole
+KIND_COLUMN = 3  # the dialogue table's line-kind combo (speaker, line, emotion, kind)
 # editing these makes the shot the user's: re-planning the script will not overwrite it
 USER_FIELDS = {"size", "angle", "camera_move", "duration", "action", "narration", "characters",
                "dialogue", "prompt_override", "negative_prompt"}
@@ -142,9 +144,12 @@ class ShotInspector(QWidget):
 
         dlg_box = QGroupBox(tr("Dialogue"))
         dlg_layout = QVBoxLayout(dlg_box)
-        self.dialogue = QTableWidget(0, 3)
-        self.dialogue.setHorizontalHeaderLabels([tr("Speaker"), tr("Line"), tr("Emotion")])
+        self.dialogue = QTableWidget(0, 4)
+        self.dialogue.setHorizontalHeaderLabels([tr("Speaker"), tr("Line"), tr("Emotion"),
+                                                 tr("Kind")])
         self.dialogue.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.dialogue.horizontalHeader().setSectionResizeMode(
+            KIND_COLUMN, QHeaderView.ResizeMode.ResizeToContents)
         self.dialogue.verticalHeader().setVisible(False)
         self.dialogue.setFixedHeight(120)
         self.dialogue.itemChanged.connect(self._dialogue_changed)
@@ -357,6 +362,7 @@ class ShotInspector(QWidget):
             speaker = names.get(line.character_id or "", "") if line.character_id else ""
             for col, text in enumerate((speaker, line.text, line.emotion)):
                 self.dialogue.setItem(row, col, QTableWidgetItem(text))
+            self.dialogue.setCellWidget(row, KIND_COLUMN, self._kind_combo(row, line.kind))
         self._load_takes(shot)
 
     def _load_takes(self, shot: Shot) -> None:
@@ -467,6 +473,31 @@ class ShotInspector(QWidget):
             lines.append(dataclasses.replace(
                 base, text=text, emotion=emotion, character_id=by_name.get(speaker)))
         return lines
+
+    def _kind_combo(self, row: int, kind: LineKind) -> QComboBox:
+        combo = QComboBox()
+        for value in LineKind:
+            combo.addItem(tr(str(value)), str(value))
+        combo.setCurrentIndex(combo.findData(str(kind)))
+        combo.currentIndexChanged.connect(
+            lambda _index, row=row, combo=combo: self.set_line_kind(row, str(combo.currentData())))
+        return combo
+
+    def kind_combo(self, row: int) -> QComboBox | None:
+        """The line-kind combo of a dialogue row (dialogue, voice-over, off-screen…)."""
+        widget = self.dialogue.cellWidget(row, KIND_COLUMN)
+        return widget if isinstance(widget, QComboBox) else None
+
+    def set_line_kind(self, row: int, kind: str) -> None:
+        """Make line ``row`` dialogue, voice-over, off-screen or narration (one undo step)."""
+        shot = self.shot()
+        if self._loading or shot is None or not 0 <= row < len(shot.dialogue):
+            return
+        lines = list(shot.dialogue)
+        if str(lines[row].kind) == kind:
+            return
+        lines[row] = dataclasses.replace(lines[row], kind=LineKind(kind))
+        self.commit(tr("Edit line kind"), dialogue=lines)
 
     def _dialogue_changed(self, _item: QTableWidgetItem) -> None:
         if self._loading:

@@ -250,6 +250,17 @@ class JobsDock(QDockWidget):
             app.aboutToQuit.connect(self.stop_worker)
         self.poll()
 
+    def retranslate(self) -> None:
+        """Re-read every visible string in the current UI language (live language switch)."""
+        self.setWindowTitle(self.tr("Jobs"))
+        self.table.setHorizontalHeaderLabels([self.tr(c) if c else "" for c in COLUMNS])
+        self.empty_label.setText(self.tr("No jobs yet. Generate a shot to add one."))
+        self.clear_button.setText(self.tr("Clear finished"))
+        self.clear_button.setToolTip(self.tr("Remove done and cancelled jobs from the list"))
+        self.hide_finished.setText(self.tr("Hide finished"))
+        self._worker_was = None  # the worker label and button are set again
+        self.poll(force_rebuild=True)  # kinds, statuses and row buttons
+
     # ------------------------------------------------------------------ jobs
     def _queue(self) -> Any | None:
         module = _load("engine.jobs.queue")

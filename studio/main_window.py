@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -113,6 +113,8 @@ class MainWindow(QMainWindow):
         for dock in (getattr(self, "inspector_dock", None), getattr(self, "preview_dock", None)):
             if dock is not None:
                 self.removeDockWidget(dock)
+                dock.setObjectName("")  # restoreState must not find (and re-dock) it
+                dock.setParent(None)
                 dock.deleteLater()
         self.inspector_dock = InspectorDock(None, self)
         self.inspector = self.inspector_dock.inspector
@@ -129,6 +131,10 @@ class MainWindow(QMainWindow):
         if player_cls is not None:
             self.player = player_cls(self.preview_dock)
             self.preview_dock.setWidget(self.player)
+            if hasattr(self.player, "toggle"):  # Space plays/pauses, as on the timeline
+                space = QShortcut(QKeySequence(Qt.Key.Key_Space), self.preview_dock)
+                space.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                space.activated.connect(self.player.toggle)
         else:
             self.preview_dock.setWidget(QLabel(tr("The preview player is not available.")))
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.preview_dock)
@@ -156,15 +162,17 @@ class MainWindow(QMainWindow):
         self.menuBar().clear()
         for bar in getattr(self, "_toolbars", []):
             self.removeToolBar(bar)
+            bar.setObjectName("")
+            bar.setParent(None)
             bar.deleteLater()
         self.act_new = self._action(tr("New project…"), self.show_start_page,
                                     QKeySequence.StandardKey.New)
         self.act_open = self._action(tr("Open project…"), self.browse_open_project,
                                      QKeySequence.StandardKey.Open)
         self.act_save = self._action(tr("Save"), self.save, QKeySequence.StandardKey.Save)
-        self.act_close = self._action(tr("Close project"), self.close_project)
+        self.act_close = self._action(tr("Close project"), self.close_project, "Ctrl+W")
         self.act_prefs = self._action(tr("Preferences…"), self.show_preferences, "Ctrl+,")
-        self.act_quit = self._action(tr("Quit"), self.close, QKeySequence.StandardKey.Quit)
+        self.act_quit = self._action(tr("Quit"), self.close, "Ctrl+Q")
         self.act_import = self._action(tr("Import script…"), self.import_script, "Ctrl+I")
         self.act_plan = self._action(tr("Plan shots"), self.plan_shots, "Ctrl+Shift+P")
         self.act_add_shot = self._action(tr("Add shot"), self.add_shot, "Ctrl+Shift+N")
@@ -176,7 +184,9 @@ class MainWindow(QMainWindow):
         self.act_generate = self._action(tr("Generate selected"), self.generate_selected,
                                          "Ctrl+G")
         self.act_export = self._action(tr("Export…"), self.export, "Ctrl+E")
-        self.act_cancel = self._action(tr("Cancel task"), self.workflows.cancel_task)
+        self.act_cancel = self._action(tr("Cancel task"), self.workflows.cancel_task, "Ctrl+.")
+        self.act_shortcuts = self._action(tr("Keyboard shortcuts…"), self.show_shortcuts)
+        self.act_shortcuts.setShortcuts([QKeySequence("F1"), QKeySequence("Ctrl+/")])
 
         file_menu = self.menuBar().addMenu(tr("&File"))
         for a in (self.act_new, self.act_open, self.act_save, self.act_close):
@@ -196,6 +206,7 @@ class MainWindow(QMainWindow):
         story_menu = self.menuBar().addMenu(tr("&Story"))
         story_menu.addAction(self.act_plan)
         story_menu.addAction(self.act_generate)
+        story_menu.addAction(self.act_cancel)
         self.view_menu = self.menuBar().addMenu(tr("&View"))
         for i, name in enumerate((tr("Script"), tr("Storyboard"), tr("Cast"), tr("Timeline"))):
             act = self._action(name, lambda i=i: self.tabs.setCurrentIndex(i), f"Ctrl+{i + 1}")
@@ -203,6 +214,8 @@ class MainWindow(QMainWindow):
         self.view_menu.addSeparator()
         self.view_menu.addAction(self.inspector_dock.toggleViewAction())
         self.view_menu.addAction(self.preview_dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu(tr("&Help"))
+        help_menu.addAction(self.act_shortcuts)
 
         toolbar = self.addToolBar(tr("Main"))
         toolbar.setObjectName("mainToolbar")
@@ -569,6 +582,14 @@ class MainWindow(QMainWindow):
         self.compare_dialog = dialog_cls(self.store, take_a, take_b, self)
         self.compare_dialog.show()
 
+    def shortcuts_dialog(self) -> Any:
+        from studio.shortcuts import ShortcutsDialog
+
+        return ShortcutsDialog(self)
+
+    def show_shortcuts(self) -> None:
+        self.dialogs.run(self.shortcuts_dialog())
+
     def show_preferences(self) -> None:
         from studio.preferences import PreferencesDialog
 
@@ -580,6 +601,7 @@ class MainWindow(QMainWindow):
     def apply_language(self, choice: str) -> str:
         """Install the translator and rebuild every widget (they hold no data)."""
         lang = i18n.install_language(choice)
+        sizes = self._dock_sizes()  # the user's dock sizes survive the rebuild
         store = self.store
         if store is not None:
             self.undo.detach()
@@ -587,14 +609,32 @@ class MainWindow(QMainWindow):
         self.build_ui()
         if old is not None:
             old.deleteLater()
+        if self.jobs_dock is not None and hasattr(self.jobs_dock, "retranslate"):
+            self.jobs_dock.retranslate()  # kept (it owns the worker), so re-read its text
+            self.view_menu.addAction(self.jobs_dock.toggleViewAction())
         if store is not None:
             self.undo.attach(store, None)
             self._attach_views()
             self.stack.setCurrentWidget(self.tabs)
             self._update_enabled()
+        self._restore_dock_sizes(sizes)
+        QTimer.singleShot(0, lambda: self._restore_dock_sizes(sizes))  # once laid out
         self.undo.refresh()
         self.update_title()
         return lang
+
+    def _dock_sizes(self) -> dict[str, int]:
+        sizes = {"inspector": self.inspector_dock.width()}
+        if self.jobs_dock is not None:
+            sizes["jobs"] = self.jobs_dock.height()
+        return sizes
+
+    def _restore_dock_sizes(self, sizes: dict[str, int]) -> None:
+        if "inspector" in sizes and self.inspector_dock.isVisible():
+            self.resizeDocks([self.inspector_dock], [sizes["inspector"]],
+                             Qt.Orientation.Horizontal)
+        if "jobs" in sizes and self.jobs_dock is not None and self.jobs_dock.isVisible():
+            self.resizeDocks([self.jobs_dock], [sizes["jobs"]], Qt.Orientation.Vertical)
 
     # ================================================================== closing
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API

@@ -108,6 +108,11 @@ def card_for(store: Any, scene: Scene, shot: Shot, index: int,
                 shot.duration, str(shot.status), stale, thumb, len(takes))
 
 
+def badge_texts(card: Card) -> list[str]:
+    """The badges a card shows: shot size and camera, in the UI language ("中景", "推")."""
+    return [tr(card.size), tr(card.camera)]
+
+
 class CardDelegate(QStyledItemDelegate):
     _pixmaps: dict[str, QPixmap] = {}
 
@@ -181,7 +186,8 @@ class CardDelegate(QStyledItemDelegate):
         painter.setFont(small)
         x = r.left() + 8
         y = line1.bottom() + 4
-        for text, color in ((card.size, "#3b4252"), (tr(card.camera), "#3b4252")):
+        for text in badge_texts(card):
+            color = "#3b4252"
             width = painter.fontMetrics().horizontalAdvance(text) + 10
             badge = QRect(x, y, min(width, r.right() - 8 - x), 18)
             painter.setPen(Qt.PenStyle.NoPen)

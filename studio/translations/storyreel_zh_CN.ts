@@ -81,27 +81,33 @@
 <message><source>approved</source><translation>已通过</translation></message>
 <message><source>animatic</source><translation>动态分镜</translation></message>
 <message><source>imported</source><translation>导入</translation></message>
-<message><source>static</source><translation>固定</translation></message>
-<message><source>pan</source><translation>摇</translation></message>
-<message><source>tilt</source><translation>俯仰</translation></message>
-<message><source>push-in</source><translation>推</translation></message>
-<message><source>pull-out</source><translation>拉</translation></message>
-<message><source>orbit</source><translation>环绕</translation></message>
-<message><source>track</source><translation>跟</translation></message>
-<message><source>handheld</source><translation>手持</translation></message>
-<message><source>eye-level</source><translation>平视</translation></message>
-<message><source>high</source><translation>俯拍</translation></message>
-<message><source>low</source><translation>仰拍</translation></message>
-<message><source>overhead</source><translation>顶拍</translation></message>
-<message><source>dutch</source><translation>斜角</translation></message>
-<message><source>over-the-shoulder</source><translation>过肩</translation></message>
-<message><source>EWS</source><translation>大远景</translation></message>
-<message><source>WS</source><translation>远景</translation></message>
-<message><source>MS</source><translation>中景</translation></message>
-<message><source>MCU</source><translation>中近景</translation></message>
-<message><source>CU</source><translation>近景</translation></message>
-<message><source>ECU</source><translation>特写</translation></message>
 <message><source>Animatic (CPU)</source><translation>动态分镜（CPU）</translation></message>
+<message><source>dialogue</source><translation>对白</translation></message>
+<message><source>voice-over</source><translation>画外音</translation></message>
+<message><source>off-screen</source><translation>画外</translation></message>
+<message><source>narration</source><translation>旁白</translation></message>
+<message><source>Kind</source><translation>类型</translation></message>
+<message><source>Edit line kind</source><translation>修改台词类型</translation></message>
+<message><source>running</source><translation>运行中</translation></message>
+<message><source>done</source><translation>完成</translation></message>
+<message><source>failed</source><translation>失败</translation></message>
+<message><source>generate</source><translation>生成</translation></message>
+<message><source>voice</source><translation>配音</translation></message>
+<message><source>export</source><translation>导出</translation></message>
+<message><source>plan</source><translation>分镜规划</translation></message>
+<message><source>&amp;Help</source><translation>帮助(&amp;H)</translation></message>
+<message><source>Keyboard shortcuts</source><translation>键盘快捷键</translation></message>
+<message><source>Keyboard shortcuts…</source><translation>键盘快捷键…</translation></message>
+<message><source>Command</source><translation>命令</translation></message>
+<message><source>Keys</source><translation>按键</translation></message>
+<message><source>Play / pause the preview</source><translation>播放/暂停预览</translation></message>
+<message><source>Show the Script tab</source><translation>显示剧本页</translation></message>
+<message><source>Show the Storyboard tab</source><translation>显示分镜板页</translation></message>
+<message><source>Show the Cast tab</source><translation>显示角色页</translation></message>
+<message><source>Show the Timeline tab</source><translation>显示时间线页</translation></message>
+<message><source>Shot inspector panel</source><translation>镜头检查器面板</translation></message>
+<message><source>Preview panel</source><translation>预览面板</translation></message>
+<message><source>Jobs panel</source><translation>任务面板</translation></message>
 <message><source>No shot selected</source><translation>未选择镜头</translation></message>
 <message><source>Size</source><translation>景别</translation></message>
 <message><source>Angle</source><translation>角度</translation></message>
@@ -221,5 +227,25 @@
 <message><source>shots</source><translation>个镜头</translation></message>
 <message><source>cancelled</source><translation>已取消</translation></message>
 <message><source>Exported</source><translation>已导出</translation></message>
+<message><source>EWS</source><translation>大远景</translation></message>
+<message><source>WS</source><translation>全景</translation></message>
+<message><source>MS</source><translation>中景</translation></message>
+<message><source>MCU</source><translation>近景</translation></message>
+<message><source>CU</source><translation>特写</translation></message>
+<message><source>ECU</source><translation>大特写</translation></message>
+<message><source>static</source><translation>固定</translation></message>
+<message><source>pan</source><translation>摇</translation></message>
+<message><source>tilt</source><translation>俯仰</translation></message>
+<message><source>push-in</source><translation>推</translation></message>
+<message><source>pull-out</source><translation>拉</translation></message>
+<message><source>orbit</source><translation>环绕</translation></message>
+<message><source>track</source><translation>移</translation></message>
+<message><source>handheld</source><translation>手持</translation></message>
+<message><source>eye-level</source><translation>平视</translation></message>
+<message><source>high</source><translation>俯拍</translation></message>
+<message><source>low</source><translation>仰拍</translation></message>
+<message><source>overhead</source><translation>顶拍</translation></message>
+<message><source>dutch</source><translation>倾斜</translation></message>
+<message><source>over-the-shoulder</source><translation>过肩</translation></message>
 </context>
 </TS>
