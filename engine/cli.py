@@ -43,7 +43,10 @@ class UsageError(StoryreelError):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}.")
+        # main() prints "storyreel: " already; name only the subcommand ("export: ...")
+        command = self.prog.removeprefix("storyreel").strip()
+        raise UsageError(f"{command}: {message}." if command else f"{message[:1].upper()}"
+                         f"{message[1:]}.")
 
 
 def open_project(path: str | Path) -> Any:
@@ -170,14 +173,16 @@ def cmd_character_add(args: argparse.Namespace) -> int:
     with open_project(args.dir) as store:
         if store.character_by_name(args.name) is not None:
             raise UsageError(f"A character named {args.name!r} already exists in this project.")
-        refs = [store.media.import_file(p).sha256 for p in args.ref or []]
         from engine.model import MediaKind
-        from engine.model import entities as E
+        from engine.store.media import probe
 
-        for sha in refs:
-            asset = store.get(E.MediaAsset, sha)
-            if asset is not None and asset.kind is not MediaKind.IMAGE:
-                raise UsageError(f"--ref {asset.original_name} is not an image.")
+        # check every reference before storing any: a refused one adds nothing
+        for p in args.ref or []:
+            if not Path(p).is_file():
+                raise UsageError(f"--ref {p} does not exist or is not a file.")
+            if probe(Path(p)).kind is not MediaKind.IMAGE:
+                raise UsageError(f"--ref {Path(p).name} is not an image.")
+        refs = [store.media.import_file(p).sha256 for p in args.ref or []]
         character = Character(
             name=args.name, description=args.description or "",
             appearance=args.appearance or "", costume=args.costume or "",

@@ -95,6 +95,11 @@ def cmd_mix(args: argparse.Namespace) -> int:
     from engine.audio.mix import render_mix
     from engine.audio.music import project_segments
 
+    out = Path(args.out)
+    if out.is_dir():
+        raise UsageError(f"{out} is a folder; give a file name like film.wav.")
+    if not out.parent.is_dir():
+        raise UsageError(f"The folder {out.parent} does not exist.")
     with open_project(args.dir) as store:
         segments, total = project_segments(store)
         if total <= 0:

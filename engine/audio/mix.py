@@ -380,6 +380,14 @@ def render_mix(
         raise StoryreelError(f"The mix can be mono or stereo, not {channels} channels.")
     if sample_rate != 48000 and target_lufs is not None:
         raise StoryreelError("The mix is measured and written at 48000 Hz; use sample_rate=48000.")
+    if not (math.isfinite(duck_db) and -60.0 <= duck_db <= 0.0):
+        raise StoryreelError(f"Ducking of {duck_db} dB is outside -60…0 dB.")
+    if target_lufs is not None and not (math.isfinite(target_lufs)
+                                        and -40.0 <= target_lufs <= -5.0):
+        raise StoryreelError(f"A loudness target of {target_lufs} LUFS is outside -40…-5 LUFS "
+                             "(streaming platforms use -14).")
+    if not (math.isfinite(true_peak_db) and -20.0 <= true_peak_db <= 0.0):
+        raise StoryreelError(f"A true-peak ceiling of {true_peak_db} dBTP is outside -20…0.")
     out_path = Path(out_path)
     total = int(round(duration * sample_rate))
     items = _prepare(segments, total, sample_rate)

@@ -6,6 +6,7 @@ follow their shots when the film is re-ordered.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,14 @@ def _shot_by_number(shots: list[Shot], number: int, flag: str) -> Shot:
 
 
 def _import_audio(store: Any, path: str | Path) -> str:
-    asset = store.media.import_file(Path(path))
-    if asset.kind is MediaKind.IMAGE or (asset.kind is MediaKind.VIDEO and not asset.has_audio):
+    from engine.store.media import probe
+
+    if not Path(path).is_file():
+        raise MediaError(f"{path} does not exist or is not a file.")
+    info = probe(Path(path))  # refuse before storing anything
+    if info.kind is MediaKind.IMAGE or (info.kind is MediaKind.VIDEO and not info.has_audio):
         raise MediaError(f"{Path(path).name} has no sound to use.")
-    return asset.sha256
+    return str(store.media.import_file(Path(path)).sha256)
 
 
 def add_music(store: Any, path: str | Path, from_shot: int | None = None,
@@ -60,6 +65,8 @@ def add_sfx(store: Any, shot_number: int, path: str | Path, offset: float = 0.0,
     """Place a sound effect ``offset`` seconds into shot ``shot_number`` (1-based)."""
     shots = store.shots()
     shot = _shot_by_number(shots, shot_number, "Shot")
+    if not math.isfinite(offset):
+        raise StoryreelError(f"--offset {offset} is not a number of seconds.")
     if offset < 0:
         raise StoryreelError(f"--offset {offset} is negative; it counts from the shot's start.")
     if offset >= shot.duration:

@@ -95,7 +95,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 
 def cmd_clip_edit(args: argparse.Namespace) -> int:
     from engine.cli import UsageError, open_project
-    from engine.render.timeline_builder import build_timeline, set_clip_edit
+    from engine.render.timeline_builder import set_clip_edit
 
     changes: dict[str, Any] = {}
     for name in ("trim_in", "trim_out", "speed", "transition", "transition_frames", "gain_db"):
@@ -106,9 +106,12 @@ def cmd_clip_edit(args: argparse.Namespace) -> int:
         raise UsageError("Nothing to change: give --trim-in, --trim-out, --speed, --transition, "
                          "--transition-frames or --gain-db.")
     with open_project(args.dir) as store:
-        timeline = build_timeline(store)
-        matches = [c.shot_id for c in timeline.video
-                   if c.label == args.shot or c.shot_id.startswith(args.shot)]
+        # found by label or id without building the film: a broken shot elsewhere
+        # (or this one's bad trims) must not stop the user from fixing this edit
+        from engine.generate.requests import shot_label
+
+        matches = [s.id for s in store.shots()
+                   if shot_label(store, s) == args.shot or s.id.startswith(args.shot)]
         if len(matches) != 1:
             raise UsageError(f"{args.shot!r} matches {len(matches)} shots; give a shot label "
                              "like 1-2 (scene-shot) or a unique shot id prefix.")

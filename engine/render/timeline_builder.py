@@ -410,6 +410,11 @@ def set_clip_edit(store: Any, shot_id: str, **changes: Any) -> ClipEdit:
                 f"Unknown transition {changes['transition']!r}; expected one of "
                 f"{', '.join(k.value for k in TransitionKind)}."
             ) from None
+    if {"trim_in", "trim_out", "speed"} & set(changes):
+        # refuse trims that leave nothing of the take before saving them
+        from engine.generate.requests import shot_label
+
+        _clip_for_shot(store, shot, edit, store.project.fps, shot_label(store, shot), "")
     with store.transaction(f"Edit clip of shot {shot.order + 1}"):
         store.upsert(edit)
     return edit

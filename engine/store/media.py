@@ -47,6 +47,8 @@ class Probe:
 def probe(path: Path) -> Probe:
     """Read what a media file is. Raises MediaError if it cannot be decoded."""
     ext = path.suffix.lower()
+    if path.is_file() and path.stat().st_size == 0:
+        raise MediaError(f"{path.name} is empty (0 bytes).")
     if ext in IMAGE_EXTS:
         return _probe_image(path)
     if ext not in AUDIO_EXTS | VIDEO_EXTS:

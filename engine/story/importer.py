@@ -29,6 +29,7 @@ FOUNTAIN_EXTENSIONS = {".fountain", ".spmd"}
 TEXT_EXTENSIONS = {".txt", ".md", ".markdown", ".text", ""}
 FORMATS = ("auto", "fountain", "chinese")
 MAX_SCRIPT_BYTES = 5 * 1024 * 1024
+MAX_LINE_CHARS = 2000  # one spoken line or paragraph; 2000 字 is about eight minutes of speech
 
 
 @dataclass
@@ -73,6 +74,11 @@ def parse_script(text: str, fmt: str = "auto") -> ParsedScript:
         raise StoryreelError(f"Unknown script format {fmt!r}; use one of: {', '.join(FORMATS)}.")
     if not text.strip():
         raise StoryreelError("The script is empty.")
+    for number, line in enumerate(text.splitlines(), 1):
+        if len(line) > MAX_LINE_CHARS:
+            raise StoryreelError(
+                f"Line {number} of the script is {len(line)} characters long (at most "
+                f"{MAX_LINE_CHARS}); break it into shorter lines.")
     if fmt == "auto":
         fmt = "fountain" if looks_like_fountain(text) else "chinese"
     script = parse_fountain(text) if fmt == "fountain" else parse_chinese(text)

@@ -153,3 +153,84 @@ def test_pack_refuses_a_damaged_file(
     message = fails_cleanly(capsys, "pack", str(proj), str(tmp_path / "p.zip"))
     assert "bed.wav" in message and "damaged" in message
     assert list(tmp_path.glob("p.zip*")) == []
+
+
+# ------------------------------------------------------------------ odd files and options
+def test_refused_files_add_nothing_to_the_project(
+    capsys: pytest.CaptureFixture[str], proj: Path, tmp_path: Path,
+) -> None:
+    from media_factory import make_video
+
+    before = info(capsys, proj)
+    silent = make_video(tmp_path / "silent.mp4", frames=4)
+    (tmp_path / "zero.mp4").write_bytes(b"")
+    (tmp_path / "text.mp4").write_text("not a video", encoding="utf-8")
+    (tmp_path / "folder.mp4").mkdir()
+    wav = make_wav(tmp_path / "boom.wav", seconds=0.5)
+    checks = [
+        (["import-media", str(proj), str(tmp_path / "zero.mp4")], "empty"),
+        (["import-media", str(proj), str(tmp_path / "folder.mp4")], "not a file"),
+        (["import-media", str(proj), str(tmp_path / "text.mp4")], "not a readable"),
+        (["character", "add", str(proj), "小王", "--ref", str(silent)], "not an image"),
+        (["music", "add", str(proj), str(silent)], "no sound"),
+        (["sfx", "add", str(proj), "1", str(silent)], "no sound"),
+        (["sfx", "add", str(proj), "9", str(wav)], "not a shot number"),
+        (["sfx", "add", str(proj), "1", str(wav), "--offset", "nan"], "not a number"),
+        (["clip-edit", str(proj), "1-1", "--speed", "0"], "speed"),
+        (["clip-edit", str(proj), "1-1", "--trim-in", "-3"], "trim_in"),
+        (["clip-edit", str(proj), "1-1", "--trim-in", "100000"], "leave nothing"),
+        (["generate", str(proj), "--shots", "all", "--size", "13x7"], "width 13"),
+        (["generate", str(proj), "--shots", "all", "--frames", "0"], "frames"),
+        (["generate", str(proj), "--shots", "all", "--backend", "no-such-model"],
+         "no-such-model"),
+        (["export", str(proj), str(tmp_path / "nowhere" / "f.mp4")], "does not exist"),
+        (["export", str(proj), str(tmp_path / "f.mp4"), "--preset", "nope"], "invalid choice"),
+        (["mix", str(proj), str(tmp_path / "nowhere" / "f.wav")], "does not exist"),
+        (["mix", str(proj), str(tmp_path / "f.wav"), "--lufs", "5"], "-40…-5"),
+        (["mix", str(proj), str(tmp_path / "f.wav"), "--duck", "nan"], "Ducking"),
+    ]
+    for argv, words in checks:
+        assert words in fails_cleanly(capsys, *argv), argv
+    assert info(capsys, proj) == before
+    assert db_rows(proj, "select count(*) from clip_edits") == [(0,)]
+    assert db_rows(proj, "select count(*) from media_assets")[0][0] == before["counts"]["media"]
+    assert not (tmp_path / "nowhere").exists() and not list(tmp_path.glob("f.*"))
+
+
+def test_usage_errors_name_the_command_once(capsys: pytest.CaptureFixture[str]) -> None:
+    message = fails_cleanly(capsys, "export", "x.storyreel")
+    assert message == "storyreel: export: the following arguments are required: OUT.mp4."
+    assert fails_cleanly(capsys, "info", "a", "b") == "storyreel: Unrecognized arguments: b."
+
+
+def test_script_with_a_huge_line_is_refused(
+    capsys: pytest.CaptureFixture[str], proj: Path, tmp_path: Path,
+) -> None:
+    before = info(capsys, proj)
+    huge = tmp_path / "huge.txt"
+    huge.write_text("第1场 夜 内 咖啡馆\n\n林雨：" + "啊，" * 50_000 + "\n", encoding="utf-8")
+    assert "Line 3" in fails_cleanly(capsys, "import-script", str(proj), str(huge))
+    binary = tmp_path / "b.txt"
+    binary.write_bytes(bytes(range(256)) * 4)
+    assert "binary" in fails_cleanly(capsys, "import-script", str(proj), str(binary))
+    assert info(capsys, proj) == before
+
+
+def test_clip_edit_fixes_a_shot_whose_saved_trims_no_longer_fit(
+    capsys: pytest.CaptureFixture[str], proj: Path,
+) -> None:
+    # trims saved for a longer take (made shorter since): the film cannot be built ...
+    import sqlite3
+
+    shot_id = db_rows(proj, "select id from shots order by \"order\" limit 1")[0][0]
+    con = sqlite3.connect(proj / "project.db")
+    con.execute("insert into clip_edits (shot_id, trim_in, trim_out, speed, transition, "
+                "transition_frames, gain_db) values (?, 100000, 0, 1.0, 'cut', 0, 0.0)",
+                (shot_id,))
+    con.commit()
+    con.close()
+    assert "leave nothing" in fails_cleanly(capsys, "timeline", str(proj))
+    # ... but clip-edit still finds shots by label and can put it right
+    assert run(capsys, "clip-edit", str(proj), "1-2", "--gain-db", "-3")[0] == 0
+    assert run(capsys, "clip-edit", str(proj), "1-1", "--trim-in", "0")[0] == 0
+    assert run(capsys, "timeline", str(proj))[0] == 0
