@@ -71,6 +71,7 @@ ZH: dict[str, str] = {
     # help
     "&Help": "帮助(&H)", "Keyboard shortcuts": "键盘快捷键", "Keyboard shortcuts…": "键盘快捷键…",
     "Command": "命令", "Keys": "按键", "Play / pause the preview": "播放/暂停预览",
+    "Back one second / pause / play (preview)": "后退一秒 / 暂停 / 播放（预览）",
     "Show the Script tab": "显示剧本页", "Show the Storyboard tab": "显示分镜板页",
     "Show the Cast tab": "显示角色页", "Show the Timeline tab": "显示时间线页",
     "Shot inspector panel": "镜头检查器面板", "Preview panel": "预览面板",

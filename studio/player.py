@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -331,6 +331,12 @@ class PreviewPlayer(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
+        # J / K / L as in editing tools: back one second, pause, play
+        for key, slot in ((Qt.Key.Key_J, self.step_back), (Qt.Key.Key_K, self.pause),
+                          (Qt.Key.Key_L, self.play)):
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
 
     # ------------------------------------------------------------------ public API
     @property
@@ -442,6 +448,11 @@ class PreviewPlayer(QWidget):
             self.pause()
         else:
             self.play()
+
+    def step_back(self, seconds: float = 1.0) -> None:
+        """Pause and go back ``seconds`` (the J key)."""
+        self.pause()
+        self.seek(self.position - seconds)
 
     def seek(self, seconds: float) -> None:
         if self._decoder is None:

@@ -51,6 +51,7 @@ def shortcut_rows(window: QMainWindow) -> list[tuple[str, str]]:
             rows.append((name, keys))
     space = QKeySequence("Space").toString(QKeySequence.SequenceFormat.NativeText)
     rows.append((tr("Play / pause the preview"), space))
+    rows.append((tr("Back one second / pause / play (preview)"), "J / K / L"))
     return rows
 
 
@@ -76,7 +77,7 @@ class ShortcutsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        self.resize(560, 720)
+        self.resize(560, 800)
 
     def rows(self) -> list[tuple[str, str]]:
         return [(self.table.item(r, 0).text(), self.table.item(r, 1).text())

@@ -101,6 +101,7 @@
 <message><source>Command</source><translation>命令</translation></message>
 <message><source>Keys</source><translation>按键</translation></message>
 <message><source>Play / pause the preview</source><translation>播放/暂停预览</translation></message>
+<message><source>Back one second / pause / play (preview)</source><translation>后退一秒 / 暂停 / 播放（预览）</translation></message>
 <message><source>Show the Script tab</source><translation>显示剧本页</translation></message>
 <message><source>Show the Storyboard tab</source><translation>显示分镜板页</translation></message>
 <message><source>Show the Cast tab</source><translation>显示角色页</translation></message>

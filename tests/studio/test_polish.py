@@ -148,6 +148,7 @@ def test_shortcuts_dialog_lists_the_bound_keys(window: Any) -> None:
     assert rows["Edit › Redo"] == "Ctrl+Shift+Z, Ctrl+Y"
     assert rows["Help › Keyboard shortcuts"] == "F1, Ctrl+/"
     assert rows["Play / pause the preview"] == "Space"
+    assert rows["Back one second / pause / play (preview)"] == "J / K / L"
     dialog.close()
     window.apply_language("zh")
     try:
@@ -183,6 +184,14 @@ def test_space_plays_and_pauses_the_preview(window: Any, qtbot: Any, tmp_path: P
     assert states[-1:] == [True]
     QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)
     assert states[-1:] == [False]
+    # J / K / L: back one second, pause, play
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_L)
+    assert states[-1:] == [True] and window.player.playing
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_K)
+    assert states[-1:] == [False] and not window.player.playing
+    window.player.seek(0.75)
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_J)
+    assert window.player.position == 0.0 and not window.player.playing
 
 
 def test_opening_a_folder_that_is_not_a_project_says_so(window: Any, tmp_path: Path) -> None:
