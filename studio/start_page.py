@@ -88,6 +88,8 @@ class StartPage(QWidget):
         right = QVBoxLayout()
         right.addWidget(QLabel(tr("Recent projects")))
         self.recent = QListWidget()
+        self.recent.setSpacing(4)  # each project (name, then path) reads as one entry
+        self.recent.setAlternatingRowColors(True)
         self.recent.itemActivated.connect(self._open_item)
         self.recent.itemDoubleClicked.connect(self._open_item)
         right.addWidget(self.recent, 1)
