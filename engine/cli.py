@@ -41,7 +41,20 @@ class UsageError(StoryreelError):
     pass
 
 
+# help for arguments that mean the same in every command (used where none is given)
+COMMON_HELP = {
+    "dir": "the project folder (NAME.storyreel)",
+    "json": "print machine-readable JSON",
+}
+
+
 class _Parser(argparse.ArgumentParser):
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        if action.help is None and action.dest in COMMON_HELP:
+            action.help = COMMON_HELP[action.dest]
+        return action
+
     def error(self, message: str) -> None:  # type: ignore[override]
         # main() prints "storyreel: " already; name only the subcommand ("export: ...")
         command = self.prog.removeprefix("storyreel").strip()
@@ -250,10 +263,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("new", help="create a project folder")
     p.add_argument("dir")
-    p.add_argument("--title")
-    p.add_argument("--aspect", default="9:16", choices=[a.value for a in Aspect])
-    p.add_argument("--fps", default="30")
-    p.add_argument("--lang", default="zh", choices=[lang.value for lang in Language])
+    p.add_argument("--title", help="the film's title (default: the folder name)")
+    p.add_argument("--aspect", default="9:16", choices=[a.value for a in Aspect],
+                   help="frame shape: 9:16 portrait (default), 16:9 landscape, 1:1 square")
+    p.add_argument("--fps", default="30", help="frame rate, e.g. 30, 25 or 30000/1001")
+    p.add_argument("--lang", default="zh", choices=[lang.value for lang in Language],
+                   help="language of the script, voices and subtitles")
     p.add_argument("--style", help="visual style words added to every prompt")
     p.set_defaults(func=cmd_new)
 
@@ -266,11 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
     csub = p.add_subparsers(dest="character_command", metavar="ACTION", parser_class=_Parser)
     ca = csub.add_parser("add", help="add a character")
     ca.add_argument("dir")
-    ca.add_argument("name")
-    ca.add_argument("--ref", nargs="+", metavar="IMG", help="reference images")
-    ca.add_argument("--description")
-    ca.add_argument("--appearance")
-    ca.add_argument("--costume")
+    ca.add_argument("name", help="the character's name as the script writes it")
+    ca.add_argument("--ref", nargs="+", metavar="IMG",
+                    help="reference images that keep the character's look")
+    ca.add_argument("--description", help="who the character is")
+    ca.add_argument("--appearance", help="face, hair, build (added to prompts)")
+    ca.add_argument("--costume", help="what the character wears (added to prompts)")
     ca.set_defaults(func=cmd_character_add)
     cl = csub.add_parser("list", help="list characters")
     cl.add_argument("dir")
@@ -278,21 +294,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import-media", help="copy media files into the project")
     p.add_argument("dir")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help="images, audio or video files")
     p.set_defaults(func=cmd_import_media)
 
     p = sub.add_parser("pack", help="pack the project and its media into a zip")
     p.add_argument("dir")
-    p.add_argument("out", metavar="OUT.zip")
+    p.add_argument("out", metavar="OUT.zip", help="the zip file to write")
     p.set_defaults(func=cmd_pack)
 
     p = sub.add_parser("unpack", help="unpack a project zip into a new folder")
-    p.add_argument("zip", metavar="ZIP")
-    p.add_argument("dir")
+    p.add_argument("zip", metavar="ZIP", help="a zip made by `storyreel pack`")
+    p.add_argument("dir", help="the new project folder to create")
     p.set_defaults(func=cmd_unpack)
 
     p = sub.add_parser("gui", help="open the desktop studio")
-    p.add_argument("dir", nargs="?")
+    p.add_argument("dir", nargs="?", help="a project folder to open")
     p.add_argument("--screenshot", metavar="OUT.png", help="render the window to a PNG and exit")
     p.set_defaults(func=cmd_gui)
 
@@ -316,6 +332,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("storyreel: cancelled.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (``storyreel info DIR | head``): stop quietly, no traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 1
 
 
 if __name__ == "__main__":

@@ -178,7 +178,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="make the sample short drama end to end (no GPU needed)")
-    p.add_argument("out_dir", nargs="?", default="demo-output", metavar="OUT_DIR")
+    p.add_argument("out_dir", nargs="?", default="demo-output", metavar="OUT_DIR",
+                   help="folder for the project and the film (default demo-output)")
     p.add_argument("--preset", default="douyin", help="export preset (default douyin)")
     p.add_argument("--quality", default="standard", choices=["draft", "standard", "final"],
                    help="animatic render quality (default standard)")

@@ -144,27 +144,35 @@ def register(sub: Any) -> None:
     ms = p.add_subparsers(dest="music_command", metavar="ACTION", parser_class=parser_class)
     m = ms.add_parser("add", help="add music under the film or a range of shots")
     m.add_argument("dir")
-    m.add_argument("file")
-    m.add_argument("--from-shot", type=_number(int, "--from-shot"), metavar="N")
-    m.add_argument("--to-shot", type=_number(int, "--to-shot"), metavar="M")
-    m.add_argument("--gain", type=_number(float, "--gain"), default=0.0, metavar="DB")
+    m.add_argument("file", help="an audio file (or a video with sound)")
+    m.add_argument("--from-shot", type=_number(int, "--from-shot"), metavar="N",
+                   help="first shot under the music, 1-based (default: the film's start)")
+    m.add_argument("--to-shot", type=_number(int, "--to-shot"), metavar="M",
+                   help="last shot under the music, inclusive (default: the film's end)")
+    m.add_argument("--gain", type=_number(float, "--gain"), default=0.0, metavar="DB",
+                   help="level change in dB, -60…+24 (default 0)")
     m.set_defaults(func=cmd_music_add)
 
     p = sub.add_parser("sfx", help="sound effects")
     ss = p.add_subparsers(dest="sfx_command", metavar="ACTION", parser_class=parser_class)
     s = ss.add_parser("add", help="add a sound effect to a shot")
     s.add_argument("dir")
-    s.add_argument("shot", type=_number(int, "SHOT"))
-    s.add_argument("file")
-    s.add_argument("--offset", type=_number(float, "--offset"), default=0.0, metavar="S")
-    s.add_argument("--gain", type=_number(float, "--gain"), default=0.0, metavar="DB")
+    s.add_argument("shot", type=_number(int, "SHOT"), help="shot number, 1-based in film order")
+    s.add_argument("file", help="an audio file (or a video with sound)")
+    s.add_argument("--offset", type=_number(float, "--offset"), default=0.0, metavar="S",
+                   help="seconds into the shot where the sound starts (default 0)")
+    s.add_argument("--gain", type=_number(float, "--gain"), default=0.0, metavar="DB",
+                   help="level change in dB, -60…+24 (default 0)")
     s.set_defaults(func=cmd_sfx_add)
 
     p = sub.add_parser("mix", help="mix voices, music and effects into a normalized WAV")
     p.add_argument("dir")
-    p.add_argument("out", metavar="OUT.wav")
-    p.add_argument("--channels", type=int, choices=[1, 2], default=2)
-    p.add_argument("--duck", type=_number(float, "--duck"), default=-12.0, metavar="DB")
-    p.add_argument("--lufs", type=_number(float, "--lufs"), default=-14.0)
+    p.add_argument("out", metavar="OUT.wav", help="the WAV file to write")
+    p.add_argument("--channels", type=int, choices=[1, 2], default=2,
+                   help="1 mono or 2 stereo (default)")
+    p.add_argument("--duck", type=_number(float, "--duck"), default=-12.0, metavar="DB",
+                   help="music level under dialogue, -60…0 dB (default -12)")
+    p.add_argument("--lufs", type=_number(float, "--lufs"), default=-14.0,
+                   help="loudness target, -40…-5 LUFS (default -14, as streaming platforms)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_mix)

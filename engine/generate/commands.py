@@ -67,7 +67,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, key)
         if value is not None:
             if value < (0 if key == "seed" else 1):
-                raise UsageError(f"--{key} {value} must be positive.")
+                raise UsageError(f"--{key} {value} must be "
+                                 f"{'0 or more' if key == 'seed' else 'positive'}.")
             out[key] = value
     return out
 
@@ -303,8 +304,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("models", help="register local diffusers models (never downloads)")
     msub = p.add_subparsers(dest="models_command", metavar="ACTION", parser_class=type(p))
     a = msub.add_parser("add", help="register a local diffusers folder")
-    a.add_argument("path")
-    a.add_argument("--name")
+    a.add_argument("path", help="a diffusers model folder on this machine")
+    a.add_argument("--name", help="the name to use with --backend (default: the folder name)")
     a.add_argument(
         "--ip-adapter",
         metavar="FILE.safetensors",
@@ -315,7 +316,7 @@ def register(sub: Any) -> None:
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=cmd_models_list)
     rm = msub.add_parser("remove", help="forget a model (files untouched)")
-    rm.add_argument("name")
+    rm.add_argument("name", help="the registered model name")
     rm.set_defaults(func=cmd_models_remove)
 
     g = sub.add_parser("generate", help="make takes of shots (queue + worker, with progress)")
@@ -328,12 +329,14 @@ def register(sub: Any) -> None:
         help="all, stale (new or changed shots; default), or shot ids / labels",
     )
     g.add_argument("--backend", default="animatic", help="animatic or a registered model name")
-    g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    g.add_argument("--quality", default="draft", choices=["draft", "standard", "final"])
-    g.add_argument("--size", metavar="WxH")
-    g.add_argument("--frames", type=int)
-    g.add_argument("--steps", type=int)
-    g.add_argument("--seed", type=int)
+    g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="auto: the GPU when there is one (default)")
+    g.add_argument("--quality", default="draft", choices=["draft", "standard", "final"],
+                   help="size, steps and frames preset (default draft)")
+    g.add_argument("--size", metavar="WxH", help="frame size, e.g. 480x832 (overrides --quality)")
+    g.add_argument("--frames", type=int, help="frames per clip (overrides --quality)")
+    g.add_argument("--steps", type=int, help="denoising steps of a model (overrides --quality)")
+    g.add_argument("--seed", type=int, help="the same seed for every shot (default: per shot)")
     g.add_argument(
         "--memory-profile",
         choices=["none", "model-offload", "group-offload"],
@@ -345,33 +348,34 @@ def register(sub: Any) -> None:
     j = sub.add_parser("jobs", help="list, cancel or retry generation jobs")
     j.add_argument("dir")
     j.add_argument("--json", action="store_true")
-    j.add_argument("--status", choices=["queued", "running", "done", "failed", "cancelled"])
-    j.add_argument("--cancel", metavar="JOB_ID")
-    j.add_argument("--retry", metavar="JOB_ID")
+    j.add_argument("--status", choices=["queued", "running", "done", "failed", "cancelled"],
+                   help="list only jobs in this state")
+    j.add_argument("--cancel", metavar="JOB_ID", help="cancel this job")
+    j.add_argument("--retry", metavar="JOB_ID", help="queue this failed or cancelled job again")
     j.add_argument("--clear", action="store_true", help="remove done and cancelled jobs")
     j.set_defaults(func=cmd_jobs)
 
     t = sub.add_parser("import-take", help="add a clip made elsewhere as a take of a shot")
     t.add_argument("dir")
-    t.add_argument("shot", metavar="SHOT_ID")
-    t.add_argument("file", metavar="FILE")
-    t.add_argument("--note")
+    t.add_argument("shot", metavar="SHOT_ID", help="shot label like 1-2, id or id prefix")
+    t.add_argument("file", metavar="FILE", help="a video or image made elsewhere")
+    t.add_argument("--note", help="a note kept with the take")
     t.set_defaults(func=cmd_import_take)
 
     ap = sub.add_parser("approve", help="approve one take of a shot")
     ap.add_argument("dir")
-    ap.add_argument("take", metavar="TAKE_ID")
+    ap.add_argument("take", metavar="TAKE_ID", help="take id or id prefix (see `takes`)")
     ap.set_defaults(func=cmd_approve)
 
     uk = sub.add_parser("use-keyframe",
                         help="make a keyframe take's image the shot's first (or last) keyframe")
     uk.add_argument("dir")
-    uk.add_argument("take", metavar="TAKE_ID")
+    uk.add_argument("take", metavar="TAKE_ID", help="take id or id prefix (see `takes`)")
     uk.add_argument("--last", action="store_true", help="set the last keyframe instead")
     uk.set_defaults(func=cmd_use_keyframe)
 
     tk = sub.add_parser("takes", help="list a shot's takes")
     tk.add_argument("dir")
-    tk.add_argument("shot", metavar="SHOT_ID")
+    tk.add_argument("shot", metavar="SHOT_ID", help="shot label like 1-2, id or id prefix")
     tk.add_argument("--json", action="store_true")
     tk.set_defaults(func=cmd_takes)

@@ -124,7 +124,8 @@ def cmd_clip_edit(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     p = sub.add_parser("export", help="render the film to a video file")
     p.add_argument("dir")
-    p.add_argument("out", metavar="OUT.mp4")
+    p.add_argument("out", metavar="OUT.mp4",
+                   help="the video file to write (.mp4, .mov, .m4v, .mkv)")
     p.add_argument("--preset", default="douyin", choices=list(PRESETS),
                    help="delivery size and encoder settings (default douyin 1080×1920)")
     p.add_argument("--srt", action="store_true", help="also write OUT.srt subtitles")

@@ -93,7 +93,7 @@ def cmd_recompose(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("import-script", help="import a .fountain/.txt/.md script")
     p.add_argument("dir")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="the script (UTF-8, UTF-16 or GB18030 text)")
     p.add_argument("--json", action="store_true", help="machine-readable report")
     p.set_defaults(func=cmd_import_script)
 

@@ -234,3 +234,41 @@ def test_clip_edit_fixes_a_shot_whose_saved_trims_no_longer_fit(
     assert run(capsys, "clip-edit", str(proj), "1-2", "--gain-db", "-3")[0] == 0
     assert run(capsys, "clip-edit", str(proj), "1-1", "--trim-in", "0")[0] == 0
     assert run(capsys, "timeline", str(proj))[0] == 0
+
+
+# ------------------------------------------------------------------ help and output
+def test_every_command_and_argument_has_help() -> None:
+    import argparse
+
+    from engine.cli import build_parser
+
+    missing: list[str] = []
+
+    def walk(parser: argparse.ArgumentParser, path: list[str]) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                helps = {a.dest: a.help for a in action._choices_actions}
+                for name, sub in action.choices.items():
+                    if not helps.get(name):
+                        missing.append(" ".join([*path, name]))
+                    walk(sub, [*path, name])
+            elif not isinstance(action, argparse._HelpAction) and not action.help:
+                missing.append(" ".join([*path, *(action.option_strings or [action.dest])]))
+
+    walk(build_parser(), [])
+    assert missing == []
+
+
+def test_closed_pipe_is_not_a_traceback(base_project: Path) -> None:
+    import subprocess
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "timeline", str(base_project), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first line: `... | true`
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipe" not in err
