@@ -602,6 +602,12 @@ class MainWindow(QMainWindow):
         """Install the translator and rebuild every widget (they hold no data)."""
         lang = i18n.install_language(choice)
         sizes = self._dock_sizes()  # the user's dock sizes survive the rebuild
+        # so do the tab, the selection and text typed but not applied yet
+        tab = self.tabs.currentIndex()
+        selected = self.storyboard.selected_shot_ids()
+        shown_shot = self.inspector.shot_id
+        script = self.script_editor.text() if self.script_editor.modified else None
+        idea = self.script_editor.idea.text()
         store = self.store
         if store is not None:
             self.undo.detach()
@@ -617,6 +623,15 @@ class MainWindow(QMainWindow):
             self._attach_views()
             self.stack.setCurrentWidget(self.tabs)
             self._update_enabled()
+            self.tabs.setCurrentIndex(tab)
+            if selected:
+                self.storyboard.select_shots(selected)
+            if shown_shot is not None:
+                self.inspector.show_shot(shown_shot)
+        if script is not None:
+            self.script_editor.editor.setPlainText(script)  # still not applied: modified
+            self.script_editor.editor.document().setModified(True)
+        self.script_editor.idea.setText(idea)
         self._restore_dock_sizes(sizes)
         QTimer.singleShot(0, lambda: self._restore_dock_sizes(sizes))  # once laid out
         self.undo.refresh()

@@ -255,3 +255,27 @@ def test_unwritable_folder_probe_on_a_real_filesystem(tmp_path: Path) -> None:
     proc = Path("/proc")
     if proc.is_dir():  # not even root can create a file there
         assert unwritable_folder(proc / "film.mp4") == proc
+
+
+def test_language_switch_keeps_tab_selection_and_unapplied_text(opened: Any) -> None:
+    window, _a, b = opened
+    window.tabs.setCurrentWidget(window.storyboard)
+    window.storyboard.select_shots([b])
+    assert window.inspector.shot_id == b
+    editor = window.script_editor
+    editor.editor.setPlainText("第1场 夜 内 咖啡馆\n林雨：还没应用的台词。")
+    editor.editor.document().setModified(True)
+    editor.idea.setText("外卖员成了豪门继承人")
+    window.apply_language("zh")
+    try:
+        assert window.tabs.currentWidget() is window.storyboard
+        assert window.storyboard.selected_shot_ids() == [b]
+        assert window.inspector.shot_id == b
+        assert window.script_editor is not editor  # rebuilt in Chinese …
+        assert window.script_editor.text() == "第1场 夜 内 咖啡馆\n林雨：还没应用的台词。"
+        assert window.script_editor.modified  # … and the edit is still waiting to be applied
+        assert window.script_editor.idea.text() == "外卖员成了豪门继承人"
+        assert window.store.project.script_text == ""  # nothing applied behind the user
+    finally:
+        window.apply_language("en")
+    assert window.script_editor.modified and window.storyboard.selected_shot_ids() == [b]
