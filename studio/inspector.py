@@ -148,8 +148,9 @@ class ShotInspector(QWidget):
         self.dialogue.setHorizontalHeaderLabels([tr("Speaker"), tr("Line"), tr("Emotion"),
                                                  tr("Kind")])
         self.dialogue.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.dialogue.horizontalHeader().setSectionResizeMode(
-            KIND_COLUMN, QHeaderView.ResizeMode.ResizeToContents)
+        for column in (0, 2, KIND_COLUMN):  # the line itself gets the room
+            self.dialogue.horizontalHeader().setSectionResizeMode(
+                column, QHeaderView.ResizeMode.ResizeToContents)
         self.dialogue.verticalHeader().setVisible(False)
         self.dialogue.setFixedHeight(120)
         self.dialogue.itemChanged.connect(self._dialogue_changed)
@@ -361,7 +362,9 @@ class ShotInspector(QWidget):
         for row, line in enumerate(shot.dialogue):
             speaker = names.get(line.character_id or "", "") if line.character_id else ""
             for col, text in enumerate((speaker, line.text, line.emotion)):
-                self.dialogue.setItem(row, col, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.dialogue.setItem(row, col, item)
             self.dialogue.setCellWidget(row, KIND_COLUMN, self._kind_combo(row, line.kind))
         self._load_takes(shot)
 
