@@ -4,13 +4,31 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
+import re
 import typing
 from fractions import Fraction
 from functools import cache
 from typing import Any
 
+from engine.errors import ProjectError
 from engine.model import entities as E
 from engine.store import orm
+
+# a shared project file is untrusted input: values that would name a file outside
+# media/ (or not decode at all) are refused with one sentence, never a traceback
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_EXT = re.compile(r"(\.[a-z0-9]{1,8})?")
+DAMAGED = "the project file is damaged or was changed by another program"
+
+
+def load_json(text: str) -> Any:
+    """JSON columns as SQLAlchemy reads them; bad JSON is a ProjectError."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ProjectError(f"A JSON value in project.db cannot be read ({exc}); "
+                           f"{DAMAGED}.") from None
 
 ROW_OF: dict[type, type[orm.Base]] = {
     E.Project: orm.ProjectRow,
@@ -95,7 +113,25 @@ def from_values(cls: type, values: dict[str, Any]) -> Any:
     kwargs = {}
     for f in dataclasses.fields(cls):
         if f.name in values:
-            kwargs[f.name] = _decode(values[f.name], hints[f.name])
+            value = values[f.name]
+            try:
+                kwargs[f.name] = decoded = _decode(value, hints[f.name])
+                if isinstance(decoded, Fraction) and decoded <= 0:
+                    raise ValueError("not positive")
+            except (ValueError, TypeError, KeyError, AttributeError, ZeroDivisionError):
+                raise ProjectError(f"project.db holds a bad {cls.__name__} {f.name} "
+                                   f"({str(value)[:40]!r}); {DAMAGED}.") from None
+    if cls is E.MediaAsset and not (
+        _SHA256.fullmatch(str(kwargs.get("sha256", ""))) and _EXT.fullmatch(kwargs.get("ext", ""))
+    ):
+        raise ProjectError(f"project.db names a media file "
+                           f"{kwargs.get('sha256')!s:.16}…{kwargs.get('ext')!s:.40} that "
+                           f"is not a Storyreel media name; {DAMAGED}.")
+    if cls is E.Project and not all(
+        isinstance(kwargs.get(k), int) and 16 <= kwargs[k] <= 8192 for k in ("width", "height")
+    ):
+        raise ProjectError(f"project.db holds a bad picture size {kwargs.get('width')!s:.12}×"
+                           f"{kwargs.get('height')!s:.12}; {DAMAGED}.")
     return cls(**kwargs)
 
 

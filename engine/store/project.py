@@ -69,6 +69,7 @@ def _make_engine(db_path: Path) -> Engine:
     engine = create_engine(
         f"sqlite:///{db_path}",
         connect_args={"check_same_thread": False, "timeout": 30},
+        json_deserializer=codec.load_json,
     )
     event.listen(engine, "connect", _configure_sqlite)
     return engine

@@ -272,3 +272,30 @@ def test_closed_pipe_is_not_a_traceback(base_project: Path) -> None:
     err = proc.stderr.read().decode()
     proc.wait(timeout=60)
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+# ------------------------------------------------------------------ untrusted project.db
+@pytest.mark.parametrize("sql, words", [
+    ("update shots set size = 'bogus'", "bad Shot size"),
+    ("update project set fps = 'abc'", "bad Project fps"),
+    ("update project set fps = '0/1'", "bad Project fps"),
+    ("update project set width = -5", "bad picture size"),
+    ("update takes set record = '{not json'", "JSON value"),
+    ("update media_assets set ext = '/../../../../etc/passwd' where kind = 'audio'",
+     "not a Storyreel media name"),
+])
+def test_bad_values_in_project_db_are_one_sentence(
+    capsys: pytest.CaptureFixture[str], proj: Path, tmp_path: Path, sql: str, words: str,
+) -> None:
+    import sqlite3
+
+    con = sqlite3.connect(proj / "project.db")
+    con.execute(sql)
+    con.commit()
+    con.close()
+    before = (proj / "project.db").read_bytes()
+    for argv in (["info", str(proj)], ["export", str(proj), str(tmp_path / "f.mp4")],
+                 ["pack", str(proj), str(tmp_path / "p.zip")]):
+        assert words in fails_cleanly(capsys, *argv)
+    assert (proj / "project.db").read_bytes() == before
+    assert list(tmp_path.glob("f.*")) == [] and list(tmp_path.glob("p.zip*")) == []
