@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
+from PySide6.QtCore import QCoreApplication, QLocale, QObject, QTranslator
 
-from studio.i18n_zh import ALL_ZH, ZH
+from studio.i18n_zh import ALL_ZH, ZH, ZH_WIDGETS
 
 CONTEXT = "Storyreel"
 LANGUAGES = ("system", "zh", "en")
@@ -36,13 +36,20 @@ def tr(text: str) -> str:
 class DictTranslator(QTranslator):
     """A QTranslator backed by a Python dict (source → translation), any context."""
 
-    def __init__(self, table: dict[str, str], parent: object | None = None) -> None:
+    def __init__(self, table: dict[str, str], parent: object | None = None,
+                 contexts: dict[str, dict[str, str]] | None = None) -> None:
         super().__init__(parent)
         self.table = table
+        # per-context tables win: a widget's "Size" (of a frame, 尺寸) is not the shared
+        # "Size" (of a shot, 景别)
+        self.contexts = contexts or {}
 
     def translate(self, context: str, source: str, disambiguation: str | None = None,
                   n: int = -1) -> str | None:  # type: ignore[override]
         # None becomes a null QString: Qt then tries other translators or the source text
+        own = self.contexts.get(context)
+        if own is not None and source in own:
+            return own[source]
         return self.table.get(source)
 
     def isEmpty(self) -> bool:  # noqa: N802 - Qt API
@@ -70,6 +77,28 @@ def full_table() -> dict[str, str]:
     return table
 
 
+def context_tables() -> dict[str, dict[str, str]]:
+    """Each widget class (its tr() context) → its module's table under ``ZH_WIDGETS``.
+
+    The curated widget table keeps the studio's words consistent (a take is 版本
+    everywhere); the module's own table then answers before the window's shared one.
+    """
+    contexts: dict[str, dict[str, str]] = {}
+    for name in WIDGET_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        table = getattr(module, "ZH", None)
+        if not table:
+            continue
+        for obj in vars(module).values():
+            if (isinstance(obj, type) and issubclass(obj, QObject)
+                    and obj.__module__ == module.__name__):
+                contexts[obj.__name__] = {**table, **ZH_WIDGETS}
+    return contexts
+
+
 def resolve_language(choice: str) -> str:
     """``"zh"`` or ``"en"`` for a preference of ``"system"``, ``"zh"`` or ``"en"``."""
     if choice in ("zh", "en"):
@@ -92,7 +121,8 @@ def install_language(choice: str) -> str:
     if lang == "zh":
         # the dict answers for every context (the other widgets use their class names);
         # the compiled .qm, installed last, is asked first for the window's own strings
-        translators: list[QTranslator] = [DictTranslator(full_table(), app)]
+        dictionary = DictTranslator(full_table(), app, context_tables())
+        translators: list[QTranslator] = [dictionary]
         compiled = QTranslator(app)
         if QM_PATH.is_file() and compiled.load(str(QM_PATH)):
             translators.append(compiled)

@@ -108,7 +108,7 @@ class _TakeSide(QGroupBox):
         if frames:
             size = f"{size} · {frames}f"
         self.fields = {
-            "backend": _record_text(record, "backend") + f" · {take.kind}",
+            "backend": _record_text(record, "backend") + " · " + self.tr(str(take.kind)),
             "model": model,
             "seed": _record_text(record, "seed"),
             "steps": _record_text(record, "steps"),

@@ -279,3 +279,22 @@ def test_language_switch_keeps_tab_selection_and_unapplied_text(opened: Any) -> 
     finally:
         window.apply_language("en")
     assert window.script_editor.modified and window.storyboard.selected_shot_ids() == [b]
+
+
+def test_a_widget_keeps_its_own_meaning_of_a_shared_word(qapp: Any) -> None:
+    """"Size" of a take (frame size, 尺寸) is not the shared "Size" of a shot (景别)."""
+    from PySide6.QtCore import QCoreApplication
+
+    from studio import i18n
+
+    i18n.install_language("zh")
+    try:
+        assert QCoreApplication.translate("_TakeSide", "Size") == "尺寸"
+        assert QCoreApplication.translate(i18n.CONTEXT, "Size") == "景别"
+        assert QCoreApplication.translate("JobsDock", "done") == "完成"
+        assert QCoreApplication.translate("TimelineView", "Music") == "音乐"
+        # the curated widget words still win (a take is 版本 everywhere)
+        assert QCoreApplication.translate("TakeCompareDialog", "Take A") == "版本 A"
+    finally:
+        i18n.install_language("en")
+    assert QCoreApplication.translate("_TakeSide", "Size") == "Size"
