@@ -8,6 +8,7 @@ sentence on stderr and exits 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import importlib.util
 import json
@@ -35,6 +36,9 @@ COMMAND_MODULES = (
 )
 
 Handler = Callable[[argparse.Namespace], int]
+
+_PATH_ERRNOS = {errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM,
+                errno.EEXIST, errno.EROFS, errno.ENAMETOOLONG, errno.ENOTEMPTY}
 
 
 class UsageError(StoryreelError):
@@ -338,6 +342,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
         return 1
+    except OSError as exc:
+        # a path that cannot be used (not a folder, no permission, read-only, disk full):
+        # one sentence, not a traceback; a bad path is bad input (2), the rest a failure (1)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"storyreel: {exc.strerror or exc}{where}.", file=sys.stderr)
+        return 2 if exc.errno in _PATH_ERRNOS else 1
 
 
 if __name__ == "__main__":

@@ -111,6 +111,8 @@ class ProjectStore:
     @classmethod
     def create(cls, path: str | Path, project: E.Project | None = None) -> ProjectStore:
         root = Path(path)
+        if root.exists() and not root.is_dir():
+            raise ProjectError(f"{path} is a file; give a new folder name for the project.")
         if root.exists() and any(root.iterdir()):
             raise ProjectError(f"{path} already exists and is not empty.")
         project = project or E.Project(title=root.name.removesuffix(PROJECT_SUFFIX))

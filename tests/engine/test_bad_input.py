@@ -299,3 +299,14 @@ def test_bad_values_in_project_db_are_one_sentence(
         assert words in fails_cleanly(capsys, *argv)
     assert (proj / "project.db").read_bytes() == before
     assert list(tmp_path.glob("f.*")) == [] and list(tmp_path.glob("p.zip*")) == []
+
+
+def test_new_project_on_a_file_path_is_one_sentence(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x", encoding="utf-8")
+    assert "is a file" in fails_cleanly(capsys, "new", str(a_file))
+    # an OSError deeper down (a file where a folder must be) is one sentence too
+    assert "Not a directory" in fails_cleanly(capsys, "new", str(a_file / "p.storyreel"))
+    assert a_file.read_text(encoding="utf-8") == "x"
