@@ -57,6 +57,23 @@ USER_FIELDS = {"size", "angle", "camera_move", "duration", "action", "narration"
                "dialogue", "prompt_override", "negative_prompt"}
 
 
+class FieldCombo(QComboBox):
+    """A combo that scrolling the inspector past does not change (each change is an edit).
+
+    The wheel changes it only once it has focus (clicked or tabbed to).
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def wheelEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()  # the scroll area scrolls instead
+
+
 class CommitTextEdit(QPlainTextEdit):
     """A plain text box that emits ``committed`` when it loses focus after a change."""
 
@@ -201,7 +218,7 @@ class ShotInspector(QWidget):
             lambda on: self.commit(tr("Lock seed") if on else tr("Unlock seed"), seed_locked=on))
         seed_row.addWidget(self.seed, 1)
         seed_row.addWidget(self.seed_lock)
-        self.backend = QComboBox()
+        self.backend = FieldCombo()
         self.backend.currentIndexChanged.connect(self._backend_changed)
         self.generate_button = QPushButton(tr("Generate"))
         self.generate_button.setObjectName("primary")
@@ -256,7 +273,7 @@ class ShotInspector(QWidget):
 
     # ------------------------------------------------------------------ building
     def _enum_combo(self, enum: Any, field: str, label: str) -> QComboBox:
-        combo = QComboBox()
+        combo = FieldCombo()
         for member in enum:
             combo.addItem(tr(str(member)), str(member))
         combo.currentIndexChanged.connect(
@@ -478,7 +495,7 @@ class ShotInspector(QWidget):
         return lines
 
     def _kind_combo(self, row: int, kind: LineKind) -> QComboBox:
-        combo = QComboBox()
+        combo = FieldCombo()
         for value in LineKind:
             combo.addItem(tr(str(value)), str(value))
         combo.setCurrentIndex(combo.findData(str(kind)))

@@ -298,3 +298,32 @@ def test_a_widget_keeps_its_own_meaning_of_a_shared_word(qapp: Any) -> None:
     finally:
         i18n.install_language("en")
     assert QCoreApplication.translate("_TakeSide", "Size") == "Size"
+
+
+def test_scrolling_past_a_combo_does_not_edit_the_shot(opened: Any, qtbot: Any) -> None:
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+
+    window, a, _b = opened
+    window.inspector.show_shot(a)
+    combo = window.inspector.kind_combo(0)
+    size_before = window.store.require(Shot, a).size
+
+    def wheel(widget: Any) -> None:
+        centre = QPointF(widget.rect().center())
+        event = QWheelEvent(centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(),
+                            QPoint(0, -120), Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(widget, event)
+
+    wheel(combo)
+    assert combo.currentData() == "dialogue"
+    assert window.store.require(Shot, a).dialogue[0].kind == LineKind.DIALOGUE
+    assert window.store.require(Shot, a).size == size_before
+    window.show()
+    window.activateWindow()
+    qtbot.waitActive(window)
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus, timeout=2000)
+    wheel(combo)  # once the user has picked the combo, the wheel is theirs
+    assert window.store.require(Shot, a).dialogue[0].kind == LineKind.VOICE_OVER
