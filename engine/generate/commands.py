@@ -156,7 +156,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
             return 0
         printer = ProgressPrinter(labels, len(jobs))
         ids = {j.id for j in jobs}
-        _run_or_follow(Path(store.root), queue, ids, printer)
+        try:
+            _run_or_follow(Path(store.root), queue, ids, printer)
+        except KeyboardInterrupt:
+            # Ctrl-C stops this run: its jobs do not linger as queued work for later
+            from engine.jobs.queue import JobError
+
+            for job in jobs:
+                if store.require(E.Job, job.id).status in (JobStatus.QUEUED, JobStatus.RUNNING):
+                    try:
+                        queue.cancel(job.id)
+                    except JobError:  # it finished meanwhile
+                        pass
+            raise
         final = [store.require(E.Job, j.id) for j in jobs]
     counts: dict[str, int] = {}
     for job in final:

@@ -310,3 +310,22 @@ def test_new_project_on_a_file_path_is_one_sentence(
     # an OSError deeper down (a file where a folder must be) is one sentence too
     assert "Not a directory" in fails_cleanly(capsys, "new", str(a_file / "p.storyreel"))
     assert a_file.read_text(encoding="utf-8") == "x"
+
+
+def test_ctrl_c_during_generate_cancels_its_queued_jobs(
+    capsys: pytest.CaptureFixture[str], proj: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import engine.generate.commands as gc
+
+    done_before = db_rows(proj, "select count(*) from jobs where status = 'done'")[0][0]
+
+    def interrupted(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gc, "_run_or_follow", interrupted)
+    code, _out, err = run(capsys, "generate", str(proj), "--shots", "all", "--seed", "5")
+    assert code == 130 and "cancelled" in err and "Traceback" not in err
+    rows = db_rows(proj, "select status, count(*) from jobs group by status")
+    assert dict(rows) == {"done": done_before, "cancelled": 3}
+    # so the next plain `generate` has nothing left over to run
+    assert run(capsys, "generate", str(proj))[1].startswith("Nothing to generate")
