@@ -101,6 +101,9 @@ def cmd_mix(args: argparse.Namespace) -> int:
     if not out.parent.is_dir():
         raise UsageError(f"The folder {out.parent} does not exist.")
     with open_project(args.dir) as store:
+        from engine.store.project import check_output_path
+
+        check_output_path(store.root, out)
         segments, total = project_segments(store)
         if total <= 0:
             raise UsageError("The project has no shots to mix.")

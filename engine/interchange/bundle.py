@@ -58,6 +58,9 @@ def used_media(store: ProjectStore) -> set[str]:
 def pack(store: ProjectStore, out: Path) -> int:
     """Write the project (database + media it uses, no cache) to ``out``. Returns entries."""
     out = Path(out)
+    from engine.store.project import check_output_path
+
+    check_output_path(store.root, out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=out.parent, suffix=".zip.part")
     os.close(fd)

@@ -163,6 +163,10 @@ def export_timeline(
     cancel = cancel or CancelToken()
     out_path = Path(out_path)
     fmt = _check_output(out_path, aigc_label)
+    if media_root is not None:
+        from engine.store.project import check_output_path
+
+        check_output_path(media_root, out_path)
     if timeline.duration_frames <= 0 or not timeline.video:
         raise StoryreelError("The project has no shots to export; add scenes and shots first.")
     resolved = get_preset(preset).resolve(timeline.width, timeline.height, timeline.fps)

@@ -75,6 +75,18 @@ def _make_engine(db_path: Path) -> Engine:
     return engine
 
 
+def check_output_path(root: Path, out: str | Path) -> None:
+    """Refuse an output file (film, mix, zip) that would overwrite the project's own data:
+    its database or anything under media/ or cache/."""
+    target = Path(out).resolve()
+    root = Path(root).resolve()
+    guarded = [root / "media", root / "cache"]
+    if target.name.startswith(DB_NAME) and target.parent == root or any(
+            target.is_relative_to(g) for g in guarded):
+        raise StoryreelError(f"{out} is inside the project's own data; write it somewhere "
+                             "else, e.g. beside the project folder.")
+
+
 def find_project_dir(path: str | Path) -> Path:
     """Resolve a user-given path to a project folder or raise ProjectError."""
     p = Path(path)

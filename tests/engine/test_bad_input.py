@@ -329,3 +329,15 @@ def test_ctrl_c_during_generate_cancels_its_queued_jobs(
     assert dict(rows) == {"done": done_before, "cancelled": 3}
     # so the next plain `generate` has nothing left over to run
     assert run(capsys, "generate", str(proj))[1].startswith("Nothing to generate")
+
+
+def test_outputs_never_overwrite_the_projects_own_files(
+    capsys: pytest.CaptureFixture[str], proj: Path,
+) -> None:
+    take = media_file(proj, first_take_media(proj))
+    saved, db = take.read_bytes(), (proj / "project.db").read_bytes()
+    for argv in (["export", str(proj), str(take), "--preset", "draft"],
+                 ["mix", str(proj), str(proj / "project.db")],
+                 ["pack", str(proj), str(proj / "cache" / "p.zip")]):
+        assert "inside the project's own data" in fails_cleanly(capsys, *argv)
+    assert take.read_bytes() == saved and (proj / "project.db").read_bytes() == db
