@@ -117,7 +117,7 @@ class ProgressPrinter:
             )
             self.stream.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
         else:
-            took = time.monotonic() - self.started.get(job.id, time.monotonic())
+            took = max(0.0, time.monotonic() - self.started.get(job.id, time.monotonic()))
             detail = job.error if event == "failed" else job.message
             end = "\r\x1b[K" if self.tty else ""
             self.stream.write(f"{end}{head} {event}: {detail} ({took:.1f}s)\n")

@@ -216,6 +216,8 @@ class MediaStore:
                 shutil.copyfile(src, tmp)
             else:
                 shutil.move(str(src), tmp)
+            # mkstemp makes the file private (0600); media is shared like any document
+            os.chmod(tmp, 0o644)
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)

@@ -341,3 +341,8 @@ def test_outputs_never_overwrite_the_projects_own_files(
                  ["pack", str(proj), str(proj / "cache" / "p.zip")]):
         assert "inside the project's own data" in fails_cleanly(capsys, *argv)
     assert take.read_bytes() == saved and (proj / "project.db").read_bytes() == db
+
+
+def test_stored_media_is_readable_by_the_team(proj: Path) -> None:
+    # a project folder shared on a team drive: its media must not be private to one user
+    assert (media_file(proj, first_take_media(proj)).stat().st_mode & 0o777) == 0o644
