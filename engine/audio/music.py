@@ -105,7 +105,11 @@ def project_segments(
     total = max((s + d for s, d in times.values()), default=0.0)
     segments: list[AudioSegment] = []
     clips = clips_by_shot(store)
-    for number, shot in enumerate(store.shots(), 1):
+    scene_number = {s.id: s.number for s in store.scenes()}
+    in_scene: dict[str, int] = {}
+    for shot in store.shots():
+        in_scene[shot.scene_id] = in_scene.get(shot.scene_id, 0) + 1
+        label = f"{scene_number.get(shot.scene_id, 0)}-{in_scene[shot.scene_id]}"
         if shot.id not in times:
             continue
         start, length = times[shot.id]
@@ -117,7 +121,7 @@ def project_segments(
                 continue
             line = "narration" if clip.line_index < 0 else f"line {clip.line_index + 1}"
             src = store.media.require_intact(
-                clip.media, f"Shot {number}, {line}: its voice",
+                clip.media, f"Shot {label}, {line}: its voice",
                 "`storyreel voice` makes it again")
             segments.append(AudioSegment(
                 src, start + place.offset, AudioRole.DIALOGUE,

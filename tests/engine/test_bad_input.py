@@ -121,10 +121,13 @@ def test_damaged_voice_and_music_name_what_is_broken(
     music = db_rows(proj, "select media from audio_placements where role = 'music'")[0][0]
     voice_path, music_path = media_file(proj, voice), media_file(proj, music)
     voice_path.write_bytes(voice_path.read_bytes()[:100])
+    messages = set()
     for argv in (["export", str(proj), str(tmp_path / "f.mp4"), "--preset", "draft"],
                  ["mix", str(proj), str(tmp_path / "f.wav")]):
         message = fails_cleanly(capsys, *argv)
         assert "voice" in message and "damaged" in message and "storyreel voice" in message
+        messages.add(message)
+    assert len(messages) == 1 and "Shot 1-" in messages.pop()  # same words, same shot label
     assert list(tmp_path.glob("f.*")) == []
     # `voice` notices the damaged clip and synthesizes it again
     code, stdout, _ = run(capsys, "voice", str(proj))
