@@ -134,6 +134,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     overrides = _overrides(args)
     with open_project(args.dir) as store:
         selection = args.shots if len(args.shots) > 1 else args.shots[0]
+        if not store.shots():
+            raise UsageError("The project has no shots yet; import a script and run "
+                             "`storyreel plan` first.")
         shots = resolve_shots(store, selection)
         if not shots:
             print(

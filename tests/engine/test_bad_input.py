@@ -304,6 +304,13 @@ def test_bad_values_in_project_db_are_one_sentence(
     assert list(tmp_path.glob("f.*")) == [] and list(tmp_path.glob("p.zip*")) == []
 
 
+def test_generate_in_a_project_without_shots_says_what_to_do_first(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    assert run(capsys, "new", str(tmp_path / "e.storyreel"))[0] == 0
+    assert "storyreel plan" in fails_cleanly(capsys, "generate", str(tmp_path / "e.storyreel"))
+
+
 def test_new_project_on_a_file_path_is_one_sentence(
     capsys: pytest.CaptureFixture[str], tmp_path: Path,
 ) -> None:
