@@ -61,7 +61,17 @@ class VoiceProfile:
     def from_dict(cls, data: dict[str, Any] | None) -> VoiceProfile:
         data = data or {}
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in known}
+        # stored JSON is untrusted: numbers must be numbers (ValueError/TypeError otherwise)
+        for name in ("rate", "pitch", "volume"):
+            if name in values:
+                if isinstance(values[name], bool) or not isinstance(values[name], int | float):
+                    raise ValueError(f"{name} {values[name]!r} is not a number")
+                values[name] = float(values[name])
+        for name in ("backend", "voice"):
+            if name in values and not isinstance(values[name], str):
+                raise ValueError(f"{name} {values[name]!r} is not text")
+        return cls(**values)
 
 
 @dataclass

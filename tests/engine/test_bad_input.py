@@ -284,6 +284,8 @@ def test_closed_pipe_is_not_a_traceback(base_project: Path) -> None:
     ("update project set fps = '0/1'", "bad Project fps"),
     ("update project set width = -5", "bad picture size"),
     ("update takes set record = '{not json'", "JSON value"),
+    ("""update characters set voice = '{"backend": "espeak", "rate": "fast"}'""",
+     "bad Character voice"),
     ("update media_assets set ext = '/../../../../etc/passwd' where kind = 'audio'",
      "not a Storyreel media name"),
 ])
