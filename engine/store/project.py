@@ -75,6 +75,26 @@ def _make_engine(db_path: Path) -> Engine:
     return engine
 
 
+def _check_tables(engine: Engine, db_path: Path) -> None:
+    """Every table and column this version reads is there (a file edited by another
+    program fails here with one sentence, not later with an SQL error)."""
+    from sqlalchemy import inspect
+
+    from engine.store import orm
+
+    inspector = inspect(engine)
+    present = set(inspector.get_table_names())
+    for table in orm.Base.metadata.sorted_tables:
+        if table.name not in present:
+            raise ProjectError(f"{db_path} has no {table.name} table; the project file is "
+                               "damaged or was changed by another program.")
+        columns = {c["name"] for c in inspector.get_columns(table.name)}
+        missing = [c.name for c in table.columns if c.name not in columns]
+        if missing:
+            raise ProjectError(f"{db_path} has no {table.name}.{missing[0]} column; the "
+                               "project file is damaged or was changed by another program.")
+
+
 def check_output_path(root: Path, out: str | Path) -> None:
     """Refuse an output file (film, mix, zip) that would overwrite the project's own data:
     its database or anything under media/ or cache/."""
@@ -149,6 +169,7 @@ class ProjectStore:
         try:
             if version < schema.head_version():
                 schema.upgrade(engine)
+            _check_tables(engine, db_path)
             store = cls(root, engine)
             store.project  # noqa: B018 - proves the project row is readable
         except DatabaseError as exc:

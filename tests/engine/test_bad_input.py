@@ -286,6 +286,8 @@ def test_closed_pipe_is_not_a_traceback(base_project: Path) -> None:
     ("update takes set record = '{not json'", "JSON value"),
     ("""update characters set voice = '{"backend": "espeak", "rate": "fast"}'""",
      "bad Character voice"),
+    ("drop table shots", "no shots table"),
+    ("alter table takes drop column thumbnail", "no takes.thumbnail column"),
     ("update media_assets set ext = '/../../../../etc/passwd' where kind = 'audio'",
      "not a Storyreel media name"),
 ])
