@@ -63,12 +63,47 @@ def _progress_printer(stage: str, stream: Any) -> Progress:
     return report
 
 
+DEMO_MARK = "storyreel demo"
+
+
+def _made_by_demo(db_path: Path) -> bool:
+    """The project's settings carry the demo's mark (read without opening the project)."""
+    import json
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"file:{db_path.as_posix()}?mode=ro", uri=True)
+        try:
+            row = con.execute("SELECT settings, script_text FROM project").fetchone()
+        finally:
+            con.close()
+        if not row:
+            return False
+        if json.loads(row[0]).get("made_by") == DEMO_MARK:
+            return True
+        # made before the mark existed: the sample script, as the demo imported it
+        return bool(row[1]) and row[1].strip() == _sample_text().strip()
+    except (sqlite3.Error, ValueError, AttributeError):
+        return False
+
+
+def _sample_text() -> str:
+    from engine.story.importer import read_script_file
+
+    return read_script_file(Path(SAMPLE_SCRIPT))
+
+
 def _prepare_out_dir(out_dir: Path) -> Path:
     project_dir = out_dir / PROJECT_NAME
     if project_dir.exists():
         if not (project_dir / "project.db").is_file():
             raise StoryreelError(
                 f"{project_dir} exists and is not a Storyreel project; choose another folder."
+            )
+        if not _made_by_demo(project_dir / "project.db"):
+            raise StoryreelError(
+                f"{project_dir} is a Storyreel project the demo did not make; choose another "
+                "folder (the demo replaces only its own earlier project)."
             )
         shutil.rmtree(project_dir)  # a previous demo run: start fresh
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -87,10 +122,12 @@ def run_demo(
     from engine.generate.service import generate_now
     from engine.model import Character
     from engine.render.export import export_film
+    from engine.render.presets import get_preset
     from engine.store import ProjectStore
     from engine.story.importer import import_script
     from engine.story.planner import plan
 
+    get_preset(preset)  # an unknown preset is refused before minutes of work
     stream = stream if stream is not None else sys.stderr
     out_dir = Path(out_dir).resolve()
     project_dir = _prepare_out_dir(out_dir)
@@ -108,7 +145,8 @@ def run_demo(
     width, height = Aspect.PORTRAIT.default_resolution()
     project = Project(title="雨夜来电", language=Language.CHINESE, aspect=Aspect.PORTRAIT,
                       width=width, height=height,
-                      style="电影感，冷暖对比的霓虹雨夜，浅景深")
+                      style="电影感，冷暖对比的霓虹雨夜，浅景深",
+                      settings={"made_by": DEMO_MARK})
     store = ProjectStore.create(project_dir, project)
     try:
         with stage("import") as progress:

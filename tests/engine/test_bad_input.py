@@ -360,3 +360,23 @@ def test_outputs_never_overwrite_the_projects_own_files(
 def test_stored_media_is_readable_by_the_team(proj: Path) -> None:
     # a project folder shared on a team drive: its media must not be private to one user
     assert (media_file(proj, first_take_media(proj)).stat().st_mode & 0o777) == 0o644
+
+
+def test_demo_never_replaces_a_users_project_and_checks_the_preset_first(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    mine = tmp_path / "out" / "雨夜来电.storyreel"  # the user's own film with the same title
+    script = tmp_path / "s.txt"
+    script.write_text(SCRIPT, encoding="utf-8")
+    assert run(capsys, "new", str(mine))[0] == 0
+    assert run(capsys, "import-script", str(mine), str(script))[0] == 0
+    saved = (mine / "project.db").read_bytes()
+    # (the demo prints its banner line first; the refusal is the one error sentence)
+    code, _, err = run(capsys, "demo", str(tmp_path / "out"), "--quality", "draft",
+                       "--preset", "draft")
+    assert code == 2 and "Traceback" not in err
+    assert "did not make" in err.strip().splitlines()[-1]
+    assert (mine / "project.db").read_bytes() == saved
+    code, _, err = run(capsys, "demo", str(tmp_path / "fresh"), "--preset", "nope")
+    assert code == 2 and "Unknown export preset 'nope'" in err.strip().splitlines()[-1]
+    assert not (tmp_path / "fresh").exists()
