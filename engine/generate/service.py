@@ -181,15 +181,29 @@ def _reuse(store: Any, shot: E.Shot, key: str, fp: str) -> E.Take | None:
     same.sort(key=take_order)
     mine = [t for t in same if t.shot_id == shot.id and t.record.get("fingerprint") == fp]
     if mine:
-        return mine[-1]
+        return _repair_thumbnail(store, mine[-1])
     if not same:
         return None
-    source = same[-1]
+    source = _repair_thumbnail(store, same[-1])
     record = dict(source.record, cache_hit_from=source.id, fingerprint=fp,
                   created_ts=time.time())
     take = E.Take(shot_id=shot.id, kind=source.kind, media=source.media, record=record,
                   cache_key=key, thumbnail=source.thumbnail)
     _add_take(store, shot, take, cache_hit=True)
+    return take
+
+
+def _repair_thumbnail(store: Any, take: E.Take) -> E.Take:
+    """A reused take whose thumbnail file was deleted or damaged gets it drawn again."""
+    if not take.thumbnail or store.media.exists(take.thumbnail):
+        return take
+    work = Path(tempfile.mkdtemp(prefix="thumb-", dir=_tmp_root(store)))
+    try:
+        sha = _thumbnail(store, store.media_path(take.media), work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if sha != take.thumbnail:
+        store.update_derived(take, thumbnail=sha)
     return take
 
 

@@ -73,7 +73,9 @@ def needs_generation(store: Any, shot: E.Shot) -> bool:
     if not store.takes(shot.id) or is_stale(store, shot) or shot.status is ShotStatus.STALE:
         return True
     take = reference_take(store, shot)
-    return take is not None and not store.media.exists(take.media)
+    return take is not None and not (
+        store.media.exists(take.media)
+        and (not take.thumbnail or store.media.exists(take.thumbnail)))
 
 
 def stale_shots(store: Any) -> list[E.Shot]:

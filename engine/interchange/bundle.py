@@ -55,6 +55,10 @@ def used_media(store: ProjectStore) -> set[str]:
     return used
 
 
+_REPAIR = ("`storyreel generate` and `storyreel voice` make takes, thumbnails and voices "
+           "again; `storyreel import-media` with the original file puts an import back.")
+
+
 def pack(store: ProjectStore, out: Path) -> int:
     """Write the project (database + media it uses, no cache) to ``out``. Returns entries."""
     out = Path(out)
@@ -92,12 +96,14 @@ def pack(store: ProjectStore, out: Path) -> int:
                     path = store.root / asset.relpath
                     if not path.is_file():
                         raise BundleError(
-                            f"Media file {asset.relpath} is missing from the project."
+                            f"Media file {asset.relpath} ({asset.original_name}) is missing "
+                            f"from the project; {_REPAIR}"
                         )
                     if path.stat().st_size != asset.size_bytes:
                         raise BundleError(
-                            f"Media file {asset.relpath} ({asset.original_name}) is damaged: "
-                            f"{path.stat().st_size} bytes, {asset.size_bytes} recorded."
+                            f"Media file {asset.relpath} ({asset.original_name}) is damaged "
+                            f"({path.stat().st_size} bytes, {asset.size_bytes} recorded); "
+                            f"{_REPAIR}"
                         )
                     # media is already compressed; store it as is
                     zf.write(path, asset.relpath, compress_type=zipfile.ZIP_STORED)

@@ -380,3 +380,21 @@ def test_demo_never_replaces_a_users_project_and_checks_the_preset_first(
     code, _, err = run(capsys, "demo", str(tmp_path / "fresh"), "--preset", "nope")
     assert code == 2 and "Unknown export preset 'nope'" in err.strip().splitlines()[-1]
     assert not (tmp_path / "fresh").exists()
+
+
+def test_a_deleted_thumbnail_blocks_pack_until_generate_draws_it_again(
+    capsys: pytest.CaptureFixture[str], proj: Path, tmp_path: Path,
+) -> None:
+    thumb = db_rows(proj, "select t.thumbnail from takes t join shots s on s.id = t.shot_id "
+                          "order by s.\"order\" limit 1")[0][0]
+    media_file(proj, thumb).unlink()
+    message = fails_cleanly(capsys, "pack", str(proj), str(tmp_path / "p.zip"))
+    assert "thumbnail.png" in message and "storyreel generate" in message
+    code, stdout, stderr = run(capsys, "generate", str(proj), "--quality", "draft", "--size",
+                               "64x112", "--frames", "8")
+    assert code == 0 and "Queued 1 job" in stderr
+    assert db_rows(proj, "select count(*) from takes")[0][0] == 3  # the take is reused
+    thumb_now = db_rows(proj, "select t.thumbnail from takes t join shots s on s.id = "
+                              "t.shot_id order by s.\"order\" limit 1")[0][0]
+    assert media_file(proj, thumb_now).stat().st_size > 0
+    assert run(capsys, "pack", str(proj), str(tmp_path / "p.zip"))[0] == 0
