@@ -187,6 +187,9 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_character_add(args: argparse.Namespace) -> int:
+    args.name = args.name.strip()
+    if not args.name:
+        raise UsageError("A character needs a name (the one the script uses).")
     with open_project(args.dir) as store:
         if store.character_by_name(args.name) is not None:
             raise UsageError(f"A character named {args.name!r} already exists in this project.")

@@ -175,6 +175,7 @@ def test_refused_files_add_nothing_to_the_project(
         (["import-media", str(proj), str(tmp_path / "folder.mp4")], "not a file"),
         (["import-media", str(proj), str(tmp_path / "text.mp4")], "not a readable"),
         (["character", "add", str(proj), "小王", "--ref", str(silent)], "not an image"),
+        (["character", "add", str(proj), "  "], "needs a name"),
         (["music", "add", str(proj), str(silent)], "no sound"),
         (["sfx", "add", str(proj), "1", str(silent)], "no sound"),
         (["sfx", "add", str(proj), "9", str(wav)], "not a shot number"),
