@@ -345,12 +345,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
         return 1
-    except OSError as exc:
-        # a path that cannot be used (not a folder, no permission, read-only, disk full):
-        # one sentence, not a traceback; a bad path is bad input (2), the rest a failure (1)
-        where = f": {exc.filename}" if exc.filename else ""
-        print(f"storyreel: {exc.strerror or exc}{where}.", file=sys.stderr)
-        return 2 if exc.errno in _PATH_ERRNOS else 1
+    except Exception as exc:
+        # SQLite gave up waiting for another process's write lock (outside a store session)
+        if type(exc).__module__.startswith("sqlalchemy") and "database is locked" in str(exc):
+            from engine.store.project import BUSY
+
+            print(f"storyreel: {BUSY}", file=sys.stderr)
+            return 1
+        if not isinstance(exc, OSError):
+            raise
+        return _os_error(exc)
+
+
+def _os_error(exc: OSError) -> int:
+    """A path that cannot be used (not a folder, no permission, read-only, disk full):
+    one sentence, not a traceback; a bad path is bad input (2), the rest a failure (1)."""
+    where = f": {exc.filename}" if exc.filename else ""
+    print(f"storyreel: {exc.strerror or exc}{where}.", file=sys.stderr)
+    return 2 if exc.errno in _PATH_ERRNOS else 1
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DatabaseError, IntegrityError
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from engine.errors import ProjectError, StoryreelError
@@ -32,6 +32,9 @@ T = TypeVar("T")
 
 PROJECT_SUFFIX = ".storyreel"
 DB_NAME = "project.db"
+LOCK_TIMEOUT_S = 30.0  # how long a write waits for another process's write to finish
+BUSY = ("The project is busy: another program kept project.db locked for 30 s and nothing "
+        "was changed; try again when it has finished.")
 
 # Edits of these kinds are the user's and go into the undo history. Jobs, media and
 # synthesized voices are made by the machine and are not undone.
@@ -61,14 +64,14 @@ def _configure_sqlite(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={int(LOCK_TIMEOUT_S * 1000)}")
     cur.close()
 
 
 def _make_engine(db_path: Path) -> Engine:
     engine = create_engine(
         f"sqlite:///{db_path}",
-        connect_args={"check_same_thread": False, "timeout": 30},
+        connect_args={"check_same_thread": False, "timeout": LOCK_TIMEOUT_S},
         json_deserializer=codec.load_json,
     )
     event.listen(engine, "connect", _configure_sqlite)
@@ -214,6 +217,11 @@ class ProjectStore:
             except IntegrityError as exc:
                 session.rollback()
                 raise StoryreelError(f"The change conflicts with saved data ({exc.orig}).") from exc
+            except OperationalError as exc:
+                session.rollback()
+                if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+                    raise ProjectError(BUSY) from exc
+                raise
             except BaseException:
                 session.rollback()
                 raise

@@ -399,3 +399,23 @@ def test_a_deleted_thumbnail_blocks_pack_until_generate_draws_it_again(
                               "t.shot_id order by s.\"order\" limit 1")[0][0]
     assert media_file(proj, thumb_now).stat().st_size > 0
     assert run(capsys, "pack", str(proj), str(tmp_path / "p.zip"))[0] == 0
+
+
+def test_a_project_locked_by_another_process_is_busy_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], proj: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sqlite3
+
+    import engine.store.project as project_module
+
+    monkeypatch.setattr(project_module, "LOCK_TIMEOUT_S", 0.2)
+    holder = sqlite3.connect(proj / "project.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+        message = fails_cleanly(capsys, "character", "add", str(proj), "新角色")
+        assert "busy" in message and "nothing was changed" in message
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert not any(c["name"] == "新角色" for c in info(capsys, proj)["characters"])
+    assert run(capsys, "character", "add", str(proj), "新角色")[0] == 0
