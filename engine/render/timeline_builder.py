@@ -125,23 +125,17 @@ def _clip_for_shot(
     path = store.root / asset.relpath
     store.media.require_intact(asset.sha256, f"Shot {label}: its take's",
                                "`storyreel generate` makes a new take")
+    # what every clip made from this take shares, picture or still
+    common = dict(
+        shot_id=shot.id, media=asset.sha256, path=str(path), record_in=0, take_id=take.id,
+        label=label, slate_text=slate_text, source_width=asset.width,
+        source_height=asset.height, gain_db=edit.gain_db,
+    )
     if asset.kind is MediaKind.IMAGE:
         length = max(1, planned - edit.trim_in - edit.trim_out)
         return VideoClip(
-            shot_id=shot.id,
-            kind=SourceKind.IMAGE,
-            media=asset.sha256,
-            path=str(path),
-            source_in=0.0,
-            source_out=float(length / fps),
-            record_in=0,
-            record_out=length,
-            take_id=take.id,
-            label=label,
-            slate_text=slate_text,
-            source_width=asset.width,
-            source_height=asset.height,
-            gain_db=edit.gain_db,
+            kind=SourceKind.IMAGE, source_in=0.0, source_out=float(length / fps),
+            record_out=length, **common,
         )
     if asset.kind is not MediaKind.VIDEO:
         raise MediaError(
@@ -159,24 +153,9 @@ def _clip_for_shot(
         )
     length = max(1, seconds_to_frames(use / speed, fps))
     return VideoClip(
-        shot_id=shot.id,
-        kind=SourceKind.VIDEO,
-        media=asset.sha256,
-        path=str(path),
-        source_in=float(trim_in_s),
-        source_out=float(trim_in_s) + use,
-        record_in=0,
-        record_out=length,
-        speed=speed,
-        take_id=take.id,
-        label=label,
-        slate_text=slate_text,
-        source_width=asset.width,
-        source_height=asset.height,
-        source_fps=asset.fps,
-        source_duration=asset.duration,
-        has_audio=asset.has_audio,
-        gain_db=edit.gain_db,
+        kind=SourceKind.VIDEO, source_in=float(trim_in_s), source_out=float(trim_in_s) + use,
+        record_out=length, speed=speed, source_fps=asset.fps,
+        source_duration=asset.duration, has_audio=asset.has_audio, **common,
     )
 
 
