@@ -95,8 +95,10 @@ def test_piper_packaged_voice_speaks_english_with_timings() -> None:
     words = len(EN.split())
     assert 1.5 <= words / clip.duration <= 5.0
     _check_timings(clip, EN)
-    slower = tts.synthesize(EN, VoiceProfile(backend="piper", rate=0.7), "en")
-    assert slower.duration > clip.duration * 1.25
+    # piper's duration predictor is stochastic (±5 % run to run) and not linear in
+    # length_scale (rate 0.5 measures ~1.7x, not 2x), so ask for a clearly slower pace
+    slower = tts.synthesize(EN, VoiceProfile(backend="piper", rate=0.5), "en")
+    assert slower.duration > clip.duration * 1.4
 
 
 def test_user_piper_voice_folder_is_picked_by_path(tmp_path: Path) -> None:
