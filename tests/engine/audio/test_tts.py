@@ -143,7 +143,7 @@ def test_write_wav_and_preview(tmp_path: Path) -> None:
 
 
 def test_available_backends_and_cache_key() -> None:
-    assert tts.available_backends() == ["espeak", "piper"]
+    assert tts.available_backends() == ["espeak", "piper", "sherpa"]
     p = VoiceProfile(backend="espeak", voice="cmn")
     k = tts.profile_key("你好", p, "zh")
     assert k == tts.profile_key("你好", VoiceProfile(backend="espeak", voice="cmn"), "zh")
