@@ -36,6 +36,7 @@ from studio.inspector import CommitTextEdit
 from studio.tasks import Task, run_task, start_task
 
 ID_ROLE = Qt.ItemDataRole.UserRole
+NARRATOR_ID = "__narrator__"  # the list's last row: the project's narrator voice
 SHA_ROLE = Qt.ItemDataRole.UserRole + 1
 TEXT_FIELDS = ("age", "gender", "appearance", "costume", "personality", "description")
 
@@ -193,6 +194,12 @@ class CastView(QWidget):
         self.voice_name.setEditable(True)
         self.voice_name.lineEdit().editingFinished.connect(self._voice_changed)
         self.voice_name.activated.connect(lambda _i: self._voice_changed())
+        self.voice_browse = QPushButton(tr("Browse…"))
+        self.voice_browse.setToolTip(tr("Pick a piper .onnx model or a sherpa-onnx voice folder"))
+        self.voice_browse.clicked.connect(self.browse_voice)
+        voice_row = QHBoxLayout()
+        voice_row.addWidget(self.voice_name, 1)
+        voice_row.addWidget(self.voice_browse)
         self.rate = QDoubleSpinBox()
         self.rate.setRange(0.5, 2.0)
         self.rate.setSingleStep(0.05)
@@ -210,13 +217,14 @@ class CastView(QWidget):
         play_row.addWidget(self.play_button)
         play_row.addWidget(self.sample_status, 1)
         vf.addRow(tr("Engine"), self.voice_backend)
-        vf.addRow(tr("Voice"), self.voice_name)
+        vf.addRow(tr("Voice"), voice_row)
         vf.addRow(tr("Speed"), self.rate)
         vf.addRow(tr("Pitch"), self.pitch)
         vf.addRow("", play_row)
         rv.addWidget(voice)
         rv.addStretch(1)
-        self.sheet_widgets = (sheet, refs, voice)
+        self.sheet_widgets = (sheet, refs)
+        self.voice_group = voice
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(right)
@@ -236,9 +244,19 @@ class CastView(QWidget):
             QTimer.singleShot(0, self.refresh)
 
     def character(self) -> Character | None:
-        if self.store is None or self.character_id is None:
+        if self.store is None or self.character_id in (None, NARRATOR_ID):
             return None
         return self.store.get(Character, self.character_id)
+
+    def narrator_selected(self) -> bool:
+        return self.store is not None and self.character_id == NARRATOR_ID
+
+    def voice_of_selection(self) -> VoiceProfile | None:
+        """The voice shown in the voice box: the character's or the narrator's."""
+        if self.narrator_selected():
+            return self.store.project.narrator_voice
+        ch = self.character()
+        return ch.voice if ch is not None else None
 
     def refresh(self) -> None:
         self._refresh_pending = False
@@ -246,7 +264,7 @@ class CastView(QWidget):
         try:
             self.list.clear()
             characters = self.store.characters() if self.store is not None else []
-            if self.character_id not in {c.id for c in characters}:
+            if self.character_id not in {c.id for c in characters} | {NARRATOR_ID}:
                 self.character_id = characters[0].id if characters else None
             for ch in characters:
                 item = QListWidgetItem(ch.name)
@@ -258,6 +276,16 @@ class CastView(QWidget):
                 self.list.addItem(item)
                 if ch.id == self.character_id:
                     self.list.setCurrentItem(item)
+            if self.store is not None:
+                item = QListWidgetItem(tr("Narrator (voice only)"))
+                item.setData(ID_ROLE, NARRATOR_ID)
+                font = item.font()
+                font.setItalic(True)
+                item.setFont(font)
+                item.setToolTip(tr("The voice that reads narration and 旁白 lines"))
+                self.list.addItem(item)
+                if self.character_id == NARRATOR_ID:
+                    self.list.setCurrentItem(item)
             self._load(self.character())
         finally:
             self._loading = False
@@ -267,6 +295,10 @@ class CastView(QWidget):
             w.setEnabled(ch is not None)
         self.delete_button.setEnabled(ch is not None)
         self.references.clear()
+        voice = self.voice_of_selection()
+        self.voice_group.setEnabled(voice is not None)
+        if voice is not None:
+            self._load_voice(voice)
         if ch is None:
             self.name.clear()
             for edit in self.fields.values():
@@ -286,18 +318,27 @@ class CastView(QWidget):
             if path.is_file():
                 item.setIcon(QIcon(QPixmap(str(path))))
             self.references.addItem(item)
-        index = self.voice_backend.findData(ch.voice.backend)
-        if index < 0:
-            self.voice_backend.addItem(ch.voice.backend, ch.voice.backend)
-            index = self.voice_backend.findData(ch.voice.backend)
-        self.voice_backend.setCurrentIndex(index)
-        self._fill_voices(ch)
-        self.voice_name.setCurrentText(ch.voice.voice)
-        self.rate.setValue(ch.voice.rate)
-        self.pitch.setValue(ch.voice.pitch)
 
-    def _fill_voices(self, ch: Character) -> None:
+    def _load_voice(self, voice: VoiceProfile) -> None:
+        index = self.voice_backend.findData(voice.backend)
+        if index < 0:
+            self.voice_backend.addItem(voice.backend, voice.backend)
+            index = self.voice_backend.findData(voice.backend)
+        self.voice_backend.setCurrentIndex(index)
+        self._fill_voices(voice.backend)
+        self.voice_name.setCurrentText(voice.voice)
+        self.rate.setValue(voice.rate)
+        self.pitch.setValue(voice.pitch)
+
+    def _fill_voices(self, backend: str) -> None:
+        """Voice names offered for ``backend``; model paths come from Browse…"""
         self.voice_name.clear()
+        self.voice_browse.setVisible(backend in ("piper", "sherpa"))
+        if backend == "piper":
+            self.voice_name.addItem("joe")
+            return
+        if backend == "sherpa":
+            return
         language = str(self.store.project.language)
         try:
             voices = engine_api.function("engine.audio.tts", "espeak_voices")(language)
@@ -305,6 +346,17 @@ class CastView(QWidget):
             voices = []
         for v in voices:
             self.voice_name.addItem(v)
+
+    def browse_voice(self) -> None:
+        backend = str(self.voice_backend.currentData() or "")
+        if backend == "sherpa":
+            path = QFileDialog.getExistingDirectory(self, tr("sherpa-onnx voice folder"))
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, tr("piper voice model"), "",
+                                                  tr("piper models") + " (*.onnx)")
+        if path:
+            self.voice_name.setCurrentText(path)
+            self._voice_changed()
 
     def _current_changed(self, current: QListWidgetItem | None, _prev: object) -> None:
         if self._loading or current is None:
@@ -427,24 +479,41 @@ class CastView(QWidget):
                             rate=round(self.rate.value(), 3), pitch=round(self.pitch.value(), 2))
 
     def _voice_changed(self) -> None:
-        ch = self.character()
-        if ch is None or self._loading:
+        current = self.voice_of_selection()
+        if current is None or self._loading:
             return
-        profile = dataclasses.replace(self.current_profile(), volume=ch.voice.volume)
-        if profile != ch.voice:
+        backend = str(self.voice_backend.currentData() or "")
+        if backend != current.backend:
+            # a voice name belongs to its engine: offer the new engine's voices
+            self._loading = True
+            try:
+                self._fill_voices(backend)
+                self.voice_name.setCurrentText(self.voice_name.itemText(0)
+                                               if self.voice_name.count() else "")
+            finally:
+                self._loading = False
+        profile = dataclasses.replace(self.current_profile(), volume=current.volume)
+        if profile == current:
+            return
+        if self.narrator_selected():
+            project = self.store.project
+            self._guard(lambda: self.store.update(
+                dataclasses.replace(project, narrator_voice=profile),
+                label=tr("Edit narrator voice")))
+        else:
             self.commit(tr("Edit voice"), voice=profile)
 
     # ------------------------------------------------------------------ sample
     def play_sample(self) -> None:
-        ch = self.character()
-        if ch is None:
+        current = self.voice_of_selection()
+        if current is None:
             return
         try:
             preview = engine_api.function("engine.audio.tts", "preview")
         except engine_api.NotAvailable as exc:
             self.error.emit(str(exc))
             return
-        profile = dataclasses.replace(self.current_profile(), volume=ch.voice.volume)
+        profile = dataclasses.replace(self.current_profile(), volume=current.volume)
         language = str(self.store.project.language)
         self.sample_status.setText(tr("Synthesizing…"))
         self.play_button.setEnabled(False)

@@ -121,6 +121,11 @@ ZH: dict[str, str] = {
     "Add reference images": "添加参考图", "Remove reference image": "移除参考图",
     "Edit character": "修改角色", "Rename character": "重命名角色",
     "Delete character": "删除角色", "Edit voice": "修改声音",
+    "Pick a piper .onnx model or a sherpa-onnx voice folder":
+    "选择 piper .onnx 模型或 sherpa-onnx 声音文件夹", "Narrator (voice only)": "旁白（仅声音）",
+    "The voice that reads narration and 旁白 lines": "朗读旁白和画外音的声音",
+    "sherpa-onnx voice folder": "sherpa-onnx 声音文件夹", "piper voice model": "piper 声音模型",
+    "piper models": "piper 模型", "Edit narrator voice": "修改旁白声音",
     # preferences
     "Preferences": "偏好设置", "Interface": "界面", "Follow the system": "跟随系统",
     "Shot planner (LLM)": "分镜规划（大语言模型）", "Automatic": "自动",

@@ -203,6 +203,13 @@
 <message><source>Rename character</source><translation>重命名角色</translation></message>
 <message><source>Delete character</source><translation>删除角色</translation></message>
 <message><source>Edit voice</source><translation>修改声音</translation></message>
+<message><source>Pick a piper .onnx model or a sherpa-onnx voice folder</source><translation>选择 piper .onnx 模型或 sherpa-onnx 声音文件夹</translation></message>
+<message><source>Narrator (voice only)</source><translation>旁白（仅声音）</translation></message>
+<message><source>The voice that reads narration and 旁白 lines</source><translation>朗读旁白和画外音的声音</translation></message>
+<message><source>sherpa-onnx voice folder</source><translation>sherpa-onnx 声音文件夹</translation></message>
+<message><source>piper voice model</source><translation>piper 声音模型</translation></message>
+<message><source>piper models</source><translation>piper 模型</translation></message>
+<message><source>Edit narrator voice</source><translation>修改旁白声音</translation></message>
 <message><source>Preferences</source><translation>偏好设置</translation></message>
 <message><source>Interface</source><translation>界面</translation></message>
 <message><source>Follow the system</source><translation>跟随系统</translation></message>

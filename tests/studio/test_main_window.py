@@ -481,6 +481,44 @@ def test_play_sample_synthesizes_the_characters_voice(window: Any, qtbot: Any,
     assert window.errors == []
 
 
+def test_narrator_and_sherpa_voice_folder_in_the_cast(window: Any, qtbot: Any,
+                                                      tmp_path: Path, monkeypatch: Any) -> None:
+    pytest.importorskip("sherpa_onnx")
+    from tests.engine.audio import sherpa_folders
+
+    create_via_start_page(window, qtbot, tmp_path, monkeypatch)
+    store = window.store
+    cast = window.cast
+    cast.add_character("Mia")
+    rows = [cast.list.item(i).text() for i in range(cast.list.count())]
+    assert rows[0] == "Mia" and len(rows) == 2  # the narrator row comes last
+    # the narrator: voice only, saved on the project, one undo step
+    cast.list.setCurrentRow(1)
+    assert cast.narrator_selected() and not cast.sheet_widgets[0].isEnabled()
+    assert cast.voice_group.isEnabled()
+    before = store.project.narrator_voice
+    cast.voice_backend.setCurrentIndex(cast.voice_backend.findData("piper"))
+    assert store.project.narrator_voice.backend == "piper"
+    assert store.project.narrator_voice.voice == "joe" and not cast.voice_browse.isHidden()
+    window.undo.undo_action.trigger()
+    assert store.project.narrator_voice == before
+    # a character gets a sherpa-onnx folder through Browse…
+    folder = sherpa_folders.make_folder(tmp_path / "vits-piper-en_US-joe")
+    cast.list.setCurrentRow(0)
+    cast.voice_backend.setCurrentIndex(cast.voice_backend.findData("sherpa"))
+    monkeypatch.setattr("studio.cast.QFileDialog.getExistingDirectory",
+                        lambda *a, **k: str(folder))
+    cast.voice_browse.click()
+    mia = store.character_by_name("Mia")
+    assert mia.voice.backend == "sherpa" and mia.voice.voice == str(folder)
+    with qtbot.waitSignal(cast.sample_ready, timeout=60_000) as blocker:
+        cast.play_button.click()
+    assert Path(blocker.args[0]).stat().st_size > 22050  # over half a second of 16-bit audio
+    assert window.errors == []
+    window.tabs.setCurrentWidget(cast)
+    window.grab().save(str(tmp_path / "cast.png"))
+
+
 def test_lock_of_a_live_process_is_not_a_crash(window: Any, tmp_path: Path) -> None:
     import os
     import subprocess
