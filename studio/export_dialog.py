@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 from engine.errors import Cancelled, StoryreelError
 from engine.jobs.progress import CancelToken, Eta, Progress, no_progress
 from engine.model import Aspect, Language
+from studio.i18n import tr_engine
 from studio.jobs_dock import format_eta
 
 ZH = {
@@ -480,7 +481,7 @@ class ExportDialog(QDialog):
         self._eta.update(fraction)
         self.progress_bar.setValue(int(round(max(0.0, min(1.0, fraction)) * 1000)))
         if message:
-            self.status_label.setText(message)
+            self.status_label.setText(tr_engine(message))
         eta = self._eta.seconds
         if eta is not None:
             self.eta_label.setText(self.tr("{percent}% · about {eta} left").format(

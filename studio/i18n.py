@@ -11,6 +11,7 @@ Every visible string goes through ``tr()`` / ``QCoreApplication.translate``.
 from __future__ import annotations
 
 import importlib
+import re
 import shutil
 import subprocess
 import sys
@@ -108,6 +109,25 @@ def resolve_language(choice: str) -> str:
 
 def current_language() -> str:
     return "zh" if _installed else "en"
+
+
+_ENGINE_PATTERNS: list[tuple[re.Pattern[str], str]] = []
+
+
+def tr_engine(message: str) -> str:
+    """An engine progress message in the UI language (engine sentences stay as written
+    when no pattern matches them)."""
+    if current_language() != "zh" or not message:
+        return message
+    if not _ENGINE_PATTERNS:
+        from studio.i18n_zh import ENGINE_ZH
+
+        _ENGINE_PATTERNS.extend((re.compile(p), r) for p, r in ENGINE_ZH)
+    for pattern, replacement in _ENGINE_PATTERNS:
+        m = pattern.fullmatch(message)
+        if m:
+            return m.expand(replacement)
+    return message
 
 
 def install_language(choice: str) -> str:

@@ -201,3 +201,25 @@ ZH_WIDGETS: dict[str, str] = {
 ZH.update(ENUM_ZH)
 
 ALL_ZH: dict[str, str] = {**ZH_WIDGETS, **ZH}
+
+
+# Progress messages the engine writes (in English, for the CLI and logs), shown in the
+# GUI's jobs dock, status bar and export dialog: (full-match pattern, replacement).
+ENGINE_ZH: list[tuple[str, str]] = [
+    (r"queued", "排队中"), (r"cached", "已缓存，无需重算"), (r"done", "完成"),
+    (r"failed", "失败"), (r"cancelled", "已取消"), (r"Cancelled by the user\.", "已被用户取消。"),
+    (r"step (\d+)/(\d+)", r"第 \1/\2 步"), (r"[Ff]rame (\d+)/(\d+)", r"第 \1/\2 帧"),
+    (r"Loading (.+)", r"正在加载 \1"), (r"encoding", "正在编码"),
+    (r"Drawing the storyboard frame", "正在绘制分镜画面"), (r"Animatic done", "动态分镜完成"),
+    (r"exported (.+)", r"已导出 \1"), (r"written", "已写入"),
+    (r"Mixing audio", "正在混音"), (r"Normalizing loudness", "正在标准化响度"),
+    (r"Mix at (-?[\d.]+) LUFS", r"混音响度 \1 LUFS"),
+    (r"Voicing (.*)", r"正在配音：\1"), (r"Timing shots to their lines", "按台词调整镜头时长"),
+    (r"(\d+) line\(s\) voiced, (\d+) reused", r"已配音 \1 句，复用 \2 句"),
+    (r"Choosing a language model", "正在选择语言模型"),
+    (r"Writing the script from the idea", "正在根据创意写剧本"),
+    (r"Planning shots of scene (\d+)", r"正在规划第 \1 场的镜头"),
+    (r"Saving the plan", "正在保存规划"), (r"script and cast imported", "剧本与角色已导入"),
+    (r"music bed placed under the whole film", "背景音乐已铺满全片"),
+    (r"Planned (\d+) shots in (\d+) scenes", r"已规划 \2 场共 \1 个镜头"),
+]

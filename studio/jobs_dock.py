@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from engine.errors import StoryreelError
 from engine.model import Job, JobStatus
 from engine.store.project import replace
+from studio.i18n import tr_engine
 
 ZH = {
     "Jobs": "任务",
@@ -500,7 +501,7 @@ class JobsDock(QDockWidget):
             message.setText(job.error)
             message.setForeground(STATUS_COLORS[JobStatus.FAILED])
         else:
-            message.setText(job.message)
+            message.setText(tr_engine(job.message))
             message.setData(Qt.ItemDataRole.ForegroundRole, None)  # the palette's colour
         message.setToolTip(job.error or job.message)
         actions = self.table.cellWidget(row, 6)

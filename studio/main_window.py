@@ -30,7 +30,7 @@ from engine.store import ProjectStore
 from studio import autosave, i18n, preferences
 from studio.cast import CastView
 from studio.dialogs import Dialogs
-from studio.i18n import tr
+from studio.i18n import tr, tr_engine
 from studio.inspector import InspectorDock
 from studio.script_editor import ScriptEditor
 from studio.start_page import StartPage
@@ -497,7 +497,7 @@ class MainWindow(QMainWindow):
     def _task_progress(self, fraction: float, message: str) -> None:
         self.task_progress.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
         if message:
-            self.task_label.setText(message)
+            self.task_label.setText(tr_engine(message))
 
     def _task_idle(self) -> None:
         for w in self._status_widgets:

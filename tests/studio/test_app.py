@@ -92,6 +92,36 @@ def test_language_install_and_dict_translator(qapp: Any) -> None:
     assert i18n.DictTranslator({"a": "b"}).translate("Any", "a") == "b"
 
 
+def test_engine_progress_messages_follow_the_ui_language(qapp: Any) -> None:
+    import re
+
+    from studio import i18n
+    from studio.i18n_zh import ENGINE_ZH
+
+    assert i18n.tr_engine("step 3/20") == "step 3/20"  # English UI: as the engine wrote it
+    try:
+        i18n.install_language("zh")
+        assert i18n.tr_engine("step 3/20") == "第 3/20 步"
+        assert i18n.tr_engine("Frame 12/96") == "第 12/96 帧"
+        assert i18n.tr_engine("Mix at -14.0 LUFS") == "混音响度 -14.0 LUFS"
+        assert i18n.tr_engine("4 line(s) voiced, 2 reused") == "已配音 4 句，复用 2 句"
+        assert i18n.tr_engine("Planned 19 shots in 3 scenes") == "已规划 3 场共 19 个镜头"
+        # a sentence nobody translated (an engine error) is shown as written
+        assert i18n.tr_engine("The shot has no take.") == "The shot has no take."
+    finally:
+        i18n.install_language("en")
+    # every message pattern matches what the engine really writes
+    engine = Path(__file__).resolve().parents[2] / "engine"
+    written = set()
+    for f in engine.rglob("*.py"):
+        for m in re.finditer(r'progress\([^,]+, f?"([^"]+)"\)', f.read_text(encoding="utf-8")):
+            written.add(re.sub(r"\{[^}]+\}", "7", m.group(1)))
+    untranslated = [w for w in written
+                    if not any(re.fullmatch(p, w) for p, _ in ENGINE_ZH)]
+    assert len(written) > 15
+    assert untranslated == []
+
+
 def test_every_ui_string_has_a_chinese_translation() -> None:
     import re
 
