@@ -8,10 +8,11 @@ optionally followed by ``#N`` to pick speaker N of a multi-speaker model
 What is read from the folder:
 - the model: ``model.onnx``, else the one ``*.onnx`` that is not a vocoder;
 - ``tokens.txt`` (required), ``lexicon.txt`` (Chinese and MeloTTS voices), ``dict/`` (jieba
-  dictionary) and ``*.fst`` rule files (numbers, dates, phones) when present;
+  dictionary) and ``*.fst``/``*.far`` rule files (numbers, dates, phones) when present;
 - the model's ONNX metadata (read without loading the weights): ``model_type`` must be
-  ``vits``; ``sample_rate`` and ``n_speakers`` are checked before the native library sees
-  the model, because sherpa-onnx aborts the whole process on a model without them.
+  ``vits``; ``sample_rate``, ``n_speakers``, ``language`` and ``comment`` (and MeloTTS's
+  version, jieba's dictionary) are checked before the native library sees the model,
+  because sherpa-onnx exits the whole process on a model without them.
 
 Voices that phonemize with espeak (piper conversions: ``has_espeak`` = 1, no lexicon) get
 their phonemes from piper's espeak-ng bridge, since sherpa-onnx 2.x no longer bundles
@@ -48,6 +49,7 @@ class SherpaVoice:
     lexicon: Path | None
     dict_dir: Path | None
     rule_fsts: tuple[Path, ...]
+    rule_fars: tuple[Path, ...]
     metadata: dict[str, str]
     speaker: int
 
@@ -185,18 +187,26 @@ def resolve(voice: str) -> SherpaVoice:
                           "use a VITS voice (vits-piper-…, vits-melo-tts-zh_en, "
                           "vits-zh-aishell3, …).")
     for key in ("sample_rate", "n_speakers", "language", "comment"):
-        if key not in meta and not (key == "n_speakers" and "num_speakers" in meta):
+        if key not in meta:  # sherpa-onnx exits the process on these: check them first
             raise SherpaError(f"{model.name} lacks the {key!r} metadata sherpa-onnx needs.")
     if not meta["sample_rate"].isdigit() or not 8000 <= int(meta["sample_rate"]) <= 96000:
         raise SherpaError(f"{model.name} declares an impossible sample rate "
                           f"{meta['sample_rate']!r}.")
-    meta.setdefault("n_speakers", meta.get("num_speakers", "1"))
+    if not meta["n_speakers"].isdigit():
+        raise SherpaError(f"{model.name} declares {meta['n_speakers']!r} speakers.")
+    if "melo" in meta["comment"] and not (meta.get("version", "0").isdigit()
+                                          and int(meta.get("version", "0")) >= 2):
+        raise SherpaError(f"{model.name} is an old MeloTTS export; sherpa-onnx needs "
+                          "version 2 or newer of the voice.")
     lexicons = sorted(folder.glob("lexicon*.txt"))
     lexicon = folder / "lexicon.txt" if (folder / "lexicon.txt").is_file() else \
         (lexicons[0] if lexicons else None)
     dict_dir = folder / "dict" if (folder / "dict").is_dir() else None
+    if meta.get("jieba") == "1" and dict_dir is None:
+        raise SherpaError(f"{folder.name} needs its dict/ folder (jieba) next to the model.")
     fsts = tuple(sorted(folder.glob("*.fst")))
-    result = SherpaVoice(model, tokens, lexicon, dict_dir, fsts, meta, speaker)
+    fars = tuple(sorted(folder.glob("*.far")))
+    result = SherpaVoice(model, tokens, lexicon, dict_dir, fsts, fars, meta, speaker)
     if not 0 <= speaker < max(1, result.speakers):
         raise SherpaError(f"{folder.name} has {result.speakers} speaker(s); "
                           f"#{speaker} does not exist.")
@@ -223,7 +233,8 @@ def _engine(v: SherpaVoice) -> Any:
                 dict_dir=str(v.dict_dir) if v.dict_dir else "")
             config = sherpa_onnx.OfflineTtsConfig(
                 model=sherpa_onnx.OfflineTtsModelConfig(vits=vits, num_threads=2),
-                rule_fsts=",".join(str(p) for p in v.rule_fsts), max_num_sentences=1)
+                rule_fsts=",".join(str(p) for p in v.rule_fsts),
+                rule_fars=",".join(str(p) for p in v.rule_fars), max_num_sentences=1)
             if not config.validate():
                 raise SherpaError(f"sherpa-onnx refuses the voice folder {v.model.parent.name}.")
             _CACHE.clear()  # one neural voice in memory at a time

