@@ -6,8 +6,11 @@ arrays at display size and puts them on a small bounded queue. The UI thread pul
 them on a timer, follows a wall-clock playback clock, and turns the current frame into
 a QImage. No widget is touched from the decoder thread.
 
-Audio is not played: PySide6-Essentials has no QtMultimedia. The time label says so in
-its tooltip; the exported film carries the sound.
+Sound: PySide6-Essentials has no QtMultimedia, so ``set_audio`` takes the cut's mix as an
+array (the timeline view renders it on a pool thread and memory-maps it) and
+``studio.preview_audio`` streams it through miniaudio from the playhead whenever the
+picture plays; pause, seek and J/K/L restart it at the new position. Without a mix (or a
+sound device) the preview is silent and the time label's tooltip says why.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ ZH = {
     "Pause": "暂停",
     "No video loaded": "未载入视频",
     "Preview has no sound; the exported film has.": "预览没有声音；导出的影片有声音。",
+    "Sound: the cut's mix": "声音：整片混音",
+    "No sound device ({reason}); the exported film has sound.":
+        "没有可用的声音设备（{reason}）；导出的影片有声音。",
     "Cannot play {name}: {reason}": "无法播放 {name}：{reason}",
     "No picture to show in {name}": "{name} 中没有可显示的画面",
 }
@@ -300,6 +306,10 @@ class PreviewPlayer(QWidget):
         self.current_time: float | None = None  # time of the frame on screen
         self.current_image: QImage | None = None
         self.current_label = ""
+        self._audio: np.ndarray | None = None  # (frames, channels) float32, the cut's mix
+        self._audio_rate = 48000
+        self._audio_offset = 0.0  # audio time of player time 0
+        self._audio_out: Any = None
 
         self.screen = _Screen(self)
         self.screen.placeholder = self.tr("No video loaded")
@@ -355,6 +365,47 @@ class PreviewPlayer(QWidget):
     def error(self) -> str:
         return self._decoder.error if self._decoder is not None else ""
 
+    @property
+    def audio_out(self) -> Any:
+        return self._audio_out
+
+    def set_audio(self, samples: np.ndarray | None, sample_rate: int = 48000,
+                  offset: float = 0.0) -> None:
+        """The sound under the picture: player time t plays ``samples`` at t + ``offset``
+        seconds. None silences the preview."""
+        self._audio = samples
+        self._audio_rate = int(sample_rate)
+        self._audio_offset = float(offset)
+        if self._playing:
+            self._start_audio()
+        self._update_sound_tip()
+
+    def _start_audio(self) -> None:
+        if self._audio is None or not self._playing:
+            return
+        if self._audio_out is None:
+            from studio.preview_audio import AudioOut
+
+            self._audio_out = AudioOut()
+        frame = int(round((self._clock_now() + self._audio_offset) * self._audio_rate))
+        self._audio_out.start(self._audio, self._audio_rate, frame)
+        self._update_sound_tip()
+
+    def _stop_audio(self) -> None:
+        if self._audio_out is not None:
+            self._audio_out.stop()
+
+    def _update_sound_tip(self) -> None:
+        out = self._audio_out
+        if self._audio is None:
+            tip = self.tr("Preview has no sound; the exported film has.")
+        elif out is not None and out.error:
+            tip = self.tr("No sound device ({reason}); the exported film has sound.").format(
+                reason=out.error)
+        else:
+            tip = self.tr("Sound: the cut's mix")
+        self.time_label.setToolTip(tip)
+
     def load(self, path: str | Path) -> None:
         """Preview one file from its start (paused on its first frame)."""
         p = Path(path)
@@ -378,6 +429,9 @@ class PreviewPlayer(QWidget):
         self.load_segments(segments, fps=fps)
 
     def load_segments(self, segments: Sequence[Segment], fps: float = 24.0) -> None:
+        """Load a playlist; its sound (if any) comes separately through ``set_audio``."""
+        self._stop_audio()
+        self._audio = None
         self._stop_decoder()
         fixed: list[Segment] = []
         for seg in segments:
@@ -430,6 +484,7 @@ class PreviewPlayer(QWidget):
         self._playing = True
         self._clock_base = self._position
         self._clock_origin = time.monotonic()
+        self._start_audio()
         self._timer.start()
         self.play_button.setText(self.tr("Pause"))
         self.stateChanged.emit(True)
@@ -439,6 +494,7 @@ class PreviewPlayer(QWidget):
             return
         self._position = self._clock_now()
         self._playing = False
+        self._stop_audio()
         self.play_button.setText(self.tr("Play"))
         self.stateChanged.emit(False)
         self._update_labels()
@@ -464,12 +520,16 @@ class PreviewPlayer(QWidget):
         self._clock_base = seconds
         self._clock_origin = time.monotonic()
         self._at_end = False
+        if self._playing:
+            self._start_audio()  # the sound jumps with the picture
         self._timer.start()
         self._update_labels()
         self.positionChanged.emit(seconds)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         self._stop_decoder()
+        if self._audio_out is not None:
+            self._audio_out.close()
         super().closeEvent(event)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override

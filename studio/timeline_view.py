@@ -19,6 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QPen, QPixmap, QShortcut
 from PySide6.QtWidgets import (
@@ -242,6 +243,8 @@ class TimelineView(QWidget):
         self.fps = Fraction(store.project.fps)
         self.ppf = 4.0  # pixels per frame
         self.playhead = 0
+        self.sound_task: Any = None  # the preview mix being made on a pool thread
+        self._sound_request = 0
         self.selected_shot: str | None = None
         self.dragging = False
         self.error = ""
@@ -564,6 +567,49 @@ class TimelineView(QWidget):
         segment = Segment(Path(clip.path), 0.0, 0.0 if clip.kind == SourceKind.IMAGE
                           else clip.source_in, float(clip.duration_frames / fps), clip.label)
         self.player.load_segments([segment], float(fps))
+        self._load_sound(float(clip.record_in / fps))
+
+    def _load_sound(self, offset: float) -> None:
+        """Mix the cut's sound on a pool thread (cached in the project's cache/); the
+        player gets it when it is ready, starting at ``offset`` seconds of the cut."""
+        if self.timeline is None or self.store is None:
+            return
+        try:
+            audio = importlib.import_module("engine.render.audio")
+        except ImportError:
+            return
+        from studio.tasks import run_task, start_task
+
+        self._sound_request += 1
+        request = self._sound_request
+        cache = Path(self.store.root) / "cache" / "preview"
+        timeline = self.timeline
+
+        def work(progress: Any, cancel: Any) -> Any:
+            path = audio.preview_mix(timeline, cache, progress=progress, cancel=cancel)
+            return audio.load_mix(path)
+
+        if self.sound_task is not None and not self.sound_task.done:
+            self.sound_task.cancel()
+        task = run_task(work, label="preview sound", start=False)
+
+        def alive() -> bool:  # the view may be closed before the mix is done
+            return shiboken6.isValid(self) and shiboken6.isValid(self.player) \
+                and request == self._sound_request  # and no newer preview replaced it
+
+        def ready(result: Any) -> None:
+            if alive():
+                samples, rate = result
+                self.player.set_audio(samples, rate, offset)
+
+        def failed(message: str) -> None:
+            if alive():
+                self.show_error(message)
+
+        task.signals.succeeded.connect(ready)
+        task.signals.failed.connect(failed)
+        self.sound_task = task
+        start_task(task)
 
     def preview_cut(self) -> None:
         """Load the whole cut (every clip in order) into the player at the playhead."""
@@ -571,6 +617,7 @@ class TimelineView(QWidget):
             self.show_error(self.error or self.tr("The timeline is not available yet."))
             return
         self.player.load_timeline(self.timeline, None)  # type: ignore[arg-type]
+        self._load_sound(0.0)
         self._player_follows_timeline = True
         self.player.seek(float(self.playhead / self.fps))
 

@@ -126,3 +126,55 @@ def encode_aac(
         finally:
             feed.close()
     return out_path
+
+
+def preview_mix(
+    timeline: Timeline,
+    cache_dir: Path,
+    sample_rate: int = 48000,
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> Path:
+    """The cut's mix for the GUI's preview player, cached in ``cache_dir`` by a hash of
+    everything that is heard (sources with their size and mtime, placement, gains, fades,
+    film length): pressing "Preview cut" again after a picture-only edit costs nothing."""
+    import hashlib
+    import json
+
+    parts: list[Any] = [timeline.duration, sample_rate, CHANNELS]
+    for seg in mix_segments(timeline):
+        try:
+            st = seg.source.stat()
+            stamp = [st.st_size, st.st_mtime_ns]
+        except OSError:
+            stamp = None
+        parts.append([str(seg.source), stamp, seg.start, seg.role, seg.in_point, seg.duration,
+                      seg.gain_db, seg.fade_in, seg.fade_out, seg.loop])
+    key = hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:20]
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    out = cache_dir / f"preview-mix-{key}.wav"
+    if out.is_file():
+        progress(1.0, "cached")
+        return out
+    for old in cache_dir.glob("preview-mix-*.wav"):  # one preview mix per project
+        old.unlink(missing_ok=True)
+    tmp = cache_dir / f".preview-mix-{key}.part.wav"
+    try:
+        mix_timeline(timeline, tmp, sample_rate=sample_rate, progress=progress, cancel=cancel)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def load_mix(path: Path) -> tuple[Any, int]:
+    """A mix WAV written here as a read-only (frames, channels) float32 memory map."""
+    import numpy as np
+
+    from engine.audio.mix import _wav_layout
+
+    offset, frames, channels, rate = _wav_layout(path)
+    if frames == 0:
+        return np.zeros((0, channels), dtype=np.float32), rate
+    data = np.memmap(path, dtype="<f4", mode="r", offset=offset, shape=(frames, channels))
+    return data, rate

@@ -6,6 +6,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from engine.model import (
@@ -189,6 +190,50 @@ def test_preview_cut_plays_the_clips_in_order(timeline, qtbot) -> None:
     view.select_clip(shots[2].id)
     view.preview_shot()
     assert view.player.duration == pytest.approx(1.0, abs=0.01)
+
+
+def test_preview_cut_plays_the_cuts_mix_in_sync(timeline, project, qtbot) -> None:
+    """The sound of the cut is mixed off the UI thread, cached, and streamed from the
+    playhead through a real miniaudio device (the null backend: no sound card here)."""
+    pytest.importorskip("miniaudio")
+    view, shots = timeline
+    player = view.player
+    view.set_playhead(30, user=True)
+    view.preview_cut()
+    qtbot.waitUntil(lambda: view.sound_task is not None and view.sound_task.done, timeout=30_000)
+    assert view.sound_task.error == ""
+    samples = player._audio
+    assert samples is not None and player._audio_rate == 48000 and samples.shape[1] == 2
+    assert samples.shape[0] == pytest.approx(60 / 24 * 48000, abs=2)
+    # the music (0.25 s into shot 1, 1 s long, the only sound) is where the timeline puts it
+    level = np.abs(np.asarray(samples)).max(axis=1)
+    assert level[: int(0.2 * 48000)].max() < 1e-4
+    assert level[int(0.4 * 48000): int(1.1 * 48000)].max() > 0.01
+    cached = list((project.root / "cache" / "preview").glob("preview-mix-*.wav"))
+    assert len(cached) == 1
+    # playing streams the mix from the playhead's sample
+    player.play()
+    out = player.audio_out
+    assert out is not None and out.playing and out.backend == "Null", out.error
+    qtbot.wait(400)
+    sent = out.frames_sent
+    assert 0.2 * 48000 < sent < 1.2 * 48000  # about real time (device buffers run ahead)
+    player.pause()
+    assert not out.playing
+    qtbot.wait(100)
+    stopped_at = out.frames_sent
+    qtbot.wait(200)
+    assert out.frames_sent == stopped_at  # paused: nothing more is pulled
+    # the second preview reuses the cached mix (same file, untouched)
+    mtime = cached[0].stat().st_mtime_ns
+    view.preview_cut()
+    qtbot.waitUntil(lambda: view.sound_task.done, timeout=30_000)
+    assert cached[0].stat().st_mtime_ns == mtime
+    # previewing one shot plays the cut's sound under it from the shot's start
+    view.select_clip(shots[1].id)
+    view.preview_shot()
+    qtbot.waitUntil(lambda: view.sound_task.done and player._audio is not None, timeout=30_000)
+    assert player._audio_offset == pytest.approx(24 / 24)
 
 
 def test_store_edits_refresh_the_view(timeline, project, qtbot) -> None:

@@ -156,3 +156,30 @@ def test_timeline_cli(film, capsys) -> None:
     assert "1-2" in capsys.readouterr().out
     assert main(["clip-edit", root, "9-9", "--speed", "2"]) == 2
     assert "matches 0 shots" in capsys.readouterr().err
+
+
+def test_preview_mix_is_cached_by_what_is_heard(film, tmp_path: Path) -> None:
+    import dataclasses
+
+    import numpy as np
+
+    from engine.render.audio import load_mix, preview_mix
+
+    store = film(2, duration=1.0)
+    shots = store.shots()
+    music = store.media.import_file(make_wav(tmp_path / "m.wav", seconds=0.5, channels=2))
+    placement = store.add(AudioPlacement(role=AudioRole.MUSIC, media=music.sha256,
+                                         from_shot=shots[1].id, offset=0.0))
+    cache = tmp_path / "cache"
+    first = preview_mix(build_timeline(store), cache)
+    samples, rate = load_mix(first)
+    assert rate == 48000 and samples.shape == (96000, 2)
+    level = np.abs(samples).max(axis=1)
+    assert level[:40000].max() < 1e-4 and level[48000:72000].max() > 0.01  # in shot 2 only
+    mtime = first.stat().st_mtime_ns
+    assert preview_mix(build_timeline(store), cache) == first  # nothing heard changed
+    assert first.stat().st_mtime_ns == mtime
+    store.update(dataclasses.replace(placement, gain_db=-12.0))  # a louder/quieter bed
+    second = preview_mix(build_timeline(store), cache)
+    assert second != first and second.is_file() and not first.exists()  # one per project
+    assert [p.name for p in cache.iterdir()] == [second.name]  # no temp file left
