@@ -241,10 +241,9 @@ def cmd_character_voice(args: argparse.Namespace) -> int:
             if backend not in tts.available_backends():
                 raise UsageError(f"Voice engine {backend!r} is not available; installed: "
                                  f"{', '.join(tts.available_backends())}.")
-            # speak once before saving: a voice that cannot speak is refused, nothing changes
+            # speak once before saving (the GUI's cached sample): one that cannot is refused
             try:
-                clip = tts.synthesize(tts.PREVIEW_TEXT[tts._lang(store.project.language)],
-                                      profile, str(store.project.language))
+                tts.preview(profile, str(store.project.language))
             except tts.TTSError as exc:
                 raise UsageError(str(exc)) from exc
             if narrator:
@@ -254,8 +253,8 @@ def cmd_character_voice(args: argparse.Namespace) -> int:
                 store.update(dataclasses.replace(character, voice=profile),
                              label=f"Edit voice of {character.name}")
             print(f"Voice of {who}: {profile.backend or 'default'} {profile.voice or ''} "
-                  f"rate {profile.rate:g} pitch {profile.pitch:+g} st "
-                  f"(sample line {clip.duration:.2f} s). Run `storyreel voice` to re-voice.")
+                  f"rate {profile.rate:g} pitch {profile.pitch:+g} st. "
+                  "Run `storyreel voice` to re-voice the lines.")
         else:
             print(json.dumps(profile.to_dict(), ensure_ascii=False))
     return 0

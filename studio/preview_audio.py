@@ -12,7 +12,6 @@ without a sound card: tests and offscreen screenshots), ``default``; offscreen Q
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Generator
 from typing import Any
 
@@ -37,7 +36,6 @@ class AudioOut:
         self.playing = False
         self._device: Any = None
         self._key: tuple[int, int] | None = None
-        self._lock = threading.Lock()
         try:
             import miniaudio  # noqa: F401
 
@@ -84,8 +82,7 @@ class AudioOut:
         while True:
             chunk = np.asarray(samples[pos:pos + required], dtype=np.float32)
             pos += len(chunk)
-            with self._lock:
-                self.frames_sent += len(chunk)
+            self.frames_sent += len(chunk)  # read by the UI thread; an int swap is atomic
             if len(chunk) < required:  # past the end: silence until stopped
                 chunk = np.concatenate([chunk, np.zeros((required - len(chunk), channels),
                                                         dtype=np.float32)])

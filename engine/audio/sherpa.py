@@ -59,7 +59,7 @@ class SherpaVoice:
 
     @property
     def speakers(self) -> int:
-        return int(self.metadata.get("n_speakers", "1") or 1)
+        return int(self.metadata["n_speakers"])  # checked by resolve()
 
     @property
     def espeak_voice(self) -> str | None:
@@ -245,6 +245,9 @@ def _engine(v: SherpaVoice) -> Any:
         return _CACHE[key]
 
 
+_PHONEMIZER: Any = None  # piper's espeak-ng bridge, initialised once
+
+
 def _espeak_phonemes(voice: str, text: str) -> list[list[int]]:
     from piper.phonemize_espeak import EspeakPhonemizer
 
@@ -257,9 +260,6 @@ def _espeak_phonemes(voice: str, text: str) -> list[list[int]]:
         raise SherpaError(f"espeak cannot phonemize for the voice language {voice!r} "
                           f"({exc}).") from exc
     return [[ord(c) for c in s] for s in sentences if s]
-
-
-_PHONEMIZER: Any = None
 
 
 def version() -> str:
