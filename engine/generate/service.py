@@ -276,7 +276,7 @@ def _thumbnail(store: Any, video: Path, work: Path) -> str | None:
 
 def _add_take(store: Any, shot: E.Shot, take: E.Take, *, cache_hit: bool) -> None:
     label = f"New take of shot {shot.id[:8]}" + (" (cached)" if cache_hit else "")
-    with store.transaction(label):
+    with store.transaction(label, undoable=False):  # the engine's: not the user's to undo
         store.add(take)
         current = store.require(E.Shot, shot.id)
         if not (cache_hit and current.status is ShotStatus.APPROVED):

@@ -88,6 +88,7 @@ class Project:
     narrator_voice: VoiceProfile = field(default_factory=VoiceProfile)
     settings: dict[str, Any] = field(default_factory=dict)
     id: str = field(default_factory=new_id)
+    version: int = field(default=0, compare=False, repr=False)  # row version; 0 = unsaved
     created_at: str = field(default_factory=utc_now)
 
 
@@ -105,6 +106,7 @@ class Character:
     lora_path: str | None = None
     locked: bool = False  # user-edited: the planner must not overwrite it
     id: str = field(default_factory=new_id)
+    version: int = field(default=0, compare=False, repr=False)  # row version; 0 = unsaved
 
 
 @dataclass
@@ -119,6 +121,7 @@ class Scene:
     description: str = ""
     order: int = 0
     id: str = field(default_factory=new_id)
+    version: int = field(default=0, compare=False, repr=False)  # row version; 0 = unsaved
 
 
 @dataclass
@@ -172,6 +175,7 @@ class Shot:
     generation: dict[str, Any] = field(default_factory=dict)  # per-shot overrides
     approved_take_id: str | None = None
     id: str = field(default_factory=new_id)
+    version: int = field(default=0, compare=False, repr=False)  # row version; 0 = unsaved
 
     @property
     def effective_prompt(self) -> str:
@@ -189,6 +193,7 @@ class Take:
     approved: bool = False
     created_at: str = field(default_factory=utc_now)
     id: str = field(default_factory=new_id)
+    version: int = field(default=0, compare=False, repr=False)  # row version; 0 = unsaved
 
 
 @dataclass
@@ -223,6 +228,7 @@ class VoiceClip:
     profile_key: str = ""  # hash of text + voice profile, for caching
     timings: list[dict[str, Any]] = field(default_factory=list)  # word/char timings
     id: str = field(default_factory=new_id)
+    version: int = field(default=0, compare=False, repr=False)  # row version; 0 = unsaved
 
 
 @dataclass
@@ -239,6 +245,7 @@ class AudioPlacement:
     fade_out: float = 0.0
     loop: bool = True
     id: str = field(default_factory=new_id)
+    version: int = field(default=0, compare=False, repr=False)  # row version; 0 = unsaved
 
 
 @dataclass
@@ -252,6 +259,7 @@ class ClipEdit:
     transition: TransitionKind = TransitionKind.CUT  # into this clip
     transition_frames: int = 0
     gain_db: float = 0.0
+    version: int = field(default=0, compare=False, repr=False)  # row version; 0 = unsaved
 
 
 @dataclass
@@ -269,3 +277,4 @@ class Job:
     started_at: str | None = None
     finished_at: str | None = None
     id: str = field(default_factory=new_id)
+    version: int = field(default=0, compare=False, repr=False)  # row version; 0 = unsaved

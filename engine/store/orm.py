@@ -31,6 +31,7 @@ class ProjectRow(Base):
     narrator_voice: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class MediaRow(Base):
@@ -62,6 +63,7 @@ class CharacterRow(Base):
     reference_images: Mapped[list[Any]] = mapped_column(JSON, default=list)
     lora_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class SceneRow(Base):
@@ -76,6 +78,7 @@ class SceneRow(Base):
     lighting: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")
     order: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class ShotRow(Base):
@@ -102,6 +105,7 @@ class ShotRow(Base):
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     generation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     approved_take_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class TakeRow(Base):
@@ -115,6 +119,7 @@ class TakeRow(Base):
     thumbnail: Mapped[str | None] = mapped_column(String(64), nullable=True)
     approved: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class VoiceClipRow(Base):
@@ -127,6 +132,7 @@ class VoiceClipRow(Base):
     duration: Mapped[float] = mapped_column(Float)
     profile_key: Mapped[str] = mapped_column(String(64), default="")
     timings: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class AudioPlacementRow(Base):
@@ -141,6 +147,7 @@ class AudioPlacementRow(Base):
     fade_in: Mapped[float] = mapped_column(Float, default=0.0)
     fade_out: Mapped[float] = mapped_column(Float, default=0.0)
     loop: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class ClipEditRow(Base):
@@ -154,6 +161,7 @@ class ClipEditRow(Base):
     transition: Mapped[str] = mapped_column(String(16), default="cut")
     transition_frames: Mapped[int] = mapped_column(Integer, default=0)
     gain_db: Mapped[float] = mapped_column(Float, default=0.0)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class JobRow(Base):
@@ -171,3 +179,36 @@ class JobRow(Base):
     created_at: Mapped[str] = mapped_column(String(40))
     started_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
     finished_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class OpLogRow(Base):
+    """One operation in the project's history: who did what, when; its fields are in
+    ``op_fields``. ``kind`` is op (the user's, undoable), undo, redo or engine (derived
+    state, generated media: never undone). ``target`` is the op an undo/redo applies to."""
+
+    __tablename__ = "op_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    op: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(Text, index=True)
+    at: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(8))
+    target: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class OpFieldRow(Base):
+    """One field of one row changed by an operation: ``field`` "*" means the whole row
+    was added (before null) or deleted (after null). ``row_version`` is the row's version
+    after the change."""
+
+    __tablename__ = "op_fields"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(ForeignKey("op_log.seq", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    entity: Mapped[str] = mapped_column(String(32))
+    row_id: Mapped[str] = mapped_column(String(64), index=True)
+    field: Mapped[str] = mapped_column(String(64))
+    before: Mapped[Any] = mapped_column(JSON, nullable=True)
+    after: Mapped[Any] = mapped_column(JSON, nullable=True)
+    row_version: Mapped[int] = mapped_column(Integer, default=0)
+    derived: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import shutil
 import sqlite3
 import threading
@@ -18,14 +19,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from engine.errors import ProjectError, StoryreelError
 from engine.model import entities as E
-from engine.store import codec, schema
+from engine.store import codec, orm, schema
+from engine.store.history import (
+    ENGINE,
+    OP,
+    REDO,
+    UNDO,
+    WHOLE_ROW,
+    FieldChange,
+    LogEntry,
+    StaleWriteError,
+    UndoRefused,
+    UndoStacks,
+    collapse,
+    current_author,
+    replay,
+)
 from engine.store.media import MediaStore
 
 T = TypeVar("T")
@@ -41,6 +57,40 @@ BUSY = ("The project is busy: another program kept project.db locked for 30 s an
 UNDOABLE: tuple[type, ...] = (
     E.Project, E.Character, E.Scene, E.Shot, E.Take, E.AudioPlacement, E.ClipEdit,
 )
+UNDOABLE_NAMES = frozenset(c.__name__ for c in UNDOABLE)
+# Job progress and media rows change often and are not edits: they are not logged.
+NOT_LOGGED_NAMES = frozenset({"Job", "MediaAsset"})
+# Fields that follow from other data: an undo leaves them as re-derived since.
+DERIVED_FIELDS: dict[str, tuple[str, ...]] = {"Shot": ("status", "prompt")}
+ENTITY_BY_NAME: dict[str, type] = {cls.__name__: cls for cls in codec.ROW_OF}
+
+
+def _plain(value: Any) -> Any:
+    """A value as the log stores it (JSON types)."""
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def changes_of(entry: LogEntry) -> list[Change]:
+    """The per-row changes of a log entry, as listeners receive them (field changes give
+    partial before/after dicts of the changed fields only)."""
+    rows: dict[tuple[str, str], Change] = {}
+    out: list[Change] = []
+    for fc in entry.changes:
+        cls = ENTITY_BY_NAME.get(fc.entity)
+        if cls is None:
+            continue
+        if fc.field == WHOLE_ROW:
+            out.append(Change(cls, fc.key, fc.before, fc.after))
+            continue
+        ch = rows.get((fc.entity, fc.key))
+        if ch is None:
+            ch = Change(cls, fc.key, {}, {})
+            rows[(fc.entity, fc.key)] = ch
+            out.append(ch)
+        assert ch.before is not None and ch.after is not None
+        ch.before[fc.field] = fc.before
+        ch.after[fc.field] = fc.after
+    return out
 
 
 @dataclass(frozen=True)
@@ -51,12 +101,6 @@ class Change:
     key: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
-
-
-@dataclass
-class _HistoryStep:
-    label: str
-    changes: list[Change]
 
 
 def _configure_sqlite(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -135,10 +179,23 @@ class ProjectStore:
         self.media = MediaStore(self)
         self._lock = threading.RLock()
         self._listeners: list[Callable[[list[Change]], None]] = []
-        self._history: list[_HistoryStep] = []
-        self._position = 0  # steps [0, position) are done; the rest can be redone
-        self._saved_position = 0
+        self.author = current_author()
         self._pending: list[Change] | None = None
+        self._fields: list[FieldChange] = []
+        self._deriving = False
+        self._tx_label = ""
+        self._tx_author = self.author
+        self._tx_undoable = True
+        self._tx_kind = OP
+        self._tx_target: int | None = None
+        self._own_seqs: set[int] = set()
+        self.last_entry: LogEntry | None = None
+        self._commits = 0  # entries this store committed; _recent maps count → entry
+        self._recent: dict[int, LogEntry] = {}
+        self._last_user_seq: int | None = None
+        with Session(engine) as session:
+            self._feed_seq = session.scalar(select(func.max(orm.OpLogRow.seq))) or 0
+        self._saved_done: tuple[int, ...] = tuple(self.stacks().done)
         self._session: Session | None = None
         self._owner: int | None = None
 
@@ -227,52 +284,127 @@ class ProjectStore:
                 raise
 
     @contextlib.contextmanager
-    def transaction(self, label: str = "Edit") -> Iterator[ProjectStore]:
-        """Group writes into one commit and one undo step. Nested calls join the outer one."""
+    def transaction(self, label: str = "Edit", *, author: str | None = None,
+                    undoable: bool = True) -> Iterator[ProjectStore]:
+        """Group writes into one commit and one log entry. Nested calls join the outer one.
+
+        ``undoable=False`` marks the entry as the engine's (derived state, generated
+        media): it is logged and followed, but never undone.
+        """
         with self._lock:
             if self._session is not None:
                 yield self
                 return
             self._pending = []
+            self._fields = []
+            self._tx_label = label
+            self._tx_author = author or self.author
+            self._tx_undoable = undoable
+            self._tx_kind = OP
+            self._tx_target = None
+            entry: LogEntry | None = None
             try:
                 with self._session_scope() as session:
                     self._session = session
                     self._owner = threading.get_ident()
                     try:
                         yield self
+                        entry = self._write_log(session)
                     finally:
                         self._session = None
                         self._owner = None
             except BaseException:
                 self._pending = None
+                self._fields = []
                 raise
             changes, self._pending = self._pending, None
-        self._finish(label, changes)
-
-    def _finish(self, label: str, changes: list[Change]) -> None:
-        undoable = [c for c in changes if c.kind in UNDOABLE]
-        if undoable:
-            del self._history[self._position :]
-            if self._saved_position > self._position:
-                self._saved_position = -1  # the saved state can no longer be reached
-            self._history.append(_HistoryStep(label, undoable))
-            self._position += 1
+            self._fields = []
+            if entry is not None:
+                self._own_seqs.add(entry.seq)
+                self.last_entry = entry
+                self._commits += 1
+                self._recent[self._commits] = entry
+                self._recent.pop(self._commits - 256, None)
+                if entry.kind != ENGINE:
+                    self._last_user_seq = entry.seq
         if changes:
             self._emit(changes)
 
-    def _record(self, change: Change) -> None:
+    def _write_log(self, session: Session) -> LogEntry | None:
+        logged = collapse([c for c in self._fields if c.entity not in NOT_LOGGED_NAMES])
+        kind = self._tx_kind
+        if not logged and kind not in (UNDO, REDO):
+            return None
+        if kind == OP and not (self._tx_undoable and any(
+                c.entity in UNDOABLE_NAMES for c in logged)):
+            kind = ENGINE
+        row = orm.OpLogRow(op=self._tx_label, author=self._tx_author, at=E.utc_now(),
+                           kind=kind, target=self._tx_target)
+        session.add(row)
+        session.flush()
+        for i, c in enumerate(logged):
+            session.add(orm.OpFieldRow(seq=row.seq, position=i, entity=c.entity, row_id=c.key,
+                                       field=c.field, before=c.before, after=c.after,
+                                       row_version=c.row_version, derived=c.derived))
+        session.flush()
+        return LogEntry(row.seq, row.op, row.author, row.at, kind, row.target, logged)
+
+    def _record(self, change: Change, fields: list[FieldChange]) -> None:
         assert self._pending is not None, "writes run inside a transaction"
         self._pending.append(change)
+        if self._deriving:
+            fields = [dataclasses.replace(f, derived=True) for f in fields]
+        self._fields.extend(fields)
+
+    @contextlib.contextmanager
+    def deriving(self) -> Iterator[None]:
+        """Writes inside are derived state (composed prompts, stale status): logged with
+        the operation that caused them, never undone (undo re-derives them)."""
+        outer = self._deriving
+        self._deriving = True
+        try:
+            yield
+        finally:
+            self._deriving = outer
+
+    def commit_mark(self) -> int:
+        """A mark for ``entry_since``: the number of entries committed so far."""
+        return self._commits
+
+    def entry_since(self, mark: int) -> LogEntry | None:
+        """The first entry this store committed after ``mark`` (the caller's own, even
+        when listeners committed derived entries after it), or None."""
+        return self._recent.get(mark + 1) if self._commits > mark else None
 
     # ----------------------------------------------------------------- events
     def subscribe(self, listener: Callable[[list[Change]], None]) -> Callable[[], None]:
-        """Call ``listener(changes)`` after every commit. Returns an unsubscribe function."""
+        """Call ``listener(changes)`` after every commit, this process's and (through
+        ``follow``) other processes'. Returns an unsubscribe function."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
     def _emit(self, changes: list[Change]) -> None:
         for listener in list(self._listeners):
             listener(changes)
+
+    def follow(self) -> list[LogEntry]:
+        """Entries other processes committed since the last call (by sequence number);
+        their changes go to the listeners. Cheap when nothing is new: one indexed read."""
+        with self._lock, Session(self.engine) as session:
+            rows = session.scalars(select(orm.OpLogRow).where(
+                orm.OpLogRow.seq > self._feed_seq).order_by(orm.OpLogRow.seq)).all()
+            if not rows:
+                return []
+            self._feed_seq = rows[-1].seq
+            foreign = [r for r in rows if r.seq not in self._own_seqs]
+            self._own_seqs = {s for s in self._own_seqs if s > self._feed_seq}
+            entries = [self._entry(session, r) for r in foreign]
+        changes: list[Change] = []
+        for entry in entries:
+            changes.extend(changes_of(entry))
+        if changes:
+            self._emit(changes)
+        return entries
 
     # ----------------------------------------------------------------- reads
     def get(self, cls: type[T], key: str) -> T | None:
@@ -325,14 +457,27 @@ class ProjectStore:
 
     # ----------------------------------------------------------------- writes
     def add(self, entity: Any, label: str = "") -> Any:
-        with self.transaction(label or f"Add {type(entity).__name__.lower()}"), \
+        cls = type(entity)
+        with self.transaction(label or f"Add {cls.__name__.lower()}"), \
                 self._session_scope() as session:
+            if hasattr(entity, "version"):
+                entity.version = 1
             session.add(codec.to_row(entity))
             session.flush()
-            self._record(Change(type(entity), codec.key_of(entity), None, codec.to_values(entity)))
+            values = codec.to_values(entity)
+            self._record(Change(cls, codec.key_of(entity), None, values),
+                         [FieldChange(cls.__name__, codec.key_of(entity), WHOLE_ROW, None,
+                                      _plain(values), 1)])
         return entity
 
     def update(self, entity: Any, label: str = "") -> Any:
+        """Write the fields of ``entity`` that differ from the saved row.
+
+        A write based on a stale read (the entity's version is older than the row's) is
+        merged field by field against the log: a field the caller left as it was read
+        keeps its newer value; a field both the caller and someone else changed is
+        refused (StaleWriteError) and nothing is written.
+        """
         cls = type(entity)
         key = codec.key_of(entity)
         with self.transaction(label or f"Edit {cls.__name__.lower()}"), \
@@ -340,32 +485,102 @@ class ProjectStore:
             row = session.get(codec.ROW_OF[cls], key)
             if row is None:
                 raise StoryreelError(f"No {cls.__name__.lower()} with id {key} to update.")
-            before = codec.to_values(codec.from_row(row))
-            after = codec.to_values(entity)
-            if before == after:
-                return entity
-            codec.update_row(row, entity)
-            session.flush()
-            self._record(Change(cls, key, before, after))
+            current = codec.to_values(codec.from_row(row))
+            wanted = codec.to_values(entity)
+            fields = {f: v for f, v in wanted.items() if f != "version" and current[f] != v}
+            read_version = getattr(entity, "version", 0)
+            if fields and read_version and read_version < current.get("version", 0):
+                fields = self._merge_stale(session, cls, key, read_version, fields)
+            if fields:
+                self._write_fields(session, cls, row, fields)
+            saved = codec.from_row(row)
+            for f in dataclasses.fields(cls):
+                setattr(entity, f.name, getattr(saved, f.name))
         return entity
 
-    def update_derived(self, entity: Any, **fields: Any) -> Any:
-        """Write fields that follow from other data (a shot's stale status) outside the
-        undo history: undoing the user's edit re-derives them. Listeners are told."""
-        cls = type(entity)
-        key = codec.key_of(entity)
-        with self._lock, Session(self.engine, expire_on_commit=False) as session:
+    def set_fields(self, cls: type, key: str, *, expected_version: int | None = None,
+                   **fields: Any) -> Any:
+        """Write some fields of one row (the operations' primitive). Values are domain
+        values (enums, VoiceProfile, ...). ``expected_version`` refuses the write when the
+        row changed since the caller read it. Returns the entity as saved."""
+        with self.transaction(f"Edit {cls.__name__.lower()}"), \
+                self._session_scope() as session:
             row = session.get(codec.ROW_OF[cls], key)
             if row is None:
-                raise StoryreelError(f"No {cls.__name__.lower()} with id {key} to update.")
-            current = codec.from_row(row)
-            before = codec.to_values(current)
-            changed = dataclasses.replace(current, **fields)
-            codec.update_row(row, changed)
-            session.commit()
+                raise StoryreelError(f"No {cls.__name__.lower()} with id {key} in this project.")
+            if expected_version is not None and row.version != expected_version:
+                raise StaleWriteError(
+                    f"The {cls.__name__.lower()} was changed by "
+                    f"{self._last_writer(session, cls, key)} since it was read; reload and "
+                    "try again (nothing was changed).")
+            current_entity = codec.from_row(row)
+            current = codec.to_values(current_entity)
+            wanted = codec.to_values(dataclasses.replace(current_entity, **fields))
+            changed = {f: v for f, v in wanted.items() if f != "version" and current[f] != v}
+            if changed:
+                self._write_fields(session, cls, row, changed)
+            return codec.from_row(row)
+
+    def _write_fields(self, session: Session, cls: type, row: Any,
+                      fields: dict[str, Any]) -> None:
+        key = getattr(row, codec.KEY_OF[cls])
+        before = codec.to_values(codec.from_row(row))
+        for f, v in fields.items():
+            setattr(row, f, v)
+        if hasattr(row, "version"):
+            row.version = (row.version or 0) + 1
+        session.flush()
+        after = codec.to_values(codec.from_row(row))
+        version = after.get("version", 0)
+        self._record(Change(cls, key, before, after),
+                     [FieldChange(cls.__name__, key, f, _plain(before[f]), _plain(after[f]),
+                                  version) for f in fields])
+
+    def _merge_stale(self, session: Session, cls: type, key: str, read_version: int,
+                     fields: dict[str, Any]) -> dict[str, Any]:
+        """The fields of a stale write that may be applied (see ``update``)."""
+        if cls.__name__ in NOT_LOGGED_NAMES:
+            return fields
+        later = session.execute(
+            select(orm.OpFieldRow.field, orm.OpFieldRow.before, orm.OpLogRow.author)
+            .join(orm.OpLogRow, orm.OpLogRow.seq == orm.OpFieldRow.seq)
+            .where(orm.OpFieldRow.entity == cls.__name__, orm.OpFieldRow.row_id == key,
+                   orm.OpFieldRow.row_version > read_version)
+            .order_by(orm.OpFieldRow.row_version, orm.OpFieldRow.position)).all()
+        base: dict[str, tuple[Any, str]] = {}
+        for name, before, author in later:
+            base.setdefault(name, (before, author))
+        keep: dict[str, Any] = {}
         for name, value in fields.items():
-            setattr(entity, name, value)
-        self._emit([Change(cls, key, before, codec.to_values(changed))])
+            if name not in base:
+                keep[name] = value
+            elif _plain(value) == base[name][0]:
+                continue  # the caller did not change it: the newer value stands
+            elif name not in DERIVED_FIELDS.get(cls.__name__, ()):
+                raise StaleWriteError(
+                    f"The {name.replace('_', ' ')} of this {cls.__name__.lower()} was "
+                    f"changed by {base[name][1]} since it was read; reload and try again "
+                    "(nothing was changed).")
+        return keep
+
+    def _last_writer(self, session: Session, cls: type, key: str) -> str:
+        author = session.scalar(
+            select(orm.OpLogRow.author).join(orm.OpFieldRow,
+                                             orm.OpLogRow.seq == orm.OpFieldRow.seq)
+            .where(orm.OpFieldRow.entity == cls.__name__, orm.OpFieldRow.row_id == key)
+            .order_by(orm.OpLogRow.seq.desc()).limit(1))
+        return author or "another program"
+
+    def update_derived(self, entity: Any, **fields: Any) -> Any:
+        """Write fields that follow from other data (a shot's stale status) as the
+        engine's, outside any author's undo history. Listeners are told."""
+        cls = type(entity)
+        with self.transaction(f"Update {cls.__name__.lower()}", undoable=False):
+            saved = self.set_fields(cls, codec.key_of(entity), **fields)
+        for name in fields:
+            setattr(entity, name, getattr(saved, name))
+        if hasattr(entity, "version"):
+            entity.version = saved.version
         return entity
 
     def upsert(self, entity: Any) -> Any:
@@ -381,13 +596,7 @@ class ProjectStore:
             row = session.get(codec.ROW_OF[cls], key)
             if row is None:
                 return
-            before = codec.to_values(codec.from_row(row))
-            # children cascade in SQL; record them so undo can bring them back
-            for child in self._children_of(session, cls, key):
-                self._delete_row(session, child)
-            session.delete(row)
-            session.flush()
-            self._record(Change(cls, key, before, None))
+            self._delete_row(session, row)
 
     def _children_of(self, session: Session, cls: type, key: str) -> list[Any]:
         children: list[Any] = []
@@ -401,78 +610,179 @@ class ProjectStore:
         return children
 
     def _delete_row(self, session: Session, row: Any) -> None:
+        """Delete a row and its children (cascade), recording each so undo restores them."""
         entity = codec.from_row(row)
         cls = type(entity)
         key = codec.key_of(entity)
         for child in self._children_of(session, cls, key):
             self._delete_row(session, child)
+        values = codec.to_values(entity)
         session.delete(row)
         session.flush()
-        self._record(Change(cls, key, codec.to_values(entity), None))
+        self._record(Change(cls, key, values, None),
+                     [FieldChange(cls.__name__, key, WHOLE_ROW, _plain(values), None,
+                                  values.get("version", 0))])
 
-    # ----------------------------------------------------------------- undo
+    def _insert_values(self, session: Session, cls: type, values: dict[str, Any]) -> None:
+        entity = codec.from_values(cls, values)
+        if hasattr(entity, "version"):
+            entity.version = int(values.get("version") or 0) + 1
+        session.add(codec.to_row(entity))
+        session.flush()
+        after = codec.to_values(entity)
+        key = codec.key_of(entity)
+        self._record(Change(cls, key, None, after),
+                     [FieldChange(cls.__name__, key, WHOLE_ROW, None, _plain(after),
+                                  after.get("version", 0))])
+
+    # ----------------------------------------------------------------- history
+    def history(self, *, limit: int | None = None, author: str | None = None) -> list[LogEntry]:
+        """Log entries, newest first."""
+        with Session(self.engine) as session:
+            stmt = select(orm.OpLogRow).order_by(orm.OpLogRow.seq.desc())
+            if author is not None:
+                stmt = stmt.where(orm.OpLogRow.author == author)
+            if limit is not None:
+                stmt = stmt.limit(limit)
+            return [self._entry(session, r) for r in session.scalars(stmt).all()]
+
+    def entry(self, seq: int) -> LogEntry | None:
+        with Session(self.engine) as session:
+            row = session.get(orm.OpLogRow, seq)
+            return None if row is None else self._entry(session, row)
+
+    def _entry(self, session: Session, row: orm.OpLogRow) -> LogEntry:
+        fields = session.scalars(select(orm.OpFieldRow).where(
+            orm.OpFieldRow.seq == row.seq).order_by(orm.OpFieldRow.position)).all()
+        return LogEntry(row.seq, row.op, row.author, row.at, row.kind, row.target,
+                        [FieldChange(f.entity, f.row_id, f.field, f.before, f.after,
+                                     f.row_version, bool(f.derived)) for f in fields])
+
+    def stacks(self, author: str | None = None) -> UndoStacks:
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(orm.OpLogRow.seq, orm.OpLogRow.kind, orm.OpLogRow.target,
+                       orm.OpLogRow.op)
+                .where(orm.OpLogRow.author == (author or self.author),
+                       orm.OpLogRow.kind.in_((OP, UNDO, REDO)))
+                .order_by(orm.OpLogRow.seq)).all()
+        return replay([tuple(r) for r in rows])
+
     @property
     def can_undo(self) -> bool:
-        return self._position > 0
+        return bool(self.stacks().done)
 
     @property
     def can_redo(self) -> bool:
-        return self._position < len(self._history)
+        return bool(self.stacks().undone)
 
     @property
     def undo_label(self) -> str:
-        return self._history[self._position - 1].label if self.can_undo else ""
+        st = self.stacks()
+        return st.labels.get(st.done[-1], "") if st.done else ""
 
     @property
     def redo_label(self) -> str:
-        return self._history[self._position].label if self.can_redo else ""
+        st = self.stacks()
+        return st.labels.get(st.undone[-1], "") if st.undone else ""
 
     @property
     def dirty(self) -> bool:
-        """True when the history position differs from the last saved checkpoint."""
-        return self._position != self._saved_position
+        """True when this author's history differs from the last saved checkpoint."""
+        return tuple(self.stacks().done) != self._saved_done
 
     def mark_saved(self) -> None:
-        self._saved_position = self._position
+        self._saved_done = tuple(self.stacks().done)
 
-    def undo(self) -> bool:
-        if not self.can_undo:
-            return False
-        step = self._history[self._position - 1]
-        self._apply(step.changes, reverse=True)
-        self._position -= 1
-        return True
+    def undo(self, author: str | None = None,
+             refresh: Callable[[list[tuple[str, str, str]]], None] | None = None
+             ) -> LogEntry | None:
+        """Undo the author's last operation; None when there is nothing to undo.
+        Raises UndoRefused (and changes nothing) when a field it changed has been
+        changed since."""
+        st = self.stacks(author)
+        if not st.done:
+            return None
+        return self._apply(st.done[-1], reverse=True, author=author, refresh=refresh)
 
-    def redo(self) -> bool:
-        if not self.can_redo:
-            return False
-        step = self._history[self._position]
-        self._apply(step.changes, reverse=False)
-        self._position += 1
-        return True
+    def redo(self, author: str | None = None,
+             refresh: Callable[[list[tuple[str, str, str]]], None] | None = None
+             ) -> LogEntry | None:
+        st = self.stacks(author)
+        if not st.undone:
+            return None
+        return self._apply(st.undone[-1], reverse=False, author=author, refresh=refresh)
 
-    def _apply(self, changes: list[Change], *, reverse: bool) -> None:
-        ordered = list(reversed(changes)) if reverse else list(changes)
-        applied: list[Change] = []
-        with self._lock, Session(self.engine, expire_on_commit=False) as session:
-            for ch in ordered:
-                target = ch.before if reverse else ch.after
-                source = ch.after if reverse else ch.before
-                row_cls = codec.ROW_OF[ch.kind]
-                row = session.get(row_cls, ch.key)
-                if target is None:
-                    if row is not None:
-                        session.delete(row)
-                else:
-                    entity = codec.from_values(ch.kind, target)
-                    if row is None:
-                        session.add(codec.to_row(entity))
-                    else:
-                        codec.update_row(row, entity)
-                session.flush()
-                applied.append(Change(ch.kind, ch.key, source, target))
-            session.commit()
-        self._emit(applied)
+    def _apply(self, seq: int, *, reverse: bool, author: str | None,
+               refresh: Callable[[list[tuple[str, str, str]]], None] | None = None
+               ) -> LogEntry | None:
+        """Apply an entry backwards (undo) or forwards (redo) as one new entry; ``refresh``
+        re-derives state from the (entity, id, field) it wrote, in the same transaction."""
+        target = self.entry(seq)
+        assert target is not None
+        changes = list(reversed(target.changes)) if reverse else list(target.changes)
+        verb = "undo" if reverse else "redo"
+        mark = self.commit_mark()
+        with self.transaction(target.op, author=author):
+            self._tx_kind = UNDO if reverse else REDO
+            self._tx_target = seq
+            with self._session_scope() as session:
+                for ch in changes:
+                    self._apply_one(session, target, ch, reverse=reverse, verb=verb)
+            if refresh is not None:
+                refresh([(c.entity, c.key, c.field) for c in changes])
+        entry = self.entry_since(mark)
+        assert entry is not None and entry.target == seq
+        return entry
+
+    def _apply_one(self, session: Session, target: LogEntry, ch: FieldChange, *,
+                   reverse: bool, verb: str) -> None:
+        cls = ENTITY_BY_NAME[ch.entity]
+        want, expect = (ch.before, ch.after) if reverse else (ch.after, ch.before)
+        row = session.get(codec.ROW_OF[cls], ch.key)
+        what = f"{cls.__name__.lower()} {ch.key[:8]}"
+        if ch.derived:
+            return  # derived state: the refresh after the undo re-derives it
+        if ch.field != WHOLE_ROW:
+            if row is None:
+                raise UndoRefused(f"Cannot {verb} “{target.op}”: the {what} was deleted "
+                                  f"by {self._last_writer(session, cls, ch.key)} since.")
+            current = _plain(codec.to_values(codec.from_row(row))[ch.field])
+            if current != expect and ch.field in DERIVED_FIELDS.get(ch.entity, ()):
+                return  # derived state someone re-derived since: it stands
+            if current != expect:
+                raise UndoRefused(
+                    f"Cannot {verb} “{target.op}”: the {ch.field.replace('_', ' ')} of "
+                    f"{what} was changed by "
+                    f"{self._field_writer(session, ch, target.seq)} since (nothing was "
+                    "changed).")
+            self._write_fields(session, cls, row, {ch.field: want})
+            return
+        if want is None:  # the row was added: remove it, if nobody changed it since
+            if row is None:
+                return
+            current = _plain(codec.to_values(codec.from_row(row)))
+            moved = [f for f, v in (expect or {}).items() if f != "version"
+                     and f not in DERIVED_FIELDS.get(ch.entity, ()) and current.get(f) != v]
+            if moved:
+                raise UndoRefused(
+                    f"Cannot {verb} “{target.op}”: the {moved[0].replace('_', ' ')} of "
+                    f"{what} was changed by {self._last_writer(session, cls, ch.key)} "
+                    "since (nothing was changed).")
+            self._delete_row(session, row)
+        else:  # the row was deleted: bring it back
+            if row is not None:
+                return
+            self._insert_values(session, cls, want)
+
+    def _field_writer(self, session: Session, ch: FieldChange, after_seq: int) -> str:
+        author = session.scalar(
+            select(orm.OpLogRow.author).join(orm.OpFieldRow,
+                                             orm.OpLogRow.seq == orm.OpFieldRow.seq)
+            .where(orm.OpFieldRow.entity == ch.entity, orm.OpFieldRow.row_id == ch.key,
+                   orm.OpFieldRow.field == ch.field, orm.OpLogRow.seq > after_seq)
+            .order_by(orm.OpLogRow.seq.desc()).limit(1))
+        return author or "another program"
 
     # ----------------------------------------------------------------- helpers
     def copy_to(self, target: Path) -> None:

@@ -1,0 +1,92 @@
+"""One shot-address syntax for every command, and one label formatter.
+
+A shot is named by its label ``SCENE-SHOT`` (``2-3``: the third shot of the second
+scene in film order), its id, or an unambiguous id prefix (at least 4 characters).
+"""
+
+from __future__ import annotations
+
+import re
+
+from engine.model import entities as E
+from engine.ops.base import OpError
+from engine.store.project import ProjectStore
+
+_LABEL = re.compile(r"\s*(\d+)\s*-\s*(\d+)\s*")
+
+
+def shot_labels(store: ProjectStore) -> dict[str, str]:
+    """Every shot's label, by id: scene position (1-based, film order) - shot position."""
+    labels: dict[str, str] = {}
+    shots_by_scene: dict[str, list[E.Shot]] = {}
+    for shot in store.shots():
+        shots_by_scene.setdefault(shot.scene_id, []).append(shot)
+    for si, scene in enumerate(store.scenes(), start=1):
+        for hi, shot in enumerate(shots_by_scene.get(scene.id, []), start=1):
+            labels[shot.id] = f"{si}-{hi}"
+    return labels
+
+
+def shot_label(store: ProjectStore, shot_id: str) -> str:
+    return shot_labels(store).get(shot_id, shot_id[:8])
+
+
+def resolve_shot(store: ProjectStore, address: str) -> E.Shot:
+    """The shot an address names; OpError (one sentence) when none or several match."""
+    address = str(address).strip()
+    if not address:
+        raise OpError("Name a shot by its label (2-3) or id.")
+    shots = store.shots()
+    m = _LABEL.fullmatch(address)
+    if m:
+        labels = shot_labels(store)
+        wanted = f"{int(m.group(1))}-{int(m.group(2))}"
+        for shot in shots:
+            if labels.get(shot.id) == wanted:
+                return shot
+        raise OpError(f"There is no shot {wanted} in this project (it has {len(shots)} "
+                      "shots; `storyreel info` lists them).")
+    exact = [s for s in shots if s.id == address]
+    if exact:
+        return exact[0]
+    if len(address) < 4:
+        raise OpError(f"{address!r} is not a shot label like 2-3 or an id (give at least 4 "
+                      "characters of an id).")
+    matches = [s for s in shots if s.id.startswith(address.lower())]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise OpError(f"No shot has the label or id {address!r}.")
+    labels = shot_labels(store)
+    listed = ", ".join(f"{labels[s.id]} ({s.id[:8]})" for s in matches[:6])
+    raise OpError(f"{address!r} matches {len(matches)} shots: {listed}; give more of the id.")
+
+
+def resolve_scene(store: ProjectStore, address: str) -> E.Scene:
+    """A scene by its position in film order (1-based), its number, or its id/prefix."""
+    address = str(address).strip()
+    scenes = store.scenes()
+    if address.isdigit():
+        n = int(address)
+        if 1 <= n <= len(scenes):
+            return scenes[n - 1]
+        raise OpError(f"There is no scene {n} in this project (it has {len(scenes)}).")
+    matches = [s for s in scenes if s.id == address or (len(address) >= 4
+                                                        and s.id.startswith(address.lower()))]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise OpError(f"No scene has the position or id {address!r}.")
+    raise OpError(f"{address!r} matches {len(matches)} scenes; give more of the id.")
+
+
+def resolve_character(store: ProjectStore, name_or_id: str) -> E.Character:
+    key = str(name_or_id).strip()
+    found = store.character_by_name(key)
+    if found is not None:
+        return found
+    matches = [c for c in store.characters() if c.id == key or (len(key) >= 4
+                                                                and c.id.startswith(key))]
+    if len(matches) == 1:
+        return matches[0]
+    raise OpError(f"There is no character named {name_or_id!r} in this project.")

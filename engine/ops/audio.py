@@ -1,0 +1,74 @@
+"""Music and sound-effect placements, and clip edits of the timeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine.audio import music
+from engine.model import entities as E
+from engine.ops.base import Changes, OpError, number, operation, with_result
+from engine.render import timeline_builder
+from engine.store.project import ProjectStore
+
+PLACEMENT_FIELDS = ("from_shot", "to_shot", "offset", "gain_db", "fade_in", "fade_out", "loop")
+
+
+def add_music(store: ProjectStore, path: str | Path, *, from_shot: int | None = None,
+              to_shot: int | None = None, gain_db: float = 0.0,
+              author: str | None = None) -> Changes:
+    with operation(store, f"Add music {Path(path).name}", author) as out:
+        placement = music.add_music(store, path, from_shot=from_shot, to_shot=to_shot,
+                                    gain_db=gain_db)
+    return with_result(out[0], placement)
+
+
+def add_sfx(store: ProjectStore, shot_number: int, path: str | Path, *, offset: float = 0.0,
+            gain_db: float = 0.0, author: str | None = None) -> Changes:
+    with operation(store, f"Add sound {Path(path).name}", author) as out:
+        placement = music.add_sfx(store, shot_number, path, offset=offset, gain_db=gain_db)
+    return with_result(out[0], placement)
+
+
+def set_placement_fields(store: ProjectStore, placement_id: str, *,
+                         author: str | None = None, **fields: Any) -> Changes:
+    placement = store.require(E.AudioPlacement, placement_id)
+    values: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name not in PLACEMENT_FIELDS:
+            raise OpError(f"A music or sound placement has no field {name!r}; fields: "
+                          f"{', '.join(PLACEMENT_FIELDS)}.")
+        if name in ("from_shot", "to_shot"):
+            if value is not None and store.get(E.Shot, value) is None:
+                raise OpError(f"No shot with id {value} in this project.")
+            values[name] = value
+        elif name == "offset":
+            values[name] = float(number(value, "Offset (seconds)", -3600, 3600))
+        elif name == "gain_db":
+            values[name] = float(number(value, "Gain (dB)", -60, 24))
+        elif name in ("fade_in", "fade_out"):
+            values[name] = float(number(value, name.replace("_", " ").capitalize(), 0, 600))
+        else:
+            values[name] = bool(value)
+    with operation(store, f"Edit {placement.role}", author) as out:
+        if values:
+            store.set_fields(E.AudioPlacement, placement.id, **values)
+    return out[0]
+
+
+def remove_placement(store: ProjectStore, placement_id: str, *,
+                     author: str | None = None) -> Changes:
+    placement = store.require(E.AudioPlacement, placement_id)
+    with operation(store, f"Remove {placement.role}", author) as out:
+        store.delete(placement)
+    return out[0]
+
+
+def set_clip_edit(store: ProjectStore, shot_id: str, *, author: str | None = None,
+                  **changes: Any) -> Changes:
+    """Trim, speed, transition and gain of one shot's clip (validated by the timeline)."""
+    from engine.ops.addressing import shot_label
+
+    with operation(store, f"Edit clip of shot {shot_label(store, shot_id)}", author) as out:
+        edit = timeline_builder.set_clip_edit(store, shot_id, **changes)
+    return with_result(out[0], edit)

@@ -1,0 +1,236 @@
+"""Shot operations: set any field, add, duplicate, delete, move; dialogue lines."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from engine.model import CameraAngle, CameraMove, LineKind, ShotSize, ShotStatus
+from engine.model import entities as E
+from engine.ops import derived
+from engine.ops.addressing import shot_label
+from engine.ops.base import Changes, OpError, number, operation, parse_enum, text, with_result
+from engine.store.project import ProjectStore
+
+SETTABLE = ("size", "angle", "camera_move", "duration", "action", "characters", "dialogue",
+            "narration", "prompt_override", "negative_prompt", "seed", "seed_locked",
+            "first_keyframe", "last_keyframe", "status", "locked", "generation")
+USER_STATUSES = (ShotStatus.DRAFT, ShotStatus.READY)
+MAX_DURATION = 120.0
+
+
+def validate_shot_fields(store: ProjectStore, fields: dict[str, Any]) -> dict[str, Any]:
+    """Domain values for these shot fields, or OpError naming the first bad one."""
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name not in SETTABLE:
+            raise OpError(f"A shot has no settable field {name!r}; fields: "
+                          f"{', '.join(SETTABLE)}.")
+        if name == "size":
+            out[name] = parse_enum(ShotSize, value, "Shot size")
+        elif name == "angle":
+            out[name] = parse_enum(CameraAngle, value, "Camera angle")
+        elif name == "camera_move":
+            out[name] = parse_enum(CameraMove, value, "Camera move")
+        elif name == "duration":
+            out[name] = float(number(value, "Duration (seconds)", 0.1, MAX_DURATION))
+        elif name in ("action", "narration", "prompt_override", "negative_prompt"):
+            out[name] = text(value, name.replace("_", " ").capitalize())
+        elif name == "seed":
+            out[name] = None if value is None or value == "" else int(
+                number(value, "Seed", 0, 2**32 - 1, integer=True))
+        elif name in ("seed_locked", "locked"):
+            out[name] = bool(value)
+        elif name == "characters":
+            ids = list(value)
+            known = {c.id for c in store.characters()}
+            for cid in ids:
+                if cid not in known:
+                    raise OpError(f"No character with id {cid} in this project.")
+            if len(set(ids)) != len(ids):
+                raise OpError("A character is listed twice in the shot.")
+            out[name] = ids
+        elif name == "dialogue":
+            out[name] = [validate_line(store, line) for line in value]
+        elif name in ("first_keyframe", "last_keyframe"):
+            if value is not None and not store.media.exists(value):
+                raise OpError(f"The {name.replace('_', ' ')} image is not in this project.")
+            out[name] = value
+        elif name == "status":
+            status = parse_enum(ShotStatus, value, "Status")
+            if status not in USER_STATUSES:
+                raise OpError(f"Status {status} is set by the engine; choose draft or ready.")
+            out[name] = status
+        elif name == "generation":
+            if not isinstance(value, dict):
+                raise OpError("Generation settings must be a mapping.")
+            out[name] = dict(value)
+    return out
+
+
+def validate_line(store: ProjectStore, line: Any) -> E.DialogueLine:
+    if isinstance(line, dict):
+        line = E.DialogueLine.from_dict(line)
+    if not isinstance(line, E.DialogueLine):
+        raise OpError("A dialogue line must have a speaker and text.")
+    text(line.text, "A line's text", blank_ok=False)
+    if line.character_id is not None and store.get(E.Character, line.character_id) is None:
+        raise OpError(f"No character with id {line.character_id} speaks in this project.")
+    if not isinstance(line.kind, LineKind):
+        line = dataclasses.replace(line, kind=parse_enum(LineKind, line.kind, "Line kind"))
+    return line
+
+
+def set_shot_fields(store: ProjectStore, shot_id: str, *, author: str | None = None,
+                    expected_version: int | None = None, **fields: Any) -> Changes:
+    """Set any of a shot's fields (validated); the prompt and status follow."""
+    values = validate_shot_fields(store, fields)
+    shot = store.require(E.Shot, shot_id)
+    label = f"Edit shot {shot_label(store, shot_id)}"
+    if set(values) == {"prompt_override"}:
+        label = f"Edit prompt of shot {shot_label(store, shot_id)}"
+    with operation(store, label, author) as out:
+        if values:
+            store.set_fields(E.Shot, shot.id, expected_version=expected_version, **values)
+            derived.refresh(store, [shot.id])
+    return out[0]
+
+
+def _next_order(store: ProjectStore, scene_id: str) -> int:
+    return max((s.order for s in store.shots(scene_id)), default=-1) + 1
+
+
+def _renumber(store: ProjectStore, scene_id: str, ordered_ids: list[str]) -> None:
+    for i, sid in enumerate(ordered_ids):
+        current = store.require(E.Shot, sid)
+        if current.order != i or current.scene_id != scene_id:
+            store.set_fields(E.Shot, sid, order=i, scene_id=scene_id)
+
+
+def add_shot(store: ProjectStore, scene_id: str, *, after: str | None = None,
+             author: str | None = None, **fields: Any) -> Changes:
+    """A new shot in a scene (at the end, or right after shot ``after``)."""
+    scene = store.get(E.Scene, scene_id)
+    if scene is None:
+        raise OpError(f"No scene with id {scene_id} in this project.")
+    values = validate_shot_fields(store, fields)
+    shot = E.Shot(scene_id=scene.id, order=_next_order(store, scene.id), **values)
+    with operation(store, "Add shot", author) as out:
+        store.add(shot)
+        ids = [s.id for s in store.shots(scene.id) if s.id != shot.id]
+        pos = ids.index(after) + 1 if after in ids else len(ids)
+        ids.insert(pos, shot.id)
+        _renumber(store, scene.id, ids)
+        derived.refresh(store, [shot.id])
+    return with_result(out[0], store.require(E.Shot, shot.id))
+
+
+def duplicate_shots(store: ProjectStore, shot_ids: list[str], *,
+                    author: str | None = None) -> Changes:
+    """Copies of these shots, each right after its original (no takes are copied)."""
+    if not shot_ids:
+        raise OpError("Choose at least one shot to duplicate.")
+    originals = [store.require(E.Shot, sid) for sid in shot_ids]
+    copies: list[E.Shot] = []
+    with operation(store, "Duplicate shots" if len(originals) > 1 else "Duplicate shot",
+                   author) as out:
+        for orig in originals:
+            copy = dataclasses.replace(
+                orig, id=E.new_id(), version=0, approved_take_id=None,
+                status=ShotStatus.DRAFT if orig.status is not ShotStatus.READY else orig.status,
+                dialogue=[dataclasses.replace(d) for d in orig.dialogue],
+                characters=list(orig.characters), generation=dict(orig.generation))
+            store.add(copy)
+            ids = [s.id for s in store.shots(orig.scene_id) if s.id != copy.id]
+            ids.insert(ids.index(orig.id) + 1, copy.id)
+            _renumber(store, orig.scene_id, ids)
+            copies.append(copy)
+    return with_result(out[0], [store.require(E.Shot, c.id) for c in copies])
+
+
+def delete_shots(store: ProjectStore, shot_ids: list[str], *,
+                 author: str | None = None) -> Changes:
+    """Delete shots with their takes, voices and clip edits (undo brings all back)."""
+    if not shot_ids:
+        raise OpError("Choose at least one shot to delete.")
+    shots = [store.require(E.Shot, sid) for sid in shot_ids]
+    scenes = {s.scene_id for s in shots}
+    with operation(store, "Delete shots" if len(shots) > 1 else "Delete shot", author) as out:
+        for shot in shots:
+            store.delete(store.require(E.Shot, shot.id))
+        for scene_id in scenes:
+            _renumber(store, scene_id, [s.id for s in store.shots(scene_id)])
+    return out[0]
+
+
+def move_shot(store: ProjectStore, shot_id: str, *, scene_id: str | None = None,
+              index: int | None = None, author: str | None = None) -> Changes:
+    """Move a shot to position ``index`` (0-based) of a scene (its own by default)."""
+    shot = store.require(E.Shot, shot_id)
+    target = scene_id or shot.scene_id
+    if store.get(E.Scene, target) is None:
+        raise OpError(f"No scene with id {target} in this project.")
+    ids = [s.id for s in store.shots(target) if s.id != shot.id]
+    pos = len(ids) if index is None else int(number(index, "Position", 0, len(ids),
+                                                    integer=True))
+    ids.insert(pos, shot.id)
+    with operation(store, f"Move shot {shot_label(store, shot_id)}", author) as out:
+        _renumber(store, target, ids)
+        if target != shot.scene_id:
+            _renumber(store, shot.scene_id, [s.id for s in store.shots(shot.scene_id)])
+            derived.refresh(store, [shot.id])
+    return out[0]
+
+
+def reorder_shots(store: ProjectStore, scene_id: str, ordered_ids: list[str], *,
+                  author: str | None = None) -> Changes:
+    """Set the order of a scene's shots (every shot of the scene, once)."""
+    current = {s.id for s in store.shots(scene_id)}
+    if set(ordered_ids) != current or len(ordered_ids) != len(current):
+        raise OpError("A reorder must list every shot of the scene once.")
+    with operation(store, "Reorder shots", author) as out:
+        _renumber(store, scene_id, list(ordered_ids))
+    return out[0]
+
+
+def set_dialogue(store: ProjectStore, shot_id: str, lines: list[Any], *,
+                 author: str | None = None) -> Changes:
+    return set_shot_fields(store, shot_id, author=author, dialogue=lines)
+
+
+def set_line(store: ProjectStore, shot_id: str, index: int, *, author: str | None = None,
+             text_: str | None = None, character_id: str | None | bool = False,
+             emotion: str | None = None) -> Changes:
+    """Change one dialogue line (text, speaker, emotion)."""
+    shot = store.require(E.Shot, shot_id)
+    if not 0 <= index < len(shot.dialogue):
+        raise OpError(f"Shot {shot_label(store, shot_id)} has no line {index + 1}.")
+    lines = list(shot.dialogue)
+    line = lines[index]
+    changes: dict[str, Any] = {}
+    if text_ is not None:
+        changes["text"] = text_
+    if character_id is not False:
+        changes["character_id"] = character_id
+    if emotion is not None:
+        changes["emotion"] = emotion
+    lines[index] = dataclasses.replace(line, **changes)
+    return set_shot_fields(store, shot_id, author=author, dialogue=lines)
+
+
+def add_line(store: ProjectStore, shot_id: str, line_text: str, *,
+             character_id: str | None = None, emotion: str = "",
+             kind: LineKind = LineKind.DIALOGUE, author: str | None = None) -> Changes:
+    shot = store.require(E.Shot, shot_id)
+    line = E.DialogueLine(text=line_text, character_id=character_id, emotion=emotion,
+                          kind=kind)
+    return set_shot_fields(store, shot_id, author=author, dialogue=[*shot.dialogue, line])
+
+
+def remove_line(store: ProjectStore, shot_id: str, index: int, *,
+                author: str | None = None) -> Changes:
+    shot = store.require(E.Shot, shot_id)
+    if not 0 <= index < len(shot.dialogue):
+        raise OpError(f"Shot {shot_label(store, shot_id)} has no line {index + 1}.")
+    lines = [ln for i, ln in enumerate(shot.dialogue) if i != index]
+    return set_shot_fields(store, shot_id, author=author, dialogue=lines)

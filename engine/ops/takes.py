@@ -1,0 +1,63 @@
+"""Take operations: import, approve (the one implementation), keyframes, delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.generate import importer
+from engine.model import ShotStatus
+from engine.model import entities as E
+from engine.ops import derived
+from engine.ops.addressing import shot_label
+from engine.ops.base import Changes, OpError, operation, with_result
+from engine.store.project import ProjectStore
+
+
+def import_take(store: ProjectStore, shot_id: str, file: str | Path, note: str = "", *,
+                author: str | None = None) -> Changes:
+    """A video or image from disk as a new take of the shot (probed first)."""
+    shot = store.require(E.Shot, shot_id)
+    with operation(store, f"Import take for shot {shot_label(store, shot.id)}", author) as out:
+        take = importer.import_take(store, shot.id, file, note)
+    return with_result(out[0], take)
+
+
+def approve_take(store: ProjectStore, take_id: str, *, author: str | None = None) -> Changes:
+    """Approve one take: the others of its shot not, the shot APPROVED and using it."""
+    take = store.get(E.Take, take_id)
+    if take is None:
+        raise OpError(f"No take with id {take_id} in this project.")
+    with operation(store, f"Approve take of shot {shot_label(store, take.shot_id)}",
+                   author) as out:
+        for other in store.takes(take.shot_id):
+            if other.approved != (other.id == take.id):
+                store.set_fields(E.Take, other.id, approved=other.id == take.id)
+        store.set_fields(E.Shot, take.shot_id, approved_take_id=take.id,
+                         status=ShotStatus.APPROVED)
+    return with_result(out[0], store.require(E.Take, take.id))
+
+
+def use_keyframe(store: ProjectStore, take_id: str, *, last: bool = False,
+                 author: str | None = None) -> Changes:
+    """A keyframe take's still as its shot's first (or last) keyframe."""
+    take = store.require(E.Take, take_id)
+    sha = take.record.get("keyframe")
+    if not sha:
+        raise OpError(f"Take {take.id[:8]} has no keyframe image; only keyframe models "
+                      "(SDXL) make one.")
+    field = "last_keyframe" if last else "first_keyframe"
+    with operation(store, "Use keyframe", author) as out:
+        store.set_fields(E.Shot, take.shot_id, **{field: sha})
+        derived.refresh(store, [take.shot_id], recompose=False)
+    return out[0]
+
+
+def delete_take(store: ProjectStore, take_id: str, *, author: str | None = None) -> Changes:
+    take = store.require(E.Take, take_id)
+    with operation(store, "Delete take", author) as out:
+        shot = store.require(E.Shot, take.shot_id)
+        if shot.approved_take_id == take.id:
+            store.set_fields(E.Shot, shot.id, approved_take_id=None)
+        store.delete(take)
+        derived.refresh(store, [shot.id], recompose=False)
+    return out[0]
