@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from engine.cli import UsageError, open_project, print_json
+from engine.cli_common import UsageError, open_project, print_json
 
 
 def _shot_ids(store: Any, specs: list[str] | None) -> list[str] | None:
@@ -92,8 +92,8 @@ def cmd_sfx_add(args: argparse.Namespace) -> int:
 
 
 def cmd_mix(args: argparse.Namespace) -> int:
-    from engine.audio.mix import render_mix
-    from engine.audio.music import project_segments
+    from engine.audio.mix import mix_timeline
+    from engine.render.timeline_builder import build_timeline
 
     out = Path(args.out)
     if out.is_dir():
@@ -104,12 +104,12 @@ def cmd_mix(args: argparse.Namespace) -> int:
         from engine.store.project import check_output_path
 
         check_output_path(store.root, out)
-        segments, total = project_segments(store)
-        if total <= 0:
+        # the film's own sound: the Timeline the export renders, mixed as the export mixes
+        timeline = build_timeline(store)
+        if timeline.duration_frames <= 0:
             raise UsageError("The project has no shots to mix.")
-        report = render_mix(segments, total, Path(args.out), channels=args.channels,
-                            duck_db=args.duck, target_lufs=args.lufs,
-                            progress=_progress_printer(args.json))
+        report = mix_timeline(timeline, out, channels=args.channels, duck_db=args.duck,
+                              target_lufs=args.lufs, progress=_progress_printer(args.json))
     if args.json:
         print_json(report.to_dict())
     else:

@@ -7,6 +7,11 @@ reads it back block by block with a little look-ahead, applies the loudness gain
 true-peak limiter, and writes the final WAV (32-bit float). Peak memory depends on the
 block size and on how many sources overlap, not on the film's length.
 
+What the film sounds like comes from one place: ``timeline_segments(timeline)`` turns the
+film's Timeline (``engine.render.timeline_builder.build_timeline``) into segments, and
+``mix_timeline`` mixes them; ``storyreel mix``, the studio's preview and the export all
+call it, so trims, speed and transitions are heard the same everywhere.
+
 Reading the result in chunks: ``read_mix(path, block_frames)`` yields float32 arrays of
 shape (channels, n); or open the WAV with PyAV like any audio file.
 """
@@ -28,6 +33,7 @@ from engine.audio.loudness import LoudnessMeter, TruePeakMeter
 from engine.errors import MediaError, StoryreelError
 from engine.jobs.progress import CancelToken, Progress, no_progress
 from engine.model import AudioRole
+from engine.model.timeline import Timeline
 
 BLOCK_SECONDS = 5.0
 DUCK_ATTACK = 0.08  # seconds for music to go down before a line starts
@@ -51,6 +57,7 @@ class AudioSegment:
     fade_in: float = 0.0
     fade_out: float = 0.0
     loop: bool = False
+    speed: float = 1.0  # source seconds per mix second (pitch follows, like tape)
 
 
 @dataclass
@@ -119,12 +126,18 @@ def probe_duration(path: Path) -> float:
 
 
 class SourceReader:
-    """Sequential reader of one file's audio as float32 (channels, n) at a fixed rate."""
+    """Sequential reader of one file's audio as float32 (channels, n) at a fixed rate.
+
+    At ``speed`` ≠ 1 the source is resampled to ``sample_rate / speed``, so ``n`` samples
+    read cover ``n × speed`` source samples' time (faster and higher, or slower and lower).
+    """
 
     def __init__(self, path: Path, sample_rate: int = 48000, channels: int = 2,
-                 in_point: float = 0.0, loop: bool = False) -> None:
+                 in_point: float = 0.0, loop: bool = False, speed: float = 1.0) -> None:
+        if not (math.isfinite(speed) and speed > 0):
+            raise StoryreelError(f"Audio speed {speed!r} must be a positive number.")
         self.path = path
-        self.sample_rate = sample_rate
+        self.sample_rate = max(1, int(round(sample_rate / speed)))
         self.channels = channels
         self.in_point = max(0.0, in_point)
         self.loop = loop
@@ -352,7 +365,7 @@ def _prepare(segments: list[AudioSegment], total: int, sr: int) -> list[_Active]
         elif seg.loop:
             length = max(0.0, total / sr - seg.start)
         else:
-            length = max(0.0, probe_duration(src) - seg.in_point)
+            length = max(0.0, probe_duration(src) - seg.in_point) / (seg.speed or 1.0)
         start = int(round(seg.start * sr))
         end = min(total, start + int(round(length * sr)))
         if end <= max(0, start):
@@ -421,8 +434,9 @@ def render_mix(
                     if a.reader is None:
                         a.reader = SourceReader(
                             Path(a.seg.source), sample_rate, channels,
-                            in_point=a.seg.in_point + max(0, b0 - a.start) / sample_rate,
-                            loop=a.seg.loop,
+                            in_point=a.seg.in_point
+                            + max(0, b0 - a.start) / sample_rate * a.seg.speed,
+                            loop=a.seg.loop, speed=a.seg.speed,
                         )
                     data = a.reader.read(s1 - s0)
                     n = data.shape[1]
@@ -530,6 +544,54 @@ def _normalize(raw: Path, out_path: Path, total: int, sr: int, channels: int, ga
     report.integrated_lufs = out_meter.integrated
     report.true_peak_db = 20.0 * math.log10(out_peak) if out_peak > 0 else -math.inf
     report.limited_db = 20.0 * math.log10(max(deepest, 1e-9))
+
+
+# --------------------------------------------------------------------------- the film
+def timeline_segments(timeline: Timeline) -> list[AudioSegment]:
+    """The film's sounds, as its Timeline places them, as segments (seconds).
+
+    The Timeline already says where everything is heard (``build_timeline`` places each
+    voice line where its moment of the picture is shown — after trims, at the clip's
+    speed, overlapping the previous clip in a crossfade — and bounds it by its clip; a
+    clip's own sound follows its picture's speed and fades with its transitions). This
+    only converts frames to seconds and drops what lies past the film's end.
+    """
+    segments: list[AudioSegment] = []
+    end = timeline.duration_frames
+    for item in timeline.audio:
+        if item.record_in >= end:
+            continue
+        start = timeline.seconds(item.record_in)
+        duration = None
+        if item.record_out is not None:
+            duration = max(0.0, timeline.seconds(min(item.record_out, end)) - start)
+        segments.append(AudioSegment(
+            source=Path(item.path), start=start, role=item.role, in_point=item.source_in,
+            duration=duration, gain_db=item.gain_db, fade_in=item.fade_in,
+            fade_out=item.fade_out, loop=item.loop, speed=item.speed,
+        ))
+    return segments
+
+
+def mix_timeline(
+    timeline: Timeline,
+    out_path: Path,
+    sample_rate: int = 48000,
+    channels: int = 2,
+    duck_db: float = -12.0,
+    target_lufs: float = -14.0,
+    true_peak_db: float = -1.0,
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> MixReport:
+    """The film's sound: ``timeline``'s segments mixed into a float WAV at ``out_path``
+    as long as the film (a film without any sound gets silence)."""
+    if timeline.duration_frames <= 0:
+        raise StoryreelError("The film has no shots to mix.")
+    return render_mix(timeline_segments(timeline), timeline.duration, out_path,
+                      sample_rate=sample_rate, channels=channels, duck_db=duck_db,
+                      target_lufs=target_lufs, true_peak_db=true_peak_db,
+                      progress=progress, cancel=cancel)
 
 
 def measure_loudness(path: str | Path) -> tuple[float, float]:

@@ -10,10 +10,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from engine.audio.mix import AudioSegment, probe_duration
-from engine.audio.voices import clips_by_shot, line_layout
+from engine.audio.mix import AudioSegment
 from engine.errors import MediaError, StoryreelError
-from engine.model import AudioPlacement, AudioRole, MediaAsset, MediaKind, Shot
+from engine.model import AudioPlacement, AudioRole, MediaKind, Shot
 
 MUSIC_FADE_IN = 1.5
 MUSIC_FADE_OUT = 2.5
@@ -83,71 +82,12 @@ def add_sfx(store: Any, shot_number: int, path: str | Path, offset: float = 0.0,
     return store.add(placement, label=f"Add sound {Path(path).name}")
 
 
-def shot_times(store: Any) -> dict[str, tuple[float, float]]:
-    """(start, duration) of every shot, back to back in film order."""
-    out: dict[str, tuple[float, float]] = {}
-    t = 0.0
-    for shot in store.shots():
-        out[shot.id] = (t, shot.duration)
-        t += shot.duration
-    return out
+def project_segments(store: Any) -> tuple[list[AudioSegment], float]:
+    """Every voice line, music bed and effect of the project as mix segments, placed as
+    the film's Timeline places them (trims, speed, transitions): the same segments
+    ``storyreel mix``, the preview and the export mix. Returns (segments, film seconds)."""
+    from engine.audio.mix import timeline_segments
+    from engine.render.timeline_builder import build_timeline
 
-
-def project_segments(
-    store: Any, times: dict[str, tuple[float, float]] | None = None,
-) -> tuple[list[AudioSegment], float]:
-    """Every voice line, music bed and effect of the project as mix segments.
-
-    ``times`` maps shot id → (start, duration) on the edited timeline; by default shots
-    play back to back at their planned durations. Returns (segments, film duration).
-    """
-    times = times if times is not None else shot_times(store)
-    total = max((s + d for s, d in times.values()), default=0.0)
-    segments: list[AudioSegment] = []
-    clips = clips_by_shot(store)
-    scene_number = {s.id: s.number for s in store.scenes()}
-    in_scene: dict[str, int] = {}
-    for shot in store.shots():
-        in_scene[shot.scene_id] = in_scene.get(shot.scene_id, 0) + 1
-        label = f"{scene_number.get(shot.scene_id, 0)}-{in_scene[shot.scene_id]}"
-        if shot.id not in times:
-            continue
-        start, length = times[shot.id]
-        shot_clips = clips.get(shot.id, [])
-        by_index = {c.line_index: c for c in shot_clips}
-        for place in line_layout(shot, shot_clips):
-            clip = by_index[place.line_index]
-            if place.offset >= length:
-                continue
-            line = "narration" if clip.line_index < 0 else f"line {clip.line_index + 1}"
-            src = store.media.require_intact(
-                clip.media, f"Shot {label}, {line}: its voice",
-                "`storyreel voice` makes it again")
-            segments.append(AudioSegment(
-                src, start + place.offset, AudioRole.DIALOGUE,
-                duration=min(place.duration, length - place.offset),
-            ))
-    for p in store.all(AudioPlacement):
-        asset = store.get(MediaAsset, p.media)
-        src = store.media.require_intact(
-            p.media, f"The {p.role} track {asset.original_name if asset else ''}'s",
-            "`storyreel import-media` with the original file puts it back")
-        if p.role is AudioRole.EFFECTS:
-            if p.from_shot not in times:
-                continue
-            s, d = times[p.from_shot]
-            segments.append(AudioSegment(src, s + p.offset, AudioRole.EFFECTS,
-                                         gain_db=p.gain_db, fade_in=p.fade_in,
-                                         fade_out=p.fade_out, loop=p.loop))
-            continue
-        begin = times[p.from_shot][0] if p.from_shot in times else 0.0
-        end = sum(times[p.to_shot]) if p.to_shot in times else total
-        begin += p.offset
-        if end <= begin:
-            continue
-        length = end - begin
-        if not p.loop:
-            length = min(length, probe_duration(src))
-        segments.append(AudioSegment(src, begin, p.role, duration=length, gain_db=p.gain_db,
-                                     fade_in=p.fade_in, fade_out=p.fade_out, loop=p.loop))
-    return segments, total
+    timeline = build_timeline(store)
+    return timeline_segments(timeline), timeline.duration

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.cli import UsageError, open_project, print_json
+from engine.cli_common import UsageError, open_project, print_json
 from engine.store.codec import to_values
 
 

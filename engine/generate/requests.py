@@ -23,10 +23,13 @@ def shot_seed(shot: E.Shot) -> int:
 
 
 def shot_label(store: Any, shot: E.Shot) -> str:
+    """The shot's label, "2-3" (``engine.model.shot_rules.shot_label``)."""
+    from engine.model.shot_rules import shot_label as label
+
     scene = store.get(E.Scene, shot.scene_id)
     siblings = store.shots(shot.scene_id)
     index = next((i for i, s in enumerate(siblings) if s.id == shot.id), 0) + 1
-    return f"{scene.number if scene else '?'}-{index}"
+    return label(scene.number if scene else None, index)
 
 
 def build_request(store: Any, shot: E.Shot, settings: dict[str, Any]) -> GenerationRequest:

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import StoryreelError
+from engine.generate import animatic
 from engine.generate.presets import resolve_settings
 from engine.generate.requests import build_request, cache_key, request_facts
+from engine.generate.thumbnails import make_thumbnail
 from engine.jobs.progress import CancelToken, Progress, no_progress
 from engine.model import ShotStatus, TakeKind
 from engine.model import entities as E
@@ -78,20 +80,20 @@ def family_of(backend: str) -> tuple[str, str]:
 
 
 def _animatic_version() -> str:
-    module = importlib.import_module("engine.generate.animatic")
-    backend_cls = module.AnimaticBackend
-    return str(getattr(backend_cls, "version", getattr(module, "RENDERER_VERSION", "1")))
+    backend_cls = animatic.AnimaticBackend
+    return str(getattr(backend_cls, "version", animatic.RENDERER_VERSION))
 
 
 def make_backend(backend: str, device: str = "auto", memory_profile: str = "") -> Any:
     if backend == ANIMATIC:
-        return importlib.import_module("engine.generate.animatic").AnimaticBackend()
+        return animatic.AnimaticBackend()
     from engine.generate.registry import get_model
 
     entry = get_model(backend)
     if entry.family not in BACKEND_CLASSES:
         raise StoryreelError(f"Model {backend!r} ({entry.family}) has no backend yet.")
     module_name, cls_name = BACKEND_CLASSES[entry.family]
+    # by name: the diffusers backends import torch, which only the [gpu] extra installs
     cls = getattr(importlib.import_module(module_name), cls_name)
     return cls(entry, device=device, memory_profile=memory_profile)
 
@@ -258,19 +260,7 @@ def _store_take(store: Any, shot: E.Shot, spec: GenerationSpec, family: str, mod
 
 def _thumbnail(store: Any, video: Path, work: Path) -> str | None:
     png = work / "thumbnail.png"
-    try:
-        make_thumbnail = importlib.import_module("engine.generate.thumbnails").make_thumbnail
-    except ImportError:  # the shared helper not installed: the middle frame, as is
-        from PIL import Image
-
-        from engine.generate.video_io import read_frames
-
-        frames = read_frames(video)
-        img = Image.fromarray(frames[len(frames) // 2])
-        img.thumbnail((320, 320))
-        img.save(png)
-    else:
-        make_thumbnail(video, png)
+    make_thumbnail(video, png)
     return store.media.add_file(png, original_name="thumbnail.png", move=True).sha256
 
 

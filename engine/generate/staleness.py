@@ -2,9 +2,10 @@
 
 Every take records a *fingerprint* of the inputs that shaped it (the shot's prompt-relevant
 fields and its characters' appearance, costume and reference images). A shot with takes is
-stale when its current fingerprint differs from its reference take's (the approved one, else
-the newest). ``watch(store)`` keeps ``Shot.status`` in step after every commit: STALE when
-an edit changes the fingerprint, back to GENERATED/APPROVED when undo restores it. The
+stale when its current fingerprint differs from its current take's (the one the film
+shows, ``engine.model.shot_rules.current_take``). ``watch(store)`` keeps ``Shot.status`` in
+step after every commit: STALE when an edit changes the fingerprint, back to
+GENERATED/APPROVED when undo restores it. The
 status is derived, so it is written outside the undo history (undo/redo stay intact) and
 listeners are told about it like any other change.
 """
@@ -18,6 +19,7 @@ from typing import Any
 
 from engine.model import ShotStatus
 from engine.model import entities as E
+from engine.model.shot_rules import current_take, take_order
 
 SHOT_FIELDS = ("prompt", "prompt_override", "negative_prompt", "seed", "characters",
                "first_keyframe", "last_keyframe", "generation", "size", "angle",
@@ -40,24 +42,14 @@ def fingerprint(store: Any, shot: E.Shot) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def take_order(take: E.Take) -> tuple[str, float]:
-    """Creation order (``created_at`` has whole seconds; the record keeps a finer stamp)."""
-    return take.created_at, float(take.record.get("created_ts", 0.0))
-
-
 def takes_in_order(store: Any, shot_id: str) -> list[E.Take]:
     return sorted(store.takes(shot_id), key=take_order)
 
 
 def reference_take(store: Any, shot: E.Shot) -> E.Take | None:
-    takes = takes_in_order(store, shot.id)
-    if not takes:
-        return None
-    if shot.approved_take_id:
-        for t in takes:
-            if t.id == shot.approved_take_id:
-                return t
-    return takes[-1]
+    """The take the shot's inputs are compared against: its current take, the one the film
+    shows (``engine.model.shot_rules.current_take``)."""
+    return current_take(shot, store.takes(shot.id))
 
 
 def is_stale(store: Any, shot: E.Shot) -> bool:

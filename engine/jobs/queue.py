@@ -67,6 +67,25 @@ class JobQueue:
                 jobs.append(job)
         return jobs
 
+    def submit(self, kind: str, params: dict[str, Any] | None = None, *,
+               shot_id: str | None = None, message: str = "queued") -> E.Job:
+        """Queue a job of any kind (see engine.jobs.kinds); returns its row."""
+        from engine.jobs.kinds import HANDLERS, WORKER_KINDS
+
+        if kind not in HANDLERS and kind not in WORKER_KINDS:
+            raise JobError(f"Storyreel has no job kind {kind!r}.")
+        job = E.Job(kind=kind, params=dict(params or {}), shot_id=shot_id, created_at=_now(),
+                    model_key=kind, message=message)
+        self.store.add(job)
+        return job
+
+    def claim(self, job_id: str) -> E.Job | None:
+        """Claim one queued job by id (a local runner taking the job it queued)."""
+        claimed = self._exec(
+            "UPDATE jobs SET status='running', started_at=:now, message='starting', "
+            "progress=0 WHERE id=:id AND status='queued'", id=job_id, now=E.utc_now())
+        return self.get(job_id) if claimed else None
+
     # ----------------------------------------------------------------- reads
     def jobs(self, status: JobStatus | str | None = None) -> list[E.Job]:
         found = self.store.all(E.Job) if status is None else self.store.all(
@@ -116,9 +135,11 @@ class JobQueue:
             "UPDATE jobs SET status='queued', progress=0, message='resumed after interruption' "
             "WHERE status='running'")
 
-    def claim_next(self, warm_key: str | None = None) -> E.Job | None:
-        """Take the next queued job, preferring ones that use the already loaded model."""
-        queued = self.jobs(JobStatus.QUEUED)
+    def claim_next(self, warm_key: str | None = None,
+                   kinds: tuple[str, ...] = (GENERATE,)) -> E.Job | None:
+        """Take the next queued job of these kinds (the worker's: generation), preferring
+        ones that use the already loaded model."""
+        queued = [j for j in self.jobs(JobStatus.QUEUED) if j.kind in kinds]
         if not queued:
             return None
         same = [j for j in queued if warm_key and j.model_key == warm_key]

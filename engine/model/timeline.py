@@ -106,6 +106,8 @@ class AudioItem:
     Starts at timeline frame ``record_in`` and plays ``duration`` seconds of the source
     from ``source_in`` (None = to the end of the source, or to ``record_out`` when
     looping). ``record_out`` bounds it on the timeline (None = the source's length).
+    ``speed`` plays the source faster or slower (pitch follows, as a tape would): a video
+    clip's own sound at the clip's speed.
     """
 
     role: AudioRole
@@ -121,6 +123,7 @@ class AudioItem:
     shot_id: str | None = None
     line_index: int | None = None
     source_duration: float | None = None
+    speed: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -136,6 +139,7 @@ class AudioItem:
             "loop": self.loop,
             "shot_id": self.shot_id,
             "line_index": self.line_index,
+            "speed": self.speed,
         }
 
 

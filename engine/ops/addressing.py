@@ -1,7 +1,7 @@
 """One shot-address syntax for every command, and one label formatter.
 
-A shot is named by its label ``SCENE-SHOT`` (``2-3``: the third shot of the second
-scene in film order), its id, or an unambiguous id prefix (at least 4 characters).
+A shot is named by its label ``SCENE-SHOT`` (``2-3``: the third shot of scene number 2),
+its id, or an unambiguous id prefix (at least 4 characters).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from engine.model import entities as E
+from engine.model import shot_rules as rules
 from engine.ops.base import OpError
 from engine.store.project import ProjectStore
 
@@ -16,15 +17,8 @@ _LABEL = re.compile(r"\s*(\d+)\s*-\s*(\d+)\s*")
 
 
 def shot_labels(store: ProjectStore) -> dict[str, str]:
-    """Every shot's label, by id: scene position (1-based, film order) - shot position."""
-    labels: dict[str, str] = {}
-    shots_by_scene: dict[str, list[E.Shot]] = {}
-    for shot in store.shots():
-        shots_by_scene.setdefault(shot.scene_id, []).append(shot)
-    for si, scene in enumerate(store.scenes(), start=1):
-        for hi, shot in enumerate(shots_by_scene.get(scene.id, []), start=1):
-            labels[shot.id] = f"{si}-{hi}"
-    return labels
+    """Every shot's label, by id (the one formatter: engine.model.shot_rules)."""
+    return rules.shot_labels(store.scenes(), store.shots())
 
 
 def shot_label(store: ProjectStore, shot_id: str) -> str:

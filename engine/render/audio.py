@@ -1,6 +1,7 @@
 """The film's sound: timeline audio items → one mix WAV → AAC, all in chunks.
 
-``engine.audio.mix.render_mix`` makes the mix (dialogue ducking, loudness, true-peak
+``engine.audio.mix.mix_timeline`` (the same function ``storyreel mix`` and the studio's
+preview use) makes the mix (dialogue ducking, loudness, true-peak
 limit) into a WAV on disk; ``encode_aac`` reads it back frame by frame into an audio-only
 MP4 that the export's final pass interleaves with the pictures. Memory does not grow with
 the film's length.
@@ -8,40 +9,22 @@ the film's length.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from engine.jobs.progress import CancelToken, Progress, no_progress
-from engine.model.timeline import AudioItem, Timeline
+from engine.model.timeline import Timeline
 
 CHANNELS = 2
 
 
-def _item_seconds(item: AudioItem, timeline: Timeline) -> tuple[float, float | None]:
-    start = timeline.seconds(item.record_in)
-    duration = None
-    if item.record_out is not None:
-        duration = max(
-            0.0, timeline.seconds(min(item.record_out, timeline.duration_frames)) - start
-        )
-    return start, duration
-
-
 def mix_segments(timeline: Timeline) -> list[Any]:
-    """The timeline's sounds as ``engine.audio.mix.AudioSegment``s (seconds)."""
-    from engine.audio.mix import AudioSegment
+    """The timeline's sounds as ``engine.audio.mix.AudioSegment``s (seconds): the one
+    conversion, ``engine.audio.mix.timeline_segments``."""
+    from engine.audio.mix import timeline_segments
 
-    segments = []
-    for item in timeline.audio:
-        if item.record_in >= timeline.duration_frames:
-            continue
-        start, duration = _item_seconds(item, timeline)
-        segments.append(AudioSegment(
-            source=Path(item.path), start=start, role=item.role, in_point=item.source_in,
-            duration=duration, gain_db=item.gain_db, fade_in=item.fade_in,
-            fade_out=item.fade_out, loop=item.loop,
-        ))
-    return segments
+    return timeline_segments(timeline)
 
 
 def mix_timeline(
@@ -51,13 +34,13 @@ def mix_timeline(
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
 ) -> Any:
-    """Write the film's mixed sound (stereo, ``sample_rate``) to ``out_wav``; a film
-    without any sound gets silence. Returns the mixer's MixReport (loudness, peak)."""
-    from engine.audio.mix import render_mix
+    """Write the film's mixed sound (stereo, ``sample_rate``) to ``out_wav``, exactly as
+    ``storyreel mix`` does with its defaults (``engine.audio.mix.mix_timeline``). Returns
+    the mixer's MixReport (loudness, peak)."""
+    from engine.audio.mix import mix_timeline as mix
 
-    return render_mix(mix_segments(timeline), timeline.duration, out_wav,
-                      sample_rate=sample_rate, channels=CHANNELS, progress=progress,
-                      cancel=cancel or CancelToken())
+    return mix(timeline, out_wav, sample_rate=sample_rate, channels=CHANNELS,
+               progress=progress, cancel=cancel or CancelToken())
 
 
 class AudioFeed:
@@ -74,6 +57,9 @@ class AudioFeed:
             format="fltp", layout="stereo", rate=stream.codec_context.sample_rate
         )
         self.written = 0.0  # seconds encoded
+        self._samples = 0  # samples encoded: each frame's pts, so the encoder's priming
+        # (its first packet at -initial_padding) is written as an edit list and players
+        # drop it — the sound starts with the first picture, not one AAC frame late
         self.done = False
 
     def _encode(self, frame: Any) -> None:
@@ -90,7 +76,9 @@ class AudioFeed:
                     self._encode(out)
                 break
             for out in self._resampler.resample(frame):
-                out.pts = None
+                out.pts = self._samples
+                out.time_base = Fraction(1, out.sample_rate)
+                self._samples += out.samples
                 self._encode(out)
                 self.written += out.samples / out.sample_rate
 
@@ -149,7 +137,7 @@ def preview_mix(
         except OSError:
             stamp = None
         parts.append([str(seg.source), stamp, seg.start, seg.role, seg.in_point, seg.duration,
-                      seg.gain_db, seg.fade_in, seg.fade_out, seg.loop])
+                      seg.gain_db, seg.fade_in, seg.fade_out, seg.loop, seg.speed])
     key = hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:20]
     cache_dir.mkdir(parents=True, exist_ok=True)
     out = cache_dir / f"preview-mix-{key}.wav"

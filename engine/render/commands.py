@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine.cli_common import UsageError, open_project, print_json
 from engine.model import TransitionKind
 from engine.model.timeline import timecode
 from engine.render.presets import PRESETS
@@ -41,7 +42,6 @@ def _progress_printer() -> Any:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from engine.cli import open_project, print_json
     from engine.render.export import export_film
 
     with open_project(args.dir) as store:
@@ -65,7 +65,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:
-    from engine.cli import open_project, print_json
     from engine.render.timeline_builder import build_timeline
 
     with open_project(args.dir) as store:
@@ -94,7 +93,6 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 
 
 def cmd_clip_edit(args: argparse.Namespace) -> int:
-    from engine.cli import UsageError, open_project
     from engine.render.timeline_builder import set_clip_edit
 
     changes: dict[str, Any] = {}

@@ -1,12 +1,14 @@
 """Build the film's Timeline from the storyboard, and persist the user's clip edits.
 
-One clip per shot, in film order, from the shot's approved take (else its newest take;
-a shot with no take at all gets a slate showing its action and lines, so the film always
-has a picture for every shot). The user's trims, speed and transitions are ClipEdit rows
-keyed by shot id, so they survive re-generating a take. Dialogue comes from VoiceClip
-rows placed by ``engine.audio.voices.line_layout``; music and effects from AudioPlacement
-rows; subtitles from the placed lines (or, for a shot without voices, its written lines
-spread over the shot).
+One clip per shot, in film order, from the shot's current take
+(``engine.model.shot_rules.current_take``; a shot with no take at all gets a slate showing
+its action and lines, so the film always has a picture for every shot). The user's trims,
+speed and transitions are ClipEdit rows keyed by shot id, so they survive re-generating a
+take. Dialogue comes from VoiceClip rows placed by ``engine.audio.voices.line_layout`` and
+mapped through the clip's trims and speed (``_voice_frames``); a clip's own sound plays at
+its speed and fades with its transitions; music and effects come from AudioPlacement rows;
+subtitles from the placed lines (or, for a shot without voices, its written lines spread
+over the shot). ``engine.audio.mix.timeline_segments`` turns the audio into the one mix.
 
 Source trims are in timeline frames of source time at normal speed: a clip shows source
 seconds ``[trim_in/fps, min(source end − trim_out/fps, trim_in/fps + shot duration ×
@@ -27,10 +29,10 @@ from engine.model import (
     MediaKind,
     Shot,
     Take,
-    TakeKind,
     TransitionKind,
     VoiceClip,
 )
+from engine.model.shot_rules import current_take, shot_labels
 from engine.model.timeline import (
     AudioItem,
     SourceKind,
@@ -45,24 +47,14 @@ MAX_SPEED = 10.0
 
 
 def pick_take(store: Any, shot: Shot) -> Take | None:
-    """The take a shot shows in the film: the approved one, else the newest generated or
-    imported take, else the newest animatic, else None (the film shows a slate)."""
-    return choose_take(shot, store.takes(shot.id))
+    """The take a shot shows in the film: its current take
+    (``engine.model.shot_rules.current_take``), else None (the film shows a slate)."""
+    return current_take(shot, store.takes(shot.id))
 
 
 def choose_take(shot: Shot, takes: list[Take]) -> Take | None:
-    """``pick_take`` over a shot's takes already read (oldest first)."""
-    if not takes:
-        return None
-    if shot.approved_take_id:
-        for take in takes:
-            if take.id == shot.approved_take_id:
-                return take
-    approved = [t for t in takes if t.approved]
-    if approved:
-        return approved[-1]
-    real = [t for t in takes if t.kind is not TakeKind.ANIMATIC]
-    return real[-1] if real else takes[-1]
+    """``pick_take`` over a shot's takes already read."""
+    return current_take(shot, takes)
 
 
 @dataclass
@@ -164,7 +156,6 @@ def build_timeline(store: Any) -> Timeline:
     project = store.project
     fps = project.fps
     char_names = {c.id: c.name for c in store.characters()}
-    scene_number = {s.id: s.number for s in store.scenes()}
     edits = {e.shot_id: e for e in store.all(ClipEdit)}
     timeline = Timeline(
         fps=fps,
@@ -176,12 +167,12 @@ def build_timeline(store: Any) -> Timeline:
         fit=str(project.settings.get("fit", "fill")),
     )
     shots = store.shots()
+    labels = shot_labels(store.scenes(), shots)
     shot_range: dict[str, tuple[int, int]] = {}
     position = 0
-    counters: dict[str, int] = {}
+    own_sound: dict[int, AudioItem] = {}  # video clip index → that clip's own sound
     for shot in shots:
-        counters[shot.scene_id] = counters.get(shot.scene_id, 0) + 1
-        label = f"{scene_number.get(shot.scene_id, 0)}-{counters[shot.scene_id]}"
+        label = labels[shot.id]
         edit = edits.get(shot.id) or ClipEdit(shot_id=shot.id)
         lines = [shot.narration] if shot.narration else []
         lines += [
@@ -206,25 +197,59 @@ def build_timeline(store: Any) -> Timeline:
         timeline.video.append(clip)
         shot_range[shot.id] = (clip.record_in, clip.record_out)
         position = clip.record_out
-        if clip.has_audio and clip.path and clip.media and abs(clip.speed - 1.0) < 1e-6:
-            timeline.audio.append(
-                AudioItem(
-                    role=AudioRole.EFFECTS,
-                    media=clip.media,
-                    path=clip.path,
-                    record_in=clip.record_in,
-                    record_out=clip.record_out,
-                    source_in=clip.source_in,
-                    gain_db=clip.gain_db,
-                    shot_id=shot.id,
-                    source_duration=clip.source_duration,
-                )
+        if clip.has_audio and clip.path and clip.media:
+            # the clip's own sound plays with its picture: same source range, same speed
+            own_sound[len(timeline.video) - 1] = item = AudioItem(
+                role=AudioRole.EFFECTS,
+                media=clip.media,
+                path=clip.path,
+                record_in=clip.record_in,
+                record_out=clip.record_out,
+                source_in=clip.source_in,
+                gain_db=clip.gain_db,
+                shot_id=shot.id,
+                source_duration=clip.source_duration,
+                speed=clip.speed,
             )
+            timeline.audio.append(item)
         _add_voices(store, timeline, shot, clip, char_names)
+    _fade_with_transitions(timeline, own_sound)
     timeline.duration_frames = position
     _add_placements(store, timeline, shot_range)
     timeline.subtitles.sort(key=lambda s: s.record_in)
     return timeline
+
+
+def _fade_with_transitions(timeline: Timeline, own_sound: dict[int, AudioItem]) -> None:
+    """Clips' own sounds fade as their pictures do: across a crossfade the outgoing sound
+    fades out while the incoming one fades in; a dip to black fades each side's half."""
+    fps = timeline.fps
+    for i, clip in enumerate(timeline.video):
+        n = clip.transition_frames
+        if i == 0 or n <= 0 or clip.transition is TransitionKind.CUT:
+            continue
+        out_frames, in_frames = (n, n) if clip.transition is TransitionKind.CROSSFADE \
+            else (n // 2, n - n // 2)
+        if (before := own_sound.get(i - 1)) is not None:
+            before.fade_out = float(out_frames / fps)
+        if (after := own_sound.get(i)) is not None:
+            after.fade_in = float(in_frames / fps)
+
+
+def _voice_frames(clip: VideoClip, offset: float, duration: float,
+                  fps: Any) -> tuple[int, int, float] | None:
+    """Where a voice line at ``offset`` s into its shot is heard on the timeline:
+    (record_in, record_out, seconds cut from the line's head), or None when the clip's
+    trims leave none of it. The line starts where its moment of the picture is shown —
+    ``(offset − source_in) / speed`` after the clip starts — plays at its own pace, and
+    is heard only while its clip is (a crossfade's overlap included)."""
+    start = clip.record_in + seconds_to_frames((offset - clip.source_in) / clip.speed, fps)
+    end = min(clip.record_out, start + seconds_to_frames(duration, fps))
+    head = max(0, clip.record_in - start)
+    start += head
+    if end <= start:
+        return None
+    return start, end, float(head / fps)
 
 
 def _line_name(line_index: int) -> str:
@@ -252,14 +277,18 @@ def _add_voices(
         store.media.require_intact(
             asset.sha256, f"Shot {clip.label}, {_line_name(voice.line_index)}: its voice",
             "`storyreel voice` makes it again")
-        start_frame = clip.record_in + seconds_to_frames(placed.offset, fps)
+        heard = _voice_frames(clip, placed.offset, placed.duration, fps)
+        if heard is None:
+            continue  # trimmed away with the picture
+        start_frame, end_frame, cut = heard
         timeline.audio.append(
             AudioItem(
                 role=AudioRole.DIALOGUE,
                 media=voice.media,
                 path=str(store.root / asset.relpath),
                 record_in=start_frame,
-                record_out=start_frame + seconds_to_frames(placed.duration, fps),
+                record_out=end_frame,
+                source_in=cut,
                 shot_id=shot.id,
                 line_index=voice.line_index,
                 source_duration=asset.duration,
@@ -270,7 +299,7 @@ def _add_voices(
         timed.append(
             (
                 start,
-                start + placed.duration,
+                float(end_frame / fps),
                 text or voice.text,
                 char_names.get(speaker_id or "", ""),
                 voice.timings,
