@@ -30,6 +30,7 @@ lint: $(VENV)/.full
 
 test: $(VENV)/.full
 	$(BIN)/ruff check engine studio tests bench
+	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
 bench: $(VENV)/.full

@@ -1,8 +1,9 @@
 """The ``storyreel`` command.
 
 Core commands live here; each subsystem adds its own in a module with a
-``register(subparsers)`` function listed in COMMAND_MODULES. Bad input prints one
-sentence on stderr and exits 2, never a traceback.
+``register(subparsers)`` function listed in COMMAND_MODULES. The helpers the handlers
+share (``UsageError``, ``open_project``, ``print_json``) live in ``engine.cli_common``.
+Bad input prints one sentence on stderr and exits 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
-import importlib.util
 import json
 import math
 import os
@@ -20,30 +20,25 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from engine import __version__
+from engine import __version__, demo
+from engine.audio import commands as audio_commands
+from engine.cli_common import UsageError, open_project, print_json
 from engine.errors import StoryreelError
+from engine.generate import commands as generate_commands
 from engine.model import Aspect, Character, Language, Project
+from engine.render import commands as render_commands
+from engine.story import commands as story_commands
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-# subsystem command modules, each with register(subparsers); missing ones are skipped
-COMMAND_MODULES = (
-    "engine.story.commands",
-    "engine.generate.commands",
-    "engine.audio.commands",
-    "engine.render.commands",
-    "engine.demo",
-)
+# subsystem command modules, each with register(subparsers)
+COMMAND_MODULES = (story_commands, generate_commands, audio_commands, render_commands, demo)
 
 Handler = Callable[[argparse.Namespace], int]
 
 _PATH_ERRNOS = {errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM,
                 errno.EEXIST, errno.EROFS, errno.ENAMETOOLONG, errno.ENOTEMPTY}
-
-
-class UsageError(StoryreelError):
-    pass
 
 
 # help for arguments that mean the same in every command (used where none is given)
@@ -65,17 +60,6 @@ class _Parser(argparse.ArgumentParser):
         command = self.prog.removeprefix("storyreel").strip()
         raise UsageError(f"{command}: {message}." if command else f"{message[:1].upper()}"
                          f"{message[1:]}.")
-
-
-def open_project(path: str | Path) -> Any:
-    from engine.store import ProjectStore
-
-    return ProjectStore.open(path)
-
-
-def print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
-    sys.stdout.write("\n")
 
 
 def parse_fps(text: str) -> Fraction:
@@ -302,6 +286,8 @@ def cmd_unpack(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
+    # by name on purpose: engine never imports studio (the import-linter contract forbids
+    # it); the GUI is a client of the engine that this one command starts
     try:
         app = importlib.import_module("studio.app")
     except ImportError as exc:
@@ -377,9 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", metavar="OUT.png", help="render the window to a PNG and exit")
     p.set_defaults(func=cmd_gui)
 
-    for name in COMMAND_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name).register(sub)
+    for module in COMMAND_MODULES:
+        module.register(sub)
     return parser
 
 

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from engine.cli_common import open_project, print_json
+
 LLM_CHOICES = ("auto", "none", "openai", "local")
 
 
@@ -22,7 +24,6 @@ def _stderr_progress(quiet: bool) -> Any:
 
 
 def cmd_import_script(args: argparse.Namespace) -> int:
-    from engine.cli import open_project, print_json
     from engine.story.importer import import_script
 
     with open_project(args.dir) as store:
@@ -44,7 +45,6 @@ def cmd_import_script(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from engine.cli import open_project, print_json
     from engine.story.planner import plan
 
     with open_project(args.dir) as store:
@@ -69,7 +69,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_script_show(args: argparse.Namespace) -> int:
-    from engine.cli import open_project
 
     with open_project(args.dir) as store:
         text = store.project.script_text
@@ -81,7 +80,6 @@ def cmd_script_show(args: argparse.Namespace) -> int:
 
 
 def cmd_recompose(args: argparse.Namespace) -> int:
-    from engine.cli import open_project
     from engine.story.composer import recompose
 
     with open_project(args.dir) as store:
