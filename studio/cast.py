@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.audio import tts
 from engine.model import Character, VoiceProfile
 from engine.store.media import IMAGE_EXTS as IMAGE_SUFFIXES
-from studio import engine_api
 from studio.i18n import tr
 from studio.inspector import CommitTextEdit
 from studio.tasks import Task, run_task, start_task
@@ -184,7 +184,7 @@ class CastView(QWidget):
         self.voice_backend = QComboBox()
         self.voice_backend.addItem(tr("Project default"), "")
         try:
-            backends = engine_api.function("engine.audio.tts", "available_backends")()
+            backends = tts.available_backends()
         except Exception:  # noqa: BLE001
             backends = []
         for b in backends:
@@ -341,7 +341,7 @@ class CastView(QWidget):
             return
         language = str(self.store.project.language)
         try:
-            voices = engine_api.function("engine.audio.tts", "espeak_voices")(language)
+            voices = tts.espeak_voices(language)
         except Exception:  # noqa: BLE001
             voices = []
         for v in voices:
@@ -419,9 +419,8 @@ class CastView(QWidget):
             return None
         ch = Character(name=name, locked=True)
         try:
-            default_voice = engine_api.function("engine.audio.tts", "default_voice_for")
-            ch.voice = default_voice(ch, len(self.store.characters()),
-                                     str(self.store.project.language))
+            ch.voice = tts.default_voice_for(ch, len(self.store.characters()),
+                                             str(self.store.project.language))
         except Exception:  # noqa: BLE001 - no TTS: the project default voice
             ch.voice = VoiceProfile()
         if self._guard(lambda: self.store.add(ch, label=tr("Add character"))) is None:
@@ -508,16 +507,11 @@ class CastView(QWidget):
         current = self.voice_of_selection()
         if current is None:
             return
-        try:
-            preview = engine_api.function("engine.audio.tts", "preview")
-        except engine_api.NotAvailable as exc:
-            self.error.emit(str(exc))
-            return
         profile = dataclasses.replace(self.current_profile(), volume=current.volume)
         language = str(self.store.project.language)
         self.sample_status.setText(tr("Synthesizing…"))
         self.play_button.setEnabled(False)
-        task = run_task(preview, profile, language, pass_progress=False, label="voice sample",
+        task = run_task(tts.preview, profile, language, pass_progress=False, label="voice sample",
                         start=False)
         task.signals.succeeded.connect(self._sample_done)
         task.signals.failed.connect(self._sample_failed)

@@ -13,7 +13,6 @@ runs it on the pool thread itself. A cancelled or failed export leaves no file b
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
@@ -48,6 +47,8 @@ from PySide6.QtWidgets import (
 from engine.errors import Cancelled, StoryreelError
 from engine.jobs.progress import CancelToken, Eta, Progress, no_progress
 from engine.model import Aspect, Language
+from engine.render import export
+from engine.render.presets import PRESETS
 from studio.i18n import tr_engine
 from studio.jobs_dock import format_eta
 
@@ -77,12 +78,10 @@ ZH = {
     "Export finished.": "导出完成。",
     "{percent}% · about {eta} left": "{percent}% · 约剩 {eta}",
     "Choose where to save the film.": "请选择影片的保存位置。",
-    "Export is not available yet.": "导出功能暂不可用。",
     "Export failed": "导出失败",
     "Videos (*.mp4 *.mov *.mkv)": "视频 (*.mp4 *.mov *.mkv)",
 }
 
-FALLBACK_PRESETS = ("douyin", "kuaishou", "bilibili", "youtube", "square", "draft")
 LABEL_CHOICES = (
     ("both", "Visible mark and metadata"),
     ("visible", "Visible mark only"),
@@ -91,20 +90,9 @@ LABEL_CHOICES = (
 )
 
 
-def _export_module() -> Any | None:
-    try:
-        return importlib.import_module("engine.render.export")
-    except ImportError:
-        return None
-
-
 def preset_choices() -> list[tuple[str, str]]:
     """(name, description) of every export preset the engine offers."""
-    try:
-        presets = importlib.import_module("engine.render.presets").PRESETS
-    except (ImportError, AttributeError):
-        return [(name, "") for name in FALLBACK_PRESETS]
-    return [(name, getattr(p, "description", "")) for name, p in presets.items()]
+    return [(name, preset.description) for name, preset in PRESETS.items()]
 
 
 def default_preset(project: Any) -> str:
@@ -430,10 +418,6 @@ class ExportDialog(QDialog):
         """Start exporting to ``path`` (or the path field). False if it could not start."""
         if self.running:
             return False
-        module = _export_module()
-        if module is None or not hasattr(module, "export_film"):
-            self._fail(self.tr("Export is not available yet."))
-            return False
         if path is not None:
             self.path_edit.setText(str(path))
         text = self.path_edit.text().strip()
@@ -448,7 +432,7 @@ class ExportDialog(QDialog):
             return False
         self.output_path = out
         self.report = None
-        fn = module.export_film if self.in_process else export_in_subprocess
+        fn = export.export_film if self.in_process else export_in_subprocess
         task = _ExportTask(fn, {"store": self.store, "out_path": out, **self.options()})
         task.signals.progress.connect(self._on_progress)
         task.signals.succeeded.connect(self._on_succeeded)

@@ -26,8 +26,6 @@ ZH: dict[str, str] = {
     # tabs and docks
     "Script": "剧本", "Storyboard": "分镜板", "Cast": "角色", "Timeline": "时间线",
     "Shot inspector": "镜头检查器", "Preview": "预览",
-    "The timeline is not available in this build.": "此版本没有时间线。",
-    "The preview player is not available.": "预览播放器不可用。",
     # start page
     "Script → storyboard → cast → generate → review → export":
         "剧本 → 分镜 → 角色 → 生成 → 审片 → 导出",
@@ -48,8 +46,6 @@ ZH: dict[str, str] = {
     "Apply the edited script text before planning shots.": "请先应用修改过的剧本文本，再规划分镜。",
     "Script imported.": "剧本已导入。", "Shots planned.": "分镜已规划。",
     "Edit script": "编辑剧本",
-    "Script text saved. The script importer is not available in this build, so no scenes "
-    "were made.": "剧本文本已保存。此版本没有剧本导入器，因此没有生成场次。",
     # storyboard
     "Scene": "场次", "Shot": "镜头", "Scene 1": "第1场", "stale": "过期",
     "takes": "条", "take": "条",
@@ -103,7 +99,6 @@ ZH: dict[str, str] = {
     "Add dialogue line": "添加台词", "Remove dialogue line": "删除台词",
     "Approve take": "通过版本", "Select one take to approve.": "请选择一个版本来通过。",
     "Select two takes to compare.": "请选择两个版本进行对比。",
-    "Take comparison is not available in this build.": "此版本不支持版本对比。",
     "Media file:": "媒体文件：",
     # cast
     "Add character": "添加角色", "Character sheet": "角色设定", "Name": "姓名",
@@ -154,7 +149,7 @@ ZH: dict[str, str] = {
 # answers for any context.
 ZH_WIDGETS: dict[str, str] = {
     "AI-content label": "AI 生成内容标识", "Add music {name}": "添加音乐 {name}",
-    "Add music…": "添加音乐…", "Adding music is not available yet.": "暂不支持添加音乐。",
+    "Add music…": "添加音乐…",
     "Approve this take": "通过这个版本", "Approved": "已通过",
     "Audio (*.wav *.mp3 *.m4a *.aac *.flac *.ogg *.opus)":
         "音频 (*.wav *.mp3 *.m4a *.aac *.flac *.ogg *.opus)",
@@ -169,7 +164,7 @@ ZH_WIDGETS: dict[str, str] = {
     "Drag clip edges to trim; drag music to move it.": "拖动片段边缘可修剪；拖动音乐可移动。",
     "Export cancelled; no file was written.": "导出已取消，没有写入文件。",
     "Export failed": "导出失败", "Export finished.": "导出完成。",
-    "Export is not available yet.": "暂不支持导出。", "Exporting…": "正在导出…",
+    "Exporting…": "正在导出…",
     "Fit": "适应", "From the start": "从头开始", "Hide finished": "隐藏已完成", "Jobs": "任务",
     "Made": "生成于", "Move music": "移动音乐",
     "No jobs yet. Generate a shot to add one.": "还没有任务。生成一个镜头即可添加。",
@@ -183,7 +178,6 @@ ZH_WIDGETS: dict[str, str] = {
     "Remove music": "移除音乐", "Reset trims": "重置修剪", "Retry": "重试",
     "Select a clip first.": "请先选择一个片段。", "Start worker": "启动后台进程",
     "Steps": "步数", "Stop worker": "停止后台进程", "Take A": "版本 A", "Take B": "版本 B",
-    "The generation worker is not available yet.": "生成后台进程暂不可用。",
     "The timeline is not available yet.": "时间线暂不可用。",
     "This shot has no take to preview yet.": "这个镜头还没有可预览的版本。",
     "Trim shot {label}": "修剪镜头 {label}", "Videos (*.mp4 *.mov *.mkv)":
@@ -217,6 +211,7 @@ ENGINE_ZH: list[tuple[str, str]] = [
     (r"Voicing (.*)", r"正在配音：\1"), (r"Timing shots to their lines", "按台词调整镜头时长"),
     (r"(\d+) line\(s\) voiced, (\d+) reused", r"已配音 \1 句，复用 \2 句"),
     (r"Choosing a language model", "正在选择语言模型"),
+    (r"Reading the script", "正在读取剧本"), (r"Script imported", "剧本已导入"),
     (r"Writing the script from the idea", "正在根据创意写剧本"),
     (r"Planning shots of scene (\d+)", r"正在规划第 \1 场的镜头"),
     (r"Saving the plan", "正在保存规划"), (r"script and cast imported", "剧本与角色已导入"),

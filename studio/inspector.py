@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.generate import registry
 from engine.model import (
     CameraAngle,
     CameraMove,
@@ -47,7 +48,7 @@ from engine.model import (
     ShotStatus,
     Take,
 )
-from studio import engine_api
+from engine.story import composer
 from studio.i18n import tr
 
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -55,6 +56,17 @@ KIND_COLUMN = 3  # the dialogue table's line-kind combo (speaker, line, emotion,
 # editing these makes the shot the user's: re-planning the script will not overwrite it
 USER_FIELDS = {"size", "angle", "camera_move", "duration", "action", "narration", "characters",
                "dialogue", "prompt_override", "negative_prompt"}
+
+
+def generation_choices() -> list[tuple[str, str]]:
+    """(key, label) pairs for the backend/model combo: the animatic, then registered models."""
+    choices = [("animatic", "Animatic (CPU)")]
+    try:
+        models = registry.list_models()
+    except registry.ModelError:  # an unreadable registry must not break the inspector
+        models = []
+    choices += [(entry.name, entry.name) for entry in models if entry.name != "animatic"]
+    return choices
 
 
 class FieldCombo(QComboBox):
@@ -283,7 +295,7 @@ class ShotInspector(QWidget):
     def _fill_backends(self) -> None:
         self._loading = True
         self.backend.clear()
-        for key, label in engine_api.generation_choices():
+        for key, label in generation_choices():
             self.backend.addItem(tr(label), key)
         self._loading = False
 
@@ -450,8 +462,7 @@ class ShotInspector(QWidget):
         if self.shot_id is None:
             return
         try:
-            fn = engine_api.function("engine.story.composer", "recompose")
-            fn(self.store, [self.shot_id])
+            composer.recompose(self.store, [self.shot_id])
         except Exception as exc:  # noqa: BLE001 - the engine's sentence, as a dialog
             self.error.emit(str(exc))
         self.refresh()

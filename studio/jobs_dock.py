@@ -10,7 +10,6 @@ and the dock stops it when the main window closes or the application quits.
 
 from __future__ import annotations
 
-import importlib
 import queue
 import threading
 import time
@@ -39,6 +38,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import StoryreelError
+from engine.jobs.queue import JobQueue
+from engine.jobs.worker import WorkerProcess
 from engine.model import Job, JobStatus
 from engine.store.project import replace
 from studio.i18n import tr_engine
@@ -62,7 +63,6 @@ ZH = {
     "Remove done and cancelled jobs from the list": "从列表中移除已完成和已取消的任务",
     "No jobs yet. Generate a shot to add one.": "暂无任务。生成镜头即可添加任务。",
     "{n} queued · {m} running": "{n} 个排队 · {m} 个运行中",
-    "The generation worker is not available yet.": "生成后台进程暂不可用。",
     "queued": "排队中",
     "running": "运行中",
     "done": "完成",
@@ -130,13 +130,6 @@ class _RateTracker:
             elapsed = time.time() - started
             if elapsed > 0:
                 return elapsed * (1.0 - progress) / progress
-        return None
-
-
-def _load(module: str) -> Any | None:
-    try:
-        return importlib.import_module(module)
-    except ImportError:
         return None
 
 
@@ -263,9 +256,8 @@ class JobsDock(QDockWidget):
         self.poll(force_rebuild=True)  # kinds, statuses and row buttons
 
     # ------------------------------------------------------------------ jobs
-    def _queue(self) -> Any | None:
-        module = _load("engine.jobs.queue")
-        return module.JobQueue(self.store) if module is not None else None
+    def _queue(self) -> JobQueue:
+        return JobQueue(self.store)
 
     def jobs(self) -> list[Job]:
         queue = self._queue()
@@ -322,12 +314,8 @@ class JobsDock(QDockWidget):
         """Start the generation worker process for this project if it is not running."""
         if self.worker_running():
             return True
-        module = _load("engine.jobs.worker")
-        if module is None or not hasattr(module, "WorkerProcess"):
-            self.show_error(self.tr("The generation worker is not available yet."))
-            return False
         try:
-            self.worker = module.WorkerProcess(self.store.root)
+            self.worker = WorkerProcess(self.store.root)
             self.worker.start()
         except (StoryreelError, OSError) as exc:
             self.worker = None

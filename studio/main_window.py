@@ -7,7 +7,6 @@ its change events (delivered on the UI thread by StoreBridge).
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -25,30 +24,28 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import StoryreelError
+from engine.generate import staleness
 from engine.model import Project
 from engine.store import ProjectStore
 from studio import autosave, i18n, preferences
 from studio.cast import CastView
 from studio.dialogs import Dialogs
+from studio.export_dialog import ExportDialog
 from studio.i18n import tr, tr_engine
 from studio.inspector import InspectorDock
+from studio.jobs_dock import JobsDock
+from studio.player import PreviewPlayer
 from studio.script_editor import ScriptEditor
 from studio.start_page import StartPage
 from studio.store_bridge import StoreBridge, kinds_of
 from studio.storyboard import StoryboardView
+from studio.take_compare import TakeCompareDialog
+from studio.timeline_view import TimelineView
 from studio.undo import UndoController
 from studio.workflows import Workflows
 
 APP_NAME = "Storyreel"
 SCRIPT_FILTERS = "Scripts (*.txt *.fountain *.md *.docx);;All files (*)"
-
-
-def optional_class(module: str, name: str) -> Any:
-    """A widget class another part of the studio provides, or None while it is missing."""
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
 
 
 class MainWindow(QMainWindow):
@@ -97,14 +94,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.script_editor, tr("Script"))
         self.tabs.addTab(self.storyboard, tr("Storyboard"))
         self.tabs.addTab(self.cast, tr("Cast"))
-        timeline_cls = optional_class("studio.timeline_view", "TimelineView")
-        self.timeline: Any = None
-        self._timeline_cls = timeline_cls
-        self.timeline_holder = QWidget() if timeline_cls is None else None
-        if timeline_cls is None:
-            placeholder = QLabel(tr("The timeline is not available in this build."))
-            placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            self.tabs.addTab(placeholder, tr("Timeline"))
+        self.timeline: TimelineView | None = None
         self.tabs.currentChanged.connect(self._refresh_timeline_if_shown)
         self.stack.addWidget(self.start_page)
         self.stack.addWidget(self.tabs)
@@ -124,26 +114,20 @@ class MainWindow(QMainWindow):
         self.inspector.compare_requested.connect(self.compare_takes)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inspector_dock)
 
-        player_cls = optional_class("studio.player", "PreviewPlayer")
-        self.player: Any = None
         self.preview_dock = QDockWidget(tr("Preview"), self)
         self.preview_dock.setObjectName("previewDock")
-        if player_cls is not None:
-            self.player = player_cls(self.preview_dock)
-            self.preview_dock.setWidget(self.player)
-            if hasattr(self.player, "toggle"):  # Space plays/pauses, as on the timeline
-                space = QShortcut(QKeySequence(Qt.Key.Key_Space), self.preview_dock)
-                space.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-                space.activated.connect(self.player.toggle)
-        else:
-            self.preview_dock.setWidget(QLabel(tr("The preview player is not available.")))
+        self.player = PreviewPlayer(self.preview_dock)
+        self.preview_dock.setWidget(self.player)
+        # Space plays/pauses, as on the timeline
+        space = QShortcut(QKeySequence(Qt.Key.Key_Space), self.preview_dock)
+        space.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        space.activated.connect(self.player.toggle)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.preview_dock)
         self.tabifyDockWidget(self.inspector_dock, self.preview_dock)
         self.inspector_dock.raise_()
 
         if not hasattr(self, "jobs_dock"):
-            self.jobs_dock: Any = None
-        self._jobs_dock_cls = optional_class("studio.jobs_dock", "JobsDock")
+            self.jobs_dock: JobsDock | None = None
         self._build_actions()
         self._build_status_bar()
         self.stack.setCurrentWidget(self.tabs if self.store is not None else self.start_page)
@@ -336,11 +320,8 @@ class MainWindow(QMainWindow):
         self.bridge.changed.connect(self._store_changed)
         self.autosave = autosave.Autosave(store, self.autosave_ms, self)
         self._unwatch_staleness = None
-        try:  # shots whose inputs change after generation are marked stale
-            watch = importlib.import_module("engine.generate.staleness").watch
-            self._unwatch_staleness = watch(store)
-        except (ImportError, AttributeError):
-            pass
+        # shots whose inputs change after generation are marked stale
+        self._unwatch_staleness = staleness.watch(store)
         self.undo.attach(store, self.bridge)
         self.workflows.attach(store)
         self._attach_views()
@@ -356,29 +337,25 @@ class MainWindow(QMainWindow):
         self.storyboard.set_store(store)
         self.inspector.set_store(store)
         self.cast.set_store(store)
-        if self._timeline_cls is not None and store is not None:
+        if store is not None:
             if self.timeline is not None:
                 index = self.tabs.indexOf(self.timeline)
                 self.tabs.removeTab(index)
                 self.timeline.deleteLater()
-            self.timeline = self._timeline_cls(store, None)
+            self.timeline = TimelineView(store, None)
             self.tabs.insertTab(3, self.timeline, tr("Timeline"))
-            if hasattr(self.timeline, "clipSelected"):
-                self.timeline.clipSelected.connect(self._timeline_clip_selected)
-        if self._jobs_dock_cls is not None and store is not None and self.jobs_dock is None:
-            self.jobs_dock = self._jobs_dock_cls(store, self)
+            self.timeline.clipSelected.connect(self._timeline_clip_selected)
+        if store is not None and self.jobs_dock is None:
+            self.jobs_dock = JobsDock(store, self)
             self.jobs_dock.setObjectName("jobsDock")
-            if hasattr(self.jobs_dock, "show_error"):
-                self.jobs_dock.show_error = self.show_error
+            self.jobs_dock.show_error = self.show_error
             self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.jobs_dock)
             self.view_menu.addAction(self.jobs_dock.toggleViewAction())
-            if hasattr(self.jobs_dock, "start_worker"):
-                self.workflows.start_worker_hook = self.jobs_dock.start_worker
-            if hasattr(self.jobs_dock, "jobFinished"):
-                # the dock already polls the job rows: refresh at once when one ends, and
-                # keep our own poll (status changes of running jobs) slow
-                self.jobs_dock.jobFinished.connect(lambda *_: self._jobs_changed())
-                self.workflows.poll.setInterval(1000)
+            self.workflows.start_worker_hook = self.jobs_dock.start_worker
+            # the dock already polls the job rows: refresh at once when one ends, and
+            # keep our own poll (status changes of running jobs) slow
+            self.jobs_dock.jobFinished.connect(lambda *_: self._jobs_changed())
+            self.workflows.poll.setInterval(1000)
         if store is not None:
             if self.jobs_dock is not None:
                 self.resizeDocks([self.jobs_dock], [180], Qt.Orientation.Vertical)
@@ -393,14 +370,10 @@ class MainWindow(QMainWindow):
         self.workflows.detach()
         self.workflows.wait(30_000)
         if self.jobs_dock is not None:
-            for name in ("shutdown", "stop_worker", "stop"):
-                fn = getattr(self.jobs_dock, name, None)
-                if callable(fn):
-                    try:
-                        fn()
-                    except Exception:  # noqa: BLE001 - closing anyway
-                        pass
-                    break
+            try:
+                self.jobs_dock.shutdown()
+            except Exception:  # noqa: BLE001 - closing anyway
+                pass
             self.removeDockWidget(self.jobs_dock)
             self.jobs_dock.deleteLater()
             self.jobs_dock = None
@@ -410,8 +383,7 @@ class MainWindow(QMainWindow):
             self.tabs.removeTab(self.tabs.indexOf(self.timeline))
             self.timeline.deleteLater()
             self.timeline = None
-        if self.player is not None and hasattr(self.player, "unload"):
-            self.player.unload()
+        self.player.unload()
         if self.autosave is not None:
             self.autosave.close()
             self.autosave = None
@@ -549,17 +521,9 @@ class MainWindow(QMainWindow):
     def export(self) -> None:
         if self.store is None:
             return
-        dialog_cls = optional_class("studio.export_dialog", "ExportDialog")
-        if dialog_cls is not None:
-            self.export_dialog = dialog_cls(self.store, self)
-            if hasattr(self.export_dialog, "show_error"):
-                self.export_dialog.show_error = self.show_error
-            self.dialogs.run(self.export_dialog)
-            return
-        default = str(self.store.root.parent / f"{self.store.project.title}.mp4")
-        path = self.dialogs.save_file(self, tr("Export film"), default, "MP4 (*.mp4)")
-        if path:
-            self.workflows.export_film(path)
+        self.export_dialog = ExportDialog(self.store, self)
+        self.export_dialog.show_error = self.show_error
+        self.dialogs.run(self.export_dialog)
 
     def play_file(self, path: str) -> None:
         if self.player is None:
@@ -569,17 +533,12 @@ class MainWindow(QMainWindow):
             self.player.load(path)
             self.preview_dock.show()
             self.preview_dock.raise_()
-            if hasattr(self.player, "play"):
-                self.player.play()
+            self.player.play()
         except Exception as exc:  # noqa: BLE001 - a bad file must not crash the window
             self.show_error(str(exc))
 
     def compare_takes(self, take_a: str, take_b: str) -> None:
-        dialog_cls = optional_class("studio.take_compare", "TakeCompareDialog")
-        if dialog_cls is None:
-            self.show_error(tr("Take comparison is not available in this build."))
-            return
-        self.compare_dialog = dialog_cls(self.store, take_a, take_b, self)
+        self.compare_dialog = TakeCompareDialog(self.store, take_a, take_b, self)
         self.compare_dialog.show()
 
     def shortcuts_dialog(self) -> Any:
@@ -615,7 +574,7 @@ class MainWindow(QMainWindow):
         self.build_ui()
         if old is not None:
             old.deleteLater()
-        if self.jobs_dock is not None and hasattr(self.jobs_dock, "retranslate"):
+        if self.jobs_dock is not None:
             self.jobs_dock.retranslate()  # kept (it owns the worker), so re-read its text
             self.view_menu.addAction(self.jobs_dock.toggleViewAction())
         if store is not None:

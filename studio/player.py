@@ -16,10 +16,8 @@ sound device) the preview is silent and the time label's tooltip says why.
 from __future__ import annotations
 
 import queue
-import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +34,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-MAX_DISPLAY_SIDE = 640  # frames are scaled down in the decoder thread to at most this
+from studio.playback import (
+    Segment,
+    _Decoder,
+    _Frame,
+    _probe_fps,
+    clip_segments,
+    probe_duration,
+)
+
 QUEUE_FRAMES = 8
 TICK_MS = 15
 
@@ -51,185 +57,6 @@ ZH = {
     "Cannot play {name}: {reason}": "无法播放 {name}：{reason}",
     "No picture to show in {name}": "{name} 中没有可显示的画面",
 }
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A piece of a source file placed on the playback timeline (seconds).
-
-    ``path`` None means a gap (shown black, e.g. a shot without any take)."""
-
-    path: Path | None
-    start: float  # where it starts on the playback timeline
-    source_in: float = 0.0  # where it starts in the source
-    duration: float | None = None  # None = until the end of the source
-    label: str = ""
-
-    @property
-    def end(self) -> float:
-        return self.start + (self.duration or 0.0)
-
-
-def probe_duration(path: Path) -> float:
-    """Seconds of video in ``path`` (0.0 when it cannot be read)."""
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                return 0.0
-            stream = container.streams.video[0]
-            if stream.duration is not None and stream.time_base:
-                return float(stream.duration * stream.time_base)
-            if container.duration is not None:
-                return container.duration / 1_000_000
-            if stream.frames and stream.average_rate:
-                return stream.frames / float(stream.average_rate)
-    except (av.error.FFmpegError, OSError, ValueError):
-        return 0.0
-    return 0.0
-
-
-@dataclass
-class _Frame:
-    generation: int
-    time: float  # playback-timeline seconds
-    image: np.ndarray | None  # HxWx4 uint8 (RGBA), None for a gap
-    label: str = ""
-
-
-_END = "end"
-
-
-class _Decoder(threading.Thread):
-    """Decodes the playlist from a position into ``frames`` until stopped."""
-
-    def __init__(self, segments: Sequence[Segment], out: queue.Queue[Any], fps: float) -> None:
-        super().__init__(name="storyreel-preview-decoder", daemon=True)
-        self.segments = list(segments)
-        self.out = out
-        self.fps = fps
-        self._lock = threading.Lock()
-        self._seek_to: float | None = 0.0
-        self.generation = 0
-        self._halt = threading.Event()
-        self._wake = threading.Event()
-        self.error: str = ""
-
-    def seek(self, seconds: float) -> int:
-        with self._lock:
-            self.generation += 1
-            self._seek_to = seconds
-            gen = self.generation
-        self._drain()
-        self._wake.set()
-        return gen
-
-    def stop(self) -> None:
-        self._halt.set()
-        self._wake.set()
-        self._drain()
-
-    def _drain(self) -> None:
-        try:
-            while True:
-                self.out.get_nowait()
-        except queue.Empty:
-            pass
-
-    def _pending_seek(self) -> tuple[float, int] | None:
-        with self._lock:
-            if self._seek_to is None:
-                return None
-            target, self._seek_to = self._seek_to, None
-            return target, self.generation
-
-    def _put(self, item: Any, generation: int) -> bool:
-        """Blocking put that gives up when a seek or stop arrives. True if delivered."""
-        while not self._halt.is_set():
-            with self._lock:
-                if self._seek_to is not None or generation != self.generation:
-                    return False
-            try:
-                self.out.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def run(self) -> None:
-        while not self._halt.is_set():
-            pending = self._pending_seek()
-            if pending is None:
-                self._wake.wait(0.1)
-                self._wake.clear()
-                continue
-            target, generation = pending
-            self._play_from(target, generation)
-
-    def _play_from(self, target: float, generation: int) -> None:
-        for seg in self.segments:
-            seg_end = seg.start + seg.duration if seg.duration is not None else float("inf")
-            if seg_end <= target + 1e-6 and seg is not self.segments[-1]:
-                continue
-            if not self._play_segment(seg, max(target, seg.start), generation):
-                return
-        self._put((_END, generation), generation)
-
-    def _play_segment(self, seg: Segment, from_time: float, generation: int) -> bool:
-        if seg.path is None:
-            return self._play_gap(seg, from_time, generation)
-        import av
-
-        try:
-            container = av.open(str(seg.path))
-        except (av.error.FFmpegError, OSError) as exc:
-            self.error = f"{seg.path.name}: {exc}"
-            return self._play_gap(seg, from_time, generation)
-        try:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            source_target = seg.source_in + (from_time - seg.start)
-            if source_target > 0.05 and stream.time_base:
-                container.seek(int(max(0.0, source_target - 0.5) / stream.time_base),
-                               stream=stream, backward=True, any_frame=False)
-            src_end = seg.source_in + seg.duration if seg.duration is not None else None
-            half = 0.5 / self.fps
-            for frame in container.decode(stream):
-                if frame.time is None:
-                    continue
-                t = float(frame.time)
-                if src_end is not None and t >= src_end - 1e-6:
-                    break
-                if t + half < source_target:
-                    continue
-                image = self._convert(frame)
-                item = _Frame(generation, seg.start + (t - seg.source_in), image, seg.label)
-                if not self._put(item, generation):
-                    return False
-        except (av.error.FFmpegError, IndexError, ValueError) as exc:
-            self.error = f"{seg.path.name}: {exc}"
-        finally:
-            container.close()
-        return True
-
-    def _play_gap(self, seg: Segment, from_time: float, generation: int) -> bool:
-        """A black frame at the gap's start (and each second) so the clock moves on."""
-        end = seg.start + (seg.duration or 0.0)
-        t = from_time
-        while t < end - 1e-6:
-            if not self._put(_Frame(generation, t, None, seg.label), generation):
-                return False
-            t += 1.0
-        return True
-
-    @staticmethod
-    def _convert(frame: Any) -> np.ndarray:
-        w, h = frame.width, frame.height
-        scale = min(1.0, MAX_DISPLAY_SIDE / max(w, h))
-        tw, th = max(2, int(w * scale) // 2 * 2), max(2, int(h * scale) // 2 * 2)
-        # RGBA: 4-byte pixels keep every scanline aligned, so the bytes copy straight in
-        return frame.to_ndarray(width=tw, height=th, format="rgba")
 
 
 class _Screen(QWidget):
@@ -421,10 +248,7 @@ class PreviewPlayer(QWidget):
         """Preview the whole cut: one segment per video clip of an engine Timeline.
 
         ``media_resolver(clip)`` returns the clip's file (or None for a gap). Clips are
-        read through ``studio.timeline_view.clip_segments`` so both the engine's Timeline
-        and the timeline view's fallback model work."""
-        from studio.timeline_view import clip_segments
-
+        read through ``studio.playback.clip_segments``."""
         segments, fps = clip_segments(timeline, media_resolver)
         self.load_segments(segments, fps=fps)
 
@@ -625,15 +449,3 @@ class PreviewPlayer(QWidget):
             self.slider.blockSignals(True)
             self.slider.setValue(int(round(self._position * 1000)))
             self.slider.blockSignals(False)
-
-
-def _probe_fps(path: Path) -> float:
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            rate = stream.average_rate or stream.guessed_rate
-            return float(rate) if rate else 24.0
-    except (av.error.FFmpegError, OSError, IndexError, ValueError):
-        return 24.0

@@ -8,7 +8,6 @@ the shot's status to APPROVED, all in one undoable transaction.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -27,8 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import StoryreelError
-from engine.model import Shot, ShotStatus, Take
-from engine.store.project import replace
+from engine.generate import importer
+from engine.model import Shot, Take
 from studio.player import PreviewPlayer
 
 ZH = {
@@ -57,26 +56,12 @@ ZH = {
 def approve_take(store: Any, take_id: str, label: str = "Approve take") -> Shot:
     """Make ``take_id`` its shot's chosen take (one undo step). Returns the updated shot.
 
-    Uses the engine's ``engine.generate.importer.approve_take`` when it is installed (the
-    same code as ``storyreel approve``); the fallback below does the same writes."""
-    try:
-        engine_approve = importlib.import_module("engine.generate.importer").approve_take
-    except (ImportError, AttributeError):
-        engine_approve = None
+    The engine's ``engine.generate.importer.approve_take`` (the same code as
+    ``storyreel approve``)."""
     take = store.require(Take, take_id)
-    if engine_approve is not None:
-        with store.transaction(label):
-            engine_approve(store, take_id)
-        return store.require(Shot, take.shot_id)
-    shot = store.require(Shot, take.shot_id)
     with store.transaction(label):
-        for other in store.takes(shot.id):
-            should = other.id == take.id
-            if other.approved != should:
-                store.update(replace(other, approved=should))
-        shot = replace(shot, approved_take_id=take.id, status=ShotStatus.APPROVED)
-        store.update(shot)
-    return shot
+        importer.approve_take(store, take_id)
+    return store.require(Shot, take.shot_id)
 
 
 def _record_text(record: dict[str, Any], *keys: str) -> str:

@@ -12,7 +12,6 @@ tracks follows it (Space plays/pauses). Ctrl+wheel, the +/- buttons and Fit zoom
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -37,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.audio import music
 from engine.errors import StoryreelError
 from engine.model import (
     AudioPlacement,
@@ -50,8 +50,11 @@ from engine.model import (
     VoiceClip,
 )
 from engine.model.timeline import SourceKind, Timeline, VideoClip, seconds_to_frames, timecode
+from engine.render import audio as render_audio
+from engine.render.timeline_builder import build_timeline, set_clip_edit
 from studio.jobs_dock import BackgroundReader
-from studio.player import PreviewPlayer, Segment
+from studio.playback import Segment, clip_segments
+from studio.player import PreviewPlayer
 from studio.timeline_items import (
     DIALOGUE_COLOR,
     EFFECTS_COLOR,
@@ -94,7 +97,6 @@ ZH = {
     "Add music…": "添加音乐…",
     "Add music {name}": "添加音乐 {name}",
     "Remove music": "移除音乐",
-    "Adding music is not available yet.": "暂不能添加音乐。",
     "Audio (*.wav *.mp3 *.m4a *.aac *.flac *.ogg *.opus)":
         "音频 (*.wav *.mp3 *.m4a *.aac *.flac *.ogg *.opus)",
     "Cut into this shot": "硬切到此镜头",
@@ -104,31 +106,6 @@ ZH = {
     "Drag clip edges to trim; drag music to move it.": "拖动片段边缘修剪；拖动音乐可移动。",
 }
 
-
-
-def _engine_builder() -> Any | None:
-    try:
-        return importlib.import_module("engine.render.timeline_builder")
-    except ImportError:
-        return None
-
-
-def clip_segments(
-    timeline: Timeline, media_resolver: Callable[[VideoClip], Path | None] | None = None,
-) -> tuple[list[Segment], float]:
-    """Player segments for every video clip of ``timeline`` (slates become gaps)."""
-    fps = Fraction(timeline.fps)
-    segments: list[Segment] = []
-    for clip in timeline.video:
-        path = media_resolver(clip) if media_resolver else (Path(clip.path) if clip.path else None)
-        start = float(clip.record_in / fps)
-        length = float(clip.duration_frames / fps)
-        if clip.kind == SourceKind.SLATE or path is None:
-            segments.append(Segment(None, start, 0.0, length, clip.slate_text or clip.label))
-        else:
-            source_in = 0.0 if clip.kind == SourceKind.IMAGE else clip.source_in
-            segments.append(Segment(Path(path), start, source_in, length, clip.label))
-    return segments, float(fps)
 
 
 @dataclass
@@ -158,16 +135,11 @@ def placement_start(placement: AudioPlacement, timeline: Timeline) -> int:
 
 def read_snapshot(store: Any) -> _Snapshot:
     """Read the timeline and the rows its tracks show (safe on a worker thread)."""
-    builder = _engine_builder()
     timeline: Timeline | None = None
     error = ""
     try:
-        fps = Fraction(store.project.fps)
-        if builder is None:
-            error = "The timeline is not available yet."
-        else:
-            timeline = builder.build_timeline(store)
-            fps = Fraction(timeline.fps)
+        timeline = build_timeline(store)
+        fps = Fraction(timeline.fps)
         snap = _Snapshot(timeline, error, fps)
         snap.statuses = {s.id: s.status for s in store.all(Shot)}
         snap.trims = {e.shot_id: (e.trim_in, e.trim_out) for e in store.all(ClipEdit)}
@@ -574,10 +546,6 @@ class TimelineView(QWidget):
         player gets it when it is ready, starting at ``offset`` seconds of the cut."""
         if self.timeline is None or self.store is None:
             return
-        try:
-            audio = importlib.import_module("engine.render.audio")
-        except ImportError:
-            return
         from studio.tasks import run_task, start_task
 
         self._sound_request += 1
@@ -586,8 +554,8 @@ class TimelineView(QWidget):
         timeline = self.timeline
 
         def work(progress: Any, cancel: Any) -> Any:
-            path = audio.preview_mix(timeline, cache, progress=progress, cancel=cancel)
-            return audio.load_mix(path)
+            path = render_audio.preview_mix(timeline, cache, progress=progress, cancel=cancel)
+            return render_audio.load_mix(path)
 
         if self.sound_task is not None and not self.sound_task.done:
             self.sound_task.cancel()
@@ -623,15 +591,14 @@ class TimelineView(QWidget):
 
     # ------------------------------------------------------------------ edits
     def commit_trim(self, clip: VideoClip, edge: str, delta: int) -> None:
-        builder = _engine_builder()
         trim_in, trim_out = self.trim_of(clip.shot_id)
         new_in, new_out = trims_after_drag(clip, self.fps, trim_in, trim_out, edge, delta)
-        if (new_in, new_out) == (trim_in, trim_out) or builder is None:
+        if (new_in, new_out) == (trim_in, trim_out):
             self.refresh()
             return
         try:
             with self.store.transaction(self.tr("Trim shot {label}").format(label=clip.label)):
-                builder.set_clip_edit(self.store, clip.shot_id, trim_in=new_in, trim_out=new_out)
+                set_clip_edit(self.store, clip.shot_id, trim_in=new_in, trim_out=new_out)
         except StoryreelError as exc:
             self.show_error(str(exc))
         self.refresh()
@@ -663,22 +630,16 @@ class TimelineView(QWidget):
 
     def set_transition(self, shot_id: str, kind: str, seconds: float = 0.5) -> None:
         """The transition into a shot's clip: "cut", "crossfade" or "dip-to-black"."""
-        builder = _engine_builder()
-        if builder is None:
-            return
         frames = 0 if kind == TransitionKind.CUT else max(1, round(seconds * float(self.fps)))
         try:
-            builder.set_clip_edit(self.store, shot_id, transition=kind, transition_frames=frames)
+            set_clip_edit(self.store, shot_id, transition=kind, transition_frames=frames)
         except StoryreelError as exc:
             self.show_error(str(exc))
         self.refresh()
 
     def reset_trims(self, shot_id: str) -> None:
-        builder = _engine_builder()
-        if builder is None:
-            return
         try:
-            builder.set_clip_edit(self.store, shot_id, trim_in=0, trim_out=0)
+            set_clip_edit(self.store, shot_id, trim_in=0, trim_out=0)
         except StoryreelError as exc:
             self.show_error(str(exc))
         self.refresh()
@@ -708,11 +669,6 @@ class TimelineView(QWidget):
         """Place a music file from the shot under the playhead to the end of the film."""
         path = path or self.choose_music_file()
         if not path:
-            return
-        try:
-            music = importlib.import_module("engine.audio.music")
-        except ImportError:
-            self.show_error(self.tr("Adding music is not available yet."))
             return
         from_shot = None
         if self.timeline is not None:

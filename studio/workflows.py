@@ -1,21 +1,24 @@
 """The window's long operations: script import, planning, generation, export, job polling.
 
 Each runs through the engine: planning and export on the thread pool (studio.tasks),
-generation as job rows run by the worker process. Engine modules that are not present in
-this build raise ``NotAvailable``, shown to the user as one sentence.
+generation as job rows run by the worker process. Engine errors are shown to the user as
+one sentence.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.model import Job, JobStatus, Project, Shot
-from studio import engine_api, preferences
+from engine.jobs.queue import JobQueue
+from engine.jobs.worker import WorkerProcess
+from engine.model import Job, JobStatus, Shot
+from engine.render.export import export_film
+from engine.story.importer import import_script, import_script_text
+from engine.story.planner import plan
+from studio import preferences
 from studio.i18n import tr
 from studio.tasks import Task, run_task, start_task
 
@@ -34,17 +37,12 @@ WARM_MODULES = (
 
 
 def warm_up(modules: tuple[str, ...] = WARM_MODULES) -> list[str]:
-    """Import ``modules`` (those present); returns the ones imported."""
+    """Import ``modules`` (by name: warming them is the point); returns the ones imported."""
     import importlib
 
-    done = []
     for name in modules:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            continue
-        done.append(name)
-    return done
+        importlib.import_module(name)
+    return list(modules)
 
 
 class Workflows(QObject):
@@ -118,36 +116,16 @@ class Workflows(QObject):
 
     # ------------------------------------------------------------------ script
     def import_script_file(self, path: str) -> None:
-        try:
-            fn = engine_api.function("engine.story.importer", "import_script")
-        except engine_api.NotAvailable:
-            text = Path(path).read_text(encoding="utf-8-sig")
-            self.apply_script_text(text)
-            return
-        self._start(tr("Import script"), fn, self.store, path, pass_progress=False,
+        self._start(tr("Import script"), import_script, self.store, path, pass_progress=False,
                     on_done=lambda _r: self.message.emit(tr("Script imported.")))
 
     def apply_script_text(self, text: str) -> None:
-        try:
-            fn = engine_api.function("engine.story.importer", "import_script_text")
-        except engine_api.NotAvailable:
-            project: Project = self.store.project
-            self.store.update(dataclasses.replace(project, script_text=text),
-                              label=tr("Edit script"))
-            self.message.emit(tr("Script text saved. The script importer is not available "
-                                 "in this build, so no scenes were made."))
-            return
-        self._start(tr("Import script"), fn, self.store, text, pass_progress=False,
+        self._start(tr("Import script"), import_script_text, self.store, text, pass_progress=False,
                     on_done=lambda _r: self.message.emit(tr("Script imported.")))
 
     def plan(self, idea: str | None = None) -> None:
-        try:
-            fn = engine_api.function("engine.story.planner", "plan")
-        except engine_api.NotAvailable as exc:
-            self.error.emit(str(exc))
-            return
         kwargs = preferences.llm().planner_kwargs()
-        self._start(tr("Plan shots"), fn, self.store, idea=idea, **kwargs,
+        self._start(tr("Plan shots"), plan, self.store, idea=idea, **kwargs,
                     on_done=lambda _r: self.message.emit(tr("Shots planned.")))
 
     # ------------------------------------------------------------------ generation
@@ -157,8 +135,7 @@ class Workflows(QObject):
             return
         if self.worker is not None and self.worker.is_alive():
             return
-        cls = engine_api.function("engine.jobs.worker", "WorkerProcess")
-        self.worker = cls(self.store.root)
+        self.worker = WorkerProcess(self.store.root)
         self.worker.start()
 
     def stop_worker(self) -> None:
@@ -174,8 +151,7 @@ class Workflows(QObject):
             self.error.emit(tr("Select one or more shots to generate."))
             return []
         try:
-            queue_cls = engine_api.function("engine.jobs.queue", "JobQueue")
-            queue = queue_cls(self.store)
+            queue = JobQueue(self.store)
             by_backend: dict[str, list[str]] = {}
             for shot_id in shot_ids:
                 shot = self.store.require(Shot, shot_id)
@@ -186,7 +162,7 @@ class Workflows(QObject):
             for backend, ids in by_backend.items():
                 jobs += queue.enqueue_generation(ids, backend=backend, quality=quality)
             self.ensure_worker()
-        except Exception as exc:  # noqa: BLE001 - engine sentence (or a missing module)
+        except Exception as exc:  # noqa: BLE001 - the engine's sentence, as a dialog
             self.error.emit(str(exc))
             return []
         self.message.emit(tr("Queued generation of") + f" {len(shot_ids)} " + tr("shots"))
@@ -222,10 +198,5 @@ class Workflows(QObject):
 
     # ------------------------------------------------------------------ export
     def export_film(self, out_path: str, preset: str = "douyin", **options: Any) -> None:
-        try:
-            fn = engine_api.function("engine.render.export", "export_film")
-        except engine_api.NotAvailable as exc:
-            self.error.emit(str(exc))
-            return
-        self._start(tr("Export"), fn, self.store, out_path, preset=preset, **options,
+        self._start(tr("Export"), export_film, self.store, out_path, preset=preset, **options,
                     on_done=lambda _r: self.message.emit(tr("Exported") + f" {out_path}"))

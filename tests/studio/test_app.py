@@ -198,8 +198,16 @@ def test_store_bridge_delivers_worker_thread_changes_on_ui_thread(qtbot: Any,
     qtbot.waitUntil(lambda: len(received) == 1, timeout=3000)
     assert received[0] == ({"Character"}, threading.get_ident())
     bridge.detach()
-    project.add(Character(name="陈默"))
-    qtbot.wait(20)
+    # a bridge attached after the detach is the witness: once the change reaches it, a
+    # still-subscribed first bridge (called before it, queued before it) would have too
+    witness = StoreBridge(project)
+    seen: list[set[str]] = []
+    witness.changed.connect(lambda changes: seen.append(kinds_of(changes)))
+    worker = threading.Thread(target=lambda: project.add(Character(name="陈默")))
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: seen == [{"Character"}], timeout=3000)
+    witness.detach()
     assert len(received) == 1
 
 

@@ -6,11 +6,8 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("pytestqt")
-pytest.importorskip("engine.render.export")
-
-from studio.export_dialog import ExportDialog, default_preset  # noqa: E402
-from tests.studio.test_timeline_view import make_tiny_project  # noqa: E402
+from studio.export_dialog import ExportDialog, default_preset
+from tests.studio.test_timeline_view import make_tiny_project
 
 
 @pytest.fixture

@@ -18,10 +18,6 @@ from PySide6.QtWidgets import QApplication
 
 from engine.model import Project, Scene, Shot, ShotStatus
 
-pytest.importorskip("engine.jobs.worker")
-pytest.importorskip("engine.jobs.queue")
-pytest.importorskip("engine.render.export")
-
 SMALL = {"width": 64, "height": 112, "frames": 9}
 
 

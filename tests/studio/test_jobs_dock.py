@@ -5,38 +5,74 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
+import types
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
+from engine.jobs.queue import JobQueue
+from engine.jobs.worker import LOCK_NAME
 from engine.model import Job, JobStatus, Scene, Shot
-from engine.store.project import replace
-
-pytest.importorskip("pytestqt")
-
-from PySide6.QtCore import Qt  # noqa: E402
-
-from studio.jobs_dock import JobsDock, format_eta  # noqa: E402
+from studio import jobs_dock
+from studio.jobs_dock import JobsDock, format_eta
 
 ROOT = Path(__file__).resolve().parents[2]
+CHILD_TIMEOUT = 60
 
 
-def _write_progress_elsewhere(project_dir: Path, job_id: str, steps: list[float]) -> None:
-    """Another process (like the worker) updates the job row step by step."""
-    code = textwrap.dedent(f"""
-        import time
-        from engine.model import Job, JobStatus
-        from engine.store import ProjectStore
-        from engine.store.project import replace
-        store = ProjectStore.open({str(project_dir)!r})
-        for p in {steps!r}:
-            job = store.get(Job, {job_id!r})
-            store.update(replace(job, status=JobStatus.RUNNING, progress=p,
-                                 message=f"step {{int(p * 10)}}/10"))
-            time.sleep(0.3)
-        store.close()
-    """)
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)
+class _Worker:
+    """Another process (like the worker) that claims the job through JobQueue and reports
+    one progress step each time the test says ``next``, so the test sees every step."""
+
+    def __init__(self, project_dir: Path, steps: list[float]) -> None:
+        code = textwrap.dedent(f"""
+            import sys
+            from engine.jobs.queue import JobQueue
+            from engine.store import ProjectStore
+            store = ProjectStore.open({str(project_dir)!r})
+            queue = JobQueue(store)
+            job = queue.claim_next()
+            print(job.id, flush=True)
+            for p in {steps!r}:
+                assert sys.stdin.readline().strip() == "next"
+                assert queue.report(job.id, p, f"step {{round(p * 10)}}/10")
+                print(p, flush=True)
+            store.close()
+        """)
+        self.proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
+
+    def claimed(self) -> str:
+        return self.stdout.readline().strip()
+
+    def step(self) -> float:
+        """Let the child write its next step; returns the progress it committed."""
+        self.stdin.write("next\n")
+        self.stdin.flush()
+        return float(self.stdout.readline())
+
+    def close(self) -> int:
+        self.stdin.close()
+        try:
+            return self.proc.wait(timeout=CHILD_TIMEOUT)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class _Clock:
+    """A settable monotonic clock for the dock, so the ETA from the observed rate is exact."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def monotonic(self) -> float:
+        return self.now
 
 
 @pytest.fixture
@@ -44,14 +80,15 @@ def dock(qtbot, project):
     scene = project.add(Scene(number=2))
     project.add(Shot(scene_id=scene.id, order=0))
     shot = project.add(Shot(scene_id=scene.id, order=1))
-    job = project.add(Job(kind="generate", shot_id=shot.id, model_key="animatic"))
+    job, = JobQueue(project).enqueue_generation([shot.id], backend="animatic")
     widget = JobsDock(project)
     qtbot.addWidget(widget)
     widget.resize(900, 240)
     widget.show()
     errors: list[str] = []
     widget.show_error = errors.append
-    return widget, job, errors
+    yield widget, job, errors
+    widget.shutdown()
 
 
 def test_shows_progress_written_by_another_process(dock, project, qtbot) -> None:
@@ -59,9 +96,19 @@ def test_shows_progress_written_by_another_process(dock, project, qtbot) -> None
     row = widget.row_values(job.id)
     assert (row["kind"], row["shot"], row["status"], row["progress"]) == ("generate", "2-2",
                                                                             "queued", 0.0)
-    _write_progress_elsewhere(project.root, job.id, [0.2, 0.4, 0.6])
-    qtbot.waitUntil(lambda: widget.row_values(job.id)["progress"] == pytest.approx(0.6),
-                    timeout=3000)
+    child = _Worker(project.root, [0.2, 0.4, 0.6])
+    try:
+        assert child.claimed() == job.id
+        qtbot.waitUntil(lambda: widget.row_values(job.id)["status"] == "running",
+                        timeout=3000)
+        for expected in (0.2, 0.4, 0.6):  # the dock's own timer sees each committed step
+            assert child.step() == expected
+            qtbot.waitUntil(
+                lambda p=expected: widget.row_values(job.id)["progress"] == pytest.approx(p),
+                timeout=3000)
+            assert widget.row_values(job.id)["message"] == f"step {round(expected * 10)}/10"
+    finally:
+        assert child.close() == 0
     row = widget.row_values(job.id)
     assert row["status"] == "running"
     assert row["message"] == "step 6/10"
@@ -71,17 +118,26 @@ def test_shows_progress_written_by_another_process(dock, project, qtbot) -> None
     widget.grab().save("/tmp/jobs_dock.png")
 
 
-def test_eta_follows_the_progress_rate(dock, project, qtbot) -> None:
+def test_eta_follows_the_progress_rate(dock, project, monkeypatch) -> None:
     widget, job, _ = dock
-    project.update(replace(project.get(Job, job.id), status=JobStatus.RUNNING, progress=0.1))
+    clock = _Clock(1000.0)
+    monkeypatch.setattr(jobs_dock, "time", types.SimpleNamespace(monotonic=clock.monotonic,
+                                                                 time=time.time))
+    queue = JobQueue(project)
+    assert queue.claim_next().id == job.id
+    assert queue.report(job.id, 0.1, "step 1/10")
+    widget.poll()  # the first observation of the running job: where the rate starts
+    clock.now += 4.0
+    assert queue.report(job.id, 0.5, "step 5/10")
     widget.poll()
-    qtbot.wait(400)
-    project.update(replace(project.get(Job, job.id), progress=0.5))
+    assert widget.row_values(job.id)["eta"] == "5s"  # 0.4 in 4 s → 0.5 left in 5 s
+    clock.now += 2.0
+    assert queue.report(job.id, 0.7, "step 7/10")
     widget.poll()
-    eta = widget.row_values(job.id)["eta"]
-    assert eta.endswith("s") and eta != "—"
-    seconds = int(eta.rstrip("s"))
-    assert 0 <= seconds <= 2  # 0.4 in ~0.4 s → ~0.5 s left
+    assert widget.row_values(job.id)["eta"] == "3s"  # 0.6 in 6 s → 0.3 left in 3 s
+    queue.finish(job.id, JobStatus.DONE)
+    widget.poll()
+    assert widget.row_values(job.id)["eta"] == "—"
 
 
 def test_cancel_button_sets_the_row_status_and_retry_requeues(dock, project, qtbot) -> None:
@@ -99,8 +155,10 @@ def test_failed_job_shows_its_reason(dock, project, qtbot) -> None:
     widget, job, _ = dock
     finished: list[tuple[str, str]] = []
     widget.jobFinished.connect(lambda jid, status: finished.append((jid, status)))
-    project.update(replace(project.get(Job, job.id), status=JobStatus.FAILED,
-                           error="Out of GPU memory at 480p; try the draft quality."))
+    queue = JobQueue(project)
+    assert queue.claim_next().id == job.id
+    assert queue.finish(job.id, JobStatus.FAILED, message="failed",
+                        error="Out of GPU memory at 480p; try the draft quality.")
     qtbot.waitUntil(lambda: widget.row_values(job.id)["status"] == "failed", timeout=2000)
     assert widget.row_values(job.id)["message"] == (
         "Out of GPU memory at 480p; try the draft quality.")
@@ -110,27 +168,31 @@ def test_failed_job_shows_its_reason(dock, project, qtbot) -> None:
     assert widget.table.rowCount() == 0
     assert not widget.empty_label.isHidden()
     widget.hide_finished.setChecked(False)
-    done = project.add(Job(kind="export", status=JobStatus.DONE, progress=1.0))
+    done, = queue.enqueue_generation([job.shot_id], backend="animatic")
+    assert queue.claim_next().id == done.id
+    assert queue.finish(done.id, JobStatus.DONE, message="done")
     widget.poll()
     assert widget.table.rowCount() == 2
     assert widget.clear_finished() == 1  # the failed job stays with its reason
-    assert project.get(Job, done.id) is None and widget.table.rowCount() == 1
+    assert [j.id for j in queue.jobs()] == [job.id] and widget.table.rowCount() == 1
 
 
-def test_start_worker_reports_or_runs(dock, qtbot) -> None:
+def test_start_worker_runs_it_and_shutdown_stops_it(dock, qtbot) -> None:
     widget, _, errors = dock
-    started = widget.start_worker()
-    if started:
-        assert widget.worker_running()
-        from engine.jobs.worker import LOCK_NAME
-
-        # the worker clears stale stop flags as it starts: wait until it holds the queue
-        qtbot.waitUntil(lambda: (widget.store.cache_dir / LOCK_NAME).exists(), timeout=20_000)
-        widget.shutdown()
-        assert not widget.worker_running()
-    else:
-        assert errors == ["The generation worker is not available yet."]
-        assert not widget.worker_running()
+    states: list[bool] = []
+    widget.workerStateChanged.connect(states.append)
+    assert widget.start_worker(), errors
+    assert errors == [] and widget.worker_running()
+    assert widget.worker_label.text() == "Worker: running"
+    assert widget.start_worker() and widget.worker_running()  # a second start: same worker
+    # the worker clears stale stop flags as it starts: wait until it holds the queue
+    lock = widget.store.cache_dir / LOCK_NAME
+    pid = str(widget.worker.pid)
+    qtbot.waitUntil(lambda: lock.exists() and lock.read_text().strip() == pid, timeout=20_000)
+    widget.shutdown()
+    assert not widget.worker_running() and widget.worker.proc.returncode == 0
+    assert states == [True, False] and widget.worker_label.text() == "Worker: stopped"
+    assert errors == []
 
 
 def test_format_eta() -> None:
@@ -141,10 +203,7 @@ def test_format_eta() -> None:
 
 
 def test_worker_started_from_the_dock_runs_an_animatic_job(qtbot, project, tmp_path) -> None:
-    pytest.importorskip("engine.jobs.worker")
     from fractions import Fraction
-
-    from engine.jobs.queue import JobQueue
 
     settings = project.project
     settings.fps, settings.width, settings.height = Fraction(12), 96, 160

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog
 
@@ -346,11 +346,6 @@ def test_switch_language_rebuilds_in_chinese(window: Any, tmp_path: Path) -> Non
     assert window.tabs.tabText(0) == "Script"
 
 
-def test_widget_pos_helpers_exist() -> None:
-    # QPoint import keeps the drop helpers honest on every Qt version we support
-    assert QPoint(1, 2).x() == 1
-
-
 @pytest.mark.parametrize("line,kind", [
     ("第1场 夜 内 咖啡馆", "heading"), ("INT. CAFE - NIGHT", "heading"),
     ("EXT. STREET - DAY", "heading"), ("林雨（冷笑）：你终于肯来了。", "cue"),
@@ -367,7 +362,6 @@ def test_script_highlighter_line_kinds(qtbot: Any, line: str, kind: str) -> None
 
 def test_plan_shots_with_llm_none(window: Any, qtbot: Any, tmp_path: Path, monkeypatch: Any,
                                   sample_script: Path) -> None:
-    pytest.importorskip("engine.story.planner")
     from studio import preferences
 
     preferences.set_llm(preferences.LlmSettings(mode="none"))
@@ -428,7 +422,6 @@ def test_real_key_presses_reach_the_actions(window: Any, qtbot: Any, tmp_path: P
 
 def test_recompose_rewrites_the_composed_prompt(window: Any, qtbot: Any, tmp_path: Path,
                                                 monkeypatch: Any, sample_script: Path) -> None:
-    pytest.importorskip("engine.story.composer")
     import dataclasses
 
     store = create_via_start_page(window, qtbot, tmp_path, monkeypatch)
@@ -445,7 +438,6 @@ def test_recompose_rewrites_the_composed_prompt(window: Any, qtbot: Any, tmp_pat
 def test_engine_error_from_a_task_is_shown_as_its_sentence(window: Any, qtbot: Any,
                                                            tmp_path: Path,
                                                            monkeypatch: Any) -> None:
-    pytest.importorskip("engine.story.planner")
     from studio import preferences
 
     preferences.set_llm(preferences.LlmSettings(mode="none"))
@@ -464,7 +456,8 @@ def test_engine_error_from_a_task_is_shown_as_its_sentence(window: Any, qtbot: A
 
 def test_play_sample_synthesizes_the_characters_voice(window: Any, qtbot: Any,
                                                       tmp_path: Path, monkeypatch: Any) -> None:
-    tts = pytest.importorskip("engine.audio.tts")
+    from engine.audio import tts
+
     if "espeak" not in tts.available_backends():
         pytest.skip("espeak-ng is not installed")
     import av
@@ -483,7 +476,6 @@ def test_play_sample_synthesizes_the_characters_voice(window: Any, qtbot: Any,
 
 def test_narrator_and_sherpa_voice_folder_in_the_cast(window: Any, qtbot: Any,
                                                       tmp_path: Path, monkeypatch: Any) -> None:
-    pytest.importorskip("sherpa_onnx")
     from tests.engine.audio import sherpa_folders
 
     create_via_start_page(window, qtbot, tmp_path, monkeypatch)
@@ -520,7 +512,6 @@ def test_narrator_and_sherpa_voice_folder_in_the_cast(window: Any, qtbot: Any,
 
 
 def test_lock_of_a_live_process_is_not_a_crash(window: Any, tmp_path: Path) -> None:
-    import os
     import subprocess
     import sys
 
@@ -543,7 +534,6 @@ def test_lock_of_a_live_process_is_not_a_crash(window: Any, tmp_path: Path) -> N
     window.close_project()
     autosave.lock_path(path).write_text(str(other.pid), encoding="utf-8")  # now dead
     assert autosave.open_elsewhere(path) is None and autosave.crashed_before(path)
-    assert os.getpid() != other.pid
 
 
 def test_keyframes_and_keep_flag(window: Any, qtbot: Any, tmp_path: Path,

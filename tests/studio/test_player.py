@@ -6,11 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from studio.player import PreviewPlayer, Segment
 from tests.media_factory import make_video
-
-pytest.importorskip("pytestqt")
-
-from studio.player import PreviewPlayer, Segment  # noqa: E402
 
 
 def _blue(player: PreviewPlayer) -> int:

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
 
 from engine.model import (
     AudioPlacement,
@@ -21,14 +23,8 @@ from engine.model import (
     TakeKind,
 )
 from engine.store.project import replace
+from studio.timeline_view import LEFT_PAD, TimelineView, trims_after_drag
 from tests.media_factory import make_image, make_video, make_wav
-
-pytest.importorskip("pytestqt")
-
-from PySide6.QtCore import QPoint, Qt  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
-
-from studio.timeline_view import LEFT_PAD, TimelineView, trims_after_drag  # noqa: E402
 
 
 def make_tiny_project(store: Any, tmp_path: Path, durations: tuple[float, ...] = (1.0, 0.5, 1.0),
@@ -77,7 +73,7 @@ def timeline(qtbot, project, tmp_path: Path) -> tuple[TimelineView, list[Shot]]:
     view.show()
     qtbot.waitExposed(view)
     settle(view, qtbot)
-    qtbot.wait(10)  # let the automatic first fit run, then zoom to an exact scale
+    # an exact scale; it turns the automatic first fit off, so a pending one cannot undo it
     view.set_pixels_per_frame(10.0)
     return view, shots
 
@@ -196,7 +192,6 @@ def test_preview_cut_plays_the_clips_in_order(timeline, qtbot) -> None:
 def test_preview_cut_plays_the_cuts_mix_in_sync(timeline, project, qtbot) -> None:
     """The sound of the cut is mixed off the UI thread, cached, and streamed from the
     playhead through a real miniaudio device (the null backend: no sound card here)."""
-    pytest.importorskip("miniaudio")
     view, shots = timeline
     player = view.player
     view.set_playhead(30, user=True)
@@ -220,22 +215,20 @@ def test_preview_cut_plays_the_cuts_mix_in_sync(timeline, project, qtbot) -> Non
     player.play()
     out = player.audio_out
     assert out is not None and out.playing and out.backend == "Null", out.error
-    qtbot.wait(400)
+    qtbot.waitUntil(lambda: out.frames_sent >= 0.3 * 48000, timeout=5000)
     sent = out.frames_sent
     elapsed = time.monotonic() - started
     # about real time: the device's buffer runs up to a few periods ahead of the clock
     assert (elapsed - 0.25) * 48000 < sent < (elapsed + 0.35) * 48000, (sent, elapsed)
-    player.pause()
+    player.pause()  # stops the device synchronously: its last pull is already counted
     assert not out.playing
-    qtbot.wait(100)
     stopped_at = out.frames_sent
-    qtbot.wait(200)
-    assert out.frames_sent == stopped_at  # paused: nothing more is pulled
     # the second preview reuses the cached mix (same file, untouched)
     mtime = cached[0].stat().st_mtime_ns
     view.preview_cut()
     qtbot.waitUntil(lambda: view.sound_task.done, timeout=30_000)
     assert cached[0].stat().st_mtime_ns == mtime
+    assert out.frames_sent == stopped_at  # paused all along: nothing more was pulled
     # previewing one shot plays the cut's sound under it from the shot's start
     view.select_clip(shots[1].id)
     view.preview_shot()
@@ -315,7 +308,8 @@ def test_hidden_view_reads_the_store_when_shown_again(timeline, project, qtbot) 
     view.hide()
     shot = project.get(Shot, shots[0].id)
     project.update(replace(shot, duration=0.5))
-    qtbot.wait(100)
-    assert _x(view, shots[0].id)[1] == 240.0  # not rebuilt while hidden
+    # the change reached the view, which deferred its read until it is shown again
+    qtbot.waitUntil(lambda: view._stale, timeout=3000)
+    assert view.ready and _x(view, shots[0].id)[1] == 240.0  # not rebuilt while hidden
     view.show()
     qtbot.waitUntil(lambda: _x(view, shots[0].id)[1] == 120.0, timeout=3000)

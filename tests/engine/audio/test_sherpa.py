@@ -10,12 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sherpa_onnx  # noqa: F401 - a base dependency: its absence is a failure, not a skip
 
 from engine.audio import sherpa, tts
 from engine.model import VoiceProfile
 from tests.engine.audio import sherpa_folders
-
-pytest.importorskip("sherpa_onnx")
 
 EN = "Where were you last night? I waited for hours."
 ZH = "你好，我等了三个小时。"

@@ -9,7 +9,7 @@ import pytest
 
 from engine.errors import StoryreelError
 from engine.jobs.queue import JobError, JobQueue
-from engine.jobs.worker import WorkerBusy, WorkerProcess, _Lock, run_worker
+from engine.jobs.worker import LOCK_NAME, WorkerBusy, WorkerProcess, _Lock, run_worker
 from engine.model import JobStatus
 from engine.model import entities as E
 from engine.store import ProjectStore
@@ -165,22 +165,38 @@ def test_worker_process_runs_jobs_and_stops(film) -> None:  # noqa: F811
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
 def test_a_worker_whose_parent_died_exits(film) -> None:  # noqa: F811
     """A GUI that crashes without stopping its worker does not leave it running forever."""
+    import contextlib
     import os
     import subprocess
     import sys
 
     root = Path(__file__).resolve().parents[3]
+    lock = film.cache_dir / LOCK_NAME
+    # the parent exits only once its worker holds the queue's lock (it writes its pid there
+    # after taking the lock, before it starts polling), so the worker is up when it dies
     code = (
         "import os, subprocess, sys, time\n"
+        "from pathlib import Path\n"
         f"p = subprocess.Popen([sys.executable, '-m', 'engine.jobs.worker', {str(film.root)!r},"
         " '--loop', '--parent-pid', str(os.getpid())])\n"
         "print(p.pid, flush=True)\n"
-        "time.sleep(3)\n"  # the worker is up and polling when its parent dies
+        f"lock = Path({str(lock)!r})\n"
+        "deadline = time.monotonic() + 30\n"
+        "while not (lock.exists() and lock.read_text().strip() == str(p.pid)):\n"
+        "    if time.monotonic() > deadline or p.poll() is not None:\n"
+        "        print('worker never took the lock', flush=True)\n"
+        "        sys.exit(1)\n"
+        "    time.sleep(0.02)\n"
+        "print('holds lock', flush=True)\n"
     )
     env = dict(os.environ, PYTHONPATH=str(root))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=env, cwd=root, timeout=60).stdout
-    pid = int(out.split()[0])
+    parent = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, cwd=root, timeout=60)
+    pid = int(parent.stdout.split()[0])
+    if parent.returncode != 0:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)
+    assert parent.stdout.split()[1:] == ["holds", "lock"], parent.stdout + parent.stderr
 
     def running() -> bool:
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import sqlite3
 import subprocess
 import sys
@@ -136,30 +135,33 @@ def test_delete_and_undo_restore_the_shot_with_its_fields(film) -> None:
     assert back.action == "她推开门" and back.characters == [lin_id]
 
 
-def _worker(root: str, index: int, count: int) -> None:
-    import os
+_WORKER = """
+import sys
+from engine.ops import shots
+from engine.store import ProjectStore
 
-    os.environ["STORYREEL_USER"] = f"editor{index}"
-    store = ProjectStore.open(root)
-    shot = store.shots()[index]
-    for i in range(count):
-        shots.set_shot_fields(store, shot.id, duration=1.0 + i / 10, action=f"动作 {i}")
-    store.close()
+store = ProjectStore.open(sys.argv[1])
+shot = store.shots()[int(sys.argv[2])]
+for i in range(int(sys.argv[3])):
+    shots.set_shot_fields(store, shot.id, duration=1.0 + i / 10, action=f"动作 {i}")
+store.close()
+"""
 
 
 def test_parallel_processes_all_land_in_the_history(tmp_path: Path) -> None:
+    import os
+
     store = ProjectStore.create(tmp_path / "busy.storyreel")
     scene = store.add(Scene(number=1))
     for i in range(8):
         store.add(Shot(scene_id=scene.id, order=i))
     start = store.history(limit=1)[0].seq
-    ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_worker, args=(str(store.root), i, 25)) for i in range(8)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=300)
-    assert [p.exitcode for p in procs] == [0] * 8
+    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, str(store.root), str(i), "25"],
+                              env={**os.environ, "STORYREEL_USER": f"editor{i}"},
+                              stderr=subprocess.PIPE, text=True)
+             for i in range(8)]
+    errors = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, errors
     entries = [e for e in store.history() if e.seq > start and e.kind == "op"]
     assert len(entries) == 200
     by_author: dict[str, int] = {}

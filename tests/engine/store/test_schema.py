@@ -6,7 +6,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -106,7 +105,11 @@ while True:
         p.settings = {"batches": i + 1}
         store.update(p)
     i += 1
+    print("committed", i, flush=True)
 """
+
+
+COMMITS_BEFORE_KILL = 3
 
 
 def test_killed_mid_write_leaves_last_commit_readable(tmp_path: Path) -> None:
@@ -120,14 +123,18 @@ def test_killed_mid_write_leaves_last_commit_readable(tmp_path: Path) -> None:
         [sys.executable, "-c", WRITER, str(tmp_path / "kill.storyreel")],
         stdout=subprocess.PIPE, text=True, cwd=root,
     )
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-    time.sleep(1.5)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        # kill it once it has committed a few batches, while it is writing the next one
+        for expected in range(1, COMMITS_BEFORE_KILL + 1):
+            assert proc.stdout.readline().split() == ["committed", str(expected)]
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
     reopened = ProjectStore.open(tmp_path / "kill.storyreel")
     batches = reopened.project.settings.get("batches", 0)
     shots = reopened.shots()
-    assert batches > 0, "the writer never committed; the test proves nothing"
+    assert batches >= COMMITS_BEFORE_KILL, "a batch the writer reported committed was lost"
     # every committed batch is whole: 5 shots per batch, and the counter agrees
     assert len(shots) == batches * 5
     reopened.close()
