@@ -7,7 +7,8 @@ import pytest
 
 from engine.assets import asset_path
 from engine.audio import music
-from engine.audio.mix import measure_loudness, probe_duration
+from engine.audio.decode import probe_duration
+from engine.audio.mix import measure_loudness
 from engine.cli import main
 from engine.errors import StoryreelError
 from engine.model import AudioPlacement, AudioRole, Character, DialogueLine, Scene, Shot
