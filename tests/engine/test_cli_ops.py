@@ -5,6 +5,7 @@ refused over another author's later change; history lists authors and fields."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -370,3 +371,37 @@ def test_every_command_takes_a_shot_by_label_id_or_prefix(capsys, proj: Path) ->
         assert json.loads(ok(capsys, "takes", str(proj), address, "--json")) == []
     ok(capsys, "clip-edit", str(proj), row["id"][:6], "--gain-db", "-2")
     assert history(capsys, proj)[0]["op"] == "Edit clip of shot 2-1"
+
+
+def _verbs(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[tuple]:
+    """Every leaf command of the parser (``("shot", "line", "add")``) with its options."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        return [(prefix, [o for a in parser._actions for o in a.option_strings
+                          if o.startswith("--") and o not in ("--help",)])]
+    out: list[tuple] = []
+    for name, child in subs[0].choices.items():
+        out += _verbs(child, (*prefix, name))
+    return out
+
+
+def test_the_readme_lists_every_verb_and_option() -> None:
+    from engine.cli import build_parser
+
+    rows = [line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+            if line.startswith("| `storyreel ")]
+    verbs = _verbs(build_parser())
+    assert len(verbs) > 40
+    missing = []
+    for path, options in verbs:
+        words = " ".join(path)
+        mine = [r for r in rows if f"`storyreel {words}" in r or f"`{words} " in r
+                or f"/ `{words}`" in r]
+        if not mine:
+            missing.append(words)
+            continue
+        if any("[fields]" in r for r in mine):  # "the same fields as `NOUN set`"
+            mine += [r for r in rows if f"`storyreel {path[0]} set " in r]
+        missing += [f"{words} {o}" for o in options
+                    if o not in ("--version",) and not any(o in r for r in mine)]
+    assert missing == []
