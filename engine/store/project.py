@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import ProjectError, StoryreelError
 from engine.model import entities as E
@@ -327,6 +328,12 @@ class ProjectStore:
                 if "locked" in str(exc.orig) or "busy" in str(exc.orig):
                     raise ProjectError(BUSY) from exc
                 raise
+            except StaleDataError:
+                session.rollback()
+                raise ProjectError(
+                    "The change was refused: the row it changes was removed by someone else "
+                    "or is not yours to change (a teammate's note); nothing was changed."
+                ) from None
             except DBAPIError as exc:
                 session.rollback()
                 refused = team.forbidden_sentence(exc, self.author, self._role())
