@@ -9,9 +9,9 @@ import pytest
 
 from engine.errors import ProjectError
 from engine.model import Character, Project, Scene, Shot, ShotSize
-from engine.ops import characters, history, shots
+from engine.ops import characters, shots
 from engine.store import ProjectStore
-from engine.store.history import StaleWriteError, UndoRefused
+from engine.store.history import StaleWriteError
 from engine.store.share import join, share
 from tests.media_factory import make_image
 
