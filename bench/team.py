@@ -94,8 +94,12 @@ def main() -> int:
         latencies = []
         for i in range(args.changes):
             box: dict[str, float] = {}
-            t = threading.Thread(target=lambda: box.setdefault("seen", (
-                b.wait_for_change(10.0), time.perf_counter())[1]))
+
+            def watch(box: dict[str, float] = box) -> None:
+                b.wait_for_change(10.0)
+                box["seen"] = time.perf_counter()
+
+            t = threading.Thread(target=watch)
             t.start()
             sent = time.perf_counter()
             shots.set_shot_fields(a, shot_id, duration=1.0 + i / 100)
