@@ -76,8 +76,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from engine.ops import shots
+    from engine.ops.team import grant, join, share
     from engine.store import ProjectStore
-    from engine.store.share import grant, join, share
     from tests.pgserver import PgServer
 
     server = PgServer().start()

@@ -9,8 +9,8 @@ from typing import Any
 from engine.cli_common import open_project, print_json
 from engine.model.review import ROLE_NOTES, ROLES
 from engine.ops import review as review_ops
+from engine.ops import team as sharing
 from engine.ops.addressing import resolve_shot, shot_label
-from engine.store import share as sharing
 
 
 def cmd_share(args: argparse.Namespace) -> int:
@@ -86,7 +86,35 @@ def cmd_assign(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import os
+
+    from engine.jobs import nodes
+
+    device = args.device
+    if device.startswith("cuda:"):
+        os.environ["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]
+        device = "cuda"
+    families = [f.strip() for f in args.families.split(",") if f.strip()] if args.families \
+        else None
+    root = sharing.node_copy(args.server, args.media)
+    ran = nodes.run_node(root, name=args.name, device=device, families=families,
+                         until_empty=args.until_empty)
+    print(f"Node {args.name or 'this machine'} ran {len(ran)} job(s).")
+    return 0
+
+
 def register(sub: Any) -> None:
+    p = sub.add_parser("worker", help="a render node: run the team queue's generation jobs")
+    p.add_argument("--server", required=True, help="the team server URL")
+    p.add_argument("--name", help="this node's name (default: the host name)")
+    p.add_argument("--media", required=True, help="the shared media folder on this machine")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--families", help="only these model families, e.g. wan-vace,animatic")
+    p.add_argument("--until-empty", action="store_true",
+                   help="stop when the queue is empty (scripts, tests)")
+    p.set_defaults(func=cmd_worker)
+
     p = sub.add_parser("share", help="move the project onto a PostgreSQL team server")
     p.add_argument("dir")
     p.add_argument("--server", required=True,

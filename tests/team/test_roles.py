@@ -14,8 +14,8 @@ from engine.errors import ProjectError
 from engine.model import Project, Scene, Shot
 from engine.model.review import ReviewNote
 from engine.ops import history, review, shots
+from engine.ops.team import grant, join, members, share
 from engine.store import ProjectStore
-from engine.store.share import grant, join, members, share
 
 
 def _shared(tmp_path: Path, server_url: str, n_shots: int = 3) -> tuple[ProjectStore, str]:

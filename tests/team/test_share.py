@@ -10,9 +10,9 @@ import pytest
 from engine.errors import ProjectError
 from engine.model import Character, Project, Scene, Shot, ShotSize
 from engine.ops import characters, shots
+from engine.ops.team import join, share
 from engine.store import ProjectStore
 from engine.store.history import StaleWriteError
-from engine.store.share import join, share
 from tests.media_factory import make_image
 
 

@@ -52,6 +52,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.String(40), nullable=False),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     )
+    with op.batch_alter_table("jobs") as batch:
+        batch.add_column(sa.Column("node", sa.Text, nullable=False, server_default=""))
     if op.get_bind().dialect.name == "postgresql":
         _postgresql_upgrade()
 
@@ -78,5 +80,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS op_log_notify ON op_log")
         op.execute("DROP FUNCTION IF EXISTS storyreel_notify_op()")
+    with op.batch_alter_table("jobs") as batch:
+        batch.drop_column("node")
     for table in ("team_members", "shot_locks", "review_notes", "shot_reviews"):
         op.drop_table(table)

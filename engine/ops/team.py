@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
 from engine.errors import ProjectError
+from engine.jobs.nodes import ensure_schema
 from engine.model import MediaAsset
 from engine.model.review import ROLES, TeamMember
 from engine.store import orm, schema
@@ -51,6 +52,7 @@ def share(path: str | Path, url: str, media: str) -> Link:
             project_id = local.project.id
             schema.upgrade(engine)
             try:
+                ensure_schema(engine, server_url)
                 with engine.begin() as server, local.engine.connect() as source:
                     _copy_rows(source, server)
                     secure(server)
@@ -189,3 +191,15 @@ def grant(store: ProjectStore, user: str, role: str) -> TeamMember:
 def members(store: ProjectStore) -> list[TeamMember]:
     return sorted(store.all(TeamMember), key=lambda m: (ROLES.index(m.role)
                                                         if m.role in ROLES else 9, m.user))
+
+
+def node_copy(url: str, media: str) -> Path:
+    """This machine's linked working copy of the server's project (made once)."""
+    parsed = make_url(public_url(url))
+    home = Path(os.environ.get("STORYREEL_HOME") or Path.home() / ".storyreel")
+    root = home / "nodes" / f"{parsed.host}_{parsed.port or 5432}_{parsed.database}.storyreel"
+    if not (root / "team.json").is_file():
+        join(url, root, media).close()
+    return root
+
+
