@@ -19,12 +19,12 @@ from engine.store import orm, schema
 from engine.store.project import DB_NAME, ProjectStore, find_project_dir
 from engine.store.team import (
     Link,
-    SharedMedia,
     check_user,
     public_url,
     read_link,
     server_engine,
     server_version,
+    shared_media,
     write_link,
 )
 
@@ -39,7 +39,7 @@ def share(path: str | Path, url: str, media: str) -> Link:
     root = find_project_dir(path)
     if read_link(root) is not None:
         raise ProjectError(f"{root.name} is already shared on {read_link(root).server}.")
-    shared = SharedMedia(media)
+    shared = shared_media(media)
     shared.check()
     server_url = public_url(url)
     engine = server_engine(url)
@@ -88,7 +88,7 @@ def join(url: str, path: str | Path, media: str) -> ProjectStore:
     root = Path(path)
     if root.exists() and any(root.iterdir()):
         raise ProjectError(f"{path} already exists and is not empty.")
-    SharedMedia(media).check()
+    shared_media(media).check()
     server_url = public_url(url)
     engine = server_engine(url)
     try:

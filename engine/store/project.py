@@ -182,7 +182,7 @@ class ProjectStore:
         self.engine = engine
         # a linked working copy: the database is the team server's, media is shared
         self.link = link
-        self.shared = team.SharedMedia(link.media) if link else None
+        self.shared = team.shared_media(link.media) if link else None
         self.media = MediaStore(self)
         self._lock = threading.RLock()
         self._listeners: list[Callable[[list[Change]], None]] = []

@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL, Engine, make_url
@@ -122,13 +123,109 @@ def check_user(user: str) -> str:
 
 
 # --------------------------------------------------------------------------- media
+def shared_media(location: str) -> SharedMedia | S3Media:
+    """The shared media store a location names: ``s3://BUCKET/PREFIX`` or a folder."""
+    if location.startswith("s3://"):
+        return S3Media(location)
+    if "://" in location:
+        raise ProjectError(f"Shared media {location!r}: give a folder (a NAS or SMB mount) "
+                           "or s3://BUCKET/PREFIX.")
+    return SharedMedia(location)
+
+
+def _verified_copy(read: Any, sha256: str, size: int, dest: Path, name: str) -> None:
+    """Write a stream into ``dest`` atomically, refusing bytes that are not the saved ones."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, suffix=".part")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        digest = hashlib.sha256()
+        with open(tmp, "wb") as out:
+            while chunk := read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != sha256 or tmp.stat().st_size != size:
+            raise MediaError(f"The shared media object {name} is damaged (its bytes are not "
+                             "the ones saved); ask whoever made it to add it again.")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class S3Media:
+    """The shared media store in an S3-compatible bucket (AWS, MinIO, Ceph…) through
+    boto3; credentials and the endpoint come from boto3's usual places (the AWS_*
+    environment variables, ~/.aws), never from the project folder."""
+
+    def __init__(self, location: str) -> None:
+        bucket, _, prefix = location.removeprefix("s3://").partition("/")
+        if not bucket:
+            raise ProjectError(f"{location!r} names no bucket; give s3://BUCKET/PREFIX.")
+        self.location, self.bucket, self.prefix = location, bucket, prefix.strip("/")
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            try:
+                import boto3
+            except ImportError:
+                raise ProjectError("Shared media in a bucket needs boto3: pip install "
+                                   "'storyreel[s3]'.") from None
+
+            self._client = boto3.client(
+                "s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+        return self._client
+
+    def key(self, relpath: str) -> str:
+        rel = Path(relpath).relative_to("media").as_posix()
+        return f"{self.prefix}/{rel}" if self.prefix else rel
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        return (BotoCoreError, ClientError)
+
+    def check(self) -> None:
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except self._errors() as exc:
+            raise ProjectError(f"The shared media bucket {self.location} cannot be reached "
+                               f"({exc}).") from None
+
+    def put(self, source: Path, relpath: str, size: int) -> None:
+        key = self.key(relpath)
+        try:
+            try:
+                head = self.client.head_object(Bucket=self.bucket, Key=key)
+                if int(head.get("ContentLength", -1)) == size:
+                    return  # content-addressed: the same name is the same bytes
+            except self._errors():
+                pass
+            self.client.upload_file(str(source), self.bucket, key)
+        except self._errors() as exc:
+            raise MediaError(f"{Path(relpath).name} could not be uploaded to "
+                             f"{self.location} ({exc}).") from None
+
+    def fetch(self, relpath: str, sha256: str, size: int, dest: Path) -> bool:
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=self.key(relpath))["Body"]
+        except self._errors() as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+            if code in ("NoSuchKey", "404"):
+                return False
+            raise MediaError(f"{Path(relpath).name} could not be read from {self.location} "
+                             f"({exc}).") from None
+        _verified_copy(body.read, sha256, size, dest, Path(relpath).name)
+        return True
+
+
 class SharedMedia:
     """Immutable content-addressed objects in a shared folder: ``ab/abcdef….ext``."""
 
     def __init__(self, location: str) -> None:
-        if "://" in location:
-            raise ProjectError(f"Shared media {location!r}: only a folder (a NAS or SMB "
-                               "mount) is supported in this version.")
         self.root = Path(location)
 
     def check(self) -> None:
@@ -160,24 +257,8 @@ class SharedMedia:
         source = self.path(relpath)
         if not source.is_file():
             return False
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, suffix=".part")
-        os.close(fd)
-        tmp = Path(tmp_name)
-        try:
-            digest = hashlib.sha256()
-            with open(source, "rb") as src, open(tmp, "wb") as out:
-                while chunk := src.read(1 << 20):
-                    digest.update(chunk)
-                    out.write(chunk)
-            if digest.hexdigest() != sha256 or tmp.stat().st_size != size:
-                raise MediaError(f"The shared media object {source.name} is damaged (its "
-                                 "bytes are not the ones saved); ask whoever made it to "
-                                 "add it again.")
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, dest)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with open(source, "rb") as src:
+            _verified_copy(src.read, sha256, size, dest, source.name)
         return True
 
 
