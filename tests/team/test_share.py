@@ -91,3 +91,28 @@ def test_sharing_refuses_bad_servers_and_a_database_in_use(tmp_path, server_url,
     with pytest.raises(ProjectError, match="already holds a Storyreel project"):
         share(other, server_url, str(tmp_path / "nas"))
     assert (other / "project.db").is_file()
+
+
+def test_a_server_with_a_newer_schema_is_refused(tmp_path, server_url) -> None:
+    from sqlalchemy import create_engine, text
+
+    root = _local_film(tmp_path)
+    (tmp_path / "nas").mkdir()
+    share(root, server_url, str(tmp_path / "nas"))
+    engine = create_engine(server_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '999'"))
+    engine.dispose()
+    with pytest.raises(ProjectError, match=r"saved by a newer Storyreel \(schema 999\)"):
+        ProjectStore.open(root)
+
+
+def test_the_kept_url_drops_the_password_and_keeps_tls_settings() -> None:
+    from engine.store.team import public_url
+
+    kept = public_url("postgresql://ed:hunter2@db.example:6543/film?sslmode=verify-full"
+                      "&sslrootcert=/etc/ca.pem")
+    assert kept == ("postgresql+psycopg://ed@db.example:6543/film?sslmode=verify-full"
+                    "&sslrootcert=%2Fetc%2Fca.pem")
+    with pytest.raises(ProjectError, match="names no user"):
+        public_url("postgresql://db.example/film")
