@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,15 @@ demo: $(VENV)/.base
 lint: $(VENV)/.full
 	$(BIN)/ruff check engine studio tests bench
 
-test: $(VENV)/.full
+# the team tests start a real PostgreSQL server (Debian's postgresql, as the postgres user)
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+	  (command -v apt-get >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	   postgresql >/dev/null) || \
+	  (echo "PostgreSQL's server is needed for the team tests: install Debian's postgresql" \
+	   && false)
+
+test: $(VENV)/.full postgres
 	$(BIN)/ruff check engine studio tests bench
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q

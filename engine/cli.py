@@ -28,6 +28,7 @@ from engine.commands import history as history_commands
 from engine.commands import render as render_commands
 from engine.commands import shots as shot_commands
 from engine.commands import story as story_commands
+from engine.commands import team as team_commands
 from engine.commands.common import UsageError, open_project, print_json
 from engine.errors import StoryreelError
 from engine.model import Aspect, Language, Project
@@ -37,7 +38,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 # command modules, each with register(subparsers), in the order `storyreel -h` lists them
 COMMAND_MODULES = (cast_commands, shot_commands, history_commands, story_commands,
-                   generate_commands, audio_commands, render_commands, demo)
+                   generate_commands, audio_commands, render_commands, demo,
+                   team_commands)
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -160,13 +160,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
             memory_profile=args.memory_profile or "",
         )
         labels = {s.id: shot_labels(store)[s.id] for s in shots}
+        if store.is_linked:  # a team project: the render nodes run them
+            from engine.jobs import nodes
+
+            nodes.dispatch(store, jobs)
         print(f"Queued {len(jobs)} job(s) with {args.backend} ({args.quality}).", file=sys.stderr)
         if args.queue_only:
             return 0
         printer = ProgressPrinter(labels, len(jobs))
         ids = {j.id for j in jobs}
         try:
-            _run_or_follow(Path(store.root), queue, ids, printer)
+            _run_or_follow(Path(store.root), queue, ids, printer, linked=store.is_linked)
         except KeyboardInterrupt:
             # Ctrl-C stops this run: its jobs do not linger as queued work for later
             from engine.jobs.queue import JobError
@@ -188,8 +192,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0 if counts.get(str(JobStatus.DONE), 0) == len(final) else 1
 
 
-def _run_or_follow(root: Path, queue: Any, ids: set[str], printer: ProgressPrinter) -> None:
-    """Run the queue in this process, or follow the rows if a worker already runs it."""
+def _run_or_follow(root: Path, queue: Any, ids: set[str], printer: ProgressPrinter,
+                   linked: bool = False) -> None:
+    """Run the queue in this process, or follow the rows if a worker (or, on a team
+    project, a render node) runs it."""
     from engine.jobs.worker import WorkerBusy, run_worker
     from engine.model import JobStatus
 
@@ -197,14 +203,18 @@ def _run_or_follow(root: Path, queue: Any, ids: set[str], printer: ProgressPrint
         if job.id in ids:
             printer(event, job)
 
-    try:
-        run_worker(root, once=True, on_event=only_ours)
-        return
-    except WorkerBusy:
-        print(
-            "A worker is already running this project's queue; following its progress.",
-            file=sys.stderr,
-        )
+    if linked:
+        print("The team's render nodes run these jobs; following their progress "
+              "(Ctrl-C cancels them).", file=sys.stderr)
+    else:
+        try:
+            run_worker(root, once=True, on_event=only_ours)
+            return
+        except WorkerBusy:
+            print(
+                "A worker is already running this project's queue; following its progress.",
+                file=sys.stderr,
+            )
     seen: dict[str, str] = {}
     while True:
         pending = 0
@@ -346,7 +356,8 @@ def register(sub: Any) -> None:
         choices=["none", "model-offload", "group-offload"],
         help="default: picked from free VRAM",
     )
-    g.add_argument("--queue-only", action="store_true", help="queue the jobs and return")
+    g.add_argument("--queue-only", "--no-wait", action="store_true",
+                   help="queue the jobs and return (a team project's nodes run them)")
     g.set_defaults(func=cmd_generate)
 
     j = sub.add_parser("jobs", help="list, cancel or retry generation jobs")

@@ -56,8 +56,21 @@ def is_stale(store: Any, shot: E.Shot) -> bool:
     take = reference_take(store, shot)
     if take is None:
         return False
+    if _retake_since(store, shot, take):
+        return True
     recorded = take.record.get("fingerprint")
     return recorded is not None and recorded != fingerprint(store, shot)
+
+
+def _retake_since(store: Any, shot: E.Shot, take: E.Take) -> bool:
+    """A reviewer asked for a retake after this take was made."""
+    from engine.model.review import RETAKE, ReviewNote, ShotReview
+
+    review = store.get(ShotReview, shot.id)
+    if review is None or review.status != RETAKE:
+        return False
+    asked = [n.created_at for n in store.all(ReviewNote, shot_id=shot.id) if n.status == RETAKE]
+    return bool(asked) and max(asked) >= take.created_at
 
 
 def needs_generation(store: Any, shot: E.Shot) -> bool:

@@ -161,10 +161,13 @@ class JobQueue:
                result: dict[str, Any] | None = None) -> bool:
         import json
 
+        # portable SQL (SQLite and a PostgreSQL team server, where result is JSONB)
+        as_json = "CAST(:r AS JSONB)" if self.store.engine.dialect.name == "postgresql" \
+            else ":r"
+        done = ", progress=1.0" if status is JobStatus.DONE else ""
         return bool(self._exec(
-            "UPDATE jobs SET status=:s, message=:m, error=:e, result=:r, finished_at=:now, "
-            "progress=CASE WHEN :s='done' THEN 1.0 ELSE progress END "
-            "WHERE id=:id AND status='running'",
+            f"UPDATE jobs SET status=:s, message=:m, error=:e, result={as_json}, "
+            f"finished_at=:now{done} WHERE id=:id AND status='running'",
             id=job_id, s=str(status), m=message, e=error, now=E.utc_now(),
             r=json.dumps(result or {}, ensure_ascii=False)))
 

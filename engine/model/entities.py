@@ -276,5 +276,6 @@ class Job:
     created_at: str = field(default_factory=utc_now)
     started_at: str | None = None
     finished_at: str | None = None
+    node: str = ""  # the render node (or "" for this machine's worker) that ran it
     id: str = field(default_factory=new_id)
     version: int = field(default=0, compare=False, repr=False)  # row version; 0 = unsaved

@@ -10,7 +10,12 @@ from engine.store.project import ProjectStore
 
 
 def cancel_job(store: ProjectStore, job_id: str) -> E.Job:
-    return JobQueue(store).cancel(job_id)
+    job = JobQueue(store).cancel(job_id)
+    if store.is_linked:  # a render node runs it: abort it there too
+        from engine.jobs import nodes
+
+        nodes.abort(store, job)
+    return job
 
 
 def retry_job(store: ProjectStore, job_id: str) -> E.Job:

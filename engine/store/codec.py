@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.errors import ProjectError
 from engine.model import entities as E
+from engine.model import review as R
 from engine.store import orm
 
 # a shared project file is untrusted input: values that would name a file outside
@@ -41,6 +42,10 @@ ROW_OF: dict[type, type[orm.Base]] = {
     E.AudioPlacement: orm.AudioPlacementRow,
     E.ClipEdit: orm.ClipEditRow,
     E.Job: orm.JobRow,
+    R.ShotReview: orm.ShotReviewRow,
+    R.ReviewNote: orm.ReviewNoteRow,
+    R.ShotLock: orm.ShotLockRow,
+    R.TeamMember: orm.TeamMemberRow,
 }
 
 ENTITY_OF: dict[type[orm.Base], type] = {row: ent for ent, row in ROW_OF.items()}
@@ -49,6 +54,9 @@ ENTITY_OF: dict[type[orm.Base], type] = {row: ent for ent, row in ROW_OF.items()
 KEY_OF: dict[type, str] = {cls: "id" for cls in ROW_OF}
 KEY_OF[E.MediaAsset] = "sha256"
 KEY_OF[E.ClipEdit] = "shot_id"
+KEY_OF[R.ShotReview] = "shot_id"
+KEY_OF[R.ShotLock] = "shot_id"
+KEY_OF[R.TeamMember] = "user"
 
 
 def key_of(entity: Any) -> str:

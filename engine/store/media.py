@@ -117,7 +117,18 @@ class MediaStore:
         asset = self._store.get(MediaAsset, sha256)
         if asset is None:
             raise MediaError(f"Media {sha256[:12]}… is not in this project.")
+        self._materialize(asset)
         return self._store.root / asset.relpath
+
+    def _materialize(self, asset: MediaAsset) -> None:
+        """On a linked copy, bring a shared object into this machine's cache once."""
+        shared = self._store.shared
+        if shared is None:
+            return
+        target = self._store.root / asset.relpath
+        if target.is_file() and target.stat().st_size == asset.size_bytes:
+            return
+        shared.fetch(asset.relpath, asset.sha256, asset.size_bytes, target)
 
     def exists(self, sha256: str) -> bool:
         """The file is in the folder with its recorded size (not deleted or truncated)."""
@@ -131,6 +142,7 @@ class MediaStore:
         hint = f" ({remedy})" if remedy else ""
         if asset is None:
             raise MediaError(f"{what} media {sha256[:12]}… is not in this project{hint}.")
+        self._materialize(asset)
         target = self._store.root / asset.relpath
         if not target.is_file():
             raise MediaError(
@@ -143,6 +155,7 @@ class MediaStore:
         return target
 
     def _intact(self, asset: MediaAsset) -> bool:
+        self._materialize(asset)
         target = self._store.root / asset.relpath
         return target.is_file() and target.stat().st_size == asset.size_bytes
 
@@ -207,6 +220,8 @@ class MediaStore:
         if target.is_file() and target.stat().st_size == asset.size_bytes:
             if not copy:
                 src.unlink(missing_ok=True)
+            if self._store.shared is not None:
+                self._store.shared.put(target, asset.relpath, asset.size_bytes)
             return
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".part")
         os.close(fd)
@@ -221,3 +236,5 @@ class MediaStore:
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
+        if self._store.shared is not None:
+            self._store.shared.put(target, asset.relpath, asset.size_bytes)

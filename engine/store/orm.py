@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON as _PlainJSON
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# one model for SQLite and PostgreSQL: JSON text on SQLite, JSONB on a team server
+JSON = _PlainJSON().with_variant(JSONB(), "postgresql")
 
 
 class Base(DeclarativeBase):
@@ -179,6 +184,7 @@ class JobRow(Base):
     created_at: Mapped[str] = mapped_column(String(40))
     started_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
     finished_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    node: Mapped[str] = mapped_column(Text, default="", server_default="")
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
@@ -212,3 +218,44 @@ class OpFieldRow(Base):
     after: Mapped[Any] = mapped_column(JSON, nullable=True)
     row_version: Mapped[int] = mapped_column(Integer, default=0)
     derived: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ShotReviewRow(Base):
+    __tablename__ = "shot_reviews"
+    shot_id: Mapped[str] = mapped_column(
+        ForeignKey("shots.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(32), default="todo")
+    assignee: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class ReviewNoteRow(Base):
+    __tablename__ = "review_notes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    shot_id: Mapped[str] = mapped_column(ForeignKey("shots.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(32), default="")
+    at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class ShotLockRow(Base):
+    __tablename__ = "shot_locks"
+    shot_id: Mapped[str] = mapped_column(
+        ForeignKey("shots.id", ondelete="CASCADE"), primary_key=True
+    )
+    user: Mapped[str] = mapped_column(Text)
+    until: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class TeamMemberRow(Base):
+    __tablename__ = "team_members"
+    user: Mapped[str] = mapped_column(Text, primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    granted_by: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

@@ -19,15 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import ProjectError, StoryreelError
 from engine.model import entities as E
+from engine.model import review as R
 from engine.model import shot_rules
-from engine.store import codec, orm, schema
+from engine.store import codec, orm, schema, team
 from engine.store.history import (
     ENGINE,
     OP,
@@ -49,6 +51,7 @@ T = TypeVar("T")
 
 PROJECT_SUFFIX = ".storyreel"
 DB_NAME = "project.db"
+WRITE_LOCK_KEY = 0x5354_5259  # "STRY": the team server's one write lock
 LOCK_TIMEOUT_S = 30.0  # how long a write waits for another process's write to finish
 BUSY = ("The project is busy: another program kept project.db locked for 30 s and nothing "
         "was changed; try again when it has finished.")
@@ -57,10 +60,11 @@ BUSY = ("The project is busy: another program kept project.db locked for 30 s an
 # synthesized voices are made by the machine and are not undone.
 UNDOABLE: tuple[type, ...] = (
     E.Project, E.Character, E.Scene, E.Shot, E.Take, E.AudioPlacement, E.ClipEdit,
+    R.ShotReview, R.ReviewNote,
 )
 UNDOABLE_NAMES = frozenset(c.__name__ for c in UNDOABLE)
 # Job progress and media rows change often and are not edits: they are not logged.
-NOT_LOGGED_NAMES = frozenset({"Job", "MediaAsset"})
+NOT_LOGGED_NAMES = frozenset({"Job", "MediaAsset", "ShotLock", "TeamMember"})
 # Fields that follow from other data: an undo leaves them as re-derived since.
 DERIVED_FIELDS: dict[str, tuple[str, ...]] = {"Shot": ("status", "prompt")}
 ENTITY_BY_NAME: dict[str, type] = {cls.__name__: cls for cls in codec.ROW_OF}
@@ -166,7 +170,7 @@ def find_project_dir(path: str | Path) -> Path:
             raise ProjectError(f"{path} does not exist.")
     if not p.is_dir():
         raise ProjectError(f"{path} is not a project folder.")
-    if not (p / DB_NAME).is_file():
+    if not (p / DB_NAME).is_file() and not (p / team.LINK_NAME).is_file():
         raise ProjectError(f"{path} is not a Storyreel project (no {DB_NAME} inside).")
     return p
 
@@ -174,13 +178,18 @@ def find_project_dir(path: str | Path) -> Path:
 class ProjectStore:
     """An open project. Use ``ProjectStore.create`` or ``ProjectStore.open``."""
 
-    def __init__(self, root: Path, engine: Engine) -> None:
+    def __init__(self, root: Path, engine: Engine, link: team.Link | None = None) -> None:
         self.root = root
         self.engine = engine
+        # a linked working copy: the database is the team server's, media is shared
+        self.link = link
+        self.shared = team.shared_media(link.media) if link else None
         self.media = MediaStore(self)
         self._lock = threading.RLock()
         self._listeners: list[Callable[[list[Change]], None]] = []
-        self.author = current_author()
+        # on a team server the author is the database role, which row security checks
+        self.author = link.user if link else current_author()
+        self._listen: Any = None
         self._pending: list[Change] | None = None
         self._fields: list[FieldChange] = []
         self._deriving = False
@@ -222,6 +231,9 @@ class ProjectStore:
     @classmethod
     def open(cls, path: str | Path) -> ProjectStore:
         root = find_project_dir(path)
+        link = team.read_link(root)
+        if link is not None:
+            return cls._open_linked(root, link)
         db_path = root / DB_NAME
         version = schema.check_readable(db_path)
         if version < schema.head_version():
@@ -240,7 +252,44 @@ class ProjectStore:
         (root / "cache").mkdir(exist_ok=True)
         return store
 
+    @classmethod
+    def _open_linked(cls, root: Path, link: team.Link) -> ProjectStore:
+        engine = team.server_engine(link.server)
+        where = team.make_url(link.server).render_as_string(hide_password=True)
+        try:
+            version = team.server_version(engine)
+            if version is None:
+                raise ProjectError(f"The team server {where} holds no Storyreel project; "
+                                   "`storyreel share` puts one there.")
+            head = schema.head_version()
+            if version > head:
+                raise ProjectError(f"The project on {where} was saved by a newer Storyreel "
+                                   f"(schema {version}); this version reads schema {head} "
+                                   "and older. Update Storyreel to open it.")
+            if version < head:
+                schema.upgrade(engine)
+            _check_tables(engine, Path(where))
+            store = cls(root, engine, link)
+            project = store.project
+        except BaseException:
+            engine.dispose()
+            raise
+        if link.project_id and project.id != link.project_id:
+            engine.dispose()
+            raise ProjectError(f"{where} holds another project ({project.title}) than the "
+                               f"one {root.name} was linked to.")
+        (root / "media").mkdir(exist_ok=True)
+        (root / "cache").mkdir(exist_ok=True)
+        return store
+
+    @property
+    def is_linked(self) -> bool:
+        return self.link is not None
+
     def close(self) -> None:
+        if self._listen is not None:
+            self._listen.close()
+            self._listen = None
         self.engine.dispose()
 
     def __enter__(self) -> ProjectStore:
@@ -280,6 +329,18 @@ class ProjectStore:
                 if "locked" in str(exc.orig) or "busy" in str(exc.orig):
                     raise ProjectError(BUSY) from exc
                 raise
+            except StaleDataError:
+                session.rollback()
+                raise ProjectError(
+                    "The change was refused: the row it changes was removed by someone else "
+                    "or is not yours to change (a teammate's note); nothing was changed."
+                ) from None
+            except DBAPIError as exc:
+                session.rollback()
+                refused = team.forbidden_sentence(exc, self.author, self._role())
+                if refused:
+                    raise ProjectError(refused) from None
+                raise
             except BaseException:
                 session.rollback()
                 raise
@@ -308,6 +369,11 @@ class ProjectStore:
                 with self._session_scope() as session:
                     self._session = session
                     self._owner = threading.get_ident()
+                    if self.engine.dialect.name == "postgresql":
+                        # one writer at a time, as on SQLite: log entries commit in seq
+                        # order, so a client following by seq never skips one
+                        session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                        {"key": WRITE_LOCK_KEY})
                     try:
                         yield self
                         entry = self._write_log(session)
@@ -406,6 +472,43 @@ class ProjectStore:
         if changes:
             self._emit(changes)
         return entries
+
+    def wait_for_change(self, timeout: float) -> list[LogEntry]:
+        """Block until another process commits an entry (or ``timeout`` seconds pass),
+        then ``follow``. On a team server a LISTEN connection wakes at once on the
+        server's NOTIFY; on a local project the log is polled."""
+        import time
+
+        deadline = time.monotonic() + max(0.0, timeout)
+        if self.engine.dialect.name == "postgresql":
+            if self._listen is None:
+                assert self.link is not None
+                self._listen = team.listen_connection(self.link.server)
+            entries = self.follow()
+            while not entries:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return []
+                for _note in self._listen.notifies(timeout=left, stop_after=1):
+                    break
+                entries = self.follow()
+            return entries
+        while not (entries := self.follow()):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return []
+            time.sleep(min(0.02, left))
+        return entries
+
+    def _role(self) -> str | None:
+        if self.link is None:
+            return None
+        try:
+            with Session(self.engine) as session:
+                row = session.get(orm.TeamMemberRow, self.author)
+                return row.role if row is not None else None
+        except DBAPIError:
+            return None
 
     # ----------------------------------------------------------------- reads
     def get(self, cls: type[T], key: str) -> T | None:
