@@ -21,8 +21,8 @@ from engine.generate import segments
 from engine.generate.base import GenerationRequest, GenerationResult
 from engine.generate.memory import Placement, apply, plan, torch_dtype
 from engine.generate.presets import FAMILY_RULES
-from engine.generate.requests import request_facts
 from engine.generate.registry import ModelEntry, verify
+from engine.generate.requests import request_facts
 from engine.generate.video_io import retime, write_video
 from engine.jobs.progress import CancelToken, Progress
 
