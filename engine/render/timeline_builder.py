@@ -34,8 +34,6 @@ from engine.model import (
     VoiceClip,
 )
 from engine.model.shot_rules import current_take, shot_labels
-
-SHORT_TAKE_HOLD, SHORT_TAKE_SLOW = "hold", "slow"  # how a take shorter than its shot fills it
 from engine.model.timeline import (
     AudioItem,
     SourceKind,
@@ -47,6 +45,8 @@ from engine.model.timeline import (
 
 MIN_SPEED = 0.1
 MAX_SPEED = 10.0
+
+SHORT_TAKE_HOLD, SHORT_TAKE_SLOW = "hold", "slow"  # how a take shorter than its shot fills it
 
 
 def pick_take(store: Any, shot: Shot) -> Take | None:
