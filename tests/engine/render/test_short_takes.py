@@ -40,3 +40,18 @@ def test_or_slows_down_to_fill_it_when_the_user_picks_so(film) -> None:
     a = build_timeline(store).video[0]
     assert (a.record_out - a.record_in) == round(3.0 * store.project.fps)
     assert a.speed == pytest.approx(1 / 3, abs=0.02)
+
+
+def test_a_still_image_becomes_a_take_as_long_as_its_shot(film, tmp_path) -> None:
+    from tests.media_factory import make_image
+
+    store, _, second = film
+    take = takes.import_take(store, second.id, make_image(tmp_path / "still.png",
+                                                          (81, 47))).result
+    from engine.model import MediaAsset
+
+    assert take.record["still"] is True
+    asset = store.media.path(take.media)
+    info = store.require(MediaAsset, take.media)
+    assert info.kind.value == "video" and info.duration == pytest.approx(2.0, abs=0.1)
+    assert (info.width, info.height) == (80, 46) and asset.is_file()
