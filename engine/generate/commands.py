@@ -70,6 +70,12 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
                 raise UsageError(f"--{key} {value} must be "
                                  f"{'0 or more' if key == 'seed' else 'positive'}.")
             out[key] = value
+    if getattr(args, "new_seed", False):
+        if "seed" in out:
+            raise UsageError("--new-seed and --seed both choose the seed; give one of them.")
+        import secrets
+
+        out["seed"] = secrets.randbelow(2**31)  # a re-roll: a new take, never a cache hit
     return out
 
 
@@ -352,6 +358,8 @@ def register(sub: Any) -> None:
     g.add_argument("--frames", type=int, help="frames per clip (overrides --quality)")
     g.add_argument("--steps", type=int, help="denoising steps of a model (overrides --quality)")
     g.add_argument("--seed", type=int, help="the same seed for every shot (default: per shot)")
+    g.add_argument("--new-seed", action="store_true",
+                   help="re-roll: a fresh random seed, so an up-to-date shot gets a new take")
     g.add_argument(
         "--memory-profile",
         choices=["none", "model-offload", "group-offload"],

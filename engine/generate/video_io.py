@@ -128,3 +128,32 @@ def retime(frames: Any, src_fps: float, dst_fps: float) -> np.ndarray:
     if len(result) < want:  # the filter holds back the last frames at the very end
         result = np.concatenate([result, np.repeat(result[-1:], want - len(result), axis=0)])
     return result
+
+
+def frame_at(path: Path, seconds: float | None, *, last: bool = False,
+             out: Path) -> float:
+    """Save the picture showing ``seconds`` into a clip (its first, or with ``last`` its
+    final frame) as a PNG; returns the time of the frame saved."""
+    import av
+    from PIL import Image
+
+    from engine.errors import MediaError
+
+    chosen = None
+    chosen_t = 0.0
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        duration = float(stream.duration * stream.time_base) if stream.duration else None
+        if seconds is not None and (seconds < 0 or (duration and seconds > duration + 1e-3)):
+            raise MediaError(f"@{seconds:g} s is outside the take (0–{duration or 0:.2f} s).")
+        for frame in container.decode(stream):
+            t = float(frame.time or 0.0)
+            if seconds is not None and t > seconds + 1e-6 and chosen is not None:
+                break
+            chosen, chosen_t = frame, t
+            if seconds is None and not last:
+                break
+    if chosen is None:
+        raise MediaError(f"{path.name} has no decodable frame.")
+    Image.fromarray(chosen.to_ndarray(format="rgb24")).save(out)
+    return chosen_t
