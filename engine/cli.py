@@ -1,8 +1,10 @@
 """The ``storyreel`` command.
 
-Core commands live here; each subsystem adds its own in a module with a
-``register(subparsers)`` function listed in COMMAND_MODULES. The helpers the handlers
-share (``UsageError``, ``open_project``, ``print_json``) live in ``engine.cli_common``.
+Project-level commands (new, info, import-media, pack, unpack, gui) live here; the rest
+are in ``engine.commands`` modules with a ``register(subparsers)`` function listed in
+COMMAND_MODULES. The helpers the handlers
+share (``UsageError``, ``open_project``, ``print_json``) live in ``engine.commands.common``;
+the handlers live in ``engine.commands`` (above ``engine.ops``: every write is an operation).
 Bad input prints one sentence on stderr and exits 2, never a traceback.
 """
 
@@ -11,8 +13,6 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
-import json
-import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -21,19 +21,23 @@ from pathlib import Path
 from typing import Any
 
 from engine import __version__, demo
-from engine.audio import commands as audio_commands
-from engine.cli_common import UsageError, open_project, print_json
+from engine.commands import audio as audio_commands
+from engine.commands import cast as cast_commands
+from engine.commands import generate as generate_commands
+from engine.commands import history as history_commands
+from engine.commands import render as render_commands
+from engine.commands import shots as shot_commands
+from engine.commands import story as story_commands
+from engine.commands.common import UsageError, open_project, print_json
 from engine.errors import StoryreelError
-from engine.generate import commands as generate_commands
-from engine.model import Aspect, Character, Language, Project
-from engine.render import commands as render_commands
-from engine.story import commands as story_commands
+from engine.model import Aspect, Language, Project
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-# subsystem command modules, each with register(subparsers)
-COMMAND_MODULES = (story_commands, generate_commands, audio_commands, render_commands, demo)
+# command modules, each with register(subparsers), in the order `storyreel -h` lists them
+COMMAND_MODULES = (cast_commands, shot_commands, history_commands, story_commands,
+                   generate_commands, audio_commands, render_commands, demo)
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -171,86 +175,6 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_character_add(args: argparse.Namespace) -> int:
-    args.name = args.name.strip()
-    if not args.name:
-        raise UsageError("A character needs a name (the one the script uses).")
-    with open_project(args.dir) as store:
-        if store.character_by_name(args.name) is not None:
-            raise UsageError(f"A character named {args.name!r} already exists in this project.")
-        from engine.model import MediaKind
-        from engine.store.media import probe
-
-        # check every reference before storing any: a refused one adds nothing
-        for p in args.ref or []:
-            if not Path(p).is_file():
-                raise UsageError(f"--ref {p} does not exist or is not a file.")
-            if probe(Path(p)).kind is not MediaKind.IMAGE:
-                raise UsageError(f"--ref {Path(p).name} is not an image.")
-        refs = [store.media.import_file(p).sha256 for p in args.ref or []]
-        character = Character(
-            name=args.name, description=args.description or "",
-            appearance=args.appearance or "", costume=args.costume or "",
-            reference_images=refs, locked=True,
-        )
-        store.add(character, label=f"Add character {args.name}")
-        print(f"Added character {args.name} ({len(refs)} reference image(s)).")
-    return 0
-
-
-def cmd_character_voice(args: argparse.Namespace) -> int:
-    """Set a character's (or the narrator's) voice after checking that it speaks."""
-    import dataclasses
-
-    from engine.audio import tts
-    from engine.model import VoiceProfile
-
-    with open_project(args.dir) as store:
-        narrator = args.name.strip() in ("narrator", "旁白")
-        character = None if narrator else store.character_by_name(args.name.strip())
-        if character is None and not narrator:
-            raise UsageError(f"There is no character named {args.name!r} in this project.")
-        current = store.project.narrator_voice if narrator else character.voice
-        changes = {k: v for k in ("backend", "voice", "rate", "pitch", "volume")
-                   if (v := getattr(args, k)) is not None}
-        for k in ("rate", "pitch", "volume"):
-            if k in changes and not math.isfinite(changes[k]):
-                raise UsageError(f"--{k} must be a number.")
-        if "backend" in changes and "voice" not in changes:
-            changes["voice"] = ""  # a voice name belongs to its backend
-        profile: VoiceProfile = dataclasses.replace(current, **changes)
-        who = "the narrator" if narrator else character.name
-        if changes:
-            backend = profile.backend or tts.DEFAULT_BACKEND
-            if backend not in tts.available_backends():
-                raise UsageError(f"Voice engine {backend!r} is not available; installed: "
-                                 f"{', '.join(tts.available_backends())}.")
-            # speak once before saving (the GUI's cached sample): one that cannot is refused
-            try:
-                tts.preview(profile, str(store.project.language))
-            except tts.TTSError as exc:
-                raise UsageError(str(exc)) from exc
-            if narrator:
-                store.update(dataclasses.replace(store.project, narrator_voice=profile),
-                             label="Edit narrator voice")
-            else:
-                store.update(dataclasses.replace(character, voice=profile),
-                             label=f"Edit voice of {character.name}")
-            print(f"Voice of {who}: {profile.backend or 'default'} {profile.voice or ''} "
-                  f"rate {profile.rate:g} pitch {profile.pitch:+g} st. "
-                  "Run `storyreel voice` to re-voice the lines.")
-        else:
-            print(json.dumps(profile.to_dict(), ensure_ascii=False))
-    return 0
-
-
-def cmd_character_list(args: argparse.Namespace) -> int:
-    with open_project(args.dir) as store:
-        for c in store.characters():
-            print(f"{c.name}\t{len(c.reference_images)} refs\t{c.appearance}")
-    return 0
-
-
 def cmd_import_media(args: argparse.Namespace) -> int:
     with open_project(args.dir) as store:
         # validate every file first: one unreadable file adds nothing
@@ -316,32 +240,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_info)
-
-    p = sub.add_parser("character", help="manage characters")
-    csub = p.add_subparsers(dest="character_command", metavar="ACTION", parser_class=_Parser)
-    ca = csub.add_parser("add", help="add a character")
-    ca.add_argument("dir")
-    ca.add_argument("name", help="the character's name as the script writes it")
-    ca.add_argument("--ref", nargs="+", metavar="IMG",
-                    help="reference images that keep the character's look")
-    ca.add_argument("--description", help="who the character is")
-    ca.add_argument("--appearance", help="face, hair, build (added to prompts)")
-    ca.add_argument("--costume", help="what the character wears (added to prompts)")
-    ca.set_defaults(func=cmd_character_add)
-    cv = csub.add_parser("voice", help="show or set a character's voice (it must speak first)")
-    cv.add_argument("dir")
-    cv.add_argument("name", help="the character's name, or 'narrator'")
-    cv.add_argument("--backend", choices=["espeak", "piper", "sherpa", ""],
-                    help="voice engine ('' = project default)")
-    cv.add_argument("--voice", help="espeak voice name, or the path of a piper model or "
-                    "sherpa-onnx voice folder (folder#N picks speaker N)")
-    cv.add_argument("--rate", type=float, help="speed factor, 1.0 = normal (0.25-4)")
-    cv.add_argument("--pitch", type=float, help="pitch shift in semitones (-24..24)")
-    cv.add_argument("--volume", type=float, help="level offset in dB")
-    cv.set_defaults(func=cmd_character_voice)
-    cl = csub.add_parser("list", help="list characters")
-    cl.add_argument("dir")
-    cl.set_defaults(func=cmd_character_list)
 
     p = sub.add_parser("import-media", help="copy media files into the project")
     p.add_argument("dir")

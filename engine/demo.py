@@ -117,15 +117,14 @@ def run_demo(
     stream: Any = None,
     cancel: CancelToken | None = None,
 ) -> DemoReport:
-    from engine.audio.music import add_music
-    from engine.audio.voices import synthesize_project
     from engine.generate.service import generate_now
     from engine.model import Character
+    from engine.ops import audio as audio_ops
+    from engine.ops import characters as char_ops
+    from engine.ops import story as story_ops
     from engine.render.export import export_film
     from engine.render.presets import get_preset
     from engine.store import ProjectStore
-    from engine.story.importer import import_script
-    from engine.story.planner import plan
 
     get_preset(preset)  # an unknown preset is refused before minutes of work
     stream = stream if stream is not None else sys.stderr
@@ -150,21 +149,19 @@ def run_demo(
     store = ProjectStore.create(project_dir, project)
     try:
         with stage("import") as progress:
-            import_script(store, SAMPLE_SCRIPT)
-            with store.transaction("Attach sample reference sheets"):
-                for name, ref in SAMPLE_REFS.items():
-                    character = store.character_by_name(name)
-                    if character is None:
-                        raise StoryreelError(f"The sample script has no character {name}.")
-                    sha = store.media.import_file(ref).sha256
-                    store.update(_with_refs(character, [sha]))
+            story_ops.import_script(store, SAMPLE_SCRIPT)
+            for name, ref in SAMPLE_REFS.items():
+                character = store.character_by_name(name)
+                if character is None:
+                    raise StoryreelError(f"The sample script has no character {name}.")
+                char_ops.add_reference_images(store, character.id, [ref], replace=True)
             progress(1.0, "script and cast imported")
         with stage("plan") as progress:
-            plan(store, llm="none", progress=progress, cancel=cancel)
+            story_ops.plan(store, llm="none", progress=progress, cancel=cancel)
         with stage("voices") as progress:
-            synthesize_project(store, progress=progress, cancel=cancel)
+            audio_ops.voice_lines(store, progress=progress, cancel=cancel)
         with stage("music") as progress:
-            add_music(store, SAMPLE_MUSIC, gain_db=-4.0)
+            audio_ops.add_music(store, SAMPLE_MUSIC, gain_db=-4.0)
             progress(1.0, "music bed placed under the whole film")
         with stage("generate") as progress:
             shots = store.shots()
@@ -187,12 +184,6 @@ def run_demo(
         store.close()
     return DemoReport(project=project_dir, film=export.path, srt=export.srt, otio=export.otio,
                       stages=stages, counts=counts, duration=export.duration)
-
-
-def _with_refs(character: Any, refs: list[str]) -> Any:
-    from engine.store import replace
-
-    return replace(character, reference_images=refs)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

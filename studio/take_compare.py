@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import StoryreelError
-from engine.generate import importer
 from engine.model import Shot, Take
+from engine.ops import takes as take_ops
 from studio.player import PreviewPlayer
 
 ZH = {
@@ -56,11 +56,11 @@ ZH = {
 def approve_take(store: Any, take_id: str, label: str = "Approve take") -> Shot:
     """Make ``take_id`` its shot's chosen take (one undo step). Returns the updated shot.
 
-    The engine's ``engine.generate.importer.approve_take`` (the same code as
+    The engine's ``engine.ops.takes.approve_take`` (the same code as
     ``storyreel approve``)."""
     take = store.require(Take, take_id)
     with store.transaction(label):
-        importer.approve_take(store, take_id)
+        take_ops.approve_take(store, take_id)
     return store.require(Shot, take.shot_id)
 
 

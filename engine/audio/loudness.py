@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import firwin, lfilter
 
+from engine.audio.decode import SourceReader, probe_channels
+
 MEASURE_RATE = 48000
 # BS.1770-4 K-weighting at 48 kHz: stage 1 (head shelf) and stage 2 (RLB high-pass)
 _SHELF_B = np.array([1.53512485958697, -2.69169618940638, 1.19839281085285])
@@ -126,8 +128,6 @@ class TruePeakMeter:
 def iter_decoded(path: str | Path, sample_rate: int = MEASURE_RATE, channels: int = 2,
                  block: int = MEASURE_RATE * 5) -> Iterable[np.ndarray]:
     """Decode any audio/video file's first audio stream to float32 (channels, n) blocks."""
-    from engine.audio.mix import SourceReader
-
     reader = SourceReader(Path(path), sample_rate=sample_rate, channels=channels)
     try:
         while True:
@@ -146,8 +146,6 @@ def measure_loudness(path: str | Path) -> tuple[float, float]:
 
     A mono file is measured as mono (BS.1770 weights each channel once).
     """
-    from engine.audio.mix import probe_channels
-
     channels = min(2, probe_channels(Path(path)))
     meter = LoudnessMeter(channels)
     peak = TruePeakMeter(channels)

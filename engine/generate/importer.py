@@ -1,4 +1,6 @@
-"""Import: a clip the user made elsewhere (Kling, Jimeng, a phone...) becomes a take."""
+"""Import: a clip the user made elsewhere (Kling, Jimeng, a phone...) becomes a take.
+
+Approving a take and using a keyframe are operations: ``engine.ops.takes``."""
 
 from __future__ import annotations
 
@@ -68,37 +70,3 @@ def _even_image(path: Path, width: int, height: int) -> Any:
     return rgb.resize((w, h), Image.Resampling.LANCZOS) if (w, h) != rgb.size else rgb
 
 
-def approve_take(store: Any, take_id: str) -> E.Take:
-    """Mark one take approved (the others of its shot not) and the shot APPROVED."""
-    from engine.model import ShotStatus
-
-    take = store.require(E.Take, take_id)
-    with store.transaction("Approve take"):
-        for other in store.takes(take.shot_id):
-            if other.approved != (other.id == take.id):
-                other.approved = other.id == take.id
-                store.update(other)
-        shot = store.require(E.Shot, take.shot_id)
-        shot.approved_take_id = take.id
-        shot.status = ShotStatus.APPROVED
-        store.update(shot)
-    return store.require(E.Take, take_id)
-
-
-def use_keyframe(store: Any, take_id: str, *, last: bool = False) -> E.Shot:
-    """Set a keyframe take's still (an SDXL keyframe) as its shot's first (or last) keyframe,
-    ready to be animated by an image-to-video model."""
-    from engine.errors import StoryreelError
-
-    take = store.require(E.Take, take_id)
-    sha = take.record.get("keyframe")
-    if not sha:
-        raise StoryreelError(f"Take {take.id[:8]} has no keyframe image; only keyframe models "
-                             "(SDXL) make one.")
-    shot = store.require(E.Shot, take.shot_id)
-    if last:
-        shot.last_keyframe = sha
-    else:
-        shot.first_keyframe = sha
-    store.update(shot, label="Use keyframe")
-    return shot

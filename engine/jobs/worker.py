@@ -5,12 +5,17 @@ DIR --loop`` so a crash or an out-of-memory error in a model never takes the GUI
 project down. One worker per project (a lock file in ``cache/``). Killing a worker leaves
 the queue intact: the next worker puts jobs it finds RUNNING back in the queue first.
 Progress lands in the job rows; a cancel (the row set to CANCELLED) is seen within one step.
+``WorkerProcess(events=True)`` also streams each event as a JSON line on a pipe
+(``ready`` once the worker holds the queue's lock, then ``started``, ``progress``, ``done``,
+``failed``, ``cancelled``), so a caller can wait for one without polling the database.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import selectors
 import subprocess
 import sys
 import time
@@ -131,10 +136,12 @@ def run_job(store: Any, queue: JobQueue, job: E.Job, pool: Any,
 
 def run_worker(project_dir: Path, *, once: bool = True, on_event: EventHandler | None = None,
                poll_interval: float = 0.5, idle_exit: float | None = None,
-               pool: Any = None, parent_pid: int | None = None) -> None:
+               pool: Any = None, parent_pid: int | None = None,
+               on_ready: Callable[[], None] | None = None) -> None:
     """Run the project's queue. ``once``: stop when the queue is empty; else keep polling
     until ``cache/worker.stop`` appears, ``idle_exit`` seconds pass with nothing to do, or
-    the process ``parent_pid`` (the GUI that started us) is gone."""
+    the process ``parent_pid`` (the GUI that started us) is gone. ``on_ready`` is called
+    once the worker holds the queue's lock and has put orphaned jobs back."""
     from engine.generate.service import BackendPool
     from engine.store import ProjectStore
 
@@ -150,6 +157,8 @@ def run_worker(project_dir: Path, *, once: bool = True, on_event: EventHandler |
     pool = pool if pool is not None else BackendPool()
     try:
         queue.requeue_orphans()
+        if on_ready is not None:
+            on_ready()
         idle_since = time.monotonic()
         warm_key: str | None = None
         while True:
@@ -177,10 +186,13 @@ def run_worker(project_dir: Path, *, once: bool = True, on_event: EventHandler |
 class WorkerProcess:
     """The worker as a separate OS process (``python -m engine.jobs.worker DIR --loop``)."""
 
-    def __init__(self, project_dir: Path, idle_exit: float | None = None) -> None:
+    def __init__(self, project_dir: Path, idle_exit: float | None = None, *,
+                 events: bool = False) -> None:
         self.project_dir = Path(project_dir)
         self.idle_exit = idle_exit
+        self.events = events  # stream events as JSON lines (see next_event)
         self.proc: subprocess.Popen[bytes] | None = None
+        self._pending = b""
 
     @property
     def log_path(self) -> Path:
@@ -193,13 +205,50 @@ class WorkerProcess:
                "--parent-pid", str(os.getpid())]
         if self.idle_exit is not None:
             cmd += ["--idle-exit", str(self.idle_exit)]
+        if self.events:
+            cmd += ["--events"]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         (self.project_dir / "cache" / STOP_NAME).unlink(missing_ok=True)
         root = Path(__file__).resolve().parent.parent.parent
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+            self.proc = subprocess.Popen(
+                cmd, stdout=subprocess.PIPE if self.events else log,
+                stderr=log if self.events else subprocess.STDOUT, env=env)
+        self._pending = b""
+
+    def next_event(self, timeout: float) -> dict[str, Any] | None:
+        """The worker's next event (``events=True``): blocks until one arrives; None when
+        the worker has exited or ``timeout`` seconds pass first."""
+        assert self.events and self.proc is not None and self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self._pending:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(left):
+                    return None
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    return None  # the worker exited
+                self._pending += chunk
+        line, self._pending = self._pending.split(b"\n", 1)
+        return json.loads(line)
+
+    def wait_for(self, predicate: Callable[[dict[str, Any]], bool],
+                 timeout: float) -> dict[str, Any]:
+        """Events until one matches ``predicate``; StoryreelError if the worker exits or
+        ``timeout`` seconds pass first (with the end of its log)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            event = self.next_event(max(0.0, deadline - time.monotonic()))
+            if event is None:
+                tail = self.log_path.read_text(errors="replace")[-2000:]
+                raise StoryreelError(f"The worker sent no such event (log: {tail!r}).")
+            if predicate(event):
+                return event
 
     def is_alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -236,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle-exit", type=float, default=None)
     parser.add_argument("--parent-pid", type=int, default=None,
                         help="exit (leaving the queue intact) when this process is gone")
+    parser.add_argument("--events", action="store_true",
+                        help="print every event (progress too) as one JSON line on stdout")
     parser.add_argument("--nice", type=int, default=5,
                         help="lower this process's CPU priority so the studio stays "
                              "responsive (default 5; 0 keeps it)")
@@ -244,13 +295,22 @@ def main(argv: list[str] | None = None) -> int:
         os.nice(args.nice)
 
     def log(event: str, job: E.Job) -> None:
-        if event != "progress":
+        if args.events:
+            emit({"event": event, "job": job.id, "shot": job.shot_id,
+                  "status": str(job.status), "progress": job.progress,
+                  "message": job.message, "error": job.error})
+        elif event != "progress":
             print(f"{E.utc_now()} {event} job {job.id[:8]} shot {str(job.shot_id)[:8]} "
                   f"{job.error or job.message}", flush=True)
 
+    def emit(data: dict[str, Any]) -> None:
+        print(json.dumps(data, ensure_ascii=False), flush=True)
+
     try:
         run_worker(Path(args.dir), once=not args.loop, on_event=log, idle_exit=args.idle_exit,
-                   parent_pid=args.parent_pid)
+                   parent_pid=args.parent_pid,
+                   on_ready=(lambda: emit({"event": "ready", "pid": os.getpid()}))
+                   if args.events else None)
     except StoryreelError as exc:
         print(f"storyreel worker: {exc}", file=sys.stderr)
         return 2

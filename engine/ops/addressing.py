@@ -57,14 +57,16 @@ def resolve_shot(store: ProjectStore, address: str) -> E.Shot:
 
 
 def resolve_scene(store: ProjectStore, address: str) -> E.Scene:
-    """A scene by its position in film order (1-based), its number, or its id/prefix."""
+    """A scene by its number (the ``2`` of shot label ``2-3``), or its id/prefix."""
     address = str(address).strip()
     scenes = store.scenes()
     if address.isdigit():
         n = int(address)
-        if 1 <= n <= len(scenes):
-            return scenes[n - 1]
-        raise OpError(f"There is no scene {n} in this project (it has {len(scenes)}).")
+        for scene in scenes:
+            if scene.number == n:
+                return scene
+        numbers = ", ".join(str(s.number) for s in scenes[:12]) or "none yet"
+        raise OpError(f"There is no scene {n} in this project (scenes: {numbers}).")
     matches = [s for s in scenes if s.id == address or (len(address) >= 4
                                                         and s.id.startswith(address.lower()))]
     if len(matches) == 1:
@@ -84,3 +86,33 @@ def resolve_character(store: ProjectStore, name_or_id: str) -> E.Character:
     if len(matches) == 1:
         return matches[0]
     raise OpError(f"There is no character named {name_or_id!r} in this project.")
+
+
+def resolve_take(store: ProjectStore, address: str) -> E.Take:
+    """A take by its id or an unambiguous id prefix (at least 4 characters)."""
+    address = str(address).strip().lower()
+    takes = store.all(E.Take)
+    exact = [t for t in takes if t.id == address]
+    if exact:
+        return exact[0]
+    if len(address) < 4:
+        raise OpError(f"{address!r} is too short for a take id (give at least 4 characters; "
+                      "`storyreel takes DIR SHOT` lists them).")
+    matches = [t for t in takes if t.id.startswith(address)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise OpError(f"No take with id {address} in this project.")
+    labels = shot_labels(store)
+    listed = ", ".join(f"{t.id[:8]} (shot {labels.get(t.shot_id, '?')})" for t in matches[:6])
+    raise OpError(f"{address!r} matches {len(matches)} takes: {listed}; give more of the id.")
+
+
+def resolve_shot_ids(store: ProjectStore, addresses: list[str]) -> list[str]:
+    """The ids of the shots these addresses name, each once, in the order given."""
+    ids: list[str] = []
+    for address in addresses:
+        shot_id = resolve_shot(store, address).id
+        if shot_id not in ids:
+            ids.append(shot_id)
+    return ids

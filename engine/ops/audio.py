@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.audio import music
+from engine.audio import music, voices
+from engine.jobs.progress import CancelToken, Progress, no_progress
 from engine.model import entities as E
 from engine.ops.base import Changes, OpError, number, operation, with_result
 from engine.render import timeline_builder
@@ -72,3 +73,12 @@ def set_clip_edit(store: ProjectStore, shot_id: str, *, author: str | None = Non
     with operation(store, f"Edit clip of shot {shot_label(store, shot_id)}", author) as out:
         edit = timeline_builder.set_clip_edit(store, shot_id, **changes)
     return with_result(out[0], edit)
+
+
+
+def voice_lines(store: ProjectStore, shot_ids: list[str] | None = None, *,
+                progress: Progress = no_progress,
+                cancel: CancelToken | None = None) -> voices.VoiceReport:
+    """Synthesize every dialogue line and narration of these shots (all when None); the
+    engine's work (voice clips, shots timed to their voices), not undoable."""
+    return voices.synthesize_project(store, shot_ids, progress=progress, cancel=cancel)

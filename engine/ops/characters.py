@@ -146,6 +146,25 @@ def add_reference_images(store: ProjectStore, character_id: str, paths: list[str
     return out[0]
 
 
+def edit_character(store: ProjectStore, character_id: str, *,
+                   references: list[str | Path] = (), clear_references: bool = False,
+                   author: str | None = None, **fields: Any) -> Changes:
+    """Fields and reference images in one operation (one undo step): ``references`` are
+    image files added to the character's (replacing them with ``clear_references``)."""
+    character = store.require(E.Character, character_id)
+    references = list(references)
+    check_reference_files(references)
+    with operation(store, f"Edit {character.name}", author) as out:
+        if fields:
+            set_character_fields(store, character.id, author=author, **fields)
+        if references:
+            add_reference_images(store, character.id, references, replace=clear_references,
+                                 author=author)
+        elif clear_references and character.reference_images:
+            set_character_fields(store, character.id, author=author, reference_images=[])
+    return out[0]
+
+
 def remove_reference_image(store: ProjectStore, character_id: str, sha256: str, *,
                            author: str | None = None) -> Changes:
     character = store.require(E.Character, character_id)

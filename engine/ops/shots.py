@@ -164,13 +164,24 @@ def delete_shots(store: ProjectStore, shot_ids: list[str], *,
 
 
 def move_shot(store: ProjectStore, shot_id: str, *, scene_id: str | None = None,
-              index: int | None = None, author: str | None = None) -> Changes:
-    """Move a shot to position ``index`` (0-based) of a scene (its own by default)."""
+              index: int | None = None, position: int | None = None,
+              author: str | None = None) -> Changes:
+    """Move a shot to ``index`` (0-based) or ``position`` (1-based, as people count) of a
+    scene (its own by default); neither: the end of the scene."""
     shot = store.require(E.Shot, shot_id)
     target = scene_id or shot.scene_id
-    if store.get(E.Scene, target) is None:
+    scene = store.get(E.Scene, target)
+    if scene is None:
         raise OpError(f"No scene with id {target} in this project.")
     ids = [s.id for s in store.shots(target) if s.id != shot.id]
+    if position is not None:
+        if index is not None:
+            raise OpError("Give a position or an index, not both.")
+        pos = number(position, "A position", -10**9, 10**9, integer=True)
+        if not 1 <= pos <= len(ids) + 1:
+            raise OpError(f"Position {position} is outside scene {scene.number}: choose "
+                          f"1–{len(ids) + 1} (1 = first).")
+        index = int(pos) - 1
     pos = len(ids) if index is None else int(number(index, "Position", 0, len(ids),
                                                     integer=True))
     ids.insert(pos, shot.id)

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import ProjectError, StoryreelError
 from engine.model import entities as E
+from engine.model import shot_rules
 from engine.store import codec, orm, schema
 from engine.store.history import (
     ENGINE,
@@ -740,9 +741,9 @@ class ProjectStore:
         cls = ENTITY_BY_NAME[ch.entity]
         want, expect = (ch.before, ch.after) if reverse else (ch.after, ch.before)
         row = session.get(codec.ROW_OF[cls], ch.key)
-        what = f"{cls.__name__.lower()} {ch.key[:8]}"
         if ch.derived:
             return  # derived state: the refresh after the undo re-derives it
+        what = self._describe(cls, ch.key)
         if ch.field != WHOLE_ROW:
             if row is None:
                 raise UndoRefused(f"Cannot {verb} “{target.op}”: the {what} was deleted "
@@ -774,6 +775,25 @@ class ProjectStore:
             if row is not None:
                 return
             self._insert_values(session, cls, want)
+
+    def _describe(self, cls: type, key: str) -> str:
+        """How people name a row in a sentence: ``shot 2-3``, ``character 林雨``,
+        ``scene 2``; the id's first characters for a row that is gone. (Called inside
+        the undo's transaction: the reads see its earlier writes.)"""
+        entity = self.get(cls, key)
+        if isinstance(entity, E.Shot):
+            label = shot_rules.shot_labels(self.scenes(), self.shots()).get(key)
+            return f"shot {label}" if label else f"shot {key[:8]}"
+        if isinstance(entity, E.Take):
+            label = shot_rules.shot_labels(self.scenes(), self.shots()).get(entity.shot_id)
+            return f"take {key[:8]} of shot {label}" if label else f"take {key[:8]}"
+        if isinstance(entity, E.Character):
+            return f"character {entity.name}"
+        if isinstance(entity, E.Scene):
+            return f"scene {entity.number}"
+        if isinstance(entity, E.Project):
+            return "the project"
+        return f"{cls.__name__.lower()} {key[:8]}"
 
     def _field_writer(self, session: Session, ch: FieldChange, after_seq: int) -> str:
         author = session.scalar(

@@ -175,11 +175,12 @@ def test_refused_files_add_nothing_to_the_project(
         (["import-media", str(proj), str(tmp_path / "folder.mp4")], "not a file"),
         (["import-media", str(proj), str(tmp_path / "text.mp4")], "not a readable"),
         (["character", "add", str(proj), "小王", "--ref", str(silent)], "not an image"),
-        (["character", "add", str(proj), "  "], "needs a name"),
+        (["character", "add", str(proj), "  "], "name cannot be blank"),
         (["music", "add", str(proj), str(silent)], "no sound"),
-        (["sfx", "add", str(proj), "1", str(silent)], "no sound"),
-        (["sfx", "add", str(proj), "9", str(wav)], "not a shot number"),
-        (["sfx", "add", str(proj), "1", str(wav), "--offset", "nan"], "not a number"),
+        (["sfx", "add", str(proj), "1-1", str(silent)], "no sound"),
+        (["sfx", "add", str(proj), "9-9", str(wav)], "no shot 9-9"),
+        (["sfx", "add", str(proj), "9", str(wav)], "not a shot label like 2-3"),
+        (["sfx", "add", str(proj), "1-1", str(wav), "--offset", "nan"], "not a number"),
         (["clip-edit", str(proj), "1-1", "--speed", "0"], "speed"),
         (["clip-edit", str(proj), "1-1", "--trim-in", "-3"], "trim_in"),
         (["clip-edit", str(proj), "1-1", "--trim-in", "100000"], "leave nothing"),
@@ -330,7 +331,7 @@ def test_new_project_on_a_file_path_is_one_sentence(
 def test_ctrl_c_during_generate_cancels_its_queued_jobs(
     capsys: pytest.CaptureFixture[str], proj: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import engine.generate.commands as gc
+    import engine.commands.generate as gc
 
     done_before = db_rows(proj, "select count(*) from jobs where status = 'done'")[0][0]
 

@@ -7,7 +7,8 @@ import pytest
 
 from engine.assets import asset_path
 from engine.audio import music
-from engine.audio.mix import measure_loudness, probe_duration
+from engine.audio.decode import probe_duration
+from engine.audio.mix import measure_loudness
 from engine.cli import main
 from engine.errors import StoryreelError
 from engine.model import AudioPlacement, AudioRole, Character, DialogueLine, Scene, Shot
@@ -78,11 +79,11 @@ def test_cli_voice_music_sfx_mix(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["voice", str(root), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["synthesized"] == 2
-    assert main(["voice", str(root), "--shots", "2"]) == 0
+    assert main(["voice", str(root), "--shots", "1-2"]) == 0
     assert "reused 1" in capsys.readouterr().out
     assert main(["music", "add", str(root), str(BED), "--gain", "-3"]) == 0
     bang = make_wav(tmp_path / "door.wav", seconds=0.4, freq=90)
-    assert main(["sfx", "add", str(root), "2", str(bang), "--offset", "0.5"]) == 0
+    assert main(["sfx", "add", str(root), "1-2", str(bang), "--offset", "0.5"]) == 0
     assert main(["voices", "list", str(root)]) == 0
     listing = capsys.readouterr().out
     assert "林夏\tespeak:cmn+f" in listing and "(narrator)" in listing
@@ -95,10 +96,12 @@ def test_cli_voice_music_sfx_mix(tmp_path: Path, capsys: pytest.CaptureFixture[s
         total = sum(s.duration for s in store.shots())
     assert report["duration"] == pytest.approx(total, abs=1e-3)
     # bad input: one sentence, exit 2
-    assert main(["music", "add", str(root), str(BED), "--from-shot", "9"]) == 2
-    assert "not a shot number" in capsys.readouterr().err
+    assert main(["music", "add", str(root), str(BED), "--from-shot", "9-1"]) == 2
+    assert "There is no shot 9-1" in capsys.readouterr().err
     assert main(["sfx", "add", str(root), "x", str(bang)]) == 2
-    assert main(["voice", str(root), "--shots", "7"]) == 2
+    assert "not a shot label like 2-3" in capsys.readouterr().err
+    assert main(["voice", str(root), "--shots", "1-7"]) == 2
+    assert "no shot 1-7" in capsys.readouterr().err
     assert main(["music", "add", str(root), str(tmp_path / "missing.mp3")]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "does not exist" in err

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from engine.audio import voices
-from engine.audio.mix import SourceReader
+from engine.audio.decode import SourceReader
 from engine.errors import Cancelled
 from engine.jobs.progress import CancelToken
 from engine.model import (

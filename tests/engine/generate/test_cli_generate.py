@@ -51,7 +51,7 @@ def test_generate_prints_progress_and_makes_takes(film, capsys: pytest.CaptureFi
     (["--backend", "nope"], "No model named 'nope'"),
     (["--size", "64by96"], "WIDTHxHEIGHT"),
     (["--size", "63x96"], "multiple of 2"),
-    (["--shots", "9-9"], "matches no shot"),
+    (["--shots", "9-9"], "There is no shot 9-9"),
     (["--steps", "0"], "must be positive"),
 ])
 def test_bad_generate_input_is_one_sentence_exit_2(film, capsys, argv, message) -> None:

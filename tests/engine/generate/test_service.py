@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 
 from engine.errors import MediaError
-from engine.generate.importer import approve_take, import_take
+from engine.generate.importer import import_take
 from engine.generate.requests import shot_seed
 from engine.generate.service import BackendPool, generate_now
 from engine.model import MediaKind, ShotStatus, TakeKind
 from engine.model import entities as E
+from engine.ops.takes import approve_take
 from tests.media_factory import make_video
 
 SMALL = {"width": 64, "height": 96}
@@ -75,7 +76,7 @@ def test_import_take_and_approve(film, tmp_path: Path) -> None:
     assert take.kind is TakeKind.IMPORTED and take.thumbnail
     assert take.record["source_name"] == "kling.mp4" and take.record["size"] == [64, 48]
     assert film.require(E.Shot, shot_id).status is ShotStatus.GENERATED
-    approved = approve_take(film, take.id)
+    approved = approve_take(film, take.id).result
     assert approved.approved
     assert film.require(E.Shot, shot_id).approved_take_id == take.id
     with pytest.raises(MediaError, match="not a video"):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import time
+import json
+import os
+import select
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from engine.jobs.queue import JobError, JobQueue
 from engine.jobs.worker import LOCK_NAME, WorkerBusy, WorkerProcess, _Lock, run_worker
 from engine.model import JobStatus
 from engine.model import entities as E
+from engine.ops import shots as shot_ops
 from engine.store import ProjectStore
 from tests.engine.generate.conftest import TINY, film, registered, tiny_models  # noqa: F401
 
@@ -116,98 +119,92 @@ def test_one_worker_per_project(film) -> None:  # noqa: F811
 
 
 def test_killing_the_worker_keeps_the_queue_and_the_next_run_resumes(film) -> None:  # noqa: F811
-    shot = film.require(E.Shot, film.film["shots"][0])
-    shot.duration = 40.0  # a long animatic: ~1200 frames, several seconds of work
-    film.update(shot)
+    shot_id = film.film["shots"][0]
+    # a long animatic: ~1200 frames, several seconds of work
+    shot_ops.set_shot_fields(film, shot_id, duration=40.0)
     queue = JobQueue(film)
-    job = queue.enqueue_generation([shot.id], overrides={"width": 160, "height": 288})[0]
-    worker = WorkerProcess(Path(film.root))
+    job = queue.enqueue_generation([shot_id], overrides={"width": 160, "height": 288})[0]
+    worker = WorkerProcess(Path(film.root), events=True)
     worker.start()
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            row = film.require(E.Job, job.id)
-            if row.status is JobStatus.RUNNING and row.progress > 0.05:
-                break
-            assert worker.is_alive(), worker.log_path.read_text()
-            time.sleep(0.05)
-        else:
-            pytest.fail("the worker never started the job")
+        # the worker's own progress event, not a poll of the row
+        seen = worker.wait_for(lambda e: e["event"] == "progress" and e["job"] == job.id
+                               and e["progress"] > 0.05, timeout=60)
         worker.kill()
     finally:
         worker.stop(timeout=1)
     assert not worker.is_alive()
     row = film.require(E.Job, job.id)
-    assert row.status is JobStatus.RUNNING and film.takes(shot.id) == []
+    assert row.status is JobStatus.RUNNING and film.takes(shot_id) == []
+    assert row.progress >= seen["progress"]  # what the worker reported is in the row
     run_worker(film.root)  # the next worker puts the orphan back and runs it
     row = film.require(E.Job, job.id)
     assert row.status is JobStatus.DONE, row.error
-    assert len(film.takes(shot.id)) == 1
+    assert len(film.takes(shot_id)) == 1
 
 
 def test_worker_process_runs_jobs_and_stops(film) -> None:  # noqa: F811
     queue = JobQueue(film)
     job = queue.enqueue_generation(film.film["shots"][:1], overrides=SMALL)[0]
-    worker = WorkerProcess(Path(film.root))
+    worker = WorkerProcess(Path(film.root), events=True)
     worker.start()
     try:
-        deadline = time.monotonic() + 60
-        while film.require(E.Job, job.id).status is not JobStatus.DONE:
-            assert time.monotonic() < deadline, worker.log_path.read_text()
-            assert worker.is_alive(), worker.log_path.read_text()
-            time.sleep(0.1)
+        assert worker.wait_for(lambda e: e["event"] == "ready", timeout=60)["pid"] == worker.pid
+        events = [worker.wait_for(lambda e: e["job"] == job.id and e["event"] != "progress",
+                                  timeout=60)["event"] for _ in range(2)]
     finally:
         worker.stop(timeout=20)
     assert not worker.is_alive()
-    assert "done job" in worker.log_path.read_text()
+    assert events == ["started", "done"]
+    row = film.require(E.Job, job.id)
+    assert row.status is JobStatus.DONE and row.result["take_id"]
+    assert [t.id for t in film.takes(job.shot_id)] == [row.result["take_id"]]
+    assert worker.next_event(timeout=5) is None  # it stopped: the stream ended
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="waits with a pidfd (Linux)")
 def test_a_worker_whose_parent_died_exits(film) -> None:  # noqa: F811
     """A GUI that crashes without stopping its worker does not leave it running forever."""
     import contextlib
-    import os
     import subprocess
     import sys
 
     root = Path(__file__).resolve().parents[3]
     lock = film.cache_dir / LOCK_NAME
-    # the parent exits only once its worker holds the queue's lock (it writes its pid there
-    # after taking the lock, before it starts polling), so the worker is up when it dies
+    log = film.cache_dir / "orphan.log"
+    # the parent exits only once its worker holds the queue's lock (the worker's "ready"
+    # event, read from its pipe), so the worker is up when the parent dies; after "ready"
+    # an idle worker writes nothing more, so the closed pipe is not what ends it
     code = (
-        "import os, subprocess, sys, time\n"
-        "from pathlib import Path\n"
+        "import os, subprocess, sys\n"
         f"p = subprocess.Popen([sys.executable, '-m', 'engine.jobs.worker', {str(film.root)!r},"
-        " '--loop', '--parent-pid', str(os.getpid())])\n"
+        " '--loop', '--events', '--parent-pid', str(os.getpid())], stdout=subprocess.PIPE,"
+        f" stderr=open({str(log)!r}, 'wb'))\n"
         "print(p.pid, flush=True)\n"
-        f"lock = Path({str(lock)!r})\n"
-        "deadline = time.monotonic() + 30\n"
-        "while not (lock.exists() and lock.read_text().strip() == str(p.pid)):\n"
-        "    if time.monotonic() > deadline or p.poll() is not None:\n"
-        "        print('worker never took the lock', flush=True)\n"
-        "        sys.exit(1)\n"
-        "    time.sleep(0.02)\n"
-        "print('holds lock', flush=True)\n"
+        "print(p.stdout.readline().decode().strip(), flush=True)\n"
     )
     env = dict(os.environ, PYTHONPATH=str(root))
     parent = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=env, cwd=root, timeout=60)
     pid = int(parent.stdout.split()[0])
-    if parent.returncode != 0:
+    ready = json.loads(parent.stdout.split("\n", 1)[1] or "{}")
+    try:
+        exited = os.pidfd_open(pid)  # readable once the process has ended
+    except ProcessLookupError:
+        exited = None  # already gone (and reaped)
+    if ready != {"event": "ready", "pid": pid}:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, 9)
-    assert parent.stdout.split()[1:] == ["holds", "lock"], parent.stdout + parent.stderr
-
-    def running() -> bool:
+        pytest.fail(f"the worker never took the lock: {parent.stdout}{parent.stderr}")
+    assert lock.read_text().strip() == str(pid)
+    if exited is not None:
         try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (FileNotFoundError, ProcessLookupError):
-            return False
-        return state != "Z"
-
-    deadline = time.monotonic() + 20
-    while running() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if running():
-        os.kill(pid, 9)
-        pytest.fail("the orphaned worker kept running")
+            if not select.select([exited], [], [], 20)[0]:  # wait for its end, no polling
+                os.kill(pid, 9)
+                pytest.fail("the orphaned worker kept running")
+        finally:
+            os.close(exited)
+    assert "Traceback" not in log.read_text(errors="replace")  # it left, it did not crash
+    freed = _Lock(lock)
+    assert freed.acquire()  # and it released the queue for the next worker
+    freed.release()

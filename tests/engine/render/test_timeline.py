@@ -156,7 +156,7 @@ def test_timeline_cli(film, capsys) -> None:
     assert main(["timeline", root]) == 0
     assert "1-2" in capsys.readouterr().out
     assert main(["clip-edit", root, "9-9", "--speed", "2"]) == 2
-    assert "matches 0 shots" in capsys.readouterr().err
+    assert "There is no shot 9-9" in capsys.readouterr().err
 
 
 def test_preview_mix_is_cached_by_what_is_heard(film, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""CLI: ``storyreel models``, ``generate``, ``jobs``, ``import-take``, ``approve``."""
+"""CLI: ``storyreel models``, ``generate``, ``jobs``, ``import-take``, ``approve``,
+``use-keyframe``, ``takes``. Every write is an operation (``engine.ops.takes``, ``jobs``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.cli_common import UsageError, open_project, print_json
+from engine.commands.common import UsageError, open_project, print_json
+from engine.ops import jobs as job_ops
+from engine.ops import takes as take_ops
+from engine.ops.addressing import resolve_shot, resolve_shot_ids, resolve_take, shot_labels
 from engine.store.codec import to_values
 
 
@@ -131,7 +135,6 @@ class ProgressPrinter:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from engine.generate.requests import shot_label
     from engine.generate.service import resolve_shots
     from engine.jobs.queue import JobQueue
     from engine.model import JobStatus
@@ -139,11 +142,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     overrides = _overrides(args)
     with open_project(args.dir) as store:
-        selection = args.shots if len(args.shots) > 1 else args.shots[0]
         if not store.shots():
             raise UsageError("The project has no shots yet; import a script and run "
                              "`storyreel plan` first.")
-        shots = resolve_shots(store, selection)
+        if args.shots in (["all"], ["stale"]):
+            shots = resolve_shots(store, args.shots[0])
+        else:
+            shots = [store.require(E.Shot, i) for i in resolve_shot_ids(store, args.shots)]
         if not shots:
             print(
                 "Nothing to generate: every shot has an up-to-date take "
@@ -151,7 +156,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
             )
             return 0
         queue = JobQueue(store)
-        jobs = queue.enqueue_generation(
+        jobs = job_ops.queue_generation(
+            store,
             [s.id for s in shots],
             backend=args.backend,
             device=args.device,
@@ -159,7 +165,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             overrides=overrides,
             memory_profile=args.memory_profile or "",
         )
-        labels = {s.id: shot_label(store, s) for s in shots}
+        labels = {s.id: shot_labels(store)[s.id] for s in shots}
         print(f"Queued {len(jobs)} job(s) with {args.backend} ({args.quality}).", file=sys.stderr)
         if args.queue_only:
             return 0
@@ -174,7 +180,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             for job in jobs:
                 if store.require(E.Job, job.id).status in (JobStatus.QUEUED, JobStatus.RUNNING):
                     try:
-                        queue.cancel(job.id)
+                        job_ops.cancel_job(store, job.id)
                     except JobError:  # it finished meanwhile
                         pass
             raise
@@ -231,19 +237,19 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     from engine.jobs.queue import JobQueue
 
     with open_project(args.dir) as store:
-        queue = JobQueue(store)
         if args.cancel:
-            job = queue.cancel(args.cancel)
+            job = job_ops.cancel_job(store, args.cancel)
             print(f"Job {job.id[:8]} {job.status}.")
             return 0
         if args.retry:
-            job = queue.retry(args.retry)
+            job = job_ops.retry_job(store, args.retry)
             print(f"Job {job.id[:8]} queued again.")
             return 0
         if args.clear:
-            print(f"Removed {queue.clear_finished()} finished job(s).")
+            print(f"Removed {job_ops.clear_finished(store)} finished job(s).")
             return 0
-        jobs = queue.jobs(args.status)
+        jobs = JobQueue(store).jobs(args.status)
+        labels = shot_labels(store)
     if args.json:
         print_json([to_values(j) for j in jobs])
         return 0
@@ -254,59 +260,42 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         print(
             f"{j.id[:8]}  {j.status:<9} {j.progress * 100:3.0f}%  "
             f"{j.params.get('backend', '')}/{j.params.get('quality', '')}  "
-            f"shot {str(j.shot_id)[:8]}  {detail}"
+            f"shot {labels.get(j.shot_id or '', str(j.shot_id)[:8])}  {detail}"
         )
     return 0
 
 
 def cmd_import_take(args: argparse.Namespace) -> int:
-    from engine.generate.importer import import_take
-    from engine.generate.service import resolve_shots
-
     with open_project(args.dir) as store:
-        shot = resolve_shots(store, [args.shot])[0]
-        take = import_take(store, shot.id, args.file, note=args.note or "")
-        print(f"Imported {Path(args.file).name} as take {take.id[:8]} of shot {shot.id[:8]}.")
+        shot = resolve_shot(store, args.shot)
+        take = take_ops.import_take(store, shot.id, args.file, note=args.note or "").result
+        print(f"Imported {Path(args.file).name} as take {take.id[:8]} of shot "
+              f"{shot_labels(store)[shot.id]}.")
     return 0
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
-    from engine.generate.importer import approve_take
-    from engine.model import entities as E
-
     with open_project(args.dir) as store:
-        take_id = args.take
-        if store.get(E.Take, take_id) is None:
-            matches = [t for t in store.all(E.Take) if t.id.startswith(take_id)]
-            if len(matches) != 1:
-                raise UsageError(f"No take with id {take_id} in this project.")
-            take_id = matches[0].id
-        take = approve_take(store, take_id)
-        print(f"Approved take {take.id[:8]} of shot {take.shot_id[:8]}.")
+        take = take_ops.approve_take(store, resolve_take(store, args.take).id).result
+        print(f"Approved take {take.id[:8]} of shot {shot_labels(store)[take.shot_id]}.")
     return 0
 
 
 def cmd_use_keyframe(args: argparse.Namespace) -> int:
-    from engine.generate.importer import use_keyframe
-    from engine.model import entities as E
-
     with open_project(args.dir) as store:
-        matches = [t for t in store.all(E.Take) if t.id.startswith(args.take)]
-        if len(matches) != 1:
-            raise UsageError(f"No take with id {args.take} in this project.")
-        shot = use_keyframe(store, matches[0].id, last=args.last)
+        take = resolve_take(store, args.take)
+        take_ops.use_keyframe(store, take.id, last=args.last)
+        label = shot_labels(store)[take.shot_id]
         which = "last" if args.last else "first"
-        print(f"Shot {shot.id[:8]} now starts from that keyframe ({which} keyframe); animate it "
-              "with an image-to-video model: storyreel generate DIR --shots "
-              f"{shot.id[:8]} --backend MODEL.")
+        print(f"Shot {label} now starts from that keyframe ({which} keyframe); animate it "
+              f"with an image-to-video model: storyreel generate DIR --shots {label} "
+              "--backend MODEL.")
     return 0
 
 
 def cmd_takes(args: argparse.Namespace) -> int:
-    from engine.generate.service import resolve_shots
-
     with open_project(args.dir) as store:
-        shot = resolve_shots(store, [args.shot])[0]
+        shot = resolve_shot(store, args.shot)
         takes = store.takes(shot.id)
         if args.json:
             print_json([to_values(t) for t in takes])

@@ -1,4 +1,5 @@
-"""CLI: ``storyreel export``, ``storyreel timeline`` and ``storyreel clip-edit``."""
+"""CLI: ``storyreel export``, ``storyreel timeline`` and ``storyreel clip-edit`` (through
+``engine.ops.audio.set_clip_edit``)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.cli_common import UsageError, open_project, print_json
+from engine.commands.common import UsageError, open_project, print_json
 from engine.model import TransitionKind
 from engine.model.timeline import timecode
+from engine.ops.addressing import resolve_shot
 from engine.render.presets import PRESETS
 
 
@@ -93,7 +95,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 
 
 def cmd_clip_edit(args: argparse.Namespace) -> int:
-    from engine.render.timeline_builder import set_clip_edit
+    from engine.ops import audio as audio_ops  # numpy/scipy: loaded when used
 
     changes: dict[str, Any] = {}
     for name in ("trim_in", "trim_out", "speed", "transition", "transition_frames", "gain_db"):
@@ -106,14 +108,8 @@ def cmd_clip_edit(args: argparse.Namespace) -> int:
     with open_project(args.dir) as store:
         # found by label or id without building the film: a broken shot elsewhere
         # (or this one's bad trims) must not stop the user from fixing this edit
-        from engine.generate.requests import shot_label
-
-        matches = [s.id for s in store.shots()
-                   if shot_label(store, s) == args.shot or s.id.startswith(args.shot)]
-        if len(matches) != 1:
-            raise UsageError(f"{args.shot!r} matches {len(matches)} shots; give a shot label "
-                             "like 1-2 (scene-shot) or a unique shot id prefix.")
-        edit = set_clip_edit(store, matches[0], **changes)
+        shot = resolve_shot(store, args.shot)
+        edit = audio_ops.set_clip_edit(store, shot.id, **changes).result
     print(f"Shot {args.shot}: trim {edit.trim_in}/{edit.trim_out} frames, speed ×{edit.speed:g}, "
           f"{edit.transition} {edit.transition_frames}f, {edit.gain_db:+.1f} dB.")
     return 0
@@ -142,7 +138,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("clip-edit", help="trim, speed up or add a transition to a shot's clip")
     p.add_argument("dir")
-    p.add_argument("shot", help="shot label like 1-2 (scene-shot) or shot id prefix")
+    p.add_argument("shot", help="shot label like 1-2 (scene-shot), id or id prefix")
     p.add_argument("--trim-in", type=int, help="frames cut at the head")
     p.add_argument("--trim-out", type=int, help="frames cut at the tail")
     p.add_argument("--speed", type=float, help="playback speed factor (0.1–10)")

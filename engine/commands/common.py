@@ -1,7 +1,7 @@
 """Helpers shared by the ``storyreel`` command's handlers.
 
-Below every command module (``engine.cli`` and each subsystem's ``commands`` module
-import it; it imports neither), so the command modules no longer import ``engine.cli``.
+Every command module imports these; this module imports none of them (nor
+``engine.cli``), so there is no import cycle between the parser and the handlers.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine.cli_common import open_project, print_json
+from engine.commands.common import open_project, print_json
+from engine.ops import story as story_ops
+from engine.ops.addressing import resolve_shot_ids
 
 LLM_CHOICES = ("auto", "none", "openai", "local")
 
@@ -24,10 +26,8 @@ def _stderr_progress(quiet: bool) -> Any:
 
 
 def cmd_import_script(args: argparse.Namespace) -> int:
-    from engine.story.importer import import_script
-
     with open_project(args.dir) as store:
-        report = import_script(store, Path(args.file))
+        report = story_ops.import_script(store, Path(args.file)).result
     if args.json:
         print_json(report.to_dict())
         return 0
@@ -45,13 +45,11 @@ def cmd_import_script(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from engine.story.planner import plan
-
     with open_project(args.dir) as store:
-        report = plan(store, idea=args.idea, llm=args.llm, base_url=args.base_url,
-                      model=args.model,
-                      model_path=Path(args.model_path) if args.model_path else None,
-                      progress=_stderr_progress(args.json or args.llm == "none"))
+        report = story_ops.plan(
+            store, idea=args.idea, llm=args.llm, base_url=args.base_url, model=args.model,
+            model_path=Path(args.model_path) if args.model_path else None,
+            progress=_stderr_progress(args.json or args.llm == "none")).result
     if args.json:
         print_json(report.to_dict())
         return 0
@@ -80,10 +78,9 @@ def cmd_script_show(args: argparse.Namespace) -> int:
 
 
 def cmd_recompose(args: argparse.Namespace) -> int:
-    from engine.story.composer import recompose
-
     with open_project(args.dir) as store:
-        changed = recompose(store, args.shot or None)
+        ids = resolve_shot_ids(store, args.shot) if args.shot else None
+        changed = story_ops.recompose(store, ids).result
     print(f"Recomposed prompts: {changed} changed.")
     return 0
 
@@ -114,5 +111,6 @@ def register(subparsers: Any) -> None:
     show.set_defaults(func=cmd_script_show)
     rec = ssub.add_parser("recompose", help="recompose shot prompts from the current data")
     rec.add_argument("dir")
-    rec.add_argument("--shot", action="append", metavar="ID", help="only this shot (repeatable)")
+    rec.add_argument("--shot", action="append", metavar="SHOT",
+                     help="only this shot: label like 2-3, id or prefix (repeatable)")
     rec.set_defaults(func=cmd_recompose)

@@ -6,25 +6,16 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from engine.cli_common import UsageError, open_project, print_json
+from engine.commands.common import UsageError, open_project, print_json
+from engine.ops.addressing import resolve_shot, resolve_shot_ids
 
 
-def _shot_ids(store: Any, specs: list[str] | None) -> list[str] | None:
-    if not specs:
+def _film_position(store: Any, address: str | None) -> int | None:
+    """The 1-based place in film order of the shot an address names (label, id, prefix)."""
+    if address is None:
         return None
-    shots = store.shots()
-    ids = []
-    for spec in specs:
-        if spec.isdigit():
-            n = int(spec)
-            if not (1 <= n <= len(shots)):
-                raise UsageError(f"--shots {spec} is not a shot number; use 1–{len(shots)}.")
-            ids.append(shots[n - 1].id)
-        elif any(s.id == spec for s in shots):
-            ids.append(spec)
-        else:
-            raise UsageError(f"--shots {spec} is neither a shot number nor a shot id.")
-    return ids
+    shot = resolve_shot(store, address)
+    return [s.id for s in store.shots()].index(shot.id) + 1
 
 
 def _progress_printer(quiet: bool):
@@ -36,11 +27,11 @@ def _progress_printer(quiet: bool):
 
 
 def cmd_voice(args: argparse.Namespace) -> int:
-    from engine.audio.voices import synthesize_project
+    from engine.ops import audio as audio_ops  # numpy/scipy: loaded when used
 
     with open_project(args.dir) as store:
-        ids = _shot_ids(store, args.shots)
-        report = synthesize_project(store, ids, progress=_progress_printer(args.json))
+        ids = resolve_shot_ids(store, args.shots) if args.shots else None
+        report = audio_ops.voice_lines(store, ids, progress=_progress_printer(args.json))
         if args.json:
             print_json(report.to_dict())
         else:
@@ -73,20 +64,23 @@ def cmd_voices_list(args: argparse.Namespace) -> int:
 
 
 def cmd_music_add(args: argparse.Namespace) -> int:
-    from engine.audio.music import add_music
+    from engine.ops import audio as audio_ops  # numpy/scipy: loaded when used
 
     with open_project(args.dir) as store:
-        p = add_music(store, args.file, args.from_shot, args.to_shot, args.gain)
+        p = audio_ops.add_music(store, args.file, from_shot=_film_position(store, args.from_shot),
+                                to_shot=_film_position(store, args.to_shot),
+                                gain_db=args.gain).result
     span = f"shots {args.from_shot or 'start'}–{args.to_shot or 'end'}"
     print(f"Added music {Path(args.file).name} under {span} at {p.gain_db:+.1f} dB ({p.id}).")
     return 0
 
 
 def cmd_sfx_add(args: argparse.Namespace) -> int:
-    from engine.audio.music import add_sfx
+    from engine.ops import audio as audio_ops  # numpy/scipy: loaded when used
 
     with open_project(args.dir) as store:
-        p = add_sfx(store, args.shot, args.file, args.offset, args.gain)
+        p = audio_ops.add_sfx(store, _film_position(store, args.shot), args.file,
+                              offset=args.offset, gain_db=args.gain).result
     print(f"Added sound {Path(args.file).name} to shot {args.shot} at +{p.offset:.2f} s ({p.id}).")
     return 0
 
@@ -132,7 +126,8 @@ def register(sub: Any) -> None:
     parser_class = sub._parser_class
     p = sub.add_parser("voice", help="synthesize every dialogue line and narration")
     p.add_argument("dir")
-    p.add_argument("--shots", nargs="+", metavar="SHOT", help="shot numbers (1-based) or ids")
+    p.add_argument("--shots", nargs="+", metavar="SHOT",
+                   help="only these shots: labels like 2-3, ids or id prefixes")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_voice)
 
@@ -148,9 +143,9 @@ def register(sub: Any) -> None:
     m = ms.add_parser("add", help="add music under the film or a range of shots")
     m.add_argument("dir")
     m.add_argument("file", help="an audio file (or a video with sound)")
-    m.add_argument("--from-shot", type=_number(int, "--from-shot"), metavar="N",
-                   help="first shot under the music, 1-based (default: the film's start)")
-    m.add_argument("--to-shot", type=_number(int, "--to-shot"), metavar="M",
+    m.add_argument("--from-shot", metavar="SHOT",
+                   help="first shot under the music, a label like 1-2 (default: the start)")
+    m.add_argument("--to-shot", metavar="SHOT",
                    help="last shot under the music, inclusive (default: the film's end)")
     m.add_argument("--gain", type=_number(float, "--gain"), default=0.0, metavar="DB",
                    help="level change in dB, -60…+24 (default 0)")
@@ -160,7 +155,7 @@ def register(sub: Any) -> None:
     ss = p.add_subparsers(dest="sfx_command", metavar="ACTION", parser_class=parser_class)
     s = ss.add_parser("add", help="add a sound effect to a shot")
     s.add_argument("dir")
-    s.add_argument("shot", type=_number(int, "SHOT"), help="shot number, 1-based in film order")
+    s.add_argument("shot", help="shot label like 1-2 (scene-shot), id or id prefix")
     s.add_argument("file", help="an audio file (or a video with sound)")
     s.add_argument("--offset", type=_number(float, "--offset"), default=0.0, metavar="S",
                    help="seconds into the shot where the sound starts (default 0)")
