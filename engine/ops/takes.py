@@ -8,7 +8,7 @@ from engine.generate import importer
 from engine.model import ShotStatus
 from engine.model import entities as E
 from engine.ops import derived
-from engine.ops.addressing import shot_label
+from engine.ops.addressing import resolve_take, shot_label
 from engine.ops.base import Changes, OpError, operation, with_result
 from engine.store.project import ProjectStore
 
@@ -86,7 +86,11 @@ def set_keyframe(store: ProjectStore, shot_id: str, source: str | Path, *,
                               "a take id (with @SECONDS for a frame of it).")
             image, origin = path, {"file": path.name}
         else:
-            take = _find_take(store, str(source))
+            try:
+                take = resolve_take(store, str(source))
+            except OpError as exc:
+                raise OpError(f"{source} is neither an image file nor a take of this "
+                              f"project; {str(exc)[0].lower()}{str(exc)[1:]}") from None
             clip = store.media.require_intact(take.media, f"Take {take.id[:8]}")
             image = work / "frame.png"
             shown = frame_at(clip, at, last=last and at is None, out=image)
@@ -104,16 +108,3 @@ def set_keyframe(store: ProjectStore, shot_id: str, source: str | Path, *,
         derived.refresh(store, [shot.id], recompose=False)
     return with_result(out[0], {"media": asset.sha256, **origin})
 
-
-def _find_take(store: ProjectStore, address: str) -> E.Take:
-    take = store.get(E.Take, address)
-    if take is not None:
-        return take
-    matches = [t for t in store.all(E.Take) if t.id.startswith(address)] if len(
-        address) >= 4 else []
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        raise OpError(f"Take {address!r} is ambiguous: "
-                      f"{', '.join(t.id[:8] for t in matches[:6])}.")
-    raise OpError(f"{address!r} is neither an image file nor a take of this project.")
