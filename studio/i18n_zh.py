@@ -202,6 +202,7 @@ ALL_ZH: dict[str, str] = {**ZH_WIDGETS, **ZH}
 ENGINE_ZH: list[tuple[str, str]] = [
     (r"queued", "排队中"), (r"cached", "已缓存，无需重算"), (r"done", "完成"),
     (r"failed", "失败"), (r"cancelled", "已取消"), (r"Cancelled by the user\.", "已被用户取消。"),
+    (r"segment (\d+)/(\d+), step (\d+)/(\d+)", r"第 \1/\2 段，第 \3/\4 步"),
     (r"step (\d+)/(\d+)", r"第 \1/\2 步"), (r"[Ff]rame (\d+)/(\d+)", r"第 \1/\2 帧"),
     (r"Loading (.+)", r"正在加载 \1"), (r"encoding", "正在编码"),
     (r"Drawing the storyboard frame", "正在绘制分镜画面"), (r"Animatic done", "动态分镜完成"),

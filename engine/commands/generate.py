@@ -74,6 +74,12 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
                 raise UsageError(f"--{key} {value} must be "
                                  f"{'0 or more' if key == 'seed' else 'positive'}.")
             out[key] = value
+    if getattr(args, "new_seed", False):
+        if "seed" in out:
+            raise UsageError("--new-seed and --seed both choose the seed; give one of them.")
+        import secrets
+
+        out["seed"] = secrets.randbelow(2**31)  # a re-roll: a new take, never a cache hit
     return out
 
 
@@ -297,6 +303,26 @@ def cmd_use_keyframe(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keyframe(args: argparse.Namespace) -> int:
+    source, at = args.source, None
+    if "@" in source and not Path(source).exists():
+        source, _, when = source.rpartition("@")
+        try:
+            at = float(when)
+        except ValueError:
+            raise UsageError(f"{args.source!r}: after @ comes a time in seconds, e.g. "
+                             "TAKE@1.5.") from None
+    with open_project(args.dir) as store:
+        shot = resolve_shot(store, args.shot)
+        out = take_ops.set_keyframe(store, shot.id, source, at=at, last=args.last)
+        label = shot_labels(store)[shot.id]
+        origin = out.result
+        where = (f"frame at {origin['at']:g} s of take {origin['take'][:8]}" if "take" in origin
+                 else origin["file"])
+        print(f"Shot {label}: {'last' if args.last else 'first'} keyframe is now {where}.")
+    return 0
+
+
 def cmd_takes(args: argparse.Namespace) -> int:
     with open_project(args.dir) as store:
         shot = resolve_shot(store, args.shot)
@@ -351,6 +377,8 @@ def register(sub: Any) -> None:
     g.add_argument("--frames", type=int, help="frames per clip (overrides --quality)")
     g.add_argument("--steps", type=int, help="denoising steps of a model (overrides --quality)")
     g.add_argument("--seed", type=int, help="the same seed for every shot (default: per shot)")
+    g.add_argument("--new-seed", action="store_true",
+                   help="re-roll: a fresh random seed, so an up-to-date shot gets a new take")
     g.add_argument(
         "--memory-profile",
         choices=["none", "model-offload", "group-offload"],
@@ -381,6 +409,16 @@ def register(sub: Any) -> None:
     ap.add_argument("dir")
     ap.add_argument("take", metavar="TAKE_ID", help="take id or id prefix (see `takes`)")
     ap.set_defaults(func=cmd_approve)
+
+    kf = sub.add_parser("keyframe",
+                        help="an image, or a frame of any take, as a shot's first/last keyframe")
+    kf.add_argument("dir")
+    kf.add_argument("shot", help="shot label like 1-2, id or id prefix")
+    kf.add_argument("source", metavar="FILE|TAKE_ID[@SECONDS]",
+                    help="an image file, or a take (its first frame, or the one at SECONDS)")
+    kf.add_argument("--last", action="store_true",
+                    help="set the last keyframe (a take's last frame unless @SECONDS)")
+    kf.set_defaults(func=cmd_keyframe)
 
     uk = sub.add_parser("use-keyframe",
                         help="make a keyframe take's image the shot's first (or last) keyframe")

@@ -59,6 +59,11 @@ class GenerationRequest:
     duration: float = 3.0  # seconds the shot lasts in the film
     style: str = ""
     language: str = "zh"
+    # the film's frame rate: a model's take at another rate is converted to it by
+    # motion-compensated interpolation (0: keep the model's rate)
+    film_fps: float = 0.0
+    # where finished segments of a long shot are kept (resume after a crash; not an input)
+    segment_cache: Path | None = None
 
     def reference_hashes(self) -> list[str]:
         return [h for c in self.characters for h in c.image_hashes]

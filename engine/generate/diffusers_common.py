@@ -7,17 +7,23 @@ keeps one loaded backend warm across jobs that use the same model.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import importlib
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from engine.errors import Cancelled, StoryreelError
+from engine.generate import segments
 from engine.generate.base import GenerationRequest, GenerationResult
 from engine.generate.memory import Placement, apply, plan, torch_dtype
+from engine.generate.presets import FAMILY_RULES
 from engine.generate.registry import ModelEntry, verify
-from engine.generate.video_io import write_video
+from engine.generate.requests import request_facts
+from engine.generate.video_io import retime, write_video
 from engine.jobs.progress import CancelToken, Progress
 
 
@@ -60,6 +66,8 @@ class DiffusersBackend:
         self.placement: Placement = plan(device, entry.folder, memory_profile)
         self.pipe: Any = None
         self.load_seconds = 0.0
+        self.previous: Any = None  # the tail of the previous segment while one is made
+        self.segment_index, self.segment_count = 0, 1  # the segment being made, of how many
 
     # ----------------------------------------------------------------- lifecycle
     @property
@@ -109,26 +117,49 @@ class DiffusersBackend:
         cancel.check()
         steps = request.steps
         started = time.perf_counter()
-
-        def on_step(pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-            progress(0.9 * (step + 1) / steps, f"step {step + 1}/{steps}")
-            if cancel.cancelled:
-                # stop now: ``pipe._interrupt`` would skip the remaining steps but still run
-                # the VAE decode, which takes seconds at 480p/81 frames
-                pipe._interrupt = True
-                raise Cancelled("Cancelled by the user.")
-            return {}
-
-        generator = torch.Generator(device="cpu").manual_seed(int(request.seed))
-        try:
-            with torch.inference_mode():
-                output, extra = self._run(request, generator, on_step)
-        except torch.cuda.OutOfMemoryError as exc:
-            raise GenerationError(
-                f"Out of GPU memory at {request.width}×{request.height}, {request.frames} "
-                f"frames with the {self.placement.profile!r} memory profile; try a lower "
-                "quality or a leaner profile."
-            ) from exc
+        rules = FAMILY_RULES.get(self.family)
+        if rules is not None and rules.video:
+            needed = segments.frames_needed(request.duration, request.fps, rules.frame_step)
+            layout = segments.plan(needed, request.frames, self.segment_overlap(request))
+        else:
+            layout = segments.plan(request.frames, request.frames)
+        facts = request_facts(request, storyboard=False)
+        # media files are named by their sha256: the names say which keyframes were used
+        facts.update(model=self.entry.content_hash, family=self.family,
+                     first_frame=request.first_frame.name if request.first_frame else None,
+                     last_frame=request.last_frame.name if request.last_frame else None)
+        # kept only for long shots: what a crash or a cancel would otherwise throw away
+        cache = segments.SegmentCache(request.segment_cache if layout.count > 1 else None)
+        parts: list[dict[str, Any]] = []
+        output: Any = None
+        extra: dict[str, Any] = {}
+        if rules is None or not rules.video:  # a still keyframe: one call, nothing to join
+            output, extra = self._segment(request, layout, 0, int(request.seed), None, steps,
+                                          progress, cancel, torch)
+        for index in range(layout.count if rules is not None and rules.video else 0):
+            cancel.check()
+            previous = None if output is None else np.asarray(output)[-layout.overlap:]
+            seed = int(request.seed) + index
+            key = segments.segment_key(facts, index, seed, previous)
+            made, more = cache.get(key)
+            part = {"index": index, "seed": seed, "frames": layout.window,
+                    "conditioning": "none" if previous is None else self.continuation,
+                    "cached": made is not None}
+            if made is None:
+                made, more = self._segment(request, layout, index, seed, previous, steps,
+                                           progress, cancel, torch)
+                cache.put(key, np.asarray(made), more)
+            extra.update(more)
+            # at the stored precision, so a resumed run continues from the same frames
+            made = segments.as_float(segments.as_uint8(made))
+            output = made if output is None else segments.blend(output, made, layout.overlap)
+            parts.append(part)
+        if layout.count > 1:
+            output = output[:layout.needed]
+            extra["segments"] = parts
+            extra["segment_overlap"] = layout.overlap
+        if output is not None and parts:
+            extra["frames_made"] = int(len(output))
         if cancel.cancelled:
             raise Cancelled("Cancelled by the user.")
         denoise_seconds = time.perf_counter() - started
@@ -150,13 +181,67 @@ class DiffusersBackend:
         progress(1.0, "done")
         return GenerationResult(video=out_path, record=record)
 
+    # how a segment continues the one before: "tail-frames" (VACE video + mask),
+    # "last-frame" (I2V), "none" (text only: the seam is only crossfaded)
+    continuation = "none"
+
+    def segment_overlap(self, request: GenerationRequest) -> int | None:
+        """Frames shared by consecutive segments (None: the plan's default)."""
+        return None
+
+    def _segment(self, request: GenerationRequest, layout: segments.SegmentPlan, index: int,
+                 seed: int, previous: Any, steps: int, progress: Progress,
+                 cancel: CancelToken, torch: Any) -> tuple[Any, dict[str, Any]]:
+        """One model call: segment ``index`` of ``layout`` (the whole take when one)."""
+        n = layout.count
+
+        def on_step(pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+            done = (index + (step + 1) / steps) / n
+            label = f"step {step + 1}/{steps}"
+            progress(0.9 * done, f"segment {index + 1}/{n}, {label}" if n > 1 else label)
+            if cancel.cancelled:
+                # stop now: ``pipe._interrupt`` would skip the remaining steps but still run
+                # the VAE decode, which takes seconds at 480p/81 frames
+                pipe._interrupt = True
+                raise Cancelled("Cancelled by the user.")
+            return {}
+
+        generator = torch.Generator(device="cpu").manual_seed(seed)
+        part = dataclasses.replace(request, seed=seed, frames=layout.window)
+        self.previous = previous
+        self.segment_index, self.segment_count = index, n
+        try:
+            with torch.inference_mode():
+                frames, extra = self._run(part, generator, on_step)
+        except torch.cuda.OutOfMemoryError as exc:
+            raise GenerationError(
+                f"Out of GPU memory at {request.width}×{request.height}, {layout.window} "
+                f"frames with the {self.placement.profile!r} memory profile; try a lower "
+                "quality or a leaner profile."
+            ) from exc
+        finally:
+            self.previous = None
+        if cancel.cancelled:
+            raise Cancelled("Cancelled by the user.")
+        return frames, extra
+
     def _run(self, request: GenerationRequest, generator: Any, on_step: Any) -> tuple[Any, dict]:
-        """Call the pipeline; return (frames as (T,H,W,3) floats or None, record extras)."""
+        """Call the pipeline; return (frames as (T,H,W,3) floats or None, record extras).
+        ``self.previous`` holds the tail frames of the segment before, or None."""
         raise NotImplementedError
 
     def _write_output(self, output: Any, extra: dict[str, Any], request: GenerationRequest,
                       out_path: Path) -> None:
-        write_video(output, out_path, request.fps)
+        film = float(request.film_fps or 0.0)
+        if film > 0 and abs(film - request.fps) > 1e-3 and len(output) > 1:
+            # the model's rate (Wan: 16 fps) → the film's, by motion-compensated
+            # interpolation: in-between pictures, never repeated frames
+            write_video(retime(output, request.fps, film), out_path, film)
+            extra["fps_conversion"] = {"from": request.fps, "to": film,
+                                       "method": "minterpolate (mci, aobmc, bidir)"}
+            extra["fps"] = film
+        else:
+            write_video(output, out_path, request.fps)
 
     def _common_kwargs(self, request: GenerationRequest, generator: Any, on_step: Any) -> dict:
         return {

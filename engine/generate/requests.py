@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 from engine.generate.base import CharacterRef, GenerationRequest, SpokenLine
@@ -12,7 +13,7 @@ from engine.model import entities as E
 CACHE_KEY_VERSION = "storyreel-take-v1"
 # what a model backend actually consumes; the animatic also draws the storyboard facts
 MODEL_INPUTS = ("prompt", "negative_prompt", "seed", "width", "height", "frames", "fps",
-                "steps", "guidance", "camera_move")
+                "steps", "guidance", "camera_move", "duration", "film_fps")
 
 
 def shot_seed(shot: E.Shot) -> int:
@@ -80,6 +81,8 @@ def build_request(store: Any, shot: E.Shot, settings: dict[str, Any]) -> Generat
         duration=float(shot.duration),
         style=project.style,
         language=str(project.language),
+        film_fps=float(project.fps),
+        segment_cache=Path(store.cache_dir) / "segments",
     )
 
 

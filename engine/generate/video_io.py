@@ -77,3 +77,83 @@ def read_frames(path: Path, limit: int | None = None) -> np.ndarray:
             if limit is not None and len(frames) >= limit:
                 break
     return np.stack(frames)
+
+
+def retime(frames: Any, src_fps: float, dst_fps: float) -> np.ndarray:
+    """Frames at ``src_fps`` → the same span at ``dst_fps`` by motion-compensated
+    interpolation (ffmpeg's minterpolate through PyAV's filter graph): new in-between
+    pictures, never repeated frames. (T, H, W, 3) uint8 out."""
+    import av
+
+    arr = to_uint8(frames)
+    t, h, w, _ = arr.shape
+    if h % 2 or w % 2:
+        arr = np.pad(arr, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+    src = Fraction(src_fps).limit_denominator(1001)
+    dst = Fraction(dst_fps).limit_denominator(1001)
+    graph = av.filter.Graph()
+    buffer = graph.add_buffer(width=arr.shape[2], height=arr.shape[1], format="yuv420p",
+                              time_base=1 / src)
+    chain = [buffer,
+             graph.add("minterpolate", f"fps={dst.numerator}/{dst.denominator}:mi_mode=mci:"
+                                       "mc_mode=aobmc:me_mode=bidir:vsbmc=1"),
+             graph.add("format", "rgb24"), graph.add("buffersink")]
+    for a, b in zip(chain, chain[1:], strict=False):
+        a.link_to(b)
+    graph.configure()
+    out: list[np.ndarray] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                frame = graph.pull()
+            except (BlockingIOError, av.error.EOFError, EOFError):
+                return
+            out.append(frame.to_ndarray(format="rgb24"))
+
+    # the filter looks one frame ahead: the last picture is given twice so that the
+    # interval after it (which belongs to the clip's span) is filled too
+    for i in range(t + 1):
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr[min(i, t - 1)]),
+                                           format="rgb24")
+        frame = frame.reformat(format="yuv420p")
+        frame.pts = i
+        frame.time_base = 1 / src
+        graph.push(frame)
+        drain()
+    graph.push(None)
+    drain()
+    want = max(1, round(t * float(dst) / float(src)))
+    result = np.stack(out[:want])[:, :h, :w]
+    if len(result) < want:  # the filter holds back the last frames at the very end
+        result = np.concatenate([result, np.repeat(result[-1:], want - len(result), axis=0)])
+    return result
+
+
+def frame_at(path: Path, seconds: float | None, *, last: bool = False,
+             out: Path) -> float:
+    """Save the picture showing ``seconds`` into a clip (its first, or with ``last`` its
+    final frame) as a PNG; returns the time of the frame saved."""
+    import av
+    from PIL import Image
+
+    from engine.errors import MediaError
+
+    chosen = None
+    chosen_t = 0.0
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        duration = float(stream.duration * stream.time_base) if stream.duration else None
+        if seconds is not None and (seconds < 0 or (duration and seconds > duration + 1e-3)):
+            raise MediaError(f"@{seconds:g} s is outside the take (0–{duration or 0:.2f} s).")
+        for frame in container.decode(stream):
+            t = float(frame.time or 0.0)
+            if seconds is not None and t > seconds + 1e-6 and chosen is not None:
+                break
+            chosen, chosen_t = frame, t
+            if seconds is None and not last:
+                break
+    if chosen is None:
+        raise MediaError(f"{path.name} has no decodable frame.")
+    Image.fromarray(chosen.to_ndarray(format="rgb24")).save(out)
+    return chosen_t

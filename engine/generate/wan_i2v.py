@@ -16,6 +16,10 @@ from engine.generate.diffusers_common import DiffusersBackend, GenerationError, 
 
 class WanI2VBackend(DiffusersBackend):
     family = "wan-i2v"
+    continuation = "last-frame"
+
+    def segment_overlap(self, request: GenerationRequest) -> int | None:
+        return 1  # the next segment starts from the previous one's last frame
 
     @property
     def takes_last_frame(self) -> bool:
@@ -24,6 +28,8 @@ class WanI2VBackend(DiffusersBackend):
         return getattr(self.pipe.transformer.config, "pos_embed_seq_len", None) is not None
 
     def _run(self, request: GenerationRequest, generator: Any, on_step: Any) -> tuple[Any, dict]:
+        if self.previous is not None:
+            return self._continue(request, generator, on_step)
         if request.first_frame is None:
             raise GenerationError(
                 f"Shot {request.shot_label or request.shot_id} has no first keyframe; an "
@@ -35,9 +41,11 @@ class WanI2VBackend(DiffusersBackend):
         kwargs["num_frames"] = request.frames
         kwargs["image"] = load_image(request.first_frame, size)
         extra: dict[str, Any] = {"first_frame_used": True}
-        if request.last_frame is not None:
+        # in a shot made in segments the last keyframe ends the last segment, not the first
+        last_frame = request.last_frame if self.segment_count == 1 else None
+        if last_frame is not None:
             if self.takes_last_frame:
-                kwargs["last_image"] = load_image(request.last_frame, size)
+                kwargs["last_image"] = load_image(last_frame, size)
                 extra["last_frame_used"] = True
             else:
                 extra["last_frame_used"] = False
@@ -46,5 +54,27 @@ class WanI2VBackend(DiffusersBackend):
             # an FLF2V checkpoint needs two frames: hold the first one
             kwargs["last_image"] = kwargs["image"]
             extra["last_frame_used"] = "first frame repeated"
+        result = self.pipe(**kwargs)
+        return result.frames[0], extra
+
+    def _continue(self, request: GenerationRequest, generator: Any,
+                  on_step: Any) -> tuple[Any, dict]:
+        """A later segment: from the previous segment's last frame (towards the shot's last
+        keyframe when the checkpoint takes one)."""
+        from PIL import Image
+
+        from engine.generate.segments import as_uint8
+
+        size = (request.width, request.height)
+        kwargs = self._common_kwargs(request, generator, on_step)
+        kwargs["num_frames"] = request.frames
+        kwargs["image"] = Image.fromarray(as_uint8(self.previous)[-1]).resize(size)
+        extra: dict[str, Any] = {"first_frame_used": True}
+        final = self.segment_index == self.segment_count - 1
+        if request.last_frame is not None and final and self.takes_last_frame:
+            kwargs["last_image"] = load_image(request.last_frame, size)
+            extra["last_frame_used"] = True
+        elif getattr(self.pipe, "image_encoder", None) is not None and self.takes_last_frame:
+            kwargs["last_image"] = kwargs["image"]
         result = self.pipe(**kwargs)
         return result.frames[0], extra

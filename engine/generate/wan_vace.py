@@ -15,6 +15,7 @@ class WanVaceBackend(DiffusersBackend):
     reference image (then further ones while fewer than MAX_REFERENCES are used)."""
 
     family = "wan-vace"
+    continuation = "tail-frames"
 
     def _run(self, request: GenerationRequest, generator: Any, on_step: Any) -> tuple[Any, dict]:
         chosen: list[tuple[str, Any]] = []
@@ -28,5 +29,23 @@ class WanVaceBackend(DiffusersBackend):
         kwargs["num_frames"] = request.frames
         if chosen:
             kwargs["reference_images"] = [load_image(p) for _, p in chosen]
+        if self.previous is not None:
+            kwargs["video"], kwargs["mask"] = continue_from(self.previous, request.frames,
+                                                            (request.width, request.height))
         result = self.pipe(**kwargs)
         return result.frames[0], {"references_used": [sha for sha, _ in chosen]}
+
+
+def continue_from(tail: Any, frames: int, size: tuple[int, int]) -> tuple[list, list]:
+    """VACE's video + mask inputs that continue a clip: its tail frames kept (black mask),
+    the rest generated (grey frames under a white mask)."""
+    from PIL import Image
+
+    from engine.generate.segments import as_uint8
+
+    kept = [Image.fromarray(f).resize(size) for f in as_uint8(tail)]
+    grey = Image.new("RGB", size, (127, 127, 127))
+    video = kept + [grey] * (frames - len(kept))
+    mask = [Image.new("L", size, 0)] * len(kept) + [Image.new("L", size, 255)] * (
+        frames - len(kept))
+    return video, mask

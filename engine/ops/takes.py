@@ -8,7 +8,7 @@ from engine.generate import importer
 from engine.model import ShotStatus
 from engine.model import entities as E
 from engine.ops import derived
-from engine.ops.addressing import shot_label
+from engine.ops.addressing import resolve_take, shot_label
 from engine.ops.base import Changes, OpError, operation, with_result
 from engine.store.project import ProjectStore
 
@@ -61,3 +61,50 @@ def delete_take(store: ProjectStore, take_id: str, *, author: str | None = None)
         store.delete(take)
         derived.refresh(store, [shot.id], recompose=False)
     return out[0]
+
+
+def set_keyframe(store: ProjectStore, shot_id: str, source: str | Path, *,
+                 at: float | None = None, last: bool = False,
+                 author: str | None = None) -> Changes:
+    """Any image file, or a frame of any take (animatic, imported, generated; ``at``
+    seconds into it, else its first frame — its last with ``last``), becomes the shot's
+    first (or last) keyframe."""
+    import tempfile
+
+    from engine.generate.video_io import frame_at
+    from engine.store.media import IMAGE_EXTS
+
+    shot = store.require(E.Shot, shot_id)
+    path = Path(str(source))
+    work = Path(tempfile.mkdtemp(prefix="keyframe-", dir=store.cache_dir))
+    try:
+        if path.suffix.lower() in IMAGE_EXTS or path.is_file():
+            if not path.is_file():
+                raise OpError(f"{source} does not exist or is not a file.")
+            if path.suffix.lower() not in IMAGE_EXTS:
+                raise OpError(f"{path.name} is not an image; give a .png/.jpg/.webp file or "
+                              "a take id (with @SECONDS for a frame of it).")
+            image, origin = path, {"file": path.name}
+        else:
+            try:
+                take = resolve_take(store, str(source))
+            except OpError as exc:
+                raise OpError(f"{source} is neither an image file nor a take of this "
+                              f"project; {str(exc)[0].lower()}{str(exc)[1:]}") from None
+            clip = store.media.require_intact(take.media, f"Take {take.id[:8]}")
+            image = work / "frame.png"
+            shown = frame_at(clip, at, last=last and at is None, out=image)
+            origin = {"take": take.id, "at": round(shown, 3)}
+        asset = store.media.import_file(image)
+    finally:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+    field = "last_keyframe" if last else "first_keyframe"
+    label = shot_label(store, shot.id)
+    with operation(store, f"{'Last' if last else 'First'} keyframe of shot {label}",
+                   author) as out:
+        store.set_fields(E.Shot, shot.id, **{field: asset.sha256})
+        derived.refresh(store, [shot.id], recompose=False)
+    return with_result(out[0], {"media": asset.sha256, **origin})
+

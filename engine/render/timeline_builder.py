@@ -12,7 +12,8 @@ over the shot). ``engine.audio.mix.timeline_segments`` turns the audio into the 
 
 Source trims are in timeline frames of source time at normal speed: a clip shows source
 seconds ``[trim_in/fps, min(source end − trim_out/fps, trim_in/fps + shot duration ×
-speed))``. When the source is shorter than the shot, the clip is shorter.
+speed))``. When the source is shorter than the shot, the clip still lasts the shot: its
+last frame is held, or (``shot.generation["short_take"] = "slow"``) it is slowed to fit.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ from engine.model.timeline import (
 
 MIN_SPEED = 0.1
 MAX_SPEED = 10.0
+
+SHORT_TAKE_HOLD, SHORT_TAKE_SLOW = "hold", "slow"  # how a take shorter than its shot fills it
 
 
 def pick_take(store: Any, shot: Shot) -> Take | None:
@@ -144,6 +147,13 @@ def _clip_for_shot(
             f"{asset.duration:.2f} s take."
         )
     length = max(1, seconds_to_frames(use / speed, fps))
+    if length < planned - edit.trim_in - edit.trim_out and not (edit.trim_in or edit.trim_out):
+        # the take is shorter than its shot (an imported clip): the shot keeps its length,
+        # so its lines never run into the next one. The user picks per shot: hold the last
+        # frame (default) or slow the clip down to fill it.
+        if shot.generation.get("short_take") == SHORT_TAKE_SLOW:
+            speed = max(0.1, use / float(planned / fps))
+        length = planned
     return VideoClip(
         kind=SourceKind.VIDEO, source_in=float(trim_in_s), source_out=float(trim_in_s) + use,
         record_out=length, speed=speed, source_fps=asset.fps,

@@ -118,3 +118,34 @@ def test_animatic_generation_works_without_torch(film) -> None:
     assert proc.returncode == 0, proc.stderr
     with _reopen(film) as store:
         assert all(len(store.takes(s)) == 1 for s in film.film["shots"])
+
+
+def test_keyframe_from_an_image_and_from_a_frame_of_an_animatic_take(tmp_path, capsys) -> None:
+    from engine.cli import main
+    from engine.generate.service import generate_now
+    from engine.model import Project, Scene, Shot
+    from engine.store import ProjectStore
+    from tests.media_factory import make_image
+
+    store = ProjectStore.create(tmp_path / "k.storyreel", Project(title="k"))
+    scene = store.add(Scene(number=1))
+    a = store.add(Shot(scene_id=scene.id, order=0, duration=1.0, action="她回头"))
+    b = store.add(Shot(scene_id=scene.id, order=1, duration=1.0))
+    (take,) = generate_now(store, [a.id], overrides={"width": 64, "height": 96})
+    root = store.root
+    store.close()
+    image = make_image(tmp_path / "k.png", (64, 96), (10, 200, 30))
+    assert main(["keyframe", str(root), "1-2", str(image)]) == 0
+    assert main(["keyframe", str(root), "1-2", f"{take.id[:8]}@0.5", "--last"]) == 0
+    out = capsys.readouterr().out
+    assert "first keyframe is now k.png" in out and "frame at 0.5" in out
+    with ProjectStore.open(root) as again:
+        shot = again.require(Shot, b.id)
+        assert shot.first_keyframe and shot.last_keyframe
+        assert shot.first_keyframe != shot.last_keyframe
+        assert again.media.path(shot.last_keyframe).suffix == ".png"
+    assert main(["keyframe", str(root), "1-2", f"{take.id[:8]}@9"]) == 2
+    assert "outside the take" in capsys.readouterr().err
+    assert main(["keyframe", str(root), "1-2", "nothing-like-this"]) == 2
+    err = capsys.readouterr().err
+    assert "is neither an image file nor a take" in err and err.count("\n") == 1

@@ -44,8 +44,14 @@ def test_wan_vace_take_through_worker_with_full_record(film, registered) -> None
     assert take.kind is TakeKind.GENERATED
     assert job.result["take_id"] == take.id and not job.result["cache_hit"]
     frames = _clip(film, take)
-    assert frames.shape == (5, 32, 32, 3)
+    # a 0.5 s shot with a 5-frame window: 2 segments (9 frames at 16 fps, 0.5625 s),
+    # converted to the film's 30 fps by interpolation: 17 frames, the take covers the shot
+    assert frames.shape == (17, 32, 32, 3)
     assert frames.std() > 1.0  # a real picture, not a flat fill
+    assert [(s["index"], s["frames"], s["conditioning"]) for s in take.record["segments"]] \
+        == [(0, 5, "none"), (1, 5, "tail-frames")]
+    assert take.record["frames_made"] == 9
+    assert take.record["fps_conversion"]["to"] == 30.0
     rec = take.record
     assert rec["model"] == registered["vace"] and len(rec["model_hash"]) == 64
     assert rec["reference_hashes"] == [film.film["red"]]
@@ -181,11 +187,13 @@ def test_ltx_condition_on_first_and_last_keyframes(film, registered, tmp_path: P
 
     pool = BackendPool()
     s2 = film.film["shots"][1]  # first keyframe: the red sheet
+    film.set_fields(E.Shot, s2, duration=0.3)  # one 9-frame window at 24 fps covers it
     (job,) = _run(film, [s2], registered["ltx"], pool=pool, frames=9)
     assert job.status is JobStatus.DONE, job.error
     red = _latest(film, s2)
     assert red.record["first_frame_used"] and not red.record["last_frame_used"]
-    assert _clip(film, red).shape == (9, 32, 32, 3)
+    assert "segments" not in red.record
+    assert _clip(film, red).shape == (11, 32, 32, 3)  # 9 at 24 fps → 11 at the film's 30
     green = film.media.import_file(make_image(tmp_path / "g.png", (32, 32), (20, 200, 20)))
     shot = film.require(E.Shot, s2)
     shot.last_keyframe = green.sha256

@@ -54,13 +54,14 @@ def test_take_choice_approved_else_newest(film, tmp_path: Path) -> None:
     assert build_timeline(store).video[0].take_id == newer.id
 
 
-def test_short_source_shortens_clip(film, tmp_path: Path) -> None:
+def test_short_source_never_shortens_the_shot(film, tmp_path: Path) -> None:
     store = film(2, duration=2.0)
     shots = store.shots()
     add_take(store, shots[0].id, make_video(tmp_path / "a.mp4", frames=12, fps=24))  # 0.5 s
     tl = build_timeline(store)
-    assert tl.video[0].duration_frames == 12
-    assert tl.video[1].record_in == 12
+    planned = round(2.0 * store.project.fps)
+    assert tl.video[0].duration_frames == planned  # its last frame is held
+    assert tl.video[1].record_in == planned
 
 
 def test_clip_edit_trims_speed_and_survives_regeneration(film, tmp_path: Path) -> None:
