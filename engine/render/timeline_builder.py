@@ -167,7 +167,7 @@ def build_timeline(store: Any) -> Timeline:
         fit=str(project.settings.get("fit", "fill")),
     )
     shots = store.shots()
-    labels = shot_labels(store.scenes(), shots)
+    labels = shot_labels(store.scenes(), shots, store.episodes())
     shot_range: dict[str, tuple[int, int]] = {}
     position = 0
     own_sound: dict[int, AudioItem] = {}  # video clip index → that clip's own sound

@@ -11,6 +11,7 @@ part that must be cut is cut at a word or clause boundary, never mid-word.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Iterable
@@ -22,7 +23,9 @@ from engine.model import (
     CameraAngle,
     CameraMove,
     Character,
+    Costume,
     LineKind,
+    Location,
     Project,
     Scene,
     Setting,
@@ -31,6 +34,7 @@ from engine.model import (
     ShotStatus,
     TimeOfDay,
 )
+from engine.model.wardrobe import costume_for
 
 if TYPE_CHECKING:
     from engine.store.project import ProjectStore
@@ -264,7 +268,8 @@ def _emotion_words(emotion: str) -> str:
 
 
 def compose_parts(shot: Shot, scene: Scene, characters_in_frame: list[Character],
-                  project: Project, family: str) -> list[_Part]:
+                  project: Project, family: str, place: Location | None = None
+                  ) -> list[_Part]:
     """The prompt's parts in reading order, each with its importance."""
     family = family_of(family)
     clip = family == "clip"
@@ -320,6 +325,9 @@ def compose_parts(shot: Shot, scene: Scene, characters_in_frame: list[Character]
             Setting.INTERIOR: f"inside {location}", Setting.EXTERIOR: f"outdoors, {location}",
             Setting.INTERIOR_EXTERIOR: f"in and around {location}"}[scene.setting]
         parts.append(_Part(where, 8, sentence))
+    if place is not None and place.description.strip():
+        parts.append(_Part(place.description.strip().rstrip("。."), 6,
+                           ", " if scene.location.strip() else sentence))
     light = ", ".join(x for x in (scene.lighting.strip(), scene.weather.strip(),
                                   TIME_LIGHT[scene.time_of_day]) if x)
     if light:
@@ -343,10 +351,12 @@ def compose_parts(shot: Shot, scene: Scene, characters_in_frame: list[Character]
 
 
 def compose_prompt(shot: Shot, scene: Scene, characters_in_frame: list[Character],
-                   project: Project, family: str = "t5") -> str:
+                   project: Project, family: str = "t5", location: Location | None = None
+                   ) -> str:
     """The model prompt for a shot, within the family's token limit."""
     family = family_of(family)
-    text = fit_parts(compose_parts(shot, scene, characters_in_frame, project, family), family)
+    text = fit_parts(compose_parts(shot, scene, characters_in_frame, project, family, location),
+                     family)
     return text if family == "clip" or not text else text + "."
 
 
@@ -372,6 +382,8 @@ class PromptContext:
         self.negative = compose_negative(self.project, self.family)
         self.scenes = {s.id: s for s in store.scenes()}
         self.characters = {c.id: c for c in store.all(Character)}
+        self.locations = {loc.id: loc for loc in store.all(Location)}
+        self.costumes = store.all(Costume)
 
     def apply(self, shot: Shot, scene: Scene | None = None) -> bool:
         """Set the shot's composed prompt (and an empty negative); True if the prompt changed.
@@ -381,8 +393,11 @@ class PromptContext:
         scene = scene or self.scenes.get(shot.scene_id)
         if scene is None:
             return False
-        in_frame = [self.characters[c] for c in shot.characters if c in self.characters]
-        prompt = compose_prompt(shot, scene, in_frame, self.project, self.family)
+        in_frame = [dataclasses.replace(self.characters[c], costume=costume_for(
+            self.characters[c], scene, self.costumes)) for c in shot.characters
+            if c in self.characters]
+        location = self.locations.get(scene.location_id or "")
+        prompt = compose_prompt(shot, scene, in_frame, self.project, self.family, location)
         if not shot.negative_prompt:
             shot.negative_prompt = self.negative
         if prompt == shot.prompt:

@@ -12,7 +12,14 @@ from __future__ import annotations
 import re
 
 from engine.model import Language, LineKind, Setting, TimeOfDay
-from engine.story.script import Beat, BeatKind, ParsedScript, ScriptScene, guess_language
+from engine.story.script import (
+    Beat,
+    BeatKind,
+    ParsedScript,
+    ScriptScene,
+    guess_language,
+    parse_episode_heading,
+)
 
 TITLE_KEYS = ("title", "credit", "author", "authors", "source", "draft date", "date",
               "contact", "copyright", "notes", "revision")
@@ -129,13 +136,15 @@ def parse_fountain(text: str) -> ParsedScript:
     lines = _Lines(raw[start:])
     scene: ScriptScene | None = None
     section = ""
+    episode_number = 1
     pending_action: list[str] = []
     pending_synopsis: list[str] = []
 
     def current_scene() -> ScriptScene:
         nonlocal scene
         if scene is None:  # text before the first heading: a scene without a heading
-            scene = ScriptScene(number=len(script.scenes) + 1, heading="")
+            scene = ScriptScene(number=len(script.scenes) + 1, heading="",
+                                episode=episode_number)
             scene.section = section
             script.scenes.append(scene)
         return scene
@@ -163,6 +172,12 @@ def parse_fountain(text: str) -> ParsedScript:
         if stripped.startswith("#"):  # section
             flush_action()
             section = stripped.lstrip("#").strip()
+            episode = parse_episode_heading(section)
+            if episode is not None:  # "# Episode 2" / "# 第2集 重逢" starts an episode
+                episode_number = episode.number
+                found = script.episode(episode.number)
+                found.title = found.title or episode.title
+                scene = None
             i += 1
             continue
         if stripped.startswith("=") and not stripped.startswith("=="):  # synopsis
@@ -187,7 +202,7 @@ def parse_fountain(text: str) -> ParsedScript:
             scene = ScriptScene(
                 number=len(script.scenes) + 1, heading=heading.upper() if not forced_heading
                 else heading, location=location, setting=setting, time_of_day=time,
-                section=section, synopsis=" ".join(pending_synopsis),
+                section=section, synopsis=" ".join(pending_synopsis), episode=episode_number,
             )
             pending_synopsis.clear()
             if number:
@@ -256,10 +271,12 @@ def parse_fountain(text: str) -> ParsedScript:
     flush_action()
 
     script.scenes = [s for s in script.scenes if s.beats or s.heading]
-    for number, s in enumerate(script.scenes, start=1):
-        s.number = number
+    counters: dict[int, int] = {}
+    for s in script.scenes:  # scene numbers are per episode
+        counters[s.episode] = s.number = counters.get(s.episode, 0) + 1
         for speaker in s.speakers():
             script.ensure_character(speaker)
+    script.number_scenes()
     _read_introductions(script)
     all_text = " ".join(b.text for s in script.scenes for b in s.beats)
     if all_text:
