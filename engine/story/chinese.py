@@ -43,6 +43,12 @@ _LINE = re.compile(
 )
 _LEADING_PAREN = re.compile(r"^[（(]([^）)]*)[）)]\s*")
 _TRAILING_PAREN = re.compile(r"\s*[（(]([^）)]*)[）)]\s*$")
+_RELATION = re.compile(
+    r"(?:[\u4e00-\u9fff·]{1,6}的)?(?:亲生|养|继|前|现任|未婚|结发|青梅竹马的)?"
+    r"(?:母亲|父亲|妈妈|爸爸|妻子|丈夫|老公|老婆|女儿|儿子|姐姐|妹妹|哥哥|弟弟|奶奶|爷爷|外婆|外公|"
+    r"姑姑|舅舅|阿姨|叔叔|婆婆|公公|岳母|岳父|儿媳|女婿|男友|女友|男朋友|女朋友|未婚夫|未婚妻|前夫|"
+    r"前妻|朋友|闺蜜|好友|同事|上司|老板|下属|秘书|助理|司机|管家|保姆|邻居|同学|室友|初恋|情敌|"
+    r"师父|徒弟|学生|老师|总裁|董事长|经理)")
 _AGE = re.compile(rf"({_NUM}|\d+)\s*(?:多|来)?\s*岁")
 
 TIME_WORDS: dict[str, TimeOfDay] = {
@@ -173,6 +179,9 @@ def parse_character_description(character: ScriptCharacter, text: str) -> None:
                 continue
             if clause in ("男", "男性", "男生", "男孩") and not character.gender:
                 character.gender = "male"
+                continue
+            if _RELATION.fullmatch(clause):  # "苏晴的母亲": who they are, not how they look
+                character.role = "，".join(x for x in (character.role, clause) if x)
                 continue
             age = _AGE.search(clause)
             if age and len(clause) <= 8:

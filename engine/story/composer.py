@@ -247,7 +247,22 @@ def _refer(character: Character, in_frame: list[Character], cjk: bool) -> str:
     return "the woman" if character.gender == "female" else "the man"
 
 
+_QUOTE = re.compile(r"([\"“「『《][^\"”」』》]*[\"”」』》])")
+
+
 def _replace_names(text: str, in_frame: list[Character], everyone: Iterable[Character]) -> str:
+    """Name → "the woman"/"女子" for people in frame, outside quotes: quoted text (a name
+    on a screen, a sign, a letter) is never rewritten."""
+    everyone = list(everyone)
+    pieces = _QUOTE.split(text)
+    if len(pieces) > 1:
+        return "".join(p if i % 2 else _replace_unquoted(p, in_frame, everyone)
+                       for i, p in enumerate(pieces))
+    return _replace_unquoted(text, in_frame, everyone)
+
+
+def _replace_unquoted(text: str, in_frame: list[Character],
+                      everyone: Iterable[Character]) -> str:
     for c in in_frame:  # "MAYA, 30s, short hair, sits…" → "MAYA sits…": the look is said once
         before = text
         for said in (c.age, c.appearance, c.costume):

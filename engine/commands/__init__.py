@@ -1,0 +1,1 @@
+"""The ``storyreel`` command's modules (each with ``register(subparsers)``)."""
