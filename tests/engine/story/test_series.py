@@ -253,3 +253,46 @@ def test_quoted_text_is_never_rewritten(project) -> None:
     assert project.character_by_name("妈妈") is not None
     assert isinstance(project.character_by_name("妈妈"), Character)
     assert all(isinstance(s, Scene) for s in project.scenes())
+
+
+SHORT_SERIES = """第1集：开端
+第1场 日 内 客厅
+苏晴：你好。
+
+第2集：结局
+第1场 夜 外 街道
+陈默：再见。
+第2场 夜 内 客厅
+苏晴：回家吧。
+"""
+
+
+def test_export_one_episode_and_all_episodes(project, tmp_path, capsys) -> None:
+    import av
+    import opentimelineio as otio
+    import pysubs2
+
+    import_script_text(project, SHORT_SERIES)
+    root = project.root
+    project.close()
+    one = tmp_path / "ep2.mp4"
+    assert _run("export", root, one, "--episode", "2", "--srt", "--preset", "draft") == 0
+    subs = [e.text for e in pysubs2.load(str(one.with_suffix(".srt")))]
+    assert subs == ["再见。", "回家吧。"]
+    out = tmp_path / "films"
+    out.mkdir()
+    assert _run("export", root, out, "--all-episodes", "--srt", "--otio",
+                "--preset", "draft") == 0
+    films = sorted(p.name for p in out.glob("*.mp4"))
+    assert films == ["E01_开端.mp4", "E02_结局.mp4"]
+    assert [e.text for e in pysubs2.load(str(out / "E01_开端.srt"))] == ["你好。"]
+    with av.open(str(out / "E02_结局.mp4")) as c2, av.open(str(one)) as c1:
+        d2 = c2.streams.video[0].frames or sum(1 for _ in c2.decode(video=0))
+        d1 = c1.streams.video[0].frames or sum(1 for _ in c1.decode(video=0))
+    assert d1 == d2 > 0
+    timeline = otio.adapters.read_from_file(str(out / "E02_结局.otio"))
+    names = [clip.name for clip in timeline.find_clips()]
+    assert "Shot E2 1-1" in names and "Shot E2 2-1" in names
+    assert not any("E1" in n for n in names)
+    assert _run("export", root, tmp_path / "x.mp4", "--episode", "7") == 2
+    assert "no episode 7" in capsys.readouterr().err
