@@ -55,6 +55,7 @@ class ShotPlan:
     lines: list[PlannedLine] = field(default_factory=list)
     narration: str = ""
     beats: list[int] = field(default_factory=list)  # indices of the scene beats it covers
+    transition: str = ""  # into this shot: "crossfade" / "dip-to-black" (TransitionKind)
 
     def spoken_seconds(self) -> float:
         texts = [ln.text for ln in self.lines]
@@ -190,6 +191,7 @@ class _SceneBreakdown:
         self.genders = {c.name: c.gender for c in script.characters}
         self.shots: list[ShotPlan] = []
         self.pending_voice: list[tuple[int, Beat]] = []  # narration / V.O. waiting for a picture
+        self.pending_transition = ""  # a transition line waiting for the next shot
         self.present: list[str] = []  # characters seen in the scene so far
         self.last_mentioned: list[str] = []
         self.conversation_shots = 0
@@ -216,6 +218,8 @@ class _SceneBreakdown:
         return named
 
     def _add(self, shot: ShotPlan, visual: float) -> ShotPlan:
+        if self.pending_transition:
+            shot.transition, self.pending_transition = self.pending_transition, ""
         if self.pending_voice:
             self._attach_voice(shot)
         shot.fit_duration(visual)
@@ -345,12 +349,16 @@ class _SceneBreakdown:
                 beats[start].speaker is None or beats[start].line_kind is LineKind.VOICE_OVER):
             self.pending_voice.append((start, beats[start]))
             start += 1
+        while start < len(beats) and beats[start].kind is BeatKind.TRANSITION:  # FADE IN:
+            self.pending_transition = transition_kind(beats[start].text)
+            start += 1
         first = beats[start] if start < len(beats) else None
         start += self.establishing(first, start)
         i = start
         while i < len(beats):
             beat = beats[i]
             if beat.kind is BeatKind.TRANSITION:
+                self.pending_transition = transition_kind(beat.text) or self.pending_transition
                 i += 1
                 continue
             if beat.kind is BeatKind.ACTION:
@@ -391,11 +399,51 @@ class _SceneBreakdown:
         return self.shots
 
 
+# a transition line → the edit into the next shot (CUT TO is the default cut)
+TRANSITION_WORDS: list[tuple[tuple[str, ...], str]] = [
+    (("CROSSFADE", "DISSOLVE", "MIX TO", "叠化", "溶入", "渐变"), "crossfade"),
+    (("FADE", "BLACK", "淡出", "淡入", "黑屏", "渐黑"), "dip-to-black"),
+]
+
+
+def transition_kind(text: str) -> str:
+    """``CROSSFADE TO:`` → "crossfade", ``FADE OUT.`` → "dip-to-black", ``CUT TO:`` → ""."""
+    upper = text.upper()
+    for words, kind in TRANSITION_WORDS:
+        if any(w in upper for w in words):
+            return kind
+    return ""
+
+
+def _leading_transition(scene: ScriptScene) -> str:
+    """A transition written before a scene's first picture (FADE IN:, 叠化)."""
+    for beat in scene.beats:
+        if beat.kind is BeatKind.TRANSITION:
+            return transition_kind(beat.text)
+        if beat.kind is BeatKind.ACTION:
+            return ""
+    return ""
+
+
 def breakdown_scene(script: ParsedScript, scene: ScriptScene) -> list[ShotPlan]:
     """The rule-based shot list of one scene."""
     return _SceneBreakdown(script, scene).run()
 
 
 def breakdown(script: ParsedScript) -> list[list[ShotPlan]]:
-    """Shot lists for every scene, in order."""
-    return [breakdown_scene(script, scene) for scene in script.scenes]
+    """Shot lists for every scene, in order; a transition that ends a scene (FADE OUT,
+    CUT TO) is the edit into the next scene's first shot."""
+    plans: list[list[ShotPlan]] = []
+    carried = ""
+    for scene in script.scenes:
+        shots = breakdown_scene(script, scene)
+        lead = _leading_transition(scene)
+        if shots and (lead or carried) and not shots[0].transition:
+            shots[0].transition = lead or carried
+        trailing = [b for b in scene.beats if b.kind is BeatKind.TRANSITION]
+        last_picture = max((i for i, b in enumerate(scene.beats)
+                            if b.kind is not BeatKind.TRANSITION), default=-1)
+        carried = next((transition_kind(b.text) for b in reversed(trailing)
+                        if scene.beats.index(b) > last_picture), "")
+        plans.append(shots)
+    return plans

@@ -15,7 +15,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import StoryreelError
-from engine.model import Character, DialogueLine, Episode, Location, Scene, Shot, ShotStatus
+from engine.model import (
+    Character,
+    ClipEdit,
+    DialogueLine,
+    Episode,
+    Location,
+    Scene,
+    Shot,
+    ShotStatus,
+    TransitionKind,
+)
 from engine.model.shot_rules import scene_label
 from engine.story.breakdown import ShotPlan, breakdown
 from engine.story.chinese import parse_chinese
@@ -282,12 +292,34 @@ def sync_scene_shots(store: ProjectStore, scene: Scene, plans: list[ShotPlan],
             prompts.apply(shot, scene)
             store.add(shot, label="Add shot")
             report.shots_added += 1
+        _apply_transition(store, shot.id, plan.transition, prompts.project.fps)
         written.append(shot.id)
     for leftover in reusable:
         if leftover.id not in used:
             store.delete(leftover, label="Remove shot")
             report.shots_removed += 1
     return written
+
+
+TRANSITION_SECONDS = 0.5
+
+
+def _apply_transition(store: ProjectStore, shot_id: str, kind: str, fps: Any) -> None:
+    """A script's CROSSFADE TO / FADE OUT becomes the clip edit into the shot, unless the
+    user already chose a transition there."""
+    if not kind:
+        return
+    edit = store.get(ClipEdit, shot_id)
+    if edit is not None and (edit.transition is not TransitionKind.CUT
+                             or edit.transition_frames):
+        return
+    frames = max(1, round(float(fps) * TRANSITION_SECONDS))
+    if edit is None:
+        store.add(ClipEdit(shot_id=shot_id, transition=TransitionKind(kind),
+                           transition_frames=frames), label="Transition from the script")
+    else:
+        edit.transition, edit.transition_frames = TransitionKind(kind), frames
+        store.update(edit, label="Transition from the script")
 
 
 def _location(store: ProjectStore, name: str, report: ImportReport) -> str | None:

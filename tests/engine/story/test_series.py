@@ -296,3 +296,29 @@ def test_export_one_episode_and_all_episodes(project, tmp_path, capsys) -> None:
     assert not any("E1" in n for n in names)
     assert _run("export", root, tmp_path / "x.mp4", "--episode", "7") == 2
     assert "no episode 7" in capsys.readouterr().err
+
+
+def test_fountain_transitions_become_clip_edits(project) -> None:
+    from engine.model import ClipEdit, TransitionKind
+
+    text = ("INT. DINER - NIGHT\n\nMaya wipes the counter.\n\nCROSSFADE TO:\n\n"
+            "Maya looks up.\n\nFADE OUT.\n\nEXT. LOT - NIGHT\n\nRain falls.\n\n"
+            "CUT TO: \n\nA car idles.\n")
+    text = text.replace("FADE OUT.", "> FADE OUT.")
+    import_script_text(project, text, "fountain")
+    shots = project.shots()
+    actions = {s.action: s for s in shots}
+    up = project.get(ClipEdit, actions["Maya looks up."].id)
+    assert up is not None and up.transition is TransitionKind.CROSSFADE
+    assert up.transition_frames == 15  # half a second at 30 fps
+    lot = project.shots(project.scenes()[1].id)[0]
+    edit = project.get(ClipEdit, lot.id)
+    assert edit is not None and edit.transition is TransitionKind.DIP_TO_BLACK
+    car = project.get(ClipEdit, actions["A car idles."].id)
+    assert car is None  # CUT TO is a cut
+    # a user's own transition is kept on re-import
+    from engine.render.timeline_builder import set_clip_edit
+
+    set_clip_edit(project, lot.id, transition="crossfade", transition_frames=4)
+    import_script_text(project, text, "fountain")
+    assert project.require(ClipEdit, lot.id).transition_frames == 4
