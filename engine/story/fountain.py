@@ -29,7 +29,8 @@ _HEADING = re.compile(r"^(INT\.?/EXT|INT/EXT|I/E|INT|EXT|EST)[\. ]", re.IGNORECA
 _SCENE_NUMBER = re.compile(r"\s*#([A-Za-z0-9.\-]+)#\s*$")
 _TRANSITION = re.compile(r"^[A-Z0-9 .,'’\-]+TO:$")
 _CUE_EXTENSION = re.compile(r"\(([^)]*)\)")
-_NOTE = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
+# a note may span lines but not an empty one (a line of two spaces is allowed inside)
+_NOTE = re.compile(r"\[\[((?:(?!\n[ \t]?\n).)*?)\]\]", re.DOTALL)
 _BONEYARD = re.compile(r"/\*.*?\*/", re.DOTALL)
 _EMPHASIS = re.compile(r"(\\?)([*_]{1,3})(?=\S)(.+?)(?<=\S)\2")
 
@@ -89,6 +90,10 @@ def _is_character_cue(line: str, lines: _Lines, i: int) -> bool:
         return not lines.blank(i + 1)
     if not lines.blank(i - 1) or lines.blank(i + 1):
         return False
+    if line != line.rstrip():  # "SCANNING THE AISLES…  " + text: action, not a cue
+        return False
+    if _HEADING.match(stripped + " "):  # a heading without its blank line: action
+        return False
     name = _CUE_EXTENSION.sub("", stripped).rstrip("^").strip()
     return (bool(name) and name == name.upper() and any(ch.isalpha() for ch in name)
             and not stripped.startswith("!") and not _TRANSITION.match(stripped))
@@ -125,7 +130,9 @@ def parse_fountain(text: str) -> ParsedScript:
             if m and not line.startswith((" ", "   ")):
                 key = m.group(1).strip().lower()
                 value = m.group(2).strip()
-                script.metadata[key] = value
+                # a key given twice (two Author: lines) keeps both values
+                before = script.metadata.get(key, "")
+                script.metadata[key] = f"{before}\n{value}".strip() if before else value
             elif key:
                 joined = script.metadata.get(key, "")
                 script.metadata[key] = (joined + "\n" + line.strip()).strip()
@@ -158,20 +165,27 @@ def parse_fountain(text: str) -> ParsedScript:
 
     i = 0
     n = len(lines.lines)
+    last = ""  # the element before this line: heading, section, synopsis, dialogue, ...
     while i < n:
         line = lines.lines[i]
         stripped = line.strip()
         if not stripped:
             flush_action()
+            if last == "action":
+                last = "blank-after-action"
             i += 1
             continue
         if re.fullmatch(r"={3,}", stripped):  # page break
             flush_action()
             i += 1
             continue
-        if stripped.startswith("#"):  # section
+        if stripped.startswith("#"):  # section: its level (number of #) and name are kept
             flush_action()
             section = stripped.lstrip("#").strip()
+            level = len(stripped) - len(stripped.lstrip("#"))
+            script.metadata.setdefault("sections", []).append({"level": level,
+                                                                "name": section})
+            last = "section"
             episode = parse_episode_heading(section)
             if episode is not None:  # "# Episode 2" / "# 第2集 重逢" starts an episode
                 episode_number = episode.number
@@ -180,18 +194,22 @@ def parse_fountain(text: str) -> ParsedScript:
                 scene = None
             i += 1
             continue
-        if stripped.startswith("=") and not stripped.startswith("=="):  # synopsis
+        if stripped.startswith("=") and not stripped.startswith("==") and last in (
+                "heading", "section", "synopsis", "synopsis-pending"):  # synopsis
             flush_action()
-            target = scene if scene is not None and not pending_synopsis else None
-            if target is not None:
-                target.synopsis = (target.synopsis + " " + stripped[1:].strip()).strip()
-            else:  # a synopsis before the heading describes the scene that follows
+            if last in ("heading", "synopsis") and scene is not None:
+                scene.synopsis = (scene.synopsis + " " + stripped[1:].strip()).strip()
+                last = "synopsis"
+            else:  # after a section: it describes the scene that follows
                 pending_synopsis.append(stripped[1:].strip())
+                last = "synopsis-pending"
             i += 1
             continue
         forced_heading = stripped.startswith(".") and not stripped.startswith("..")
-        if (forced_heading or (_HEADING.match(stripped + " ") and lines.blank(i - 1))):
+        if (forced_heading or (_HEADING.match(stripped + " ") and lines.blank(i - 1)
+                               and lines.blank(i + 1))):
             flush_action()
+            last = "heading"
             heading = stripped[1:] if forced_heading else stripped
             number = None
             mnum = _SCENE_NUMBER.search(heading)
@@ -219,6 +237,7 @@ def parse_fountain(text: str) -> ParsedScript:
             flush_action()
             current_scene().beats.append(
                 Beat(BeatKind.TRANSITION, stripped.lstrip(">").strip()))
+            last = "transition"
             i += 1
             continue
         if stripped.startswith("~"):  # lyrics are sung lines without a speaker cue
@@ -233,7 +252,7 @@ def parse_fountain(text: str) -> ParsedScript:
         if _is_character_cue(line, lines, i):
             flush_action()
             cue = stripped.lstrip("@").strip()
-            dual = cue.endswith("^")
+            dual = cue.endswith("^") and last == "dialogue"  # ^ pairs with a dialogue only
             cue = cue.rstrip("^").strip()
             extensions = _CUE_EXTENSION.findall(cue)
             name = _CUE_EXTENSION.sub("", cue).strip()
@@ -253,8 +272,12 @@ def parse_fountain(text: str) -> ParsedScript:
                         BeatKind.LINE, body, speaker=name, emotion=emotion,
                         line_kind=kind, dual=dual))
 
-            while i < n and lines.lines[i].strip():
+            # a line of two spaces inside dialogue keeps the speech together
+            while i < n and (lines.lines[i].strip() or lines.lines[i].startswith("  ")):
                 part = lines.lines[i].strip()
+                if not part:
+                    i += 1
+                    continue
                 if part.startswith("(") and part.endswith(")"):
                     if spoken:  # a parenthetical mid-speech starts a new delivery
                         emit(emotion, spoken, dual)
@@ -265,8 +288,10 @@ def parse_fountain(text: str) -> ParsedScript:
                     spoken.append(part)
                 i += 1
             emit(emotion, spoken, dual)
+            last = "dialogue"
             continue
         pending_action.append(line)
+        last = "action"
         i += 1
     flush_action()
 

@@ -5,6 +5,7 @@ right people in frame. Real script text, real project files, the real CLI."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -322,3 +323,25 @@ def test_fountain_transitions_become_clip_edits(project) -> None:
     set_clip_edit(project, lot.id, transition="crossfade", transition_frames=4)
     import_script_text(project, text, "fountain")
     assert project.require(ClipEdit, lot.id).transition_frames == 4
+
+
+def test_an_older_project_migrates_to_one_episode(tmp_path) -> None:
+    import shutil
+
+    from engine.store import ProjectStore, schema
+
+    fixture = Path(__file__).resolve().parents[2] / "fixtures" / "schema1.storyreel"
+    work = tmp_path / "old.storyreel"
+    shutil.copytree(fixture, work)
+    with ProjectStore.open(work) as store:
+        assert store.schema_version == schema.head_version()
+        (episode,) = store.episodes()
+        assert episode.number == 1
+        scenes = store.scenes()
+        assert scenes and all(s.episode_id == episode.id for s in scenes)
+        assert {s.location for s in scenes if s.location} == {
+            loc.name for loc in store.locations()}
+        assert all(s.location_id for s in scenes if s.location)
+        (shot,) = store.shots()
+        assert shot_labels(store)[shot.id] == "1-1"  # one episode: plain labels
+    assert len(list(work.glob("project.v1.*.bak.db"))) == 1
