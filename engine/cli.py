@@ -27,6 +27,7 @@ from engine.commands import generate as generate_commands
 from engine.commands import history as history_commands
 from engine.commands import render as render_commands
 from engine.commands import shots as shot_commands
+from engine.commands import series as series_commands
 from engine.commands import story as story_commands
 from engine.commands import team as team_commands
 from engine.commands.common import UsageError, open_project, print_json
@@ -39,7 +40,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # command modules, each with register(subparsers), in the order `storyreel -h` lists them
 COMMAND_MODULES = (cast_commands, shot_commands, history_commands, story_commands,
                    generate_commands, audio_commands, render_commands, demo,
-                   team_commands)
+                   team_commands, series_commands)
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -105,6 +106,11 @@ def project_summary(store: Any) -> dict[str, Any]:
     scenes = store.scenes()
     shots = store.shots()
     takes = store.all(E.Take)
+    episode_of = {e.id: e.number for e in store.episodes()}
+    location_of = {loc.id: loc.name for loc in store.locations()}
+    from engine.model.shot_rules import shot_labels
+
+    labels = shot_labels(scenes, shots, store.episodes())
     return {
         "title": project.title,
         "id": project.id,
@@ -123,11 +129,17 @@ def project_summary(store: Any) -> dict[str, Any]:
             "media": len(store.all(E.MediaAsset)),
             "voice_clips": len(store.all(E.VoiceClip)),
             "jobs": len(store.all(E.Job)),
+            "episodes": len(episode_of),
+            "locations": len(location_of),
         },
+        "episodes": [{"number": e.number, "id": e.id, "title": e.title, "logline": e.logline}
+                     for e in store.episodes()],
+        "locations": [{"name": loc.name, "id": loc.id, "description": loc.description,
+                       "reference_images": loc.reference_images} for loc in store.locations()],
         "characters": [
             {
                 "id": c.id, "name": c.name, "age": c.age, "gender": c.gender,
-                "appearance": c.appearance, "costume": c.costume,
+                "appearance": c.appearance, "costume": c.costume, "role": c.role,
                 "description": c.description, "voice": c.voice.to_dict(),
                 "reference_images": c.reference_images,
             }
@@ -136,10 +148,12 @@ def project_summary(store: Any) -> dict[str, Any]:
         "scenes": [
             {
                 "id": s.id, "number": s.number, "heading": s.heading, "location": s.location,
+                "episode": episode_of.get(s.episode_id or ""),
                 "setting": str(s.setting), "time_of_day": str(s.time_of_day),
                 "shots": [
                     {
-                        "id": sh.id, "order": sh.order, "size": str(sh.size),
+                        "id": sh.id, "label": labels[sh.id], "order": sh.order,
+                        "size": str(sh.size),
                         "angle": str(sh.angle), "camera_move": str(sh.camera_move),
                         "duration": sh.duration, "status": str(sh.status),
                         "characters": [char_names.get(c, c) for c in sh.characters],
@@ -172,8 +186,12 @@ def cmd_info(args: argparse.Namespace) -> int:
           f"{info['fps']} fps, {info['language']}, schema {info['schema_version']})")
     print(f"  scenes {c['scenes']} · shots {c['shots']} · characters {c['characters']} · "
           f"takes {c['takes']} · media {c['media']}")
+    if c["episodes"] > 1:
+        print(f"  episodes {c['episodes']} · locations {c['locations']}")
     for scene in info["scenes"]:
-        print(f"  {scene['number']:>3}. {scene['heading']}  ({len(scene['shots'])} shots)")
+        episode = f"E{scene['episode']} " if c["episodes"] > 1 else ""
+        print(f"  {episode}{scene['number']:>3}. {scene['heading']}  "
+              f"({len(scene['shots'])} shots)")
     return 0
 
 

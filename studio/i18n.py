@@ -123,6 +123,9 @@ def tr_engine(message: str) -> str:
         from studio.i18n_zh import ENGINE_ZH
 
         _ENGINE_PATTERNS.extend((re.compile(p), r) for p, r in ENGINE_ZH)
+    episode = re.fullmatch(r"Episode (\d+): (.+)", message)  # one film of a batch export
+    if episode:
+        return f"第 {episode.group(1)} 集：{tr_engine(episode.group(2))}"
     for pattern, replacement in _ENGINE_PATTERNS:
         m = pattern.fullmatch(message)
         if m:

@@ -26,6 +26,15 @@ ZH: dict[str, str] = {
     # tabs and docks
     "Script": "剧本", "Storyboard": "分镜板", "Cast": "角色", "Timeline": "时间线",
     "Shot inspector": "镜头检查器", "Preview": "预览",
+    # series: episodes and locations
+    "Episodes": "分集", "Episode": "集", "Shots": "镜头数", "Length": "时长",
+    "{n} episodes · {length} in all": "共 {n} 集 · 总时长 {length}",
+    "Locations": "场景地点", "Description (added to the prompts of its shots)":
+    "描述（写入在此拍摄的镜头提示词）", "Apply": "应用", "Reference images…": "参考图…",
+    "Images (*.png *.jpg *.jpeg *.webp)": "图片 (*.png *.jpg *.jpeg *.webp)",
+    "No locations yet: they come from the scene headings.":
+    "还没有场景地点：导入剧本后按场次标题生成。",
+    "Scenes: {list}": "场次：{list}",
     # start page
     "Script → storyboard → cast → generate → review → export":
         "剧本 → 分镜 → 角色 → 生成 → 审片 → 导出",
@@ -218,4 +227,5 @@ ENGINE_ZH: list[tuple[str, str]] = [
     (r"Saving the plan", "正在保存规划"), (r"script and cast imported", "剧本与角色已导入"),
     (r"music bed placed under the whole film", "背景音乐已铺满全片"),
     (r"Planned (\d+) shots in (\d+) scenes", r"已规划 \2 场共 \1 个镜头"),
+    (r"Exported (\d+) episodes", r"已导出 \1 集"), (r"Episode (\d+)", r"第 \1 集"),
 ]

@@ -341,7 +341,11 @@ class ShotInspector(QWidget):
         siblings = [s.id for s in self.store.shots(shot.scene_id)]
         number = siblings.index(shot.id) + 1 if shot.id in siblings else shot.order + 1
         heading = scene.heading if scene else ""
-        self.header.setText(f"{tr('Shot')} {scene.number if scene else '?'}-{number}  {heading}")
+        from engine.model.shot_rules import episode_numbers, shot_label
+
+        episode = episode_numbers([scene], self.store.episodes()).get(scene.id) if scene else None
+        label = shot_label(scene.number if scene else None, number, episode)
+        self.header.setText(f"{tr('Shot')} {label}  {heading}")
         for combo, value in ((self.size, shot.size), (self.angle, shot.angle),
                              (self.camera_move, shot.camera_move)):
             combo.setCurrentIndex(max(0, combo.findData(str(value))))

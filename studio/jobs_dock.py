@@ -400,13 +400,9 @@ class JobsDock(QDockWidget):
         """Scene-shot labels ("2-3") of the jobs' shots; re-read at most every 5 s."""
         wanted = {j.shot_id for j in jobs if j.shot_id}
         if wanted - set(self._shot_labels) or time.monotonic() - self._shot_labels_at > 5:
-            numbers = {s.id: s.number for s in self.store.scenes()}
-            counters: dict[str, int] = {}
-            labels: dict[str, str] = {}
-            for shot in self.store.shots():
-                counters[shot.scene_id] = counters.get(shot.scene_id, 0) + 1
-                labels[shot.id] = f"{numbers.get(shot.scene_id, 0)}-{counters[shot.scene_id]}"
-            self._shot_labels = labels
+            from engine.model.shot_rules import project_shot_labels
+
+            self._shot_labels = project_shot_labels(self.store)  # "E2 1-3" in a series
             self._shot_labels_at = time.monotonic()
         return self._shot_labels
 

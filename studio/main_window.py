@@ -27,7 +27,7 @@ from engine.errors import StoryreelError
 from engine.generate import staleness
 from engine.model import Project
 from engine.store import ProjectStore
-from studio import autosave, i18n, preferences
+from studio import autosave, episodes, i18n, preferences
 from studio.cast import CastView
 from studio.dialogs import Dialogs
 from studio.export_dialog import ExportDialog
@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.script_editor, tr("Script"))
         self.tabs.addTab(self.storyboard, tr("Storyboard"))
         self.tabs.addTab(self.cast, tr("Cast"))
+        episodes.install(self)  # the episode navigator dock and the Locations tab
         self.timeline: TimelineView | None = None
         self.tabs.currentChanged.connect(self._refresh_timeline_if_shown)
         self.stack.addWidget(self.start_page)
@@ -360,6 +361,7 @@ class MainWindow(QMainWindow):
             if self.jobs_dock is not None:
                 self.resizeDocks([self.jobs_dock], [180], Qt.Orientation.Vertical)
             self.resizeDocks([self.inspector_dock], [420], Qt.Orientation.Horizontal)
+        episodes.attach(self)
 
     def close_project(self) -> None:
         if self.store is None:

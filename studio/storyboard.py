@@ -51,6 +51,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.model import Scene, Shot, ShotStatus, Take, new_id
+from engine.model.shot_rules import shot_label
 from studio.i18n import tr
 
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -93,7 +94,7 @@ def chosen_take(shot: Shot, takes: list[Any]) -> Any:
 
 
 def card_for(store: Any, scene: Scene, shot: Shot, index: int,
-             takes: list[Any] | None = None) -> Card:
+             takes: list[Any] | None = None, episode: int | None = None) -> Card:
     takes = store.takes(shot.id) if takes is None else takes
     take = chosen_take(shot, takes)
     thumb = None
@@ -104,7 +105,7 @@ def card_for(store: Any, scene: Scene, shot: Shot, index: int,
         thumb = str(path) if path.is_file() else None
     stale = shot.status == ShotStatus.STALE or bool(shot.generation.get("stale"))
     camera = str(shot.camera_move) if shot.camera_move != "static" else str(shot.angle)
-    return Card(shot.id, f"{scene.number}-{index + 1}", str(shot.size), camera,
+    return Card(shot.id, shot_label(scene.number, index + 1, episode), str(shot.size), camera,
                 shot.duration, str(shot.status), stale, thumb, len(takes))
 
 
@@ -307,6 +308,7 @@ class StoryboardView(QScrollArea):
         self._shown_structure: list[tuple[Any, ...]] = []
         self.progress: dict[str, float] = {}
         self._selection: list[str] = []
+        self.episode_id: str | None = None  # in a series, the episode shown (one at a time)
         self._refresh_pending = False
         self._syncing = False
         self.container = QWidget()
@@ -322,6 +324,24 @@ class StoryboardView(QScrollArea):
         self._selection = []
         self.progress = {}
         self.refresh()
+
+    def set_episode(self, episode_id: str | None) -> None:
+        """Show one episode of a series (None: every scene)."""
+        if episode_id != self.episode_id:
+            self.episode_id = episode_id
+            self.refresh()
+
+    def _episode_view(self) -> tuple[list[Scene], list[Shot], dict[str, int | None]]:
+        """The scenes and shots shown, and each scene's episode number for its labels."""
+        from engine.model.shot_rules import episode_numbers
+
+        scenes = self.store.scenes()
+        episodes = self.store.episodes()
+        numbers = episode_numbers(scenes, episodes)
+        if self.episode_id and len(episodes) > 1:
+            scenes = [sc for sc in scenes if sc.episode_id == self.episode_id]
+        shown = {sc.id for sc in scenes}
+        return scenes, [s for s in self.store.shots() if s.scene_id in shown], numbers
 
     def set_progress(self, progress: dict[str, float]) -> None:
         """Show generation progress on the cards of these shots (a cheap in-place update)."""
@@ -355,8 +375,10 @@ class StoryboardView(QScrollArea):
         return [(sc.id, sc.number, sc.heading, sc.location,
                  tuple(s.id for s in shots if s.scene_id == sc.id)) for sc in scenes]
 
-    def _update_cards(self, scenes: list[Scene], shots: list[Shot]) -> None:
+    def _update_cards(self, scenes: list[Scene], shots: list[Shot],
+                      numbers: dict[str, int | None] | None = None) -> None:
         """Same scenes and shot order as shown: only the cards' contents change."""
+        numbers = numbers or {}
         takes = self._takes_by_shot()
         by_id = {s.id: s for s in shots}
         for scene in scenes:
@@ -364,7 +386,8 @@ class StoryboardView(QScrollArea):
             for i in range(strip.count()):
                 item = strip.item(i)
                 shot = by_id[str(item.data(ID_ROLE))]
-                card = card_for(self.store, scene, shot, i, takes.get(shot.id, []))
+                card = card_for(self.store, scene, shot, i, takes.get(shot.id, []),
+                                numbers.get(scene.id))
                 card.progress = self.progress.get(shot.id)
                 if item.data(CARD_ROLE) != card:
                     item.setData(CARD_ROLE, card)
@@ -378,12 +401,11 @@ class StoryboardView(QScrollArea):
 
     def _rebuild(self) -> None:
         if self.store is not None:
-            scenes = self.store.scenes()
-            shots = self.store.shots()
+            scenes, shots, numbers = self._episode_view()
             structure = self._structure(scenes, shots)
             if structure and structure == self._shown_structure and \
                     set(self.strips) == {sc.id for sc in scenes}:
-                self._update_cards(scenes, shots)
+                self._update_cards(scenes, shots, numbers)
                 return
         while self.rows.count():
             item = self.rows.takeAt(0)
@@ -421,7 +443,8 @@ class StoryboardView(QScrollArea):
             for i, shot in enumerate(s for s in shots if s.scene_id == scene.id):
                 item = QListWidgetItem()
                 item.setData(ID_ROLE, shot.id)
-                card = card_for(self.store, scene, shot, i, takes.get(shot.id, []))
+                card = card_for(self.store, scene, shot, i, takes.get(shot.id, []),
+                                numbers.get(scene.id))
                 card.progress = self.progress.get(shot.id)
                 item.setData(CARD_ROLE, card)
                 item.setToolTip(shot.action or shot.effective_prompt)

@@ -133,12 +133,13 @@ def placement_start(placement: AudioPlacement, timeline: Timeline) -> int:
     return start + seconds_to_frames(placement.offset, timeline.fps)
 
 
-def read_snapshot(store: Any) -> _Snapshot:
-    """Read the timeline and the rows its tracks show (safe on a worker thread)."""
+def read_snapshot(store: Any, episode: int | None = None) -> _Snapshot:
+    """Read the timeline (of one episode, in a series) and the rows its tracks show (safe
+    on a worker thread)."""
     timeline: Timeline | None = None
     error = ""
     try:
-        timeline = build_timeline(store)
+        timeline = build_timeline(store, episode)
         fps = Fraction(timeline.fps)
         snap = _Snapshot(timeline, error, fps)
         snap.statuses = {s.id: s.status for s in store.all(Shot)}
@@ -339,13 +340,19 @@ class TimelineView(QWidget):
         """True when the tracks show the store as of the last refresh()."""
         return not self._building and self._applied == self._requested
 
+    def set_episode(self, number: int | None) -> None:
+        """Show one episode's film of a series (None: the whole series)."""
+        if getattr(self, "episode", None) != number:
+            self.episode = number
+            self.refresh()
+
     def _start_build(self) -> None:
         self._building = True
         generation = self._requested
-        store, relay = self.store, self._relay
+        store, relay, episode = self.store, self._relay, getattr(self, "episode", None)
 
         def work() -> None:
-            snap = read_snapshot(store)
+            snap = read_snapshot(store, episode)
             try:
                 relay.built.emit(snap, generation)
             except RuntimeError:  # the view was deleted meanwhile

@@ -99,7 +99,7 @@ def cmd_mix(args: argparse.Namespace) -> int:
 
         check_output_path(store.root, out)
         # the film's own sound: the Timeline the export renders, mixed as the export mixes
-        timeline = build_timeline(store)
+        timeline = build_timeline(store, getattr(args, "episode", None))
         if timeline.duration_frames <= 0:
             raise UsageError("The project has no shots to mix.")
         report = mix_timeline(timeline, out, channels=args.channels, duck_db=args.duck,
@@ -173,4 +173,5 @@ def register(sub: Any) -> None:
     p.add_argument("--lufs", type=_number(float, "--lufs"), default=-14.0,
                    help="loudness target, -40…-5 LUFS (default -14, as streaming platforms)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--episode", metavar="N", help="the sound of episode N alone")
     p.set_defaults(func=cmd_mix)

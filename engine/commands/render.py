@@ -46,11 +46,13 @@ def _progress_printer() -> Any:
 def cmd_export(args: argparse.Namespace) -> int:
     from engine.render.export import export_film
 
+    if getattr(args, "all_episodes", False):
+        return _export_all(args)
     with open_project(args.dir) as store:
         report = export_film(
             store, Path(args.out), preset=args.preset, srt=args.srt, otio=args.otio,
             burn_subtitles=not args.no_burn_subtitles, aigc_label=args.aigc_label,
-            progress=_progress_printer(),
+            progress=_progress_printer(), episode=args.episode,
         )
     if args.json:
         print_json(report.to_dict())
@@ -66,11 +68,29 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_all(args: argparse.Namespace) -> int:
+    from engine.render.episodes import export_all_episodes
+
+    if args.episode is not None:
+        raise UsageError("Give --episode N or --all-episodes, not both.")
+    with open_project(args.dir) as store:
+        reports = export_all_episodes(
+            store, Path(args.out), preset=args.preset, srt=args.srt, otio=args.otio,
+            burn_subtitles=not args.no_burn_subtitles, aigc_label=args.aigc_label,
+            progress=_progress_printer())
+    if args.json:
+        print_json([r.to_dict() for r in reports])
+        return 0
+    for r in reports:
+        print(f"Exported {r.path} ({r.duration:.2f} s, {r.frames} frames).")
+    return 0
+
+
 def cmd_timeline(args: argparse.Namespace) -> int:
     from engine.render.timeline_builder import build_timeline
 
     with open_project(args.dir) as store:
-        timeline = build_timeline(store)
+        timeline = build_timeline(store, getattr(args, "episode", None))
     if args.json:
         print_json(timeline.to_dict())
         return 0
@@ -128,11 +148,15 @@ def register(sub: Any) -> None:
                    help="do not draw subtitles into the picture")
     p.add_argument("--aigc-label", default="both", choices=["visible", "metadata", "both", "none"],
                    help="AI-generated content label: visible mark, file metadata, both, none")
+    p.add_argument("--episode", metavar="N", help="render episode N of a series alone")
+    p.add_argument("--all-episodes", action="store_true",
+                   help="OUT is a folder: one film per episode, named E01_TITLE.mp4")
     p.add_argument("--json", action="store_true", help="print the export report as JSON")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("timeline", help="show the film's timeline (clips with in/out points)")
     p.add_argument("dir")
+    p.add_argument("--episode", metavar="N", help="the timeline of episode N alone")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_timeline)
 

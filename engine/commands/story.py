@@ -27,14 +27,22 @@ def _stderr_progress(quiet: bool) -> Any:
 
 def cmd_import_script(args: argparse.Namespace) -> int:
     with open_project(args.dir) as store:
-        report = story_ops.import_script(store, Path(args.file)).result
+        report = story_ops.import_script(store, Path(args.file), episode=args.episode,
+                                         prune=args.prune).result
     if args.json:
         print_json(report.to_dict())
         return 0
     title = f" {report.title!r}" if report.title else ""
-    print(f"Imported {report.format} script{title}: {report.scenes} scenes, "
+    episodes = f"{report.episodes} episodes, " if report.episodes > 1 else (
+        f"episode {args.episode}, " if args.episode else "")
+    print(f"Imported {report.format} script{title}: {episodes}{report.scenes} scenes, "
           f"{report.characters} characters ({report.characters_added} new), "
           f"{report.shots} shots.")
+    print(f"  shots: {report.shots_added} added, {report.shots_changed} changed (stale), "
+          f"{report.shots_kept} kept, {report.shots_removed} removed; scenes: "
+          f"{report.scenes_added} added, {report.scenes_changed} changed.")
+    if report.scenes_pruned:
+        print(f"  pruned scenes: {', '.join(report.scenes_pruned)}")
     if report.characters_kept_locked:
         print(f"  {report.characters_kept_locked} locked character(s) left as they were.")
     if report.shots_kept_locked:
@@ -89,6 +97,10 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("import-script", help="import a .fountain/.txt/.md script")
     p.add_argument("dir")
     p.add_argument("file", metavar="FILE", help="the script (UTF-8, UTF-16 or GB18030 text)")
+    p.add_argument("--episode", type=int, metavar="N",
+                   help="the file is episode N of a series (its scenes replace only N's)")
+    p.add_argument("--prune", action="store_true",
+                   help="remove scenes the script no longer has (default: report them)")
     p.add_argument("--json", action="store_true", help="machine-readable report")
     p.set_defaults(func=cmd_import_script)
 

@@ -24,13 +24,15 @@ def shot_seed(shot: E.Shot) -> int:
 
 
 def shot_label(store: Any, shot: E.Shot) -> str:
-    """The shot's label, "2-3" (``engine.model.shot_rules.shot_label``)."""
+    """The shot's label, "2-3" or "E2 1-3" in a series (``engine.model.shot_rules``)."""
+    from engine.model.shot_rules import episode_numbers
     from engine.model.shot_rules import shot_label as label
 
     scene = store.get(E.Scene, shot.scene_id)
     siblings = store.shots(shot.scene_id)
     index = next((i for i, s in enumerate(siblings) if s.id == shot.id), 0) + 1
-    return label(scene.number if scene else None, index)
+    episode = episode_numbers([scene], store.episodes()).get(scene.id) if scene else None
+    return label(scene.number if scene else None, index, episode)
 
 
 def build_request(store: Any, shot: E.Shot, settings: dict[str, Any]) -> GenerationRequest:

@@ -12,6 +12,7 @@ listeners are told about it like any other change.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typing import Any
 from engine.model import ShotStatus
 from engine.model import entities as E
 from engine.model.shot_rules import current_take, take_order
+from engine.model.wardrobe import costume_for
 
 SHOT_FIELDS = ("prompt", "prompt_override", "negative_prompt", "seed", "characters",
                "first_keyframe", "last_keyframe", "generation", "size", "angle",
@@ -32,10 +34,15 @@ def _plain(value: Any) -> Any:
 
 
 def fingerprint(store: Any, shot: E.Shot) -> str:
+    """The inputs' hash; a character's costume is the one they wear in the shot's scene
+    (``engine.model.wardrobe``), so a wardrobe change marks only the shots it dresses."""
     facts: dict[str, Any] = {k: _plain(getattr(shot, k)) for k in SHOT_FIELDS}
     chars = []
+    scene = store.get(E.Scene, shot.scene_id)
     for cid in shot.characters:
         c = store.get(E.Character, cid)
+        if c is not None:
+            c = dataclasses.replace(c, costume=costume_for(c, scene, store.costumes(cid)))
         chars.append([cid] + ([getattr(c, k) for k in CHARACTER_FIELDS] if c else []))
     facts["character_facts"] = chars
     blob = json.dumps(facts, sort_keys=True, ensure_ascii=False, default=str)

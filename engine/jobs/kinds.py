@@ -67,7 +67,8 @@ def _import_script(store: Any, params: dict[str, Any], progress: Progress,
     from engine.story.importer import import_script
 
     progress(0.0, "Reading the script")
-    report = import_script(store, Path(params["path"]))
+    report = import_script(store, Path(params["path"]), episode=params.get("episode"),
+                           prune=bool(params.get("prune", False)))
     progress(1.0, "Script imported")
     return {"report": _plain(report)}
 

@@ -6,8 +6,11 @@ from engine.model.entities import (
     AudioPlacement,
     Character,
     ClipEdit,
+    Costume,
     DialogueLine,
+    Episode,
     Job,
+    Location,
     MediaAsset,
     Project,
     Scene,
@@ -36,7 +39,8 @@ from engine.model.enums import (
 
 __all__ = [
     "Aspect", "AudioPlacement", "AudioRole", "CameraAngle", "CameraMove", "Character",
-    "ClipEdit", "DialogueLine", "Job", "JobStatus", "Language", "LineKind", "MediaAsset",
+    "ClipEdit", "Costume", "DialogueLine", "Episode", "Job", "JobStatus", "Language",
+    "LineKind", "Location", "MediaAsset",
     "MediaKind", "Project", "Scene", "Setting", "Shot", "ShotSize", "ShotStatus", "Take",
     "TakeKind", "TimeOfDay", "TransitionKind", "VoiceClip", "VoiceProfile", "new_id",
 ]

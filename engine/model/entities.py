@@ -98,13 +98,52 @@ class Character:
     age: str = ""
     gender: str = ""
     appearance: str = ""
-    costume: str = ""
+    costume: str = ""  # the default costume; Costume rows vary it per episode or scene
     personality: str = ""
+    role: str = ""  # who they are to the others (苏晴的母亲): never drawn, never in prompts
     description: str = ""
     voice: VoiceProfile = field(default_factory=VoiceProfile)
     reference_images: list[str] = field(default_factory=list)  # media sha256, in order
     lora_path: str | None = None
     locked: bool = False  # user-edited: the planner must not overwrite it
+    id: str = field(default_factory=new_id)
+    version: int = field(default=0, compare=False, repr=False)  # row version; 0 = unsaved
+
+
+@dataclass
+class Episode:
+    """One episode of the series (a 微短剧 has 20–100): scenes are numbered within it."""
+
+    number: int
+    title: str = ""
+    logline: str = ""
+    script_text: str = ""  # the text last imported for this episode alone (--episode N)
+    id: str = field(default_factory=new_id)
+    version: int = field(default=0, compare=False, repr=False)  # row version; 0 = unsaved
+
+
+@dataclass
+class Location:
+    """A place: the same place in any episode is one location (made from scene headings).
+    Its description goes into prompts; its first reference image is the animatic backdrop."""
+
+    name: str
+    description: str = ""
+    reference_images: list[str] = field(default_factory=list)  # media sha256, in order
+    id: str = field(default_factory=new_id)
+    version: int = field(default=0, compare=False, repr=False)  # row version; 0 = unsaved
+
+
+@dataclass
+class Costume:
+    """A character's wardrobe variant for one episode or one scene (``scope`` "episode" or
+    "scene", ``scope_id`` its id); a scene's variant wins over its episode's, which wins over
+    the character's default ``Character.costume``."""
+
+    character_id: str
+    scope: str
+    scope_id: str
+    text: str = ""
     id: str = field(default_factory=new_id)
     version: int = field(default=0, compare=False, repr=False)  # row version; 0 = unsaved
 
@@ -120,6 +159,8 @@ class Scene:
     lighting: str = ""
     description: str = ""
     order: int = 0
+    episode_id: str | None = None  # None only before the store files it under an episode
+    location_id: str | None = None
     id: str = field(default_factory=new_id)
     version: int = field(default=0, compare=False, repr=False)  # row version; 0 = unsaved
 

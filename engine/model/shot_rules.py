@@ -1,7 +1,9 @@
 """Two rules every part of Storyreel shares about shots, as pure functions.
 
 ``shot_label``: how a shot is named to people — ``"2-3"`` is shot 3 of scene number 2
-(shots counted from 1 in film order within their scene).
+(shots counted from 1 in film order within their scene). Scene numbers are per episode, so
+in a project with more than one episode the label names the episode too: ``"E2 1-3"`` is
+shot 3 of scene 1 of episode 2 (``2:1-3`` and ``E2-1-3`` are accepted as input).
 
 ``current_take``: which of a shot's takes is *the* take — the one the film shows, the one
 staleness compares the shot's inputs against, the one the storyboard card shows: the
@@ -12,26 +14,55 @@ newest generated or imported take, else the newest animatic, else None (a slate)
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from engine.model.entities import Scene, Shot, Take
+from engine.model.entities import Episode, Scene, Shot, Take
 from engine.model.enums import TakeKind
 
 
-def shot_label(scene_number: int | None, index_in_scene: int) -> str:
+def shot_label(scene_number: int | None, index_in_scene: int,
+               episode_number: int | None = None) -> str:
     """``"2-3"``: scene number 2, the 3rd shot of that scene (1-based); ``"?-3"`` when the
-    shot's scene is unknown."""
-    return f"{'?' if scene_number is None else scene_number}-{index_in_scene}"
+    shot's scene is unknown; ``"E2 1-3"`` when an episode number is given."""
+    base = f"{'?' if scene_number is None else scene_number}-{index_in_scene}"
+    return base if episode_number is None else f"E{episode_number} {base}"
 
 
-def shot_labels(scenes: Iterable[Scene], shots: Iterable[Shot]) -> dict[str, str]:
+def scene_label(scene_number: int, episode_number: int | None = None) -> str:
+    """``"3"``, or ``"E2 3"`` in a series."""
+    return str(scene_number) if episode_number is None else f"E{episode_number} {scene_number}"
+
+
+def episode_numbers(scenes: Iterable[Scene], episodes: Iterable[Episode] | None
+                    ) -> dict[str, int | None]:
+    """Scene id → the episode number its labels carry: None unless the project has more
+    than one episode."""
+    episodes = list(episodes or [])
+    scenes = list(scenes)
+    if len(episodes) <= 1:
+        return {s.id: None for s in scenes}
+    number = {e.id: e.number for e in episodes}
+    return {s.id: number.get(s.episode_id or "") for s in scenes}
+
+
+def shot_labels(scenes: Iterable[Scene], shots: Iterable[Shot],
+                episodes: Iterable[Episode] | None = None) -> dict[str, str]:
     """Shot id → label for ``shots`` given in film order (``ProjectStore.shots()``)."""
+    scenes = list(scenes)
     number = {s.id: s.number for s in scenes}
+    episode = episode_numbers(scenes, episodes)
     counters: dict[str, int] = {}
     labels: dict[str, str] = {}
     for shot in shots:
         counters[shot.scene_id] = counters.get(shot.scene_id, 0) + 1
-        labels[shot.id] = shot_label(number.get(shot.scene_id), counters[shot.scene_id])
+        labels[shot.id] = shot_label(number.get(shot.scene_id), counters[shot.scene_id],
+                                     episode.get(shot.scene_id))
     return labels
+
+
+def project_shot_labels(store: Any) -> dict[str, str]:
+    """Every shot's label in a project (anything with scenes(), shots(), episodes())."""
+    return shot_labels(store.scenes(), store.shots(), store.episodes())
 
 
 def take_order(take: Take) -> tuple[str, float]:

@@ -19,7 +19,7 @@ from engine.store.media import probe
 from engine.store.project import ProjectStore
 
 SETTABLE = ("name", "age", "gender", "appearance", "costume", "personality", "description",
-            "reference_images", "lora_path", "locked", "voice")
+            "role", "reference_images", "lora_path", "locked", "voice")
 GENDERS = ("", "female", "male", "unknown")
 GENDER_ALIASES = {"f": "female", "女": "female", "m": "male", "男": "male", "?": "unknown"}
 

@@ -50,12 +50,35 @@ def refresh(store: ProjectStore, shot_ids: Iterable[str] = (),
                 staleness.refresh_status(store, shot)
 
 
+def _costume_shots(store: ProjectStore, costume_id: str) -> set[str]:
+    """The shots a costume row dresses (read from the log when the row is gone)."""
+    row = store.get(E.Costume, costume_id)
+    if row is None:
+        entry = next((c for e in store.history(limit=20) for c in e.changes
+                      if c.entity == "Costume" and c.key == costume_id
+                      and (c.before or c.after)), None)
+        data = (entry.before or entry.after) if entry is not None else None
+        if not isinstance(data, dict):
+            return set()
+        row = E.Costume(character_id=data["character_id"], scope=data["scope"],
+                        scope_id=data["scope_id"], id=costume_id)
+    scenes = {row.scope_id} if row.scope == "scene" else {
+        s.id for s in store.all(E.Scene, episode_id=row.scope_id)}
+    return {s.id for s in store.all(E.Shot)
+            if s.scene_id in scenes and row.character_id in s.characters}
+
+
 def refresh_for_entry(store: ProjectStore, changes: list[tuple[str, str, str]]) -> None:
     """Refresh after an undo/redo: (entity, id, field) of what it wrote."""
     shots = {k for e, k, f in changes if e == "Shot" and f != "status"}
     chars = {k for e, k, f in changes if e == "Character" and (f in CAST_INPUTS or f == "*")}
     scenes = {k for e, k, f in changes if e == "Scene" and (f in SCENE_INPUTS or f == "*")}
     takes = {k for e, k, f in changes if e == "Take"}
+    for e, k, _f in changes:  # a wardrobe variant or a location: the shots they dress
+        if e == "Costume":
+            shots |= _costume_shots(store, k)
+        elif e == "Location":
+            scenes |= {s.id for s in store.all(E.Scene, location_id=k)}
     for take_id in takes:
         take = store.get(E.Take, take_id)
         if take is not None:

@@ -40,12 +40,20 @@ def set_scene_fields(store: ProjectStore, scene_id: str, *, author: str | None =
     return out[0]
 
 
-def add_scene(store: ProjectStore, *, author: str | None = None, **fields: Any) -> Changes:
+def add_scene(store: ProjectStore, *, author: str | None = None, episode_id: str | None = None,
+              **fields: Any) -> Changes:
+    """A new scene at the end of an episode (the last one by default; numbers are per
+    episode)."""
     values = _validate(fields)
+    episodes = store.episodes()
+    if episode_id is None and episodes:
+        episode_id = episodes[-1].id
+    elif episode_id is not None:
+        store.require(E.Episode, episode_id)
     scenes = store.scenes()
-    number = max((s.number for s in scenes), default=0) + 1
+    number = max((s.number for s in scenes if s.episode_id == episode_id), default=0) + 1
     order = max((s.order for s in scenes), default=-1) + 1
-    scene = E.Scene(number=number, order=order, **values)
+    scene = E.Scene(number=number, order=order, episode_id=episode_id, **values)
     with operation(store, f"Add scene {number}", author) as out:
         store.add(scene)
     return with_result(out[0], store.require(E.Scene, scene.id))

@@ -15,11 +15,12 @@ from engine.store.project import ProjectStore
 from engine.story import composer, importer, planner
 
 
-def import_script(store: ProjectStore, path: str | Path, *,
-                  author: str | None = None) -> Changes:
-    """Characters, scenes and shots of a script file (one undoable step)."""
+def import_script(store: ProjectStore, path: str | Path, *, episode: int | None = None,
+                  prune: bool = False, author: str | None = None) -> Changes:
+    """Characters, scenes and shots of a script file (one undoable step); ``episode``
+    files it under that episode of a series, ``prune`` removes what the script dropped."""
     with operation(store, "Import script", author) as out:
-        report = importer.import_script(store, Path(path))
+        report = importer.import_script(store, Path(path), episode=episode, prune=prune)
     return with_result(out[0], report)
 
 

@@ -86,12 +86,14 @@ def export_film(
     aigc_label: str = "both",
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
+    episode: int | None = None,
 ) -> ExportReport:
-    """Render the project's film to ``out_path`` (and OUT.srt / OUT.otio sidecars)."""
+    """Render the project's film (or one ``episode``'s) to ``out_path`` (and OUT.srt /
+    OUT.otio sidecars)."""
     from engine.render.timeline_builder import build_timeline
 
     started = time.monotonic()
-    timeline = build_timeline(store)
+    timeline = build_timeline(store, episode)
     built = time.monotonic() - started
     work_dir = store.cache_dir / "export"
     report = export_timeline(

@@ -161,9 +161,25 @@ def _clip_for_shot(
     )
 
 
-def build_timeline(store: Any) -> Timeline:
-    """The film as it stands: shots in order, their takes, voices, music and subtitles."""
+def episode_by_number(store: Any, number: int | str | None) -> Any:
+    """The episode ``number`` names (``2`` or ``E2``), None for None; one sentence when the
+    project has no such episode."""
+    if number is None:
+        return None
+    text = str(number).strip().lstrip("Ee")
+    episodes = store.episodes()
+    for episode in episodes:
+        if text.isdigit() and episode.number == int(text):
+            return episode
+    numbers = ", ".join(str(e.number) for e in episodes) or "none"
+    raise StoryreelError(f"There is no episode {number} in this project (episodes: {numbers}).")
+
+
+def build_timeline(store: Any, episode: int | str | None = None) -> Timeline:
+    """The film as it stands: shots in order, their takes, voices, music and subtitles;
+    with ``episode`` (its number), that episode's film alone."""
     project = store.project
+    only = episode_by_number(store, episode)
     fps = project.fps
     char_names = {c.id: c.name for c in store.characters()}
     edits = {e.shot_id: e for e in store.all(ClipEdit)}
@@ -171,13 +187,16 @@ def build_timeline(store: Any) -> Timeline:
         fps=fps,
         width=project.width,
         height=project.height,
-        title=project.title,
+        title=project.title if only is None else episode_title(project.title, only),
         project_id=project.id,
         language=str(project.language),
         fit=str(project.settings.get("fit", "fill")),
     )
     shots = store.shots()
-    labels = shot_labels(store.scenes(), shots)
+    labels = shot_labels(store.scenes(), shots, store.episodes())
+    if only is not None:
+        in_episode = {sc.id for sc in store.scenes(only.id)}
+        shots = [s for s in shots if s.scene_id in in_episode]
     shot_range: dict[str, tuple[int, int]] = {}
     position = 0
     own_sound: dict[int, AudioItem] = {}  # video clip index → that clip's own sound
@@ -225,7 +244,7 @@ def build_timeline(store: Any) -> Timeline:
         _add_voices(store, timeline, shot, clip, char_names)
     _fade_with_transitions(timeline, own_sound)
     timeline.duration_frames = position
-    _add_placements(store, timeline, shot_range)
+    _add_placements(store, timeline, shot_range, partial=only is not None)
     timeline.subtitles.sort(key=lambda s: s.record_in)
     return timeline
 
@@ -355,9 +374,19 @@ def _cues(
     return [(c.start, c.end, c.text, c.speaker, []) for c in cues]
 
 
-def _add_placements(store: Any, timeline: Timeline, shot_range: dict[str, tuple[int, int]]) -> None:
+def episode_title(series_title: str, episode: Any) -> str:
+    """``逆光 E02 重逢``: the title an episode's film carries."""
+    return " ".join(x for x in (series_title, f"E{episode.number:02d}", episode.title) if x)
+
+
+def _add_placements(store: Any, timeline: Timeline, shot_range: dict[str, tuple[int, int]],
+                    partial: bool = False) -> None:
+    """Music and effects; in one episode's film (``partial``) a placement that starts on a
+    shot of another episode is left out and one that ends in another runs to the end."""
     fps = timeline.fps
     for placement in store.all(AudioPlacement):
+        if partial and placement.from_shot and placement.from_shot not in shot_range:
+            continue
         asset = store.get(MediaAsset, placement.media)
         if asset is None:
             continue

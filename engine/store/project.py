@@ -61,6 +61,7 @@ BUSY = ("The project is busy: another program kept project.db locked for 30 s an
 UNDOABLE: tuple[type, ...] = (
     E.Project, E.Character, E.Scene, E.Shot, E.Take, E.AudioPlacement, E.ClipEdit,
     R.ShotReview, R.ReviewNote,
+    E.Episode, E.Location, E.Costume,
 )
 UNDOABLE_NAMES = frozenset(c.__name__ for c in UNDOABLE)
 # Job progress and media rows change often and are not edits: they are not logged.
@@ -226,6 +227,7 @@ class ProjectStore:
         store = cls(root, engine)
         with store._session_scope() as session:
             session.add(codec.to_row(project))
+            session.add(codec.to_row(E.Episode(number=1, version=1)))
         return store
 
     @classmethod
@@ -544,8 +546,26 @@ class ProjectStore:
         found = self.all(E.Character, name=name)
         return found[0] if found else None
 
-    def scenes(self) -> list[E.Scene]:
-        return sorted(self.all(E.Scene), key=lambda s: (s.order, s.number))
+    def episodes(self) -> list[E.Episode]:
+        return sorted(self.all(E.Episode), key=lambda e: e.number)
+
+    def episode_by_number(self, number: int) -> E.Episode | None:
+        found = self.all(E.Episode, number=number)
+        return found[0] if found else None
+
+    def locations(self) -> list[E.Location]:
+        return sorted(self.all(E.Location), key=lambda loc: loc.name)
+
+    def costumes(self, character_id: str | None = None) -> list[E.Costume]:
+        rows = self.all(E.Costume, character_id=character_id) if character_id else \
+            self.all(E.Costume)
+        return sorted(rows, key=lambda c: (c.character_id, c.scope, c.scope_id))
+
+    def scenes(self, episode_id: str | None = None) -> list[E.Scene]:
+        """Scenes in film order: by episode number, then scene order within the series."""
+        rank = {e.id: e.number for e in self.all(E.Episode)}
+        scenes = self.all(E.Scene, episode_id=episode_id) if episode_id else self.all(E.Scene)
+        return sorted(scenes, key=lambda s: (rank.get(s.episode_id or "", 0), s.order, s.number))
 
     def shots(self, scene_id: str | None = None) -> list[E.Shot]:
         """Shots in film order (scene order, then shot order)."""
@@ -704,6 +724,12 @@ class ProjectStore:
 
     def _children_of(self, session: Session, cls: type, key: str) -> list[Any]:
         children: list[Any] = []
+        if cls is E.Episode:
+            children += session.scalars(select(codec.ROW_OF[E.Scene]).where(
+                codec.ROW_OF[E.Scene].episode_id == key)).all()
+        if cls is E.Character:
+            children += session.scalars(select(codec.ROW_OF[E.Costume]).where(
+                codec.ROW_OF[E.Costume].character_id == key)).all()
         if cls is E.Scene:
             children += session.scalars(select(codec.ROW_OF[E.Shot]).where(
                 codec.ROW_OF[E.Shot].scene_id == key)).all()

@@ -55,6 +55,7 @@ class ShotPlan:
     lines: list[PlannedLine] = field(default_factory=list)
     narration: str = ""
     beats: list[int] = field(default_factory=list)  # indices of the scene beats it covers
+    transition: str = ""  # into this shot: "crossfade" / "dip-to-black" (TransitionKind)
 
     def spoken_seconds(self) -> float:
         texts = [ln.text for ln in self.lines]
@@ -101,21 +102,48 @@ def _has_word(text: str, words: tuple[str, ...]) -> bool:
     return False
 
 
-_POSSESSIVE = re.compile(r"^(?:的|[发送写留寄][来给]?的|'s\b|’s\b)")
+# "陈默发来的消息" / "陈默写的信" shows no 陈默; "苏晴的眼泪" does (X的… is X in frame)
+_SENT_BY = re.compile(r"^(?:[发送写留寄][来给]?的)")
+# a name on a screen, phone, letter or sign is read, not seen: "屏幕上显示"妈妈""
+_QUOTED = re.compile(r"[\"“「『《]([^\"”」』》]*)[\"”」』》]")
+_SHOWN_AS = re.compile(r"(显示|写着|来电|备注|署名|reads|says|caller id)\s*[:：]?\s*$",
+                       re.IGNORECASE)
+# heard, not seen: "电话里妈妈说", "妈妈的声音从画外传来", "MOM (V.O.)"
+_HEARD_BEFORE = re.compile(r"(电话里|电话那头|画外|听筒里|广播里)\s*$")
+_HEARD_AFTER = re.compile(r"^\s*(?:的声音|的画外音|[（(](?:画外音|画外|OS|O\.S\.|VO|V\.O\.)[）)]"
+                          r"|'s voice|’s voice)", re.IGNORECASE)
+
+
+def _blank_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for a, b in spans:
+        for i in range(a, b):
+            chars[i] = " "
+    return "".join(chars)
 
 
 def _mentions(text: str, names: list[str]) -> list[str]:
-    """Characters an action line shows, in order of mention ("陈默发来的消息" shows no 陈默)."""
+    """Characters an action line shows, in order of mention: whole names only (SON is not
+    in "unison"), the longest name first (陈默默 is not 陈默), never a name in quotes or
+    one that sent the thing shown ("陈默发来的消息")."""
     found: list[tuple[int, str]] = []
-    lowered = text.lower()
-    for name in names:
-        haystack, needle = (lowered, name.lower()) if name.isascii() else (text, name)
-        start = 0
-        while (pos := haystack.find(needle, start)) >= 0:
-            start = pos + len(needle)
-            if not _POSSESSIVE.match(text[start:]):
-                found.append((pos, name))
-                break
+    text = _blank_spans(text, [m.span() for m in _QUOTED.finditer(text)])
+    for name in sorted(names, key=len, reverse=True):
+        if not name.strip():
+            continue
+        if name.isascii():
+            pattern = re.compile(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])",
+                                 re.IGNORECASE)
+        else:
+            pattern = re.compile(re.escape(name))
+        for m in pattern.finditer(text):
+            head, tail = text[:m.start()], text[m.end():]
+            if _SENT_BY.match(tail) or _SHOWN_AS.search(head) or _HEARD_BEFORE.search(head) \
+                    or _HEARD_AFTER.match(tail):
+                continue
+            found.append((m.start(), name))
+            break
+        text = _blank_spans(text, [m.span() for m in pattern.finditer(text)])
     return [name for _, name in sorted(found)]
 
 
@@ -123,6 +151,31 @@ def _is_intense(line: Beat) -> bool:
     text = line.text
     return (_has_word(line.emotion, INTENSE_EMOTIONS)
             or text.count("！") + text.count("!") >= 2)
+
+
+_SIZE_LEAD = re.compile(
+    r"^\s*(大特写|特写|近景|中景|全景|远景|大远景|航拍|EXTREME CLOSE[- ]UP|EXTREME CLOSE|ECU|"
+    r"CLOSE[- ]UP|CLOSE ON|INSERT|WIDE SHOT|WIDE|AERIAL)(?:[:：,，.。—-]\s*|\s+)",
+    re.IGNORECASE)
+
+
+def leading_size(text: str) -> tuple[ShotSize | None, str]:
+    """A shot-size word opening an action line (``特写：``, ``CLOSE ON``, ``INSERT``) → the
+    size and the line without it; (None, text) when the line does not open with one."""
+    m = _SIZE_LEAD.match(text)
+    if not m or not text[m.end():].strip():
+        return None, text
+    word = m.group(1).upper()
+    for words, size in SIZE_WORDS:
+        if any(word == w.upper() or word.replace("-", " ") == w.upper() for w in words):
+            return size, text[m.end():].strip()
+    if word.startswith("EXTREME CLOSE"):
+        return ShotSize.EXTREME_CLOSE_UP, text[m.end():].strip()
+    if word.startswith("CLOSE"):
+        return ShotSize.CLOSE_UP, text[m.end():].strip()
+    if word.startswith("WIDE"):
+        return ShotSize.WIDE, text[m.end():].strip()
+    return None, text
 
 
 def reading_seconds(text: str) -> float:
@@ -138,6 +191,7 @@ class _SceneBreakdown:
         self.genders = {c.name: c.gender for c in script.characters}
         self.shots: list[ShotPlan] = []
         self.pending_voice: list[tuple[int, Beat]] = []  # narration / V.O. waiting for a picture
+        self.pending_transition = ""  # a transition line waiting for the next shot
         self.present: list[str] = []  # characters seen in the scene so far
         self.last_mentioned: list[str] = []
         self.conversation_shots = 0
@@ -164,6 +218,8 @@ class _SceneBreakdown:
         return named
 
     def _add(self, shot: ShotPlan, visual: float) -> ShotPlan:
+        if self.pending_transition:
+            shot.transition, self.pending_transition = self.pending_transition, ""
         if self.pending_voice:
             self._attach_voice(shot)
         shot.fit_duration(visual)
@@ -171,13 +227,19 @@ class _SceneBreakdown:
         return shot
 
     def _attach_voice(self, shot: ShotPlan) -> None:
+        """Voices over this picture, in script order: those written before the shot's own
+        beats play before its lines, those after it after them."""
+        first = min(shot.beats) if shot.beats else 1 << 30
+        before: list[PlannedLine] = []
+        after: list[PlannedLine] = []
         for index, beat in self.pending_voice:
-            shot.beats.insert(0, index)
+            shot.beats.append(index)
             if beat.speaker is None and beat.line_kind is LineKind.NARRATION:
                 shot.narration = (shot.narration + " " + beat.text).strip()
             else:
-                shot.lines.insert(0, PlannedLine(beat.text, beat.speaker, beat.emotion,
-                                                 beat.line_kind))
+                (before if index < first else after).append(
+                    PlannedLine(beat.text, beat.speaker, beat.emotion, beat.line_kind))
+        shot.lines = before + shot.lines + after
         shot.beats.sort()
         self.pending_voice.clear()
 
@@ -192,6 +254,9 @@ class _SceneBreakdown:
         )
         used = 0
         visual = ESTABLISHING_SECONDS
+        if first is not None and first.kind is BeatKind.ACTION and \
+                leading_size(first.text)[0] is not None:
+            first = None  # the writer framed the first picture: it is a shot of its own
         if first is not None and first.kind is BeatKind.ACTION:
             shot.action = first.text
             shot.characters = self._who(first.text)
@@ -205,6 +270,9 @@ class _SceneBreakdown:
         return used
 
     def action(self, index: int, beat: Beat) -> None:
+        forced_size, text = leading_size(beat.text)
+        if forced_size is not None:
+            beat = Beat(beat.kind, text, beat.speaker, beat.emotion, beat.line_kind, beat.dual)
         who = self._who(beat.text)
         self._see(who)
         size = ShotSize.MEDIUM if who else ShotSize.WIDE
@@ -224,6 +292,8 @@ class _SceneBreakdown:
             if _has_word(beat.text, words):
                 size = forced
                 break
+        if forced_size is not None:
+            size = forced_size
         self.conversation_shots = 0
         self._add(ShotPlan(size=size, angle=angle, camera_move=move, action=beat.text,
                            characters=who, beats=[index]), reading_seconds(beat.text))
@@ -279,12 +349,16 @@ class _SceneBreakdown:
                 beats[start].speaker is None or beats[start].line_kind is LineKind.VOICE_OVER):
             self.pending_voice.append((start, beats[start]))
             start += 1
+        while start < len(beats) and beats[start].kind is BeatKind.TRANSITION:  # FADE IN:
+            self.pending_transition = transition_kind(beats[start].text)
+            start += 1
         first = beats[start] if start < len(beats) else None
         start += self.establishing(first, start)
         i = start
         while i < len(beats):
             beat = beats[i]
             if beat.kind is BeatKind.TRANSITION:
+                self.pending_transition = transition_kind(beat.text) or self.pending_transition
                 i += 1
                 continue
             if beat.kind is BeatKind.ACTION:
@@ -325,11 +399,51 @@ class _SceneBreakdown:
         return self.shots
 
 
+# a transition line → the edit into the next shot (CUT TO is the default cut)
+TRANSITION_WORDS: list[tuple[tuple[str, ...], str]] = [
+    (("CROSSFADE", "DISSOLVE", "MIX TO", "叠化", "溶入", "渐变"), "crossfade"),
+    (("FADE", "BLACK", "淡出", "淡入", "黑屏", "渐黑"), "dip-to-black"),
+]
+
+
+def transition_kind(text: str) -> str:
+    """``CROSSFADE TO:`` → "crossfade", ``FADE OUT.`` → "dip-to-black", ``CUT TO:`` → ""."""
+    upper = text.upper()
+    for words, kind in TRANSITION_WORDS:
+        if any(w in upper for w in words):
+            return kind
+    return ""
+
+
+def _leading_transition(scene: ScriptScene) -> str:
+    """A transition written before a scene's first picture (FADE IN:, 叠化)."""
+    for beat in scene.beats:
+        if beat.kind is BeatKind.TRANSITION:
+            return transition_kind(beat.text)
+        if beat.kind is BeatKind.ACTION:
+            return ""
+    return ""
+
+
 def breakdown_scene(script: ParsedScript, scene: ScriptScene) -> list[ShotPlan]:
     """The rule-based shot list of one scene."""
     return _SceneBreakdown(script, scene).run()
 
 
 def breakdown(script: ParsedScript) -> list[list[ShotPlan]]:
-    """Shot lists for every scene, in order."""
-    return [breakdown_scene(script, scene) for scene in script.scenes]
+    """Shot lists for every scene, in order; a transition that ends a scene (FADE OUT,
+    CUT TO) is the edit into the next scene's first shot."""
+    plans: list[list[ShotPlan]] = []
+    carried = ""
+    for scene in script.scenes:
+        shots = breakdown_scene(script, scene)
+        lead = _leading_transition(scene)
+        if shots and (lead or carried) and not shots[0].transition:
+            shots[0].transition = lead or carried
+        trailing = [b for b in scene.beats if b.kind is BeatKind.TRANSITION]
+        last_picture = max((i for i, b in enumerate(scene.beats)
+                            if b.kind is not BeatKind.TRANSITION), default=-1)
+        carried = next((transition_kind(b.text) for b in reversed(trailing)
+                        if scene.beats.index(b) > last_picture), "")
+        plans.append(shots)
+    return plans

@@ -19,6 +19,7 @@ from engine.story.script import (
     ParsedScript,
     ScriptCharacter,
     ScriptScene,
+    parse_episode_heading,
     parse_number,
 )
 
@@ -34,13 +35,20 @@ _SCENE = re.compile(
     )\s*[:：]?\s*(?P<rest>.*)$""",
     re.VERBOSE,
 )
-_EPISODE = re.compile(rf"^第\s*({_NUM})\s*集\s*[:：]?\s*(.*)$")
+_EPISODE_START = re.compile(r"^[【\[]?\s*(?:第\s*[0-9０-９一二三四五六七八九十百零〇两]+\s*集|"
+                            r"(?:episode|ep\.?)\s*\d+)", re.IGNORECASE)
 _LINE = re.compile(
     r"^(?P<name>[^\s：:（()）△▲●【】\[\]，,。！？!?“”\"、]{1,16}?)\s*"
     r"(?:[（(](?P<paren>[^）)]*)[）)])?\s*[:：]\s*(?P<text>.*)$"
 )
 _LEADING_PAREN = re.compile(r"^[（(]([^）)]*)[）)]\s*")
 _TRAILING_PAREN = re.compile(r"\s*[（(]([^）)]*)[）)]\s*$")
+_RELATION = re.compile(
+    r"(?:[\u4e00-\u9fff·]{1,6}的)?(?:亲生|养|继|前|现任|未婚|结发|青梅竹马的)?"
+    r"(?:母亲|父亲|妈妈|爸爸|妻子|丈夫|老公|老婆|女儿|儿子|姐姐|妹妹|哥哥|弟弟|奶奶|爷爷|外婆|外公|"
+    r"姑姑|舅舅|阿姨|叔叔|婆婆|公公|岳母|岳父|儿媳|女婿|男友|女友|男朋友|女朋友|未婚夫|未婚妻|前夫|"
+    r"前妻|朋友|闺蜜|好友|同事|上司|老板|下属|秘书|助理|司机|管家|保姆|邻居|同学|室友|初恋|情敌|"
+    r"师父|徒弟|学生|老师|总裁|董事长|经理)")
 _AGE = re.compile(rf"({_NUM}|\d+)\s*(?:多|来)?\s*岁")
 
 TIME_WORDS: dict[str, TimeOfDay] = {
@@ -172,6 +180,9 @@ def parse_character_description(character: ScriptCharacter, text: str) -> None:
             if clause in ("男", "男性", "男生", "男孩") and not character.gender:
                 character.gender = "male"
                 continue
+            if _RELATION.fullmatch(clause):  # "苏晴的母亲": who they are, not how they look
+                character.role = "，".join(x for x in (character.role, clause) if x)
+                continue
             age = _AGE.search(clause)
             if age and len(clause) <= 8:
                 value_num = parse_number(age.group(1))
@@ -212,6 +223,7 @@ class _ChineseParser:
         self.scene: ScriptScene | None = None
         self.in_cast = False
         self.episode = ""
+        self.episode_number = 1
         self.preamble: list[str] = []
         # "林雨：" or "林雨" (a known name) alone on a line: the speech is on the next line
         self.pending: tuple[str, str] | None = None
@@ -237,10 +249,14 @@ class _ChineseParser:
         latin = re.fullmatch(r"[A-Za-z][A-Za-z .'-]{0,19}", name)
         return name if (cjk or latin or self._known(name)) else None
 
+    def _next_number(self, episode: int) -> int:
+        return 1 + max((s.number for s in self.script.scenes if s.episode == episode),
+                       default=0)
+
     def _scene(self) -> ScriptScene:
         if self.scene is None:
-            self.scene = ScriptScene(number=len(self.script.scenes) + 1, heading="",
-                                     section=self.episode)
+            self.scene = ScriptScene(number=self._next_number(self.episode_number), heading="",
+                                     section=self.episode, episode=self.episode_number)
             self.script.scenes.append(self.scene)
         return self.scene
 
@@ -251,19 +267,26 @@ class _ChineseParser:
             if not line:
                 self.in_cast = False
             return
-        episode = _EPISODE.match(line)
-        if episode:
-            self.episode = f"第{episode.group(1)}集 {episode.group(2)}".strip()
+        episode = parse_episode_heading(line) if _EPISODE_START.match(line) else None
+        if episode is not None:
+            self.episode = f"第{episode.number}集 {episode.title}".strip()
+            self.episode_number = episode.number
+            found = self.script.episode(episode.number)
+            found.title = found.title or episode.title
+            self.scene = None  # what follows belongs to the new episode
+            self.pending = None
             self.in_cast = False
             return
         heading = parse_scene_heading(line)
         if heading is not None:
             number, location, setting, time, ep = heading
             self.in_cast = False
+            episode_number = int(ep) if ep else self.episode_number
             self.scene = ScriptScene(
-                number=number or len(self.script.scenes) + 1, heading=line.strip("【】[] "),
-                location=location, setting=setting or Setting.INTERIOR, time_of_day=time,
-                section=f"第{ep}集" if ep else self.episode,
+                number=number or self._next_number(episode_number),
+                heading=line.strip("【】[] "), location=location,
+                setting=setting or Setting.INTERIOR, time_of_day=time,
+                section=f"第{ep}集" if ep else self.episode, episode=episode_number,
             )
             self.script.scenes.append(self.scene)
             return
@@ -423,6 +446,7 @@ def parse_chinese(text: str) -> ParsedScript:
     if parser.preamble:
         script.metadata["preamble"] = "\n".join(parser.preamble)
     script.scenes = [s for s in script.scenes if s.beats or s.heading]
+    script.number_scenes()
     for s in script.scenes:
         if not s.heading:
             script.warnings.append(

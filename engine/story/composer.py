@@ -11,6 +11,7 @@ part that must be cut is cut at a word or clause boundary, never mid-word.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Iterable
@@ -22,7 +23,10 @@ from engine.model import (
     CameraAngle,
     CameraMove,
     Character,
+    Costume,
+    Language,
     LineKind,
+    Location,
     Project,
     Scene,
     Setting,
@@ -31,6 +35,7 @@ from engine.model import (
     ShotStatus,
     TimeOfDay,
 )
+from engine.model.wardrobe import costume_for
 
 if TYPE_CHECKING:
     from engine.store.project import ProjectStore
@@ -243,7 +248,22 @@ def _refer(character: Character, in_frame: list[Character], cjk: bool) -> str:
     return "the woman" if character.gender == "female" else "the man"
 
 
+_QUOTE = re.compile(r"([\"“「『《][^\"”」』》]*[\"”」』》])")
+
+
 def _replace_names(text: str, in_frame: list[Character], everyone: Iterable[Character]) -> str:
+    """Name → "the woman"/"女子" for people in frame, outside quotes: quoted text (a name
+    on a screen, a sign, a letter) is never rewritten."""
+    everyone = list(everyone)
+    pieces = _QUOTE.split(text)
+    if len(pieces) > 1:
+        return "".join(p if i % 2 else _replace_unquoted(p, in_frame, everyone)
+                       for i, p in enumerate(pieces))
+    return _replace_unquoted(text, in_frame, everyone)
+
+
+def _replace_unquoted(text: str, in_frame: list[Character],
+                      everyone: Iterable[Character]) -> str:
     for c in in_frame:  # "MAYA, 30s, short hair, sits…" → "MAYA sits…": the look is said once
         before = text
         for said in (c.age, c.appearance, c.costume):
@@ -264,9 +284,13 @@ def _emotion_words(emotion: str) -> str:
 
 
 def compose_parts(shot: Shot, scene: Scene, characters_in_frame: list[Character],
-                  project: Project, family: str) -> list[_Part]:
-    """The prompt's parts in reading order, each with its importance."""
+                  project: Project, family: str, place: Location | None = None
+                  ) -> list[_Part]:
+    """The prompt's parts in reading order, each with its importance. One language per
+    prompt: a Chinese project's T5 prompts (Wan, LTX) are wholly Chinese."""
     family = family_of(family)
+    if family == "t5" and project.language is Language.CHINESE:
+        return compose_parts_zh(shot, scene, characters_in_frame, project, place)
     clip = family == "clip"
     chars = characters_in_frame
     sentence = ", " if clip else ". "
@@ -320,6 +344,9 @@ def compose_parts(shot: Shot, scene: Scene, characters_in_frame: list[Character]
             Setting.INTERIOR: f"inside {location}", Setting.EXTERIOR: f"outdoors, {location}",
             Setting.INTERIOR_EXTERIOR: f"in and around {location}"}[scene.setting]
         parts.append(_Part(where, 8, sentence))
+    if place is not None and place.description.strip():
+        parts.append(_Part(place.description.strip().rstrip("。."), 6,
+                           ", " if scene.location.strip() else sentence))
     light = ", ".join(x for x in (scene.lighting.strip(), scene.weather.strip(),
                                   TIME_LIGHT[scene.time_of_day]) if x)
     if light:
@@ -342,11 +369,97 @@ def compose_parts(shot: Shot, scene: Scene, characters_in_frame: list[Character]
     return parts
 
 
+SIZE_ZH = {ShotSize.EXTREME_WIDE: "大远景", ShotSize.WIDE: "全景", ShotSize.MEDIUM: "中景",
+           ShotSize.MEDIUM_CLOSE_UP: "近景", ShotSize.CLOSE_UP: "特写",
+           ShotSize.EXTREME_CLOSE_UP: "大特写"}
+ANGLE_ZH = {CameraAngle.EYE_LEVEL: "平视", CameraAngle.HIGH: "俯拍视角",
+            CameraAngle.LOW: "仰拍视角", CameraAngle.OVERHEAD: "顶视俯拍",
+            CameraAngle.DUTCH: "倾斜构图",
+            CameraAngle.OVER_THE_SHOULDER: "过肩镜头"}
+MOVE_ZH = {CameraMove.STATIC: "固定镜头", CameraMove.PAN: "镜头缓慢横摇",
+           CameraMove.TILT: "镜头缓慢俯仰", CameraMove.PUSH_IN: "镜头缓慢推近主体",
+           CameraMove.PULL_OUT: "镜头缓慢拉远", CameraMove.ORBIT: "镜头环绕主体",
+           CameraMove.TRACK: "跟拍主体", CameraMove.HANDHELD: "手持镜头轻微晃动"}
+TIME_ZH = {TimeOfDay.DAY: "白天，柔和的自然光", TimeOfDay.NIGHT: "夜晚，低调光，实景灯光",
+           TimeOfDay.DAWN: "黎明，清冷的晨光", TimeOfDay.DUSK: "黄昏，温暖的金色光线",
+           TimeOfDay.MORNING: "清晨，柔和的阳光", TimeOfDay.EVENING: "傍晚，温暖的灯光",
+           TimeOfDay.CONTINUOUS: "", TimeOfDay.UNSPECIFIED: ""}
+SETTING_ZH = {Setting.INTERIOR: "室内", Setting.EXTERIOR: "室外",
+              Setting.INTERIOR_EXTERIOR: "室内外"}
+QUALITY_ZH = "电影质感，写实，动作自然流畅，高细节，胶片颗粒"
+
+
+def _person_zh(character: Character) -> str:
+    """'一位26岁的女子', '一位男子', '一个人' from gender and age."""
+    noun = {"female": "女子", "male": "男子", "女": "女子", "男": "男子"}.get(
+        character.gender.lower() if character.gender.isascii() else character.gender, "人")
+    age = character.age.strip()
+    if age.isdigit():
+        return f"一位{age}岁的{noun}"
+    decade = re.fullmatch(r"(?:early|mid|late)?[ -]?(\d)0s", age, flags=re.IGNORECASE)
+    if decade:
+        return f"一位{decade.group(1)}十多岁的{noun}"
+    return f"一位{noun}" if noun != "人" else "一个人"
+
+
+def compose_parts_zh(shot: Shot, scene: Scene, chars: list[Character], project: Project,
+                     place: Location | None = None) -> list[_Part]:
+    """A Chinese project's T5 prompt in Chinese only (景别, 人物, 动作, 地点, 光线, 运镜)."""
+    parts: list[_Part] = []
+    over_shoulder = shot.angle is CameraAngle.OVER_THE_SHOULDER and len(chars) >= 2
+    framing = ("过肩" if over_shoulder else "") + SIZE_ZH[shot.size]
+    parts.append(_Part(framing, 10))
+    for i, c in enumerate(chars):
+        who = _person_zh(c)
+        if c.appearance.strip():
+            who += "，" + c.appearance.strip().rstrip("。.")
+        sep = "：" if i == 0 else ("；越过其肩膀看到" if over_shoulder else "；")
+        parts.append(_Part(who, 9 if i == 0 else 6, sep))
+        if c.costume.strip():
+            parts.append(_Part(f"身穿{_clean_costume(c.costume)}", 7 if i == 0 else 4, "，"))
+    if shot.angle is not CameraAngle.EYE_LEVEL and not over_shoulder:
+        parts.append(_Part(ANGLE_ZH[shot.angle], 6, "，"))
+    action = _replace_names(shot.action.strip().rstrip("。."), chars, chars)
+    if action:
+        parts.append(_Part(action, 9, "。"))
+    speakers = [d for d in shot.dialogue if d.kind is LineKind.DIALOGUE and d.character_id]
+    if speakers:
+        subject = next((c for c in chars if c.id == speakers[0].character_id), None)
+        if subject is not None:
+            talk = f"{_refer(subject, chars, True)}正在说话"
+            if speakers[0].emotion.strip():
+                talk = f"{_refer(subject, chars, True)}{speakers[0].emotion.strip()}地说话"
+            parts.append(_Part(talk, 8, "，" if action else "。"))
+    elif chars and not action:
+        parts.append(_Part("安静地倾听", 3, "，"))
+    location = scene.location.strip()
+    if location:
+        parts.append(_Part(f"{SETTING_ZH[scene.setting]}，{location}", 8, "。"))
+    if place is not None and place.description.strip():
+        parts.append(_Part(place.description.strip().rstrip("。."), 6, "，"))
+    light = "，".join(x for x in (scene.lighting.strip(), scene.weather.strip(),
+                                 TIME_ZH[scene.time_of_day]) if x)
+    if light:
+        parts.append(_Part(light, 5, "，" if location else "。"))
+    parts.append(_Part(MOVE_ZH[shot.camera_move], 7, "。"))
+    if project.style.strip():
+        parts.append(_Part(project.style.strip().rstrip("。."), 6, "。"))
+    orientation = {"9:16": "竖屏构图", "16:9": "宽银幕构图"}.get(str(project.aspect), "")
+    if orientation:
+        parts.append(_Part(orientation, 2, "，"))
+    parts.append(_Part(QUALITY_ZH, 1, "，"))
+    return parts
+
+
 def compose_prompt(shot: Shot, scene: Scene, characters_in_frame: list[Character],
-                   project: Project, family: str = "t5") -> str:
+                   project: Project, family: str = "t5", location: Location | None = None
+                   ) -> str:
     """The model prompt for a shot, within the family's token limit."""
     family = family_of(family)
-    text = fit_parts(compose_parts(shot, scene, characters_in_frame, project, family), family)
+    text = fit_parts(compose_parts(shot, scene, characters_in_frame, project, family, location),
+                     family)
+    if family == "t5" and project.language is Language.CHINESE:
+        return text if not text else text + "。"
     return text if family == "clip" or not text else text + "."
 
 
@@ -372,6 +485,8 @@ class PromptContext:
         self.negative = compose_negative(self.project, self.family)
         self.scenes = {s.id: s for s in store.scenes()}
         self.characters = {c.id: c for c in store.all(Character)}
+        self.locations = {loc.id: loc for loc in store.all(Location)}
+        self.costumes = store.all(Costume)
 
     def apply(self, shot: Shot, scene: Scene | None = None) -> bool:
         """Set the shot's composed prompt (and an empty negative); True if the prompt changed.
@@ -381,8 +496,11 @@ class PromptContext:
         scene = scene or self.scenes.get(shot.scene_id)
         if scene is None:
             return False
-        in_frame = [self.characters[c] for c in shot.characters if c in self.characters]
-        prompt = compose_prompt(shot, scene, in_frame, self.project, self.family)
+        in_frame = [dataclasses.replace(self.characters[c], costume=costume_for(
+            self.characters[c], scene, self.costumes)) for c in shot.characters
+            if c in self.characters]
+        location = self.locations.get(scene.location_id or "")
+        prompt = compose_prompt(shot, scene, in_frame, self.project, self.family, location)
         if not shot.negative_prompt:
             shot.negative_prompt = self.negative
         if prompt == shot.prompt:

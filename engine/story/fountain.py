@@ -12,7 +12,14 @@ from __future__ import annotations
 import re
 
 from engine.model import Language, LineKind, Setting, TimeOfDay
-from engine.story.script import Beat, BeatKind, ParsedScript, ScriptScene, guess_language
+from engine.story.script import (
+    Beat,
+    BeatKind,
+    ParsedScript,
+    ScriptScene,
+    guess_language,
+    parse_episode_heading,
+)
 
 TITLE_KEYS = ("title", "credit", "author", "authors", "source", "draft date", "date",
               "contact", "copyright", "notes", "revision")
@@ -22,7 +29,8 @@ _HEADING = re.compile(r"^(INT\.?/EXT|INT/EXT|I/E|INT|EXT|EST)[\. ]", re.IGNORECA
 _SCENE_NUMBER = re.compile(r"\s*#([A-Za-z0-9.\-]+)#\s*$")
 _TRANSITION = re.compile(r"^[A-Z0-9 .,'’\-]+TO:$")
 _CUE_EXTENSION = re.compile(r"\(([^)]*)\)")
-_NOTE = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
+# a note may span lines but not an empty one (a line of two spaces is allowed inside)
+_NOTE = re.compile(r"\[\[((?:(?!\n[ \t]?\n).)*?)\]\]", re.DOTALL)
 _BONEYARD = re.compile(r"/\*.*?\*/", re.DOTALL)
 _EMPHASIS = re.compile(r"(\\?)([*_]{1,3})(?=\S)(.+?)(?<=\S)\2")
 
@@ -82,6 +90,10 @@ def _is_character_cue(line: str, lines: _Lines, i: int) -> bool:
         return not lines.blank(i + 1)
     if not lines.blank(i - 1) or lines.blank(i + 1):
         return False
+    if line != line.rstrip():  # "SCANNING THE AISLES…  " + text: action, not a cue
+        return False
+    if _HEADING.match(stripped + " "):  # a heading without its blank line: action
+        return False
     name = _CUE_EXTENSION.sub("", stripped).rstrip("^").strip()
     return (bool(name) and name == name.upper() and any(ch.isalpha() for ch in name)
             and not stripped.startswith("!") and not _TRANSITION.match(stripped))
@@ -118,7 +130,9 @@ def parse_fountain(text: str) -> ParsedScript:
             if m and not line.startswith((" ", "   ")):
                 key = m.group(1).strip().lower()
                 value = m.group(2).strip()
-                script.metadata[key] = value
+                # a key given twice (two Author: lines) keeps both values
+                before = script.metadata.get(key, "")
+                script.metadata[key] = f"{before}\n{value}".strip() if before else value
             elif key:
                 joined = script.metadata.get(key, "")
                 script.metadata[key] = (joined + "\n" + line.strip()).strip()
@@ -129,13 +143,15 @@ def parse_fountain(text: str) -> ParsedScript:
     lines = _Lines(raw[start:])
     scene: ScriptScene | None = None
     section = ""
+    episode_number = 1
     pending_action: list[str] = []
     pending_synopsis: list[str] = []
 
     def current_scene() -> ScriptScene:
         nonlocal scene
         if scene is None:  # text before the first heading: a scene without a heading
-            scene = ScriptScene(number=len(script.scenes) + 1, heading="")
+            scene = ScriptScene(number=len(script.scenes) + 1, heading="",
+                                episode=episode_number)
             scene.section = section
             script.scenes.append(scene)
         return scene
@@ -149,34 +165,51 @@ def parse_fountain(text: str) -> ParsedScript:
 
     i = 0
     n = len(lines.lines)
+    last = ""  # the element before this line: heading, section, synopsis, dialogue, ...
     while i < n:
         line = lines.lines[i]
         stripped = line.strip()
         if not stripped:
             flush_action()
+            if last == "action":
+                last = "blank-after-action"
             i += 1
             continue
         if re.fullmatch(r"={3,}", stripped):  # page break
             flush_action()
             i += 1
             continue
-        if stripped.startswith("#"):  # section
+        if stripped.startswith("#"):  # section: its level (number of #) and name are kept
             flush_action()
             section = stripped.lstrip("#").strip()
+            level = len(stripped) - len(stripped.lstrip("#"))
+            script.metadata.setdefault("sections", []).append({"level": level,
+                                                                "name": section})
+            last = "section"
+            episode = parse_episode_heading(section)
+            if episode is not None:  # "# Episode 2" / "# 第2集 重逢" starts an episode
+                episode_number = episode.number
+                found = script.episode(episode.number)
+                found.title = found.title or episode.title
+                scene = None
             i += 1
             continue
-        if stripped.startswith("=") and not stripped.startswith("=="):  # synopsis
+        if stripped.startswith("=") and not stripped.startswith("==") and last in (
+                "heading", "section", "synopsis", "synopsis-pending"):  # synopsis
             flush_action()
-            target = scene if scene is not None and not pending_synopsis else None
-            if target is not None:
-                target.synopsis = (target.synopsis + " " + stripped[1:].strip()).strip()
-            else:  # a synopsis before the heading describes the scene that follows
+            if last in ("heading", "synopsis") and scene is not None:
+                scene.synopsis = (scene.synopsis + " " + stripped[1:].strip()).strip()
+                last = "synopsis"
+            else:  # after a section: it describes the scene that follows
                 pending_synopsis.append(stripped[1:].strip())
+                last = "synopsis-pending"
             i += 1
             continue
         forced_heading = stripped.startswith(".") and not stripped.startswith("..")
-        if (forced_heading or (_HEADING.match(stripped + " ") and lines.blank(i - 1))):
+        if (forced_heading or (_HEADING.match(stripped + " ") and lines.blank(i - 1)
+                               and lines.blank(i + 1))):
             flush_action()
+            last = "heading"
             heading = stripped[1:] if forced_heading else stripped
             number = None
             mnum = _SCENE_NUMBER.search(heading)
@@ -187,7 +220,7 @@ def parse_fountain(text: str) -> ParsedScript:
             scene = ScriptScene(
                 number=len(script.scenes) + 1, heading=heading.upper() if not forced_heading
                 else heading, location=location, setting=setting, time_of_day=time,
-                section=section, synopsis=" ".join(pending_synopsis),
+                section=section, synopsis=" ".join(pending_synopsis), episode=episode_number,
             )
             pending_synopsis.clear()
             if number:
@@ -204,6 +237,7 @@ def parse_fountain(text: str) -> ParsedScript:
             flush_action()
             current_scene().beats.append(
                 Beat(BeatKind.TRANSITION, stripped.lstrip(">").strip()))
+            last = "transition"
             i += 1
             continue
         if stripped.startswith("~"):  # lyrics are sung lines without a speaker cue
@@ -218,7 +252,7 @@ def parse_fountain(text: str) -> ParsedScript:
         if _is_character_cue(line, lines, i):
             flush_action()
             cue = stripped.lstrip("@").strip()
-            dual = cue.endswith("^")
+            dual = cue.endswith("^") and last == "dialogue"  # ^ pairs with a dialogue only
             cue = cue.rstrip("^").strip()
             extensions = _CUE_EXTENSION.findall(cue)
             name = _CUE_EXTENSION.sub("", cue).strip()
@@ -238,8 +272,12 @@ def parse_fountain(text: str) -> ParsedScript:
                         BeatKind.LINE, body, speaker=name, emotion=emotion,
                         line_kind=kind, dual=dual))
 
-            while i < n and lines.lines[i].strip():
+            # a line of two spaces inside dialogue keeps the speech together
+            while i < n and (lines.lines[i].strip() or lines.lines[i].startswith("  ")):
                 part = lines.lines[i].strip()
+                if not part:
+                    i += 1
+                    continue
                 if part.startswith("(") and part.endswith(")"):
                     if spoken:  # a parenthetical mid-speech starts a new delivery
                         emit(emotion, spoken, dual)
@@ -250,16 +288,20 @@ def parse_fountain(text: str) -> ParsedScript:
                     spoken.append(part)
                 i += 1
             emit(emotion, spoken, dual)
+            last = "dialogue"
             continue
         pending_action.append(line)
+        last = "action"
         i += 1
     flush_action()
 
     script.scenes = [s for s in script.scenes if s.beats or s.heading]
-    for number, s in enumerate(script.scenes, start=1):
-        s.number = number
+    counters: dict[int, int] = {}
+    for s in script.scenes:  # scene numbers are per episode
+        counters[s.episode] = s.number = counters.get(s.episode, 0) + 1
         for speaker in s.speakers():
             script.ensure_character(speaker)
+    script.number_scenes()
     _read_introductions(script)
     all_text = " ".join(b.text for s in script.scenes for b in s.beats)
     if all_text:

@@ -15,12 +15,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import StoryreelError
-from engine.model import Character, DialogueLine, Scene, Shot, ShotStatus
+from engine.model import (
+    Character,
+    ClipEdit,
+    DialogueLine,
+    Episode,
+    Location,
+    Scene,
+    Shot,
+    ShotStatus,
+    TransitionKind,
+)
+from engine.model.shot_rules import scene_label
 from engine.story.breakdown import ShotPlan, breakdown
 from engine.story.chinese import parse_chinese
 from engine.story.composer import PromptContext
 from engine.story.fountain import looks_like_fountain, parse_fountain
-from engine.story.script import ParsedScript
+from engine.story.script import ParsedScript, ScriptEpisode
 
 if TYPE_CHECKING:
     from engine.store.project import ProjectStore
@@ -36,6 +47,7 @@ MAX_LINE_CHARS = 2000  # one spoken line or paragraph; 2000 字 is about eight m
 class ImportReport:
     format: str
     title: str = ""
+    episodes: int = 0
     scenes: int = 0
     characters: int = 0
     shots: int = 0
@@ -43,6 +55,16 @@ class ImportReport:
     characters_updated: int = 0
     characters_kept_locked: int = 0
     shots_kept_locked: int = 0
+    episodes_added: int = 0
+    scenes_added: int = 0
+    scenes_changed: int = 0
+    shots_added: int = 0
+    shots_changed: int = 0  # their lines changed: they are marked stale, their takes kept
+    shots_kept: int = 0  # unchanged: ids, takes, approvals and the user's edits as they were
+    shots_removed: int = 0
+    locations_added: int = 0
+    scenes_missing: list[str] = field(default_factory=list)  # in the project, not the text
+    scenes_pruned: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,14 +112,30 @@ def parse_script(text: str, fmt: str = "auto") -> ParsedScript:
 
 
 # ----------------------------------------------------------------------------- apply
+CHARACTER_FIELDS = ("age", "gender", "appearance", "costume", "personality", "description",
+                    "role")
+SCENE_FIELDS = ("heading", "location", "setting", "time_of_day", "description")
+
+
+def _base_parse(text: str) -> ParsedScript | None:
+    """The script as last imported: what the user's edits are measured against."""
+    if not text.strip():
+        return None
+    try:
+        return parse_script(text)
+    except StoryreelError:
+        return None
+
+
 def _merge_characters(store: ProjectStore, script: ParsedScript, report: ImportReport,
-                      refresh: bool = True) -> dict[str, str]:
-    """Add the script's new characters; with ``refresh``, update unlocked ones too."""
+                      refresh: bool = True, base: ParsedScript | None = None) -> dict[str, str]:
+    """Add the script's new characters; with ``refresh``, update unlocked ones with what the
+    script changed since ``base`` (the text imported before), so a user's own edit of a field
+    the script did not change stays."""
     existing = {c.name: c for c in store.all(Character)}
     for parsed in script.characters:
         found = existing.get(parsed.name)
-        values = {k: getattr(parsed, k) for k in ("age", "gender", "appearance", "costume",
-                                                 "personality", "description")}
+        values = {k: getattr(parsed, k) for k in CHARACTER_FIELDS}
         if found is None:
             character = Character(name=parsed.name, **values)
             store.add(character, label=f"Add character {parsed.name}")
@@ -106,8 +144,11 @@ def _merge_characters(store: ProjectStore, script: ParsedScript, report: ImportR
         elif found.locked:
             report.characters_kept_locked += 1
         elif refresh:
+            before = base.character(parsed.name) if base is not None else None
             changed = False
             for key, value in values.items():
+                if before is not None and getattr(before, key) == value:
+                    continue  # the script did not change it: the project's value stands
                 if value and getattr(found, key) != value:
                     setattr(found, key, value)
                     changed = True
@@ -148,12 +189,62 @@ def _scene_shots(store: ProjectStore, scene_id: str) -> list[Shot]:
     return sorted(store.all(Shot, scene_id=scene_id), key=lambda s: s.order)
 
 
+def _plan_key(plan: ShotPlan, ids: dict[str, str]) -> tuple[Any, ...]:
+    """What a shot says and shows, from the script: the same key means the same beat."""
+    return (plan.action.strip(), tuple((ln.text, ids.get(ln.speaker or "")) for ln in plan.lines),
+            plan.narration.strip())
+
+
+def _shot_key(shot: Shot) -> tuple[Any, ...]:
+    return (shot.action.strip(), tuple((d.text, d.character_id) for d in shot.dialogue),
+            shot.narration.strip())
+
+
+def _match(plans: list[ShotPlan], shots: list[Shot], ids: dict[str, str]
+           ) -> tuple[list[Shot | None], set[int]]:
+    """Which existing shot each plan re-uses: first those that say and show the same (in
+    order), then, between two such anchors, the shots in the same positions (an edited
+    line keeps its shot and takes). Returns the shot per plan and the exact matches."""
+    matched: list[Shot | None] = [None] * len(plans)
+    exact: set[int] = set()
+    keys = [_shot_key(s) for s in shots]
+    anchor_of: list[int] = [-1] * len(plans)
+    j = 0
+    for i, plan in enumerate(plans):
+        key = _plan_key(plan, ids)
+        k = next((k for k in range(j, len(shots)) if keys[k] == key), None)
+        if k is not None:
+            matched[i] = shots[k]
+            anchor_of[i] = k
+            exact.add(i)
+            j = k + 1
+    # the unmatched plans between anchors take the unmatched shots between them, in order
+    i = 0
+    while i < len(plans):
+        if matched[i] is not None:
+            i += 1
+            continue
+        gap_end = i
+        while gap_end < len(plans) and matched[gap_end] is None:
+            gap_end += 1
+        lo = anchor_of[i - 1] + 1 if i > 0 else 0
+        hi = anchor_of[gap_end] if gap_end < len(plans) else len(shots)
+        free = list(shots[lo:hi])
+        for p in range(i, gap_end):
+            if free:
+                matched[p] = free.pop(0)
+        i = gap_end
+    return matched, exact
+
+
 def sync_scene_shots(store: ProjectStore, scene: Scene, plans: list[ShotPlan],
                      ids: dict[str, str], report: ImportReport,
                      prompts: PromptContext) -> list[str]:
-    """Replace a scene's unlocked shots with ``plans``; locked shots keep their place.
+    """Merge ``plans`` into a scene's shots; locked shots keep their place.
 
-    Written shots get their composed prompt. Returns the ids of the shots written.
+    A shot that says and shows what its plan does is kept as it is (id, takes, approval,
+    the user's edits); one in the same place whose lines changed is rewritten and marked
+    stale (its takes kept); the rest are added or removed. Returns the ids written.
     """
     scene_id = scene.id
     old = _scene_shots(store, scene_id)
@@ -161,8 +252,10 @@ def sync_scene_shots(store: ProjectStore, scene: Scene, plans: list[ShotPlan],
     reusable = [s for s in old if not s.locked]
     plans = [p for p in plans if not _covered_by_locked(p, list(locked_at.values()))]
     report.shots_kept_locked += len(locked_at)
-    final: list[Shot | ShotPlan] = []
-    queue = list(plans)
+    matched, exact = _match(plans, reusable, ids)
+    used = {s.id for s in matched if s is not None}
+    final: list[Shot | int] = []
+    queue = list(range(len(plans)))
     position = 0
     while queue or any(i >= position for i in locked_at):
         if position in locked_at:
@@ -177,79 +270,209 @@ def sync_scene_shots(store: ProjectStore, scene: Scene, plans: list[ShotPlan],
                 item.order = order
                 store.update(item, label="Reorder shot")
             continue
-        if reusable:
-            shot = reusable.pop(0)
-            changed = _fill(shot, item, ids)
+        plan, shot = plans[item], matched[item]
+        if shot is not None and item in exact:
+            shot.order = order
+            prompts.apply(shot, scene)
+            store.update(shot, label="Keep shot")
+            report.shots_kept += 1
+        elif shot is not None:
+            changed = _fill(shot, plan, ids)
             if changed and store.takes(shot.id) and shot.status in (
                     ShotStatus.GENERATED, ShotStatus.APPROVED, ShotStatus.READY):
                 shot.status = ShotStatus.STALE
             shot.order = order
             prompts.apply(shot, scene)
             store.update(shot, label="Re-plan shot")
+            report.shots_changed += 1 if changed else 0
+            report.shots_kept += 0 if changed else 1
         else:
             shot = Shot(scene_id=scene_id, order=order)
-            _fill(shot, item, ids)
+            _fill(shot, plan, ids)
             prompts.apply(shot, scene)
             store.add(shot, label="Add shot")
+            report.shots_added += 1
+        _apply_transition(store, shot.id, plan.transition, prompts.project.fps)
         written.append(shot.id)
     for leftover in reusable:
-        store.delete(leftover, label="Remove shot")
+        if leftover.id not in used:
+            store.delete(leftover, label="Remove shot")
+            report.shots_removed += 1
     return written
 
 
+TRANSITION_SECONDS = 0.5
+
+
+def _apply_transition(store: ProjectStore, shot_id: str, kind: str, fps: Any) -> None:
+    """A script's CROSSFADE TO / FADE OUT becomes the clip edit into the shot, unless the
+    user already chose a transition there."""
+    if not kind:
+        return
+    edit = store.get(ClipEdit, shot_id)
+    if edit is not None and (edit.transition is not TransitionKind.CUT
+                             or edit.transition_frames):
+        return
+    frames = max(1, round(float(fps) * TRANSITION_SECONDS))
+    if edit is None:
+        store.add(ClipEdit(shot_id=shot_id, transition=TransitionKind(kind),
+                           transition_frames=frames), label="Transition from the script")
+    else:
+        edit.transition, edit.transition_frames = TransitionKind(kind), frames
+        store.update(edit, label="Transition from the script")
+
+
+def _location(store: ProjectStore, name: str, report: ImportReport) -> str | None:
+    """The id of the location called ``name`` (made when new): one place, one location."""
+    name = name.strip()
+    if not name:
+        return None
+    found = store.all(Location, name=name)
+    if found:
+        return found[0].id
+    location = Location(name=name)
+    store.add(location, label=f"Add location {name}")
+    report.locations_added += 1
+    return location.id
+
+
+def _episodes(store: ProjectStore, script: ParsedScript, report: ImportReport,
+              base: ParsedScript | None) -> dict[int, Episode]:
+    """The project's episode per episode number of the script (made when new); a title the
+    script changed since the last import is written, one the user gave is kept."""
+    out: dict[int, Episode] = {}
+    for parsed in script.episodes:
+        episode = store.episode_by_number(parsed.number)
+        if episode is None:
+            episode = Episode(number=parsed.number, title=parsed.title)
+            store.add(episode, label=f"Add episode {parsed.number}")
+            report.episodes_added += 1
+        else:
+            before = next((e.title for e in (base.episodes if base else [])
+                           if e.number == parsed.number), None)
+            if parsed.title and parsed.title != before and parsed.title != episode.title:
+                episode.title = parsed.title
+                store.update(episode, label=f"Title episode {parsed.number}")
+        out[parsed.number] = episode
+    return out
+
+
+def _label(scene: Scene, numbers: dict[str, int], series: bool) -> str:
+    return scene_label(scene.number, numbers.get(scene.episode_id or "") if series else None)
+
+
 def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[ShotPlan]],
-                 report: ImportReport, script_text: str | None = None) -> None:
-    """Store characters, scenes and shots of a parsed script (inside one transaction)."""
+                 report: ImportReport, script_text: str | None = None, *,
+                 episode: int | None = None, prune: bool = False) -> None:
+    """Store episodes, characters, scenes and shots of a parsed script (one transaction).
+
+    Scenes merge by episode and scene number, shots by what they say and show (see
+    ``sync_scene_shots``): importing the same text twice changes nothing. ``episode``
+    files the whole script under that episode (one episode's file of a series); scenes
+    of the project (of that episode) the text no longer has are reported, and deleted only
+    with ``prune``.
+    """
+    if episode is not None:
+        named = sorted({s.episode for s in script.scenes} | {e.number for e in script.episodes})
+        if len(named) > 1:
+            raise StoryreelError(
+                f"--episode {episode} imports one episode's script, but this text has "
+                f"episodes {', '.join(map(str, named))}; import it without --episode.")
+        title = script.episodes[0].title if script.episodes else ""
+        script.episodes = [ScriptEpisode(episode, title)]
+        for parsed in script.scenes:
+            parsed.episode = episode
+    elif not script.episodes:
+        script.number_scenes()
     with store.transaction("Import script" if script_text is not None else "Plan shots"):
         project = store.project
+        target = store.episode_by_number(episode) if episode is not None else None
+        old_text = (target.script_text if target is not None else "") if episode is not None \
+            else project.script_text
+        # a new script text refreshes scenes and unlocked characters from it; re-planning
+        # the same text leaves what the user edited since (scene details, looks) alone
+        refresh = script_text is not None
+        base = _base_parse(old_text) if refresh else None
         changed = False
-        if script_text is not None and project.script_text != script_text:
+        if script_text is not None and episode is None and project.script_text != script_text:
             project.script_text = script_text
             changed = True
-        if script.title and project.settings.get("script_title") != script.title:
+        if script.title and project.settings.get("script_title") != script.title \
+                and episode is None:
             project.settings = {**project.settings, "script_title": script.title}
             changed = True
         if changed:
             store.update(project, label="Set script")
-        # a new script text refreshes scenes and unlocked characters from it; re-planning
-        # the same text leaves what the user edited since (scene details, looks) alone
-        refresh = script_text is not None
-        ids = _merge_characters(store, script, report, refresh)
-        prompts = PromptContext(store)  # after the characters, before the shots
-        existing = {s.number: s for s in store.scenes()}
+        episodes = _episodes(store, script, report, base)
+        if episode is not None and script_text is not None:
+            ep = episodes[episode]
+            if ep.script_text != script_text:
+                ep.script_text = script_text
+                store.update(ep, label=f"Set script of episode {episode}")
+        ids = _merge_characters(store, script, report, refresh, base)
+        location_ids = {p.location.strip(): _location(store, p.location, report)
+                        for p in script.scenes if p.location.strip()}
+        prompts = PromptContext(store)  # after characters and locations, before the shots
+        numbers = {e.id: e.number for e in store.episodes()}
+        existing = {(numbers.get(s.episode_id or "", 0), s.number): s for s in store.scenes()}
+        base_scenes = {(s.episode, s.number): s for s in (base.scenes if base else [])}
         names = [c.name for c in store.all(Character)]
         written: list[str] = []
         seen: set[str] = set()
         for order, (parsed, scene_plans) in enumerate(zip(script.scenes, plans, strict=True)):
-            values = {"heading": parsed.heading, "location": parsed.location,
-                      "setting": parsed.setting, "time_of_day": parsed.time_of_day,
-                      "description": parsed.description, "order": order,
-                      "weather": parsed.weather(names)}
-            scene = existing.get(parsed.number)
+            values: dict[str, Any] = {
+                "heading": parsed.heading, "location": parsed.location,
+                "setting": parsed.setting, "time_of_day": parsed.time_of_day,
+                "description": parsed.description, "order": order,
+                "weather": parsed.weather(names),
+                "location_id": location_ids.get(parsed.location.strip()),
+                "episode_id": episodes[parsed.episode].id}
+            scene = existing.get((parsed.episode, parsed.number))
             if scene is not None and scene.id not in seen:
+                before = base_scenes.get((parsed.episode, parsed.number))
                 if scene.weather:
                     del values["weather"]  # the user's (or an earlier) weather stays
                 if not refresh:
                     values = {"order": order}
+                elif before is not None:  # what the script did not change, the user's stands
+                    for key in SCENE_FIELDS:
+                        if getattr(before, key if key != "description" else "description") \
+                                == values[key]:
+                            del values[key]
+                    if "location" not in values:
+                        del values["location_id"]
                 if any(getattr(scene, k) != v for k, v in values.items()):
                     for key, value in values.items():
                         setattr(scene, key, value)
                     store.update(scene, label="Update scene")
+                    report.scenes_changed += 1
             else:
                 scene = Scene(number=parsed.number, **values)
                 store.add(scene, label="Add scene")
+                report.scenes_added += 1
             seen.add(scene.id)
             written += sync_scene_shots(store, scene, scene_plans, ids, report, prompts)
+        series = len(store.episodes()) > 1
+        scope = {episodes[episode].id} if episode is not None else None
         for scene in existing.values():
-            if scene.id in seen:
+            if scene.id in seen or (scope is not None and scene.episode_id not in scope):
                 continue
-            if any(s.locked for s in _scene_shots(store, scene.id)):
+            label = _label(scene, numbers, series)
+            if not prune:
+                report.scenes_missing.append(label)
+            elif any(s.locked for s in _scene_shots(store, scene.id)):
                 report.warnings.append(
-                    f"Scene {scene.number} is no longer in the script but has locked shots; "
+                    f"Scene {label} is no longer in the script but has locked shots; "
                     "it was kept.")
             else:
                 store.delete(scene, label="Remove scene")
+                report.scenes_pruned.append(label)
+    if report.scenes_missing:
+        report.warnings.append(
+            f"{len(report.scenes_missing)} scene(s) of the project are not in this script "
+            f"({', '.join(report.scenes_missing[:8])}); they were kept (--prune removes them).")
     report.title = script.title
+    report.episodes = len(script.episodes)
     report.scenes = len(script.scenes)
     report.characters = len(script.characters)
     report.shots = sum(1 for shot in store.all(Shot) if shot.scene_id in seen)
@@ -261,15 +484,20 @@ def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[Sho
             f"{language.name.lower()}; voices and subtitles follow the project language.")
 
 
-def import_script_text(store: ProjectStore, text: str, fmt: str = "auto") -> ImportReport:
+def import_script_text(store: ProjectStore, text: str, fmt: str = "auto", *,
+                       episode: int | None = None, prune: bool = False) -> ImportReport:
     """Parse script text and store it with rule-based shots (one undoable step)."""
+    if episode is not None and not (isinstance(episode, int) and 1 <= episode <= 9999):
+        raise StoryreelError(f"--episode {episode} is not an episode number (1–9999).")
     script = parse_script(text, fmt)
     report = ImportReport(format=script.format)
-    apply_script(store, script, breakdown(script), report, script_text=text)
+    apply_script(store, script, breakdown(script), report, script_text=text, episode=episode,
+                 prune=prune)
     return report
 
 
-def import_script(store: ProjectStore, path: Path) -> ImportReport:
+def import_script(store: ProjectStore, path: Path, *, episode: int | None = None,
+                  prune: bool = False) -> ImportReport:
     """Import a ``.fountain`` / ``.txt`` / ``.md`` script file (format by extension, content)."""
     path = Path(path)
     suffix = path.suffix.lower()
@@ -281,5 +509,4 @@ def import_script(store: ProjectStore, path: Path) -> ImportReport:
     else:
         raise StoryreelError(
             f"{path.name}: unsupported script type {suffix!r}; use .fountain, .txt or .md.")
-    return import_script_text(store, text, fmt)
-
+    return import_script_text(store, text, fmt, episode=episode, prune=prune)

@@ -31,6 +31,7 @@ class ScriptCharacter:
     costume: str = ""
     personality: str = ""
     description: str = ""
+    role: str = ""  # a relation to the others (苏晴的母亲), never an appearance
 
 
 @dataclass
@@ -48,6 +49,35 @@ class Beat:
 
 
 @dataclass
+class ScriptEpisode:
+    number: int
+    title: str = ""
+
+
+# "第2集：重逢" / "第二集 重逢" / "EPISODE 2" / "Episode 2: The Return" / "EP02 - Title"
+EPISODE_HEADING = re.compile(
+    r"^[【\[]?\s*(?:第\s*(?P<zh>[0-9０-９一二三四五六七八九十百零〇两]+)\s*集"
+    r"|(?:episode|ep\.?)\s*(?P<en>\d+))\s*[】\]]?\s*(?:[:：.\-—–]\s*)?(?P<title>.*?)\s*$",
+    re.IGNORECASE,
+)
+
+
+def parse_episode_heading(line: str) -> ScriptEpisode | None:
+    """An episode heading line → its number and title; None when the line is not one."""
+    m = EPISODE_HEADING.match(line.strip())
+    if not m:
+        return None
+    raw = m.group("zh") or m.group("en") or ""
+    number = parse_number(raw.translate(str.maketrans("０１２３４５６７８９", "0123456789")))
+    if number is None or number < 1:
+        return None
+    title = m.group("title").strip().strip("《》“”\"【】[]")
+    if len(title) > 60:
+        return None  # "Episode 2 was the one where…" is a sentence, not a heading
+    return ScriptEpisode(number, title)
+
+
+@dataclass
 class ScriptScene:
     number: int
     heading: str
@@ -57,6 +87,7 @@ class ScriptScene:
     beats: list[Beat] = field(default_factory=list)
     section: str = ""  # Fountain section / 集 the scene belongs to
     synopsis: str = ""
+    episode: int = 1  # scene numbers are per episode
 
     @property
     def description(self) -> str:
@@ -103,6 +134,7 @@ class ParsedScript:
     metadata: dict[str, Any] = field(default_factory=dict)
     characters: list[ScriptCharacter] = field(default_factory=list)
     scenes: list[ScriptScene] = field(default_factory=list)
+    episodes: list[ScriptEpisode] = field(default_factory=list)  # those the script names
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -111,6 +143,32 @@ class ParsedScript:
             if c.name == name:
                 return c
         return None
+
+    def episode(self, number: int) -> ScriptEpisode:
+        for e in self.episodes:
+            if e.number == number:
+                return e
+        found = ScriptEpisode(number)
+        self.episodes.append(found)
+        return found
+
+    def number_scenes(self) -> None:
+        """Make (episode, number) unique: a scene without its own number, or repeating one
+        already used in its episode, takes the next free number (with a warning)."""
+        used: dict[int, set[int]] = {}
+        for scene in self.scenes:
+            taken = used.setdefault(scene.episode, set())
+            if scene.number in taken or scene.number < 1:
+                wanted = scene.number
+                scene.number = max(taken, default=0) + 1
+                if wanted >= 1:
+                    self.warnings.append(
+                        f"Episode {scene.episode} has scene {wanted} twice; the second "
+                        f"({scene.heading[:30]}) is numbered {scene.number}.")
+            taken.add(scene.number)
+        for number in sorted({s.episode for s in self.scenes}):
+            self.episode(number)
+        self.episodes.sort(key=lambda e: e.number)
 
     def ensure_character(self, name: str) -> ScriptCharacter:
         found = self.character(name)

@@ -33,8 +33,18 @@
 <message><source>Timeline</source><translation>时间线</translation></message>
 <message><source>Shot inspector</source><translation>镜头检查器</translation></message>
 <message><source>Preview</source><translation>预览</translation></message>
-<message><source>The timeline is not available in this build.</source><translation>此版本没有时间线。</translation></message>
-<message><source>The preview player is not available.</source><translation>预览播放器不可用。</translation></message>
+<message><source>Episodes</source><translation>分集</translation></message>
+<message><source>Episode</source><translation>集</translation></message>
+<message><source>Shots</source><translation>镜头数</translation></message>
+<message><source>Length</source><translation>时长</translation></message>
+<message><source>{n} episodes · {length} in all</source><translation>共 {n} 集 · 总时长 {length}</translation></message>
+<message><source>Locations</source><translation>场景地点</translation></message>
+<message><source>Description (added to the prompts of its shots)</source><translation>描述（写入在此拍摄的镜头提示词）</translation></message>
+<message><source>Apply</source><translation>应用</translation></message>
+<message><source>Reference images…</source><translation>参考图…</translation></message>
+<message><source>Images (*.png *.jpg *.jpeg *.webp)</source><translation>图片 (*.png *.jpg *.jpeg *.webp)</translation></message>
+<message><source>No locations yet: they come from the scene headings.</source><translation>还没有场景地点：导入剧本后按场次标题生成。</translation></message>
+<message><source>Scenes: {list}</source><translation>场次：{list}</translation></message>
 <message><source>Script → storyboard → cast → generate → review → export</source><translation>剧本 → 分镜 → 角色 → 生成 → 审片 → 导出</translation></message>
 <message><source>New project</source><translation>新建项目</translation></message>
 <message><source>Title</source><translation>标题</translation></message>
@@ -60,7 +70,6 @@
 <message><source>Script imported.</source><translation>剧本已导入。</translation></message>
 <message><source>Shots planned.</source><translation>分镜已规划。</translation></message>
 <message><source>Edit script</source><translation>编辑剧本</translation></message>
-<message><source>Script text saved. The script importer is not available in this build, so no scenes were made.</source><translation>剧本文本已保存。此版本没有剧本导入器，因此没有生成场次。</translation></message>
 <message><source>Scene</source><translation>场次</translation></message>
 <message><source>Shot</source><translation>镜头</translation></message>
 <message><source>Scene 1</source><translation>第1场</translation></message>
@@ -169,7 +178,6 @@
 <message><source>Approve take</source><translation>通过版本</translation></message>
 <message><source>Select one take to approve.</source><translation>请选择一个版本来通过。</translation></message>
 <message><source>Select two takes to compare.</source><translation>请选择两个版本进行对比。</translation></message>
-<message><source>Take comparison is not available in this build.</source><translation>此版本不支持版本对比。</translation></message>
 <message><source>Media file:</source><translation>媒体文件：</translation></message>
 <message><source>Add character</source><translation>添加角色</translation></message>
 <message><source>Character sheet</source><translation>角色设定</translation></message>

@@ -56,7 +56,8 @@ def test_dialogue_grammar_two_shot_reverse_close_up() -> None:
     assert first.size is ShotSize.MEDIUM and set(first.characters) == {"林雨", "陈默"}
     assert reverse.angle is CameraAngle.OVER_THE_SHOULDER and reverse.characters[0] == "陈默"
     assert angry.size is ShotSize.CLOSE_UP and angry.camera_move is CameraMove.PUSH_IN
-    detail = next(s for s in shots if "特写" in s.action)
+    detail = next(s for s in shots if "咖啡杯的手" in s.action)
+    assert detail.action == "她握紧咖啡杯的手。"  # the size word sets the size, leaves the prompt
     assert detail.size is ShotSize.CLOSE_UP and detail.characters == ["林雨"]  # 她 → 林雨
     off = shots[-1]
     assert off.lines[0].kind is LineKind.OFF_SCREEN and "陈默" not in off.characters

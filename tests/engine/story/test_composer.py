@@ -10,6 +10,7 @@ from engine.model import (
     CameraMove,
     Character,
     DialogueLine,
+    Language,
     Project,
     Scene,
     Setting,
@@ -32,7 +33,8 @@ LIN = Character(name="林雨", gender="female", age="26", appearance="齐肩黑�
 CHEN = Character(name="陈默", gender="male", age="28", appearance="短发，下巴有胡茬",
                  costume="深灰色西装")
 SCENE = Scene(number=1, location="咖啡馆", setting=Setting.INTERIOR, time_of_day=TimeOfDay.NIGHT)
-PROJECT = Project(title="t", style="cinematic teal and orange grade")
+# an English project: its T5 prompts are English sentences (a Chinese project's are Chinese)
+PROJECT = Project(title="t", style="cinematic teal and orange grade", language=Language.ENGLISH)
 
 
 def _shot(**kw) -> Shot:
@@ -157,3 +159,16 @@ def test_english_intro_is_not_repeated_and_decades_read_naturally() -> None:
     assert prompt.count("short black hair") == 1
     clip = compose_prompt(shot, scene, [maya], PROJECT, "sdxl")
     assert "dolly in" in clip and ". " not in clip  # tags, not sentences
+
+
+def test_a_chinese_project_prompts_wan_and_ltx_in_chinese_only() -> None:
+    zh = Project(title="t", style="电影感青橙色调")
+    shot = _shot(dialogue=[DialogueLine("对不起。", LIN.id, "哽咽")])
+    prompt = compose_prompt(shot, SCENE, [LIN], zh, "wan")
+    assert prompt.startswith("特写：一位26岁的女子，齐肩黑色长发")
+    assert "身穿米色风衣" in prompt and "室内，咖啡馆" in prompt and "镜头缓慢推近主体" in prompt
+    assert "女子独自坐在窗边" in prompt and "林雨" not in prompt
+    assert not re.search(r"[A-Za-z]", prompt), prompt  # never "a 26-year-old woman with 长发"
+    assert estimate_tokens(prompt, "t5") <= FAMILY_LIMITS["t5"]
+    clip = compose_prompt(shot, SCENE, [LIN], zh, "sdxl")
+    assert clip.lower().startswith("close-up")  # CLIP families read English tags

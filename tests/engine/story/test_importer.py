@@ -92,20 +92,23 @@ def test_reimport_merges_characters_keeps_locked(project) -> None:
     assert len(project.shots()) == len(shots)
 
 
-def test_removed_scene_is_deleted_unless_it_has_locked_shots(project) -> None:
+def test_removed_scene_is_reported_and_pruned_only_when_asked(project) -> None:
     text = "第1场 日 内 客厅\n甲：你好。\n\n第2场 夜 外 街道\n乙：再见。\n"
     import_script_text(project, text)
     second = project.scenes()[1]
     shot = project.shots(second.id)[0]
+    report = import_script_text(project, "第1场 日 内 客厅\n甲：你好。\n")
+    assert len(project.scenes()) == 2 and report.scenes_missing == ["2"]
+    assert any("--prune" in w for w in report.warnings)
     shot.locked = True
     project.update(shot)
-    report = import_script_text(project, "第1场 日 内 客厅\n甲：你好。\n")
+    report = import_script_text(project, "第1场 日 内 客厅\n甲：你好。\n", prune=True)
     assert len(project.scenes()) == 2
-    assert any("Scene 2" in w for w in report.warnings)
+    assert any("Scene 2" in w and "locked" in w for w in report.warnings)
     shot.locked = False
     project.update(shot)
-    import_script_text(project, "第1场 日 内 客厅\n甲：你好。\n")
-    assert [s.number for s in project.scenes()] == [1]
+    report = import_script_text(project, "第1场 日 内 客厅\n甲：你好。\n", prune=True)
+    assert [s.number for s in project.scenes()] == [1] and report.scenes_pruned == ["2"]
 
 
 def test_encodings_and_formats(project, tmp_path: Path) -> None:
@@ -209,7 +212,16 @@ def test_replan_leaves_user_edits_of_scenes_and_characters(project) -> None:
     assert project.require(Character, chen.id).appearance == "寸头，戴黑框眼镜"
     first_scene_shots = project.shots(scene.id)
     assert any("暖黄色台灯" in s.prompt and "街角咖啡馆" in s.prompt for s in first_scene_shots)
-    # importing a script again is a new source: it refreshes unlocked data
+    # importing the same script again changes nothing the user edited
     import_script(project, SAMPLES / "script.txt")
-    assert project.require(Scene, scene.id).location == "咖啡馆"
+    assert project.require(Scene, scene.id).location == "街角咖啡馆"
+    assert project.require(Character, chen.id).appearance == "寸头，戴黑框眼镜"
+    # an edited script is a new source: what it changed is refreshed, the rest kept
+    text = (SAMPLES / "script.txt").read_text(encoding="utf-8")
+    heading = next(line for line in text.splitlines() if line.startswith("第1场"))
+    edited = text.replace(heading, heading.replace("咖啡馆", "老咖啡馆"), 1)
+    assert edited != text
+    import_script_text(project, edited)
+    assert project.require(Scene, scene.id).location == "老咖啡馆"
     assert project.require(Scene, scene.id).lighting == "暖黄色台灯"
+    assert project.require(Character, chen.id).appearance == "寸头，戴黑框眼镜"
