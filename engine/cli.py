@@ -26,8 +26,8 @@ from engine.commands import cast as cast_commands
 from engine.commands import generate as generate_commands
 from engine.commands import history as history_commands
 from engine.commands import render as render_commands
-from engine.commands import shots as shot_commands
 from engine.commands import series as series_commands
+from engine.commands import shots as shot_commands
 from engine.commands import story as story_commands
 from engine.commands import team as team_commands
 from engine.commands.common import UsageError, open_project, print_json
