@@ -86,9 +86,14 @@ def aigc_label(language: str, width: int, height: int) -> Overlay:
 def slate(fitter: Fitter, label: str, text: str) -> StillSource:
     """A storyboard card for a shot that has no take yet: its number and its words, drawn
     at the picture area's size and placed like any source."""
+    width, height = fitter.picture
+    return StillSource(fitter(_frame_of(slate_image(label, text, width, height))))
+
+
+def slate_image(label: str, text: str, width: int, height: int) -> Any:
+    """The slate card as a PIL image (also written as a still for other editors)."""
     from PIL import Image, ImageDraw
 
-    width, height = fitter.picture
     img = Image.new("RGB", (width, height), (28, 30, 38))
     draw = ImageDraw.Draw(img)
     big = load_font(max(10, int(min(width, height) * 0.09)))
@@ -99,7 +104,7 @@ def slate(fitter: Fitter, label: str, text: str) -> StillSource:
     for line in _wrap(draw, text, small, width - 2 * margin)[:12]:
         draw.text((margin, y), line, font=small, fill=(225, 225, 230))
         y += int(small.size * 1.4)
-    return StillSource(fitter(_frame_of(img)))
+    return img
 
 
 def _frame_of(img: Any) -> Any:
