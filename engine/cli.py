@@ -20,7 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from engine import __version__, demo
+from engine import __version__, cli_handoff, demo
 from engine.audio import commands as audio_commands
 from engine.cli_common import UsageError, open_project, print_json
 from engine.errors import StoryreelError
@@ -33,7 +33,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 # subsystem command modules, each with register(subparsers)
-COMMAND_MODULES = (story_commands, generate_commands, audio_commands, render_commands, demo)
+COMMAND_MODULES = (story_commands, generate_commands, audio_commands, render_commands, demo,
+                   cli_handoff)
 
 Handler = Callable[[argparse.Namespace], int]
 

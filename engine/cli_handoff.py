@@ -1,0 +1,85 @@
+"""CLI: ``storyreel handoff`` (the edit to 剪映, Premiere, Resolve, Final Cut) and
+``storyreel import-edit`` (the edit back, one undoable operation)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from engine.cli_common import UsageError, open_project, print_json
+from engine.interchange.handoff import FORMAT_NAMES, FORMATS
+
+
+def cmd_handoff(args: argparse.Namespace) -> int:
+    from engine.interchange.handoff import handoff
+    from engine.render.timeline_builder import build_timeline
+
+    if args.episode is not None:
+        raise UsageError("--episode: this project has a single film; hand off the whole of it.")
+    with open_project(args.dir) as store:
+        timeline = build_timeline(store)
+    report = handoff(timeline, Path(args.out), args.format, bundle=args.bundle)
+    if args.json:
+        print_json(report.to_dict())
+        return 0
+    print(f"Wrote a {FORMAT_NAMES[args.format]} of {report.clips} clips to {report.edit}"
+          f"{' with its media beside it' if report.bundled else ''}.")
+    if report.srt is not None:
+        print(f"Subtitles: {report.srt}.")
+    for note in report.notes:
+        print(f"Note: {note}")
+    return 0
+
+
+def cmd_import_edit(args: argparse.Namespace) -> int:
+    from engine.interchange.edit_read import EditReadError
+    from engine.ops.edit_import import import_edit
+
+    with open_project(args.dir) as store:
+        try:
+            changes = import_edit(store, Path(args.file), dry_run=args.dry_run)
+        except EditReadError as exc:
+            raise UsageError(str(exc)) from None
+        plan = changes.result
+    if args.json:
+        print_json({**plan.to_dict(), "seq": changes.seq})
+        return 0
+    if plan.empty:
+        print(f"{Path(args.file).name}: {plan.matched} clips match, nothing changed.")
+    else:
+        verb = "Would change" if args.dry_run else "Changed"
+        print(f"{verb} {len(plan.clip_edits)} clip edit(s), {len(plan.durations)} shot "
+              f"length(s), {len(plan.moved)} shot place(s) from {Path(args.file).name}"
+              + ("" if args.dry_run else f" as one undoable step (history entry {changes.seq})")
+              + ".")
+        for label, fields in plan.to_dict()["clip_edits"].items():
+            print(f"  {label}: " + ", ".join(f"{k} {v}" for k, v in fields.items()))
+    if plan.unmatched:
+        print("Clips that match no shot: " + ", ".join(plan.unmatched))
+    if plan.missing:
+        print("Shots missing from the edit (left as they are): " + ", ".join(plan.missing))
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("handoff", help="write the edit for 剪映, Premiere, Resolve or Final Cut")
+    p.add_argument("dir")
+    p.add_argument("out", metavar="OUT", help="the new folder to write the edit into")
+    p.add_argument("--format", required=True, choices=list(FORMATS),
+                   help="jianying (剪映 draft), xmeml (Premiere, Resolve), fcpxml (Final Cut), "
+                        "edl (CMX 3600) or otio")
+    p.add_argument("--episode", type=int, help="hand off one episode of a series")
+    p.add_argument("--bundle", action="store_true",
+                   help="copy the media next to the edit so the folder can move")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_handoff)
+
+    p = sub.add_parser("import-edit", help="bring back an edit made in another editor")
+    p.add_argument("dir")
+    p.add_argument("file", metavar="FILE",
+                   help="an .otio, .xml (FCP7), .fcpxml, .edl file or a 剪映 draft folder")
+    p.add_argument("--dry-run", action="store_true", help="list the changes, apply nothing")
+    p.add_argument("--json", action="store_true", help="print the changes as JSON")
+    p.set_defaults(func=cmd_import_edit)
+
