@@ -62,6 +62,28 @@ def cmd_import_edit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from engine.interchange.c2pa_sign import verify_file
+
+    result = verify_file(Path(args.file))
+    if args.json:
+        print_json(result.to_dict())
+    elif not result.present:
+        print(f"{args.file}: no C2PA manifest.")
+    else:
+        made = result.manifest.get("claim_generator_info") or [{}]
+        print(f"{args.file}: C2PA manifest {'valid' if result.valid else 'INVALID'} "
+              f"({result.state}), made by {made[0].get('name', '?')} "
+              f"{made[0].get('version', '')}.")
+        for assertion in result.manifest.get("assertions", []):
+            if assertion.get("label") == "org.storyreel.models":
+                for m in assertion["data"]["models"]:
+                    print(f"  model: {m['backend']} {m['model']} {m['version']}".rstrip())
+        for error in result.errors:
+            print(f"  {error}")
+    return 0 if result.valid else 1
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("handoff", help="write the edit for 剪映, Premiere, Resolve or Final Cut")
     p.add_argument("dir")
@@ -82,4 +104,9 @@ def register(sub: Any) -> None:
     p.add_argument("--dry-run", action="store_true", help="list the changes, apply nothing")
     p.add_argument("--json", action="store_true", help="print the changes as JSON")
     p.set_defaults(func=cmd_import_edit)
+
+    p = sub.add_parser("verify", help="show a file's C2PA manifest and whether it is valid")
+    p.add_argument("file", metavar="FILE", help="an exported film or still")
+    p.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    p.set_defaults(func=cmd_verify)
 

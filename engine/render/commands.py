@@ -50,6 +50,10 @@ def cmd_export(args: argparse.Namespace) -> int:
             burn_subtitles=not args.no_burn_subtitles, aigc_label=args.aigc_label,
             progress=_progress_printer(),
         )
+        if args.c2pa:
+            from engine.interchange.c2pa_sign import sign_export
+
+            sign_export(store, report.path, args.c2pa_cert, args.c2pa_key)
     if args.json:
         print_json(report.to_dict())
         return 0
@@ -132,6 +136,11 @@ def register(sub: Any) -> None:
                    help="do not draw subtitles into the picture")
     p.add_argument("--aigc-label", default="both", choices=["visible", "metadata", "both", "none"],
                    help="AI-generated content label: visible mark, file metadata, both, none")
+    p.add_argument("--c2pa", action="store_true",
+                   help="embed a signed C2PA manifest (AI-made, and the models used)")
+    p.add_argument("--c2pa-cert", metavar="CERT.pem",
+                   help="your signing certificate chain (default: a local identity)")
+    p.add_argument("--c2pa-key", metavar="KEY.pem", help="the private key of --c2pa-cert")
     p.add_argument("--json", action="store_true", help="print the export report as JSON")
     p.set_defaults(func=cmd_export)
 
