@@ -205,3 +205,103 @@ def test_unreadable_edit_changes_nothing(project, tmp_path: Path, capsys) -> Non
         assert history.history(store, limit=1)[0].seq == seq
     assert main(["handoff", str(tmp_path / "nope"), str(tmp_path / "x"), "--format",
                  "otio"]) == 2
+
+
+@pytest.fixture
+def animatic(tmp_path: Path) -> Path:
+    """Three shots whose takes the animatic pipeline made, as a user's project."""
+    store = make_film(tmp_path, 3, duration=1.0, name="animatic")
+    root = store.root
+    store.close()
+    assert main(["generate", str(root), "--size", "64x96"]) == 0
+    return root
+
+
+def test_xmeml_edit_from_resolve_comes_back_by_clip_name(animatic, tmp_path: Path,
+                                                         capsys) -> None:
+    """FCP7 XML keeps no shot ids: clips match by name. The editor swaps shots 1-2 and
+    1-3, shortens 1-1's tail by 6 frames and adds a clip of its own."""
+    out = tmp_path / "resolve"
+    assert main(["handoff", str(animatic), str(out), "--format", "xmeml"]) == 0
+    with ProjectStore.open(animatic) as store:
+        before = build_timeline(store)
+    ids = [c.shot_id for c in before.video]
+    xml = next(out.glob("*.xml"))
+    tl = otio.adapters.read_from_file(str(xml), adapter_name="fcp_xml")
+    video = tl.video_tracks()[0]
+    one, two, three = list(video.find_clips())
+    sr = one.source_range
+    one.source_range = otio.opentime.TimeRange(
+        sr.start_time, sr.duration - otio.opentime.RationalTime(6, 24))
+    video.remove(three)
+    video.insert(list(video).index(two), three)
+    stranger = otio.schema.Clip(
+        name="B-roll", media_reference=otio.schema.ExternalReference(
+            target_url=three.media_reference.target_url,
+            available_range=three.media_reference.available_range),
+        source_range=three.source_range)
+    video.append(stranger)
+    edited = tmp_path / "edited.xml"
+    otio.adapters.write_to_file(tl, str(edited), adapter_name="fcp_xml")
+    capsys.readouterr()
+    assert main(["import-edit", str(animatic), str(edited)]) == 0
+    text = capsys.readouterr().out
+    assert "Clips that match no shot: B-roll" in text
+    with ProjectStore.open(animatic) as store:
+        after = build_timeline(store)
+    assert [c.shot_id for c in after.video] == [ids[0], ids[2], ids[1]]
+    assert after.video[0].duration_frames == before.video[0].duration_frames - 6
+    assert after.duration_frames == before.duration_frames - 6
+
+
+def test_jianying_edit_comes_back(animatic, tmp_path: Path) -> None:
+    """In 剪映 the user trims 3 frames (125 000 µs) off the head of the second segment."""
+    out = tmp_path / "draft"
+    assert main(["handoff", str(animatic), str(out), "--format", "jianying"]) == 0
+    path = out / "draft_content.json"
+    content = json.loads(path.read_text(encoding="utf-8"))
+    video = next(t for t in content["tracks"] if t["type"] == "video")["segments"]
+    cut = 125_000
+    video[1]["source_timerange"]["start"] += cut
+    video[1]["source_timerange"]["duration"] -= cut
+    video[1]["target_timerange"]["duration"] -= cut
+    for seg in video[2:]:
+        seg["target_timerange"]["start"] -= cut
+    path.write_text(json.dumps(content, ensure_ascii=False), encoding="utf-8")
+    with ProjectStore.open(animatic) as store:
+        from engine.ops.edit_import import import_edit
+
+        before = build_timeline(store)
+        changes = import_edit(store, out, author="editor")
+        assert not changes.empty and changes.result.missing == []
+        after = build_timeline(store)
+        assert after.video[1].source_in == pytest.approx(3 / 24)
+        assert after.video[1].duration_frames == before.video[1].duration_frames - 3
+        assert after.duration_frames == before.duration_frames - 3
+        history.undo(store, "editor")
+        assert build_timeline(store).duration_frames == before.duration_frames
+
+
+def test_shot_dragged_into_another_scene_moves_there(project, tmp_path: Path) -> None:
+    from engine.model import Scene, Shot
+    from engine.ops.edit_import import import_edit
+
+    scene2 = project.add(Scene(number=2, heading="外景 街道 夜"))
+    lone = project.add(Shot(scene_id=scene2.id, order=0, duration=1.0, action="街角"))
+    out = tmp_path / "otio"
+    assert main(["handoff", str(project.root), str(out), "--format", "otio"]) == 0
+    tl = otio.adapters.read_from_file(str(next(out.glob("*.otio"))))
+    video = tl.video_tracks()[0]
+    last = list(video.find_clips())[-1]
+    assert last.metadata["storyreel"]["shot_id"] == lone.id
+    video.remove(last)
+    video.insert(0, last)
+    edited = tmp_path / "edited.otio"
+    otio.adapters.write_to_file(tl, str(edited))
+    changes = import_edit(project, edited)
+    assert "2-1" in changes.result.moved
+    scene1 = project.shots()[0].scene_id
+    assert project.shots()[0].id == lone.id and project.shots()[0].scene_id == scene1
+    assert project.shots(scene2.id) == []
+    history.undo(project)
+    assert project.shots(scene2.id)[0].id == lone.id
