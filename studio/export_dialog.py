@@ -69,6 +69,7 @@ ZH = {
     "Metadata only": "仅元数据",
     "No label": "不加标识",
     "Export": "导出",
+    "Hand off to another editor…": "交给其他剪辑软件…",
     "Cancel": "取消",
     "Close": "关闭",
     "Ready.": "就绪。",
@@ -364,6 +365,9 @@ class ExportDialog(QDialog):
         self.cancel_button.setEnabled(False)
         self.close_button = QPushButton(self.tr("Close"), self)
         self.close_button.clicked.connect(self.reject)
+        # the edit for 剪映, Premiere, Resolve, Final Cut: next to the film
+        self.handoff_button = QPushButton(self.tr("Hand off to another editor…"), self)
+        self.handoff_button.clicked.connect(self.open_handoff)
 
         path_row = QHBoxLayout()
         path_row.addWidget(self.path_edit, 1)
@@ -379,6 +383,7 @@ class ExportDialog(QDialog):
         status_row.addWidget(self.status_label, 1)
         status_row.addWidget(self.eta_label)
         buttons = QHBoxLayout()
+        buttons.addWidget(self.handoff_button)
         buttons.addStretch(1)
         buttons.addWidget(self.export_button)
         buttons.addWidget(self.cancel_button)
@@ -524,6 +529,13 @@ class ExportDialog(QDialog):
 
     def _error_dialog(self, message: str) -> None:
         QMessageBox.warning(self, self.tr("Export failed"), message)
+
+    def open_handoff(self) -> Any:
+        from studio.handoff_dialog import HandoffDialog
+
+        self.handoff_dialog = HandoffDialog(self.store, self)
+        self.handoff_dialog.show()
+        return self.handoff_dialog
 
     def reject(self) -> None:
         """Close (or Escape): a running export is cancelled first."""

@@ -238,15 +238,39 @@ def models_used(store: Any, take_ids: list[str | None]) -> list[dict[str, str]]:
     return list(seen.values())
 
 
-def sign_export(store: Any, path: Path, cert: str | None = None,
-                key: str | None = None) -> Path:
-    """``export --c2pa``: sign the exported film with the user's certificate and key, or
-    the local identity; the manifest lists the models of the film's takes."""
-    from engine.render.timeline_builder import build_timeline
+def identity_for(cert: str | Path | None = None, key: str | Path | None = None) -> Identity:
+    """The signing identity: the user's PEM certificate chain and key (checked now, before
+    a long export), or the local identity."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
 
     if bool(cert) != bool(key):
         raise C2paError("--c2pa-cert and --c2pa-key go together (PEM files).")
-    identity = Identity(Path(cert), Path(key)) if cert and key else local_identity()
+    if not (cert and key):
+        return local_identity()
+    identity = Identity(Path(cert), Path(key))
+    try:
+        certs = x509.load_pem_x509_certificates(identity.cert_chain.read_bytes())
+        serialization.load_pem_private_key(identity.key.read_bytes(), password=None)
+    except OSError as exc:
+        raise C2paError(f"Cannot read {exc.filename}: {exc.strerror}.") from None
+    except (ValueError, TypeError) as exc:
+        raise C2paError(f"--c2pa-cert/--c2pa-key are not a PEM certificate chain and an "
+                        f"unencrypted PEM key ({exc}).") from None
+    if len(certs) == 1 and certs[0].issuer == certs[0].subject:
+        raise C2paError("--c2pa-cert is a self-signed certificate, which C2PA refuses: sign "
+                        "with a certificate issued by a CA (chain: yours, then the CA's).")
+    return identity
+
+
+def sign_export(store: Any, path: Path, identity: Identity) -> Path:
+    """``export --c2pa``: sign the exported film; the manifest lists the models of the
+    film's takes."""
+    from engine.render.timeline_builder import build_timeline
+
     timeline = build_timeline(store)
-    return sign_file(path, identity, title=store.project.title,
-                     models=models_used(store, [c.take_id for c in timeline.video]))
+    try:
+        return sign_file(path, identity, title=store.project.title,
+                         models=models_used(store, [c.take_id for c in timeline.video]))
+    except C2paError as exc:
+        raise C2paError(f"{path.name} was exported but is not signed: {exc}") from None

@@ -44,16 +44,23 @@ def _progress_printer() -> Any:
 def cmd_export(args: argparse.Namespace) -> int:
     from engine.render.export import export_film
 
+    identity = None
+    if args.c2pa or args.c2pa_cert or args.c2pa_key:
+        from engine.interchange.c2pa_sign import identity_for
+
+        if not args.c2pa:
+            raise UsageError("--c2pa-cert and --c2pa-key sign with --c2pa; add it.")
+        identity = identity_for(args.c2pa_cert, args.c2pa_key)  # checked before rendering
     with open_project(args.dir) as store:
         report = export_film(
             store, Path(args.out), preset=args.preset, srt=args.srt, otio=args.otio,
             burn_subtitles=not args.no_burn_subtitles, aigc_label=args.aigc_label,
             progress=_progress_printer(),
         )
-        if args.c2pa:
+        if identity is not None:
             from engine.interchange.c2pa_sign import sign_export
 
-            sign_export(store, report.path, args.c2pa_cert, args.c2pa_key)
+            sign_export(store, report.path, identity)
     if args.json:
         print_json(report.to_dict())
         return 0

@@ -109,6 +109,38 @@ def test_self_signed_leaf_is_refused(tmp_path: Path) -> None:
         serialization.NoEncryption()))
     film = make_video(tmp_path / "a.mp4", frames=24, fps=24)
     before = film.read_bytes()
+    # the C2PA library itself refuses it ...
     with pytest.raises(C2paError):
         sign_file(film, Identity(tmp_path / "c.pem", tmp_path / "k.pem"), title="t", models=[])
     assert film.read_bytes() == before  # nothing half-written
+    # ... and export says so before rendering anything
+    store = make_film(tmp_path, 1)
+    root = store.root
+    store.close()
+    out = tmp_path / "film.mp4"
+    assert main(["export", str(root), str(out), "--c2pa", "--c2pa-cert",
+                 str(tmp_path / "c.pem"), "--c2pa-key", str(tmp_path / "k.pem")]) == 2
+    assert not out.exists()
+
+
+def test_bad_c2pa_input_is_one_sentence(tmp_path: Path, capsys) -> None:
+    store = make_film(tmp_path, 1)
+    root = store.root
+    store.close()
+    (tmp_path / "junk.pem").write_text("not a certificate")
+    cases = [
+        (["export", str(root), str(tmp_path / "a.mp4"), "--c2pa-cert", str(tmp_path / "junk.pem"),
+          "--c2pa-key", str(tmp_path / "junk.pem")], "add it"),
+        (["export", str(root), str(tmp_path / "a.mp4"), "--c2pa", "--c2pa-cert",
+          str(tmp_path / "junk.pem"), "--c2pa-key", str(tmp_path / "junk.pem")], "not a PEM"),
+        (["export", str(root), str(tmp_path / "a.mp4"), "--c2pa", "--c2pa-cert",
+          str(tmp_path / "none.pem"), "--c2pa-key", str(tmp_path / "none.pem")], "none.pem"),
+        (["verify", str(tmp_path / "missing.mp4")], "does not exist"),
+        (["verify", str(tmp_path / "junk.pem")], "supports"),
+    ]
+    for argv, needle in cases:
+        capsys.readouterr()
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert needle in err and "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "a.mp4").exists()

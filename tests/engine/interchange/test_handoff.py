@@ -305,3 +305,28 @@ def test_shot_dragged_into_another_scene_moves_there(project, tmp_path: Path) ->
     assert project.shots(scene2.id) == []
     history.undo(project)
     assert project.shots(scene2.id)[0].id == lone.id
+
+
+def test_bad_handoff_input_is_one_sentence(project, tmp_path: Path, capsys) -> None:
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "keep.txt").write_text("mine")
+    root = str(project.root)
+    project.close()
+    cases = [
+        (["handoff", root, str(taken), "--format", "otio"], "not an empty folder"),
+        (["handoff", root, str(tmp_path / "o"), "--format", "avid"], "invalid choice"),
+        (["handoff", root, str(tmp_path / "o"), "--format", "otio", "--episode", "2"],
+         "single film"),
+        (["import-edit", root, str(tmp_path / "none.otio")], "does not exist"),
+        (["import-edit", root, str(taken / "keep.txt")], "not an edit Storyreel reads"),
+        (["import-edit", root, str(taken)], "does not exist"),  # a folder that is no draft
+    ]
+    for argv, needle in cases:
+        capsys.readouterr()
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert needle in err and "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert (taken / "keep.txt").read_text() == "mine" and len(list(taken.iterdir())) == 1
+    assert not (tmp_path / "o").exists()
+    assert not [p for p in tmp_path.iterdir() if ".part-" in p.name]
