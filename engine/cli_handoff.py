@@ -23,7 +23,7 @@ def cmd_handoff(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report.to_dict())
         return 0
-    print(f"Wrote a {FORMAT_NAMES[args.format]} of {report.clips} clips to {report.edit}"
+    print(f"Wrote the edit ({FORMAT_NAMES[args.format]}, {report.clips} clips) to {report.edit}"
           f"{' with its media beside it' if report.bundled else ''}.")
     if report.srt is not None:
         print(f"Subtitles: {report.srt}.")

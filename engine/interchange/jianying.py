@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -172,8 +173,12 @@ def write_draft(timeline: Timeline, script: Any, folder: Path, *,
             clip_settings=place), texts)
         count_text += 1
     script.duration = us(timeline.duration_frames)
+    # the library's template carries one fixed id: each draft gets its own, or 剪映
+    # takes two hand-offs for the same draft
+    script.content["id"] = draft_id = str(uuid.uuid4()).upper()
+    script.content["name"] = folder.name
     script.save()
-    _write_meta(folder, timeline, script.duration)
+    _write_meta(folder, draft_id, script.duration)
     return DraftReport(folder, script.duration, len(segments), audio_count, count_text,
                        materials)
 
@@ -211,10 +216,11 @@ def _add_audio(draft: Any, script: Any, track: Any, item: AudioItem, start: int,
     return count
 
 
-def _write_meta(folder: Path, timeline: Timeline, duration_us: int) -> None:
+def _write_meta(folder: Path, draft_id: str, duration_us: int) -> None:
     meta_path = folder / META
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     meta.update({
+        "draft_id": draft_id,
         "draft_name": folder.name,
         "draft_fold_path": str(folder.resolve()),
         "draft_root_path": str(folder.resolve().parent),

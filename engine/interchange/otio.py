@@ -94,6 +94,17 @@ def _lanes(items: list[AudioItem], end_of: Any) -> list[list[AudioItem]]:
     return lanes
 
 
+def _audio_name(item: AudioItem, labels: dict[str, str]) -> str:
+    """A sound's clip name: a line names its shot ("Line 1-2 #1"), others their file."""
+    label = labels.get(item.shot_id or "")
+    if item.role is AudioRole.DIALOGUE and label:
+        line = "narration" if (item.line_index or 0) < 0 else f"#{(item.line_index or 0) + 1}"
+        return f"Line {label} {line}"
+    if item.role is AudioRole.EFFECTS and label:
+        return f"Sound of shot {label}"
+    return Path(item.path).name
+
+
 def build_otio(timeline: Timeline, media_root: Path | None = None, *,
                media_url: MediaUrl = file_url, slates: dict[str, str] | None = None) -> Any:
     """An ``opentimelineio.schema.Timeline`` of the film. ``media_url`` turns a media
@@ -144,6 +155,8 @@ def build_otio(timeline: Timeline, media_root: Path | None = None, *,
         position = clip.record_out
     tl.tracks.append(video)
 
+    labels = {c.shot_id: c.label for c in timeline.video}
+
     def end_of(item: AudioItem) -> int:
         if item.record_out is not None:
             return min(item.record_out, timeline.duration_frames)
@@ -163,7 +176,7 @@ def build_otio(timeline: Timeline, media_root: Path | None = None, *,
                         rt(0, rate), rt(item.record_in - position, rate))))
                 end = end_of(item)
                 clip = otio.schema.Clip(
-                    name=Path(item.path).name,
+                    name=_audio_name(item, labels),
                     media_reference=_reference(otio, item.path, rate, item.source_duration,
                                                media_url),
                     source_range=otio.opentime.TimeRange(

@@ -72,6 +72,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     for extra in (report.srt, report.otio):
         if extra is not None:
             print(f"Wrote {extra}.")
+    if identity is not None:
+        who = (f"the local identity in {identity.cert_chain.parent} (trusted by no public "
+               "list: for your own records)") if identity.local else str(identity.cert_chain)
+        print(f"Signed a C2PA manifest with {who}; `storyreel verify` checks it.")
     return 0
 
 

@@ -115,6 +115,7 @@ def test_jianying_draft_matches_the_timeline(project, tmp_path: Path) -> None:
     us = lambda frames: round(frames * 1_000_000 / 24)  # noqa: E731
     assert content["duration"] == us(timeline.duration_frames) == meta["tm_duration"]
     assert meta["draft_name"] == "剪映草稿"
+    assert meta["draft_id"] == content["id"] != "91E08AC5-22FB-47e2-9AA0-7DC300FAEA2B"
     tracks = {t["name"]: t for t in content["tracks"]}
     assert [t["type"] for t in content["tracks"]][0] == "video"
     video = tracks["Video"]["segments"]
@@ -140,6 +141,10 @@ def test_jianying_draft_matches_the_timeline(project, tmp_path: Path) -> None:
     assert len(tracks["Dialogue 1"]["segments"]) == 1
     music = tracks["Music 1"]["segments"]
     assert len(music) == 2  # a 2 s bed looped under a 3.8 s film
+    assert music[0]["volume"] == pytest.approx(10 ** (-9 / 20))  # its -9 dB gain
+    fades = {f["id"]: f for f in content["materials"]["audio_fades"]}
+    (fade,) = [fades[r] for r in music[0]["extra_material_refs"] if r in fades]
+    assert fade["fade_in_duration"] == 500_000  # its 0.5 s fade in
     assert music[-1]["target_timerange"]["start"] + \
         music[-1]["target_timerange"]["duration"] == content["duration"]
     texts = [json.loads(t["content"])["text"] for t in content["materials"]["texts"]]

@@ -96,6 +96,7 @@ def test_otio_audio_tracks_and_subtitle_markers(edited, tmp_path: Path) -> None:
     assert "Music 1" in names and "Music 2" in names  # the two beds overlap: two lanes
     dialogue = next(t for t in tl.audio_tracks() if t.name == "Dialogue 1")
     (line,) = list(dialogue.find_clips())
+    assert line.name == "Line 1-3 #1"
     item = next(a for a in timeline.audio if a.role is AudioRole.DIALOGUE)
     assert line.range_in_parent().start_time.to_frames() == item.record_in
     assert line.source_range.duration.to_frames() == item.record_out - item.record_in
