@@ -44,23 +44,13 @@ def _progress_printer() -> Any:
 def cmd_export(args: argparse.Namespace) -> int:
     from engine.render.export import export_film
 
-    identity = None
-    if args.c2pa or args.c2pa_cert or args.c2pa_key:
-        from engine.interchange.c2pa_sign import identity_for
-
-        if not args.c2pa:
-            raise UsageError("--c2pa-cert and --c2pa-key sign with --c2pa; add it.")
-        identity = identity_for(args.c2pa_cert, args.c2pa_key)  # checked before rendering
     with open_project(args.dir) as store:
         report = export_film(
             store, Path(args.out), preset=args.preset, srt=args.srt, otio=args.otio,
             burn_subtitles=not args.no_burn_subtitles, aigc_label=args.aigc_label,
-            progress=_progress_printer(),
+            progress=_progress_printer(), c2pa=args.c2pa, c2pa_cert=args.c2pa_cert,
+            c2pa_key=args.c2pa_key,
         )
-        if identity is not None:
-            from engine.interchange.c2pa_sign import sign_export
-
-            sign_export(store, report.path, identity)
     if args.json:
         print_json(report.to_dict())
         return 0
@@ -72,10 +62,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     for extra in (report.srt, report.otio):
         if extra is not None:
             print(f"Wrote {extra}.")
-    if identity is not None:
-        who = (f"the local identity in {identity.cert_chain.parent} (trusted by no public "
-               "list: for your own records)") if identity.local else str(identity.cert_chain)
-        print(f"Signed a C2PA manifest with {who}; `storyreel verify` checks it.")
+    if report.c2pa is not None:
+        print(f"Signed a C2PA manifest with {report.c2pa} (a local identity is trusted by no "
+              "public list: it proves the file is unchanged); `storyreel verify` checks it.")
     return 0
 
 

@@ -56,6 +56,7 @@ class ExportReport:
     srt: Path | None = None
     otio: Path | None = None
     aigc_label: str = "both"
+    c2pa: str | None = None  # the certificate chain that signed the C2PA manifest
     timings: dict[str, float] = field(default_factory=dict)
     loudness: dict[str, float | None] = field(default_factory=dict)  # of the sound track
 
@@ -71,6 +72,7 @@ class ExportReport:
             "srt": str(self.srt) if self.srt else None,
             "otio": str(self.otio) if self.otio else None,
             "aigc_label": self.aigc_label,
+            "c2pa": self.c2pa,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "loudness": self.loudness,
         }
@@ -86,10 +88,23 @@ def export_film(
     aigc_label: str = "both",
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
+    c2pa: bool = False,
+    c2pa_cert: str | Path | None = None,
+    c2pa_key: str | Path | None = None,
 ) -> ExportReport:
     """Render the project's film to ``out_path`` (and OUT.srt / OUT.otio sidecars); the
-    AI-content labels follow the project's ``settings["aigc"]`` (``engine.render.aigc``)."""
+    AI-content labels follow the project's ``settings["aigc"]`` (``engine.render.aigc``).
+    ``c2pa`` signs a C2PA manifest into the film (``engine.interchange.c2pa_sign``) with
+    the user's PEM certificate and key, or the local identity; they are checked first."""
     from engine.render.timeline_builder import build_timeline
+
+    identity = None
+    if c2pa or c2pa_cert or c2pa_key:
+        from engine.interchange.c2pa_sign import identity_for
+
+        if not c2pa:
+            raise StoryreelError("--c2pa-cert and --c2pa-key sign with --c2pa; add it.")
+        identity = identity_for(c2pa_cert, c2pa_key)
 
     started = time.monotonic()
     timeline = build_timeline(store)
@@ -110,6 +125,13 @@ def export_film(
         aigc=AigcOptions.from_settings(store.project.settings),
     )
     report.timings["timeline"] = built
+    if identity is not None:
+        from engine.interchange.c2pa_sign import sign_export
+
+        t0 = time.monotonic()
+        sign_export(store, report.path, identity)
+        report.c2pa = str(identity.cert_chain)
+        report.timings["c2pa"] = time.monotonic() - t0
     report.timings["total"] = time.monotonic() - started
     return report
 

@@ -82,3 +82,23 @@ def test_every_dialog_string_is_translated() -> None:
                                                fromlist=["TARGETS"]).TARGETS]
     assert len(found) > 15
     assert [s for s in found if s not in ZH] == []
+
+
+def test_export_dialog_signs_with_c2pa(qtbot, project, tmp_path: Path, monkeypatch) -> None:
+    from engine.interchange.c2pa_sign import verify_file
+
+    monkeypatch.setenv("STORYREEL_CONFIG_DIR", str(tmp_path / "config"))
+    make_tiny_project(project, tmp_path, durations=(1.0,))
+    dlg = ExportDialog(project)
+    qtbot.addWidget(dlg)
+    errors: list[str] = []
+    dlg.show_error = errors.append
+    dlg.set_preset("draft")
+    dlg.in_process = True
+    dlg.c2pa_check.setChecked(True)
+    assert dlg.options()["c2pa"] is True
+    out = tmp_path / "signed.mp4"
+    with qtbot.waitSignal(dlg.finished, timeout=60_000):
+        dlg.start_export(out)
+    assert errors == []
+    assert verify_file(out).valid
