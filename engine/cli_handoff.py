@@ -84,6 +84,32 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if result.valid else 1
 
 
+def cmd_aigc(args: argparse.Namespace) -> int:
+    """Show or set the project's AI-content label settings (GB 45438-2025)."""
+    from engine.ops.project import set_project_fields
+    from engine.render.aigc import AigcOptions
+
+    changes = {k: v for k in ("producer", "propagator", "propagate_id", "position", "span",
+                              "at_end") if (v := getattr(args, k)) is not None}
+    with open_project(args.dir) as store:
+        current = dict(store.project.settings.get("aigc") or {})
+        if changes:
+            merged = {**current, **changes}
+            AigcOptions.from_settings({"aigc": merged})  # one sentence for a bad value
+            set_project_fields(store, settings={"aigc": merged})
+        options = AigcOptions.from_settings(store.project.settings)
+    data = {k: getattr(options, k) for k in ("producer", "propagator", "propagate_id",
+                                             "position", "span", "at_end")}
+    if args.json:
+        print_json(data)
+    else:
+        print(f"AI label: producer {data['producer']!r}, propagator {data['propagator']!r} "
+              f"({data['propagate_id'] or 'no id'}), mark at {data['position']}, over the "
+              f"{'whole film' if data['span'] == 'whole' else 'opening'}"
+              f"{' and the end' if data['at_end'] and data['span'] != 'whole' else ''}.")
+    return 0
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("handoff", help="write the edit for 剪映, Premiere, Resolve or Final Cut")
     p.add_argument("dir")
@@ -104,6 +130,21 @@ def register(sub: Any) -> None:
     p.add_argument("--dry-run", action="store_true", help="list the changes, apply nothing")
     p.add_argument("--json", action="store_true", help="print the changes as JSON")
     p.set_defaults(func=cmd_import_edit)
+
+    from engine.render.aigc import POSITIONS, SPANS
+
+    p = sub.add_parser("aigc", help="show or set the AI-content label (GB 45438-2025)")
+    p.add_argument("dir")
+    p.add_argument("--producer", help="ContentProducer: who made the content")
+    p.add_argument("--propagator", help="ContentPropagator: the platform that spreads it")
+    p.add_argument("--propagate-id", help="PropagateID: the platform's id of the content")
+    p.add_argument("--position", choices=POSITIONS, help="corner of the visible mark")
+    p.add_argument("--span", choices=SPANS,
+                   help="visible mark over the whole film, or the opening (≥ 2 s) only")
+    p.add_argument("--at-end", action=argparse.BooleanOptionalAction, default=None,
+                   help="with --span opening: show the mark at the end too")
+    p.add_argument("--json", action="store_true", help="print the settings as JSON")
+    p.set_defaults(func=cmd_aigc)
 
     p = sub.add_parser("verify", help="show a file's C2PA manifest and whether it is valid")
     p.add_argument("file", metavar="FILE", help="an exported film or still")

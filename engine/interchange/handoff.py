@@ -197,8 +197,8 @@ def _write(timeline: Timeline, staging: Path, out: Path, fmt: str,
             notes.append(f"FCPXML drops transitions: add the film's {n} crossfade(s) again "
                          "in Final Cut.")
     if any(abs(c.speed - 1) > 1e-6 for c in timeline.video) and fmt != "otio":
-        notes.append("Speed changes are in the OTIO file only; this format's adapter does "
-                     "not carry them.")
+        notes.append("This format's adapter does not carry speed changes: hand off as otio "
+                     "or jianying to keep them.")
     edit = staging / f"{name}{suffix}"
     kwargs: dict[str, Any] = {}
     if fmt == "edl":

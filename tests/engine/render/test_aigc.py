@@ -95,3 +95,23 @@ def test_bad_label_setting_is_one_sentence(dark_film, tmp_path: Path) -> None:
     with pytest.raises(StoryreelError, match="position 'middle' is not one of"):
         export_film(dark_film, tmp_path / "x.mp4", preset=BIG)
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_cli_sets_the_label_settings_as_an_operation(tmp_path: Path, capsys) -> None:
+    from engine.cli import main
+    from engine.ops import history
+    from engine.store import ProjectStore
+
+    store = make_film(tmp_path, 1)
+    root = str(store.root)
+    store.close()
+    assert main(["aigc", root, "--producer", "林晓工作室", "--span", "opening", "--at-end",
+                 "--position", "top-right"]) == 0
+    capsys.readouterr()
+    assert main(["aigc", root, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown == {"producer": "林晓工作室", "propagator": "", "propagate_id": "",
+                     "position": "top-right", "span": "opening", "at_end": True}
+    with ProjectStore.open(root) as store:
+        assert history.history(store, limit=1)[0].op == "Edit project"
+    assert main(["aigc", root, "--position", "middle"]) == 2
