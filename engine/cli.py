@@ -24,6 +24,7 @@ from engine import __version__, demo
 from engine.commands import audio as audio_commands
 from engine.commands import cast as cast_commands
 from engine.commands import generate as generate_commands
+from engine.commands import handoff as handoff_commands
 from engine.commands import history as history_commands
 from engine.commands import render as render_commands
 from engine.commands import series as series_commands
@@ -40,7 +41,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # command modules, each with register(subparsers), in the order `storyreel -h` lists them
 COMMAND_MODULES = (cast_commands, shot_commands, history_commands, story_commands,
                    generate_commands, audio_commands, render_commands, demo,
-                   team_commands, series_commands)
+                   team_commands, series_commands, handoff_commands)
 
 Handler = Callable[[argparse.Namespace], int]
 

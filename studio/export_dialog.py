@@ -69,6 +69,8 @@ ZH = {
     "Metadata only": "仅元数据",
     "No label": "不加标识",
     "Export": "导出",
+    "Hand off to another editor…": "交给其他剪辑软件…",
+    "Sign with C2PA content credentials": "用 C2PA 内容凭证签名",
     "Cancel": "取消",
     "Close": "关闭",
     "Ready.": "就绪。",
@@ -343,6 +345,7 @@ class ExportDialog(QDialog):
         self.srt_check = QCheckBox(self.tr("Write an SRT subtitle file"), self)
         self.otio_check = QCheckBox(
             self.tr("Write an OTIO timeline (for Resolve, Premiere, Kdenlive)"), self)
+        self.c2pa_check = QCheckBox(self.tr("Sign with C2PA content credentials"), self)
         self.label_combo = QComboBox(self)
         for value, text in LABEL_CHOICES:
             self.label_combo.addItem(self.tr(text), value)
@@ -364,6 +367,9 @@ class ExportDialog(QDialog):
         self.cancel_button.setEnabled(False)
         self.close_button = QPushButton(self.tr("Close"), self)
         self.close_button.clicked.connect(self.reject)
+        # the edit for 剪映, Premiere, Resolve, Final Cut: next to the film
+        self.handoff_button = QPushButton(self.tr("Hand off to another editor…"), self)
+        self.handoff_button.clicked.connect(self.open_handoff)
 
         path_row = QHBoxLayout()
         path_row.addWidget(self.path_edit, 1)
@@ -375,10 +381,12 @@ class ExportDialog(QDialog):
         form.addRow("", self.srt_check)
         form.addRow("", self.otio_check)
         form.addRow(self.tr("AI-content label"), self.label_combo)
+        form.addRow("", self.c2pa_check)
         status_row = QHBoxLayout()
         status_row.addWidget(self.status_label, 1)
         status_row.addWidget(self.eta_label)
         buttons = QHBoxLayout()
+        buttons.addWidget(self.handoff_button)
         buttons.addStretch(1)
         buttons.addWidget(self.export_button)
         buttons.addWidget(self.cancel_button)
@@ -391,7 +399,7 @@ class ExportDialog(QDialog):
         layout.addWidget(self.result_label)
         layout.addLayout(buttons)
         self._inputs = [self.preset_combo, self.path_edit, self.browse_button, self.burn_check,
-                        self.srt_check, self.otio_check, self.label_combo]
+                        self.srt_check, self.otio_check, self.label_combo, self.c2pa_check]
 
     # ------------------------------------------------------------------ public API
     @property
@@ -400,13 +408,16 @@ class ExportDialog(QDialog):
 
     def options(self) -> dict[str, Any]:
         """The export_film keyword arguments the dialog's controls stand for."""
-        return {
+        options = {
             "preset": self.preset_combo.currentData(),
             "srt": self.srt_check.isChecked(),
             "otio": self.otio_check.isChecked(),
             "burn_subtitles": self.burn_check.isChecked(),
             "aigc_label": self.label_combo.currentData(),
         }
+        if self.c2pa_check.isChecked():
+            options["c2pa"] = True  # signed with the local identity (engine.interchange)
+        return options
 
     def set_preset(self, name: str) -> None:
         index = self.preset_combo.findData(name)
@@ -524,6 +535,13 @@ class ExportDialog(QDialog):
 
     def _error_dialog(self, message: str) -> None:
         QMessageBox.warning(self, self.tr("Export failed"), message)
+
+    def open_handoff(self) -> Any:
+        from studio.handoff_dialog import HandoffDialog
+
+        self.handoff_dialog = HandoffDialog(self.store, self)
+        self.handoff_dialog.show()
+        return self.handoff_dialog
 
     def reject(self) -> None:
         """Close (or Escape): a running export is cancelled first."""

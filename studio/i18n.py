@@ -62,7 +62,7 @@ class DictTranslator(QTranslator):
 
 # Widgets that keep their own table next to their code (they translate with self.tr()).
 WIDGET_MODULES = ("studio.jobs_dock", "studio.timeline_view", "studio.export_dialog",
-                  "studio.player", "studio.take_compare")
+                  "studio.player", "studio.take_compare", "studio.handoff_dialog")
 
 
 def full_table() -> dict[str, str]:

@@ -52,7 +52,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         report = export_film(
             store, Path(args.out), preset=args.preset, srt=args.srt, otio=args.otio,
             burn_subtitles=not args.no_burn_subtitles, aigc_label=args.aigc_label,
-            progress=_progress_printer(), episode=args.episode,
+            progress=_progress_printer(), episode=args.episode, c2pa=args.c2pa,
+            c2pa_cert=args.c2pa_cert, c2pa_key=args.c2pa_key,
         )
     if args.json:
         print_json(report.to_dict())
@@ -65,6 +66,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     for extra in (report.srt, report.otio):
         if extra is not None:
             print(f"Wrote {extra}.")
+    if report.c2pa is not None:
+        print(f"Signed a C2PA manifest with {report.c2pa} (a local identity is trusted by no "
+              "public list: it proves the file is unchanged); `storyreel verify` checks it.")
     return 0
 
 
@@ -151,6 +155,11 @@ def register(sub: Any) -> None:
     p.add_argument("--episode", metavar="N", help="render episode N of a series alone")
     p.add_argument("--all-episodes", action="store_true",
                    help="OUT is a folder: one film per episode, named E01_TITLE.mp4")
+    p.add_argument("--c2pa", action="store_true",
+                   help="embed a signed C2PA manifest (AI-made, and the models used)")
+    p.add_argument("--c2pa-cert", metavar="CERT.pem",
+                   help="your signing certificate chain (default: a local identity)")
+    p.add_argument("--c2pa-key", metavar="KEY.pem", help="the private key of --c2pa-cert")
     p.add_argument("--json", action="store_true", help="print the export report as JSON")
     p.set_defaults(func=cmd_export)
 

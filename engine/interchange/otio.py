@@ -1,7 +1,8 @@
 """The edit as an OpenTimelineIO file, so it continues in Resolve, Premiere or Kdenlive.
 
-One video track (a clip per shot, media by absolute path, source in/out in timeline
-frames, speed as a LinearTimeWarp, crossfades as SMPTE dissolves), audio tracks for
+One video track (a clip per shot, media as file:// URLs, source in/out in timeline
+frames, speed as a LinearTimeWarp, crossfades as SMPTE dissolves, a dip to black as a
+"Dip to Black" transition centred on the cut), audio tracks for
 dialogue, music and effects (extra lanes where sounds overlap), and the subtitles as
 markers on the timeline's stack. Storyreel's own facts ride along in ``metadata
 ["storyreel"]`` so nothing is lost on a round trip.
@@ -14,6 +15,7 @@ duration equals the film's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +23,22 @@ from engine.model import AudioRole, TransitionKind
 from engine.model.timeline import AudioItem, SourceKind, Timeline, VideoClip
 
 SCHEMA_KEY = "storyreel"
+DIP_NAME = "Dip to Black"
+
+MediaUrl = Callable[[str], str]
+
+
+def file_url(path: str) -> str:
+    """A media file's reference: an absolute file:// URL (what editors expect)."""
+    return Path(path).resolve().as_uri()
 
 
 def _rate(timeline: Timeline) -> float:
     return float(timeline.fps)
 
 
-def _reference(otio: Any, path: str | None, rate: float, duration: float | None) -> Any:
+def _reference(otio: Any, path: str | None, rate: float, duration: float | None,
+               media_url: MediaUrl = file_url) -> Any:
     if not path:
         return otio.schema.MissingReference()
     available = None
@@ -37,18 +48,21 @@ def _reference(otio: Any, path: str | None, rate: float, duration: float | None)
             otio.opentime.RationalTime(round(duration * rate), rate),
         )
     return otio.schema.ExternalReference(
-        target_url=str(Path(path).resolve()), available_range=available
+        target_url=media_url(path), available_range=available
     )
 
 
-def _video_clip(otio: Any, clip: VideoClip, rate: float, head_cut: int) -> Any:
+def _video_clip(otio: Any, clip: VideoClip, rate: float, head_cut: int,
+                media_url: MediaUrl, slates: dict[str, str]) -> Any:
     rt = otio.opentime.RationalTime
     start = round(clip.source_in * rate) + round(head_cut * clip.speed)
     duration = clip.duration_frames - head_cut
-    media = clip.path if clip.kind != SourceKind.SLATE else None
+    media = clip.path if clip.kind != SourceKind.SLATE else slates.get(clip.shot_id)
     item = otio.schema.Clip(
         name=f"Shot {clip.label}" if clip.label else clip.shot_id,
-        media_reference=_reference(otio, media, rate, clip.source_duration),
+        # a still has no length of its own: editors want one, so it lasts the clip
+        media_reference=_reference(
+            otio, media, rate, clip.source_duration or (start + duration) / rate, media_url),
         source_range=otio.opentime.TimeRange(rt(start, rate), rt(duration, rate)),
     )
     if abs(clip.speed - 1.0) > 1e-6:
@@ -80,8 +94,23 @@ def _lanes(items: list[AudioItem], end_of: Any) -> list[list[AudioItem]]:
     return lanes
 
 
-def build_otio(timeline: Timeline, media_root: Path | None = None) -> Any:
-    """An ``opentimelineio.schema.Timeline`` of the film."""
+def _audio_name(item: AudioItem, labels: dict[str, str]) -> str:
+    """A sound's clip name: a line names its shot ("Line 1-2 #1"), others their file."""
+    label = labels.get(item.shot_id or "")
+    if item.role is AudioRole.DIALOGUE and label:
+        line = "narration" if (item.line_index or 0) < 0 else f"#{(item.line_index or 0) + 1}"
+        return f"Line {label} {line}"
+    if item.role is AudioRole.EFFECTS and label:
+        return f"Sound of shot {label}"
+    return Path(item.path).name
+
+
+def build_otio(timeline: Timeline, media_root: Path | None = None, *,
+               media_url: MediaUrl = file_url, slates: dict[str, str] | None = None) -> Any:
+    """An ``opentimelineio.schema.Timeline`` of the film. ``media_url`` turns a media
+    path into its reference (file:// URL by default; relative in a bundle); ``slates``
+    maps a slate shot's id to a still picture of its card (else a MissingReference)."""
+    slates = slates or {}
     import opentimelineio as otio
 
     rate = _rate(timeline)
@@ -109,13 +138,24 @@ def build_otio(timeline: Timeline, media_root: Path | None = None) -> Any:
                 in_offset=rt(n, rate), out_offset=rt(0, rate),
             ))
             head_cut = n
+        elif clip.transition is TransitionKind.DIP_TO_BLACK and clip.transition_frames and video:
+            n = clip.transition_frames
+            # fades the outgoing clip out over n//2 frames and this one in over the rest:
+            # no overlap of pictures, so neither clip reaches into a handle
+            video.append(otio.schema.Transition(
+                name=DIP_NAME, transition_type=otio.schema.TransitionTypes.Custom,
+                in_offset=rt(n // 2, rate), out_offset=rt(n - n // 2, rate),
+                metadata={SCHEMA_KEY: {"transition": str(TransitionKind.DIP_TO_BLACK)}},
+            ))
         if clip.record_in + head_cut > position:
             video.append(otio.schema.Gap(
                 source_range=otio.opentime.TimeRange(
                     rt(0, rate), rt(clip.record_in + head_cut - position, rate))))
-        video.append(_video_clip(otio, clip, rate, head_cut))
+        video.append(_video_clip(otio, clip, rate, head_cut, media_url, slates))
         position = clip.record_out
     tl.tracks.append(video)
+
+    labels = {c.shot_id: c.label for c in timeline.video}
 
     def end_of(item: AudioItem) -> int:
         if item.record_out is not None:
@@ -136,8 +176,9 @@ def build_otio(timeline: Timeline, media_root: Path | None = None) -> Any:
                         rt(0, rate), rt(item.record_in - position, rate))))
                 end = end_of(item)
                 clip = otio.schema.Clip(
-                    name=Path(item.path).name,
-                    media_reference=_reference(otio, item.path, rate, item.source_duration),
+                    name=_audio_name(item, labels),
+                    media_reference=_reference(otio, item.path, rate, item.source_duration,
+                                               media_url),
                     source_range=otio.opentime.TimeRange(
                         rt(round(item.source_in * rate), rate), rt(end - item.record_in, rate)),
                 )

@@ -44,7 +44,8 @@ def _export(store: Any, params: dict[str, Any], progress: Progress,
             cancel: CancelToken) -> dict[str, Any]:
     from engine.render.export import export_film
 
-    options = {k: params[k] for k in ("preset", "srt", "otio", "burn_subtitles", "aigc_label")
+    options = {k: params[k] for k in ("preset", "srt", "otio", "burn_subtitles", "aigc_label",
+                                      "c2pa", "c2pa_cert", "c2pa_key")
                if k in params}
     report = export_film(store, Path(params["out_path"]), progress=progress, cancel=cancel,
                          **options)

@@ -11,7 +11,6 @@ complete: a cancelled or failed export leaves nothing behind.
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import secrets
@@ -23,10 +22,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from engine import __version__
 from engine.errors import StoryreelError
 from engine.jobs.progress import CancelToken, Progress, no_progress, scaled
 from engine.model.timeline import SourceKind, Timeline, VideoClip
+from engine.render.aigc import AigcOptions
+from engine.render.aigc import metadata as aigc_fields
 from engine.render.audio import encode_aac, mix_timeline
 from engine.render.frames import (
     Fitter,
@@ -56,6 +56,7 @@ class ExportReport:
     srt: Path | None = None
     otio: Path | None = None
     aigc_label: str = "both"
+    c2pa: str | None = None  # the certificate chain that signed the C2PA manifest
     timings: dict[str, float] = field(default_factory=dict)
     loudness: dict[str, float | None] = field(default_factory=dict)  # of the sound track
 
@@ -71,6 +72,7 @@ class ExportReport:
             "srt": str(self.srt) if self.srt else None,
             "otio": str(self.otio) if self.otio else None,
             "aigc_label": self.aigc_label,
+            "c2pa": self.c2pa,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "loudness": self.loudness,
         }
@@ -87,10 +89,24 @@ def export_film(
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
     episode: int | None = None,
+    c2pa: bool = False,
+    c2pa_cert: str | Path | None = None,
+    c2pa_key: str | Path | None = None,
 ) -> ExportReport:
     """Render the project's film (or one ``episode``'s) to ``out_path`` (and OUT.srt /
-    OUT.otio sidecars)."""
+    OUT.otio sidecars); the AI-content labels follow the project's ``settings["aigc"]``
+    (``engine.render.aigc``). ``c2pa`` signs a C2PA manifest into the film
+    (``engine.interchange.c2pa_sign``) with the user's PEM certificate and key, or the
+    local identity; they are checked first."""
     from engine.render.timeline_builder import build_timeline
+
+    identity = None
+    if c2pa or c2pa_cert or c2pa_key:
+        from engine.interchange.c2pa_sign import identity_for
+
+        if not c2pa:
+            raise StoryreelError("--c2pa-cert and --c2pa-key sign with --c2pa; add it.")
+        identity = identity_for(c2pa_cert, c2pa_key)
 
     started = time.monotonic()
     timeline = build_timeline(store, episode)
@@ -108,8 +124,16 @@ def export_film(
         cancel=cancel,
         work_dir=work_dir,
         media_root=store.root,
+        aigc=AigcOptions.from_settings(store.project.settings),
     )
     report.timings["timeline"] = built
+    if identity is not None:
+        from engine.interchange.c2pa_sign import sign_export
+
+        t0 = time.monotonic()
+        sign_export(store, report.path, identity)
+        report.c2pa = str(identity.cert_chain)
+        report.timings["c2pa"] = time.monotonic() - t0
     report.timings["total"] = time.monotonic() - started
     return report
 
@@ -131,21 +155,11 @@ def _part_path(out_path: Path) -> Path:
     return out_path.with_name(f"{out_path.name}.part-{secrets.token_hex(4)}")
 
 
-def aigc_metadata(timeline: Timeline, export_id: str) -> dict[str, str]:
-    """Implicit AI-content label for the container (GB 45438-2025 style "AIGC" field)."""
-    aigc = {
-        "Label": "1",  # 1 = generated/synthesized by AI
-        "ContentProducer": "Storyreel",
-        "ProduceID": f"{timeline.project_id}/{export_id}",
-        "ReservedCode1": f"storyreel {__version__}",
-    }
-    return {
-        "AIGC": json.dumps(aigc, ensure_ascii=False, separators=(",", ":")),
-        "comment": "AI-generated content (AI生成) made with Storyreel",
-        "description": f"AIGC=1; generator=Storyreel {__version__}; project={timeline.project_id}",
-        "generator": "Storyreel",
-        "project_id": timeline.project_id,
-    }
+def aigc_metadata(timeline: Timeline, export_id: str,
+                  options: AigcOptions | None = None) -> dict[str, str]:
+    """Implicit AI-content label for the container (GB 45438-2025 "AIGC" field:
+    ``engine.render.aigc``)."""
+    return aigc_fields(timeline.project_id, export_id, options or AigcOptions())
 
 
 def export_timeline(
@@ -160,8 +174,10 @@ def export_timeline(
     cancel: CancelToken | None = None,
     work_dir: Path | None = None,
     media_root: Path | None = None,
+    aigc: AigcOptions | None = None,
 ) -> ExportReport:
     """Render a Timeline (see ``export_film``). Temporary files go to ``work_dir``."""
+    aigc = aigc or AigcOptions()
     cancel = cancel or CancelToken()
     out_path = Path(out_path)
     fmt = _check_output(out_path, aigc_label)
@@ -202,7 +218,8 @@ def export_timeline(
         mixer = _Background(sound)
         frames = _Background.queue(
             _compose_frames(timeline, resolved.width, resolved.height, out_fps, n_out,
-                            burn_subtitles, aigc_label in ("visible", "both"), cancel),
+                            burn_subtitles, aigc if aigc_label in ("visible", "both") else None,
+                            cancel),
             depth=6,
         )
         try:
@@ -218,7 +235,7 @@ def export_timeline(
         options = {"movflags": "+faststart"} if fmt in ("mp4", "mov") else {}
         metadata = {"title": timeline.title} if timeline.title else {}
         if aigc_label in ("metadata", "both"):
-            metadata.update(aigc_metadata(timeline, export_id))
+            metadata.update(aigc_metadata(timeline, export_id, aigc))
             if fmt in ("mp4", "mov"):
                 options["movflags"] += "+use_metadata_tags"
         _mux(video_tmp, audio_tmp, part, fmt, options, metadata,
@@ -436,7 +453,7 @@ class _Failure:
 
 def _compose_frames(
     timeline: Timeline, width: int, height: int, out_fps: Fraction, n_out: int,
-    burn_subtitles: bool, visible_label: bool, cancel: CancelToken,
+    burn_subtitles: bool, visible_label: AigcOptions | None, cancel: CancelToken,
 ) -> Iterator[Any]:
     """The film's pictures as yuv420p av.VideoFrames, one per output frame."""
 
@@ -445,7 +462,9 @@ def _compose_frames(
     clips = _Clips(timeline, fitter)
     subs = SubtitleOverlays(width, height)
     cues = sorted(timeline.subtitles, key=lambda c: c.record_in) if burn_subtitles else []
-    label = aigc_label(timeline.language, width, height) if visible_label else None
+    label = aigc_label(timeline.language, width, height, visible_label.position) \
+        if visible_label is not None else None
+    film_seconds = timeline.duration
     black = Yuv.black(width, height)
     try:
         for k in range(n_out):
@@ -479,7 +498,8 @@ def _compose_frames(
                     overlay = subs.get(cue.text, cue.speaker)
                     if overlay is not None:
                         overlay.apply(view)
-            if label is not None:
+            if label is not None and visible_label is not None and \
+                    visible_label.shown_at(t, film_seconds):
                 label.apply(view)
             frame.pts = k
             frame.time_base = Fraction(1) / out_fps

@@ -58,12 +58,17 @@ class SubtitleOverlays:
                 del self._cache[key]
 
 
-def aigc_label_image(language: str, width: int, height: int) -> tuple[Any, tuple[int, int]]:
-    """The visible "AI生成" / "AI-generated" mark as an RGBA chip and its top-left position."""
+def aigc_label_image(language: str, width: int, height: int,
+                     position: str = "top-left") -> tuple[Any, tuple[int, int]]:
+    """The visible "AI生成" / "AI-generated" mark as an RGBA chip and its top-left position:
+    text at least 5 % of the frame's shorter side tall (GB 45438-2025, explicit label
+    for video; ``engine.render.aigc``), at the chosen corner."""
     from PIL import Image, ImageDraw
 
+    from engine.render.aigc import label_font_size, place
+
     text = AIGC_TEXT.get(language, AIGC_TEXT["en"])
-    size = max(9, int(min(width, height) * 0.03))
+    size = label_font_size(text, min(width, height))
     font = load_font(size)
     pad = max(2, size // 3)
     probe = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
@@ -73,22 +78,26 @@ def aigc_label_image(language: str, width: int, height: int) -> tuple[Any, tuple
     draw.rounded_rectangle([0, 0, chip.width - 1, chip.height - 1], radius=pad,
                            fill=(0, 0, 0, 120))
     draw.text((pad - left, pad - top), text, font=font, fill=(255, 255, 255, 235))
-    margin = max(4, int(min(width, height) * 0.03))
-    return chip, (margin, margin)
+    return chip, place(position, width, height, chip.width, chip.height)
 
 
-def aigc_label(language: str, width: int, height: int) -> Overlay:
-    """The visible AI-content mark: small, top-left, on a dark chip, as an Overlay."""
-    chip, (x, y) = aigc_label_image(language, width, height)
+def aigc_label(language: str, width: int, height: int, position: str = "top-left") -> Overlay:
+    """The visible AI-content mark on a dark chip at a corner, as an Overlay."""
+    chip, (x, y) = aigc_label_image(language, width, height, position)
     return Overlay(np.asarray(chip), x, y)
 
 
 def slate(fitter: Fitter, label: str, text: str) -> StillSource:
     """A storyboard card for a shot that has no take yet: its number and its words, drawn
     at the picture area's size and placed like any source."""
+    width, height = fitter.picture
+    return StillSource(fitter(_frame_of(slate_image(label, text, width, height))))
+
+
+def slate_image(label: str, text: str, width: int, height: int) -> Any:
+    """The slate card as a PIL image (also written as a still for other editors)."""
     from PIL import Image, ImageDraw
 
-    width, height = fitter.picture
     img = Image.new("RGB", (width, height), (28, 30, 38))
     draw = ImageDraw.Draw(img)
     big = load_font(max(10, int(min(width, height) * 0.09)))
@@ -99,7 +108,7 @@ def slate(fitter: Fitter, label: str, text: str) -> StillSource:
     for line in _wrap(draw, text, small, width - 2 * margin)[:12]:
         draw.text((margin, y), line, font=small, fill=(225, 225, 230))
         y += int(small.size * 1.4)
-    return StillSource(fitter(_frame_of(img)))
+    return img
 
 
 def _frame_of(img: Any) -> Any:

@@ -68,11 +68,14 @@ def test_otio_lists_every_clip_with_in_and_out_points(edited, tmp_path: Path) ->
     assert second.source_range.start_time.to_frames() == 6
     assert second.source_range.duration.to_frames() == timeline.video[1].duration_frames - 4
     assert [e.time_scalar for e in second.effects] == [1.5]
-    # media by absolute path, pointing at the project's files
+    # media as file:// URLs of the project's files
+    from urllib.parse import unquote, urlparse
+
     for clip, source in zip((first, second, image), timeline.video[:3], strict=True):
-        url = clip.media_reference.target_url
-        assert Path(url).is_absolute() and Path(url).is_file()
-        assert Path(url) == Path(source.path).resolve()
+        url = urlparse(clip.media_reference.target_url)
+        assert url.scheme == "file"
+        assert Path(unquote(url.path)).is_file()
+        assert Path(unquote(url.path)) == Path(source.path).resolve()
     assert isinstance(slate.media_reference, otio.schema.MissingReference)
     assert "第4句台词" in slate.metadata["storyreel"]["slate_text"]
     # positions on the track equal the timeline's record in points
@@ -93,6 +96,7 @@ def test_otio_audio_tracks_and_subtitle_markers(edited, tmp_path: Path) -> None:
     assert "Music 1" in names and "Music 2" in names  # the two beds overlap: two lanes
     dialogue = next(t for t in tl.audio_tracks() if t.name == "Dialogue 1")
     (line,) = list(dialogue.find_clips())
+    assert line.name == "Line 1-3 #1"
     item = next(a for a in timeline.audio if a.role is AudioRole.DIALOGUE)
     assert line.range_in_parent().start_time.to_frames() == item.record_in
     assert line.source_range.duration.to_frames() == item.record_out - item.record_in

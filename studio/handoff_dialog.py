@@ -1,0 +1,254 @@
+"""Hand-off dialog: the edit to 剪映, Premiere, Resolve or Final Cut, and the edit back.
+
+Opened from the export dialog, next to the film. The timeline is built on the UI thread
+(a quick read of the project); writing the hand-off (and copying media for a bundle)
+runs on the global QThreadPool, its outcome coming back as queued signals. Importing an
+edit is one engine operation (``engine.ops.edit_import``): the changes are listed and one
+undo takes them back.
+"""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.errors import StoryreelError
+from engine.interchange.handoff import FORMATS, safe_name
+
+TARGETS = (
+    ("jianying", "剪映 draft (JianYing / CapCut)"),
+    ("xmeml", "Premiere Pro / DaVinci Resolve (FCP7 XML)"),
+    ("fcpxml", "Final Cut Pro (FCPXML)"),
+    ("edl", "Any editor (CMX 3600 EDL, picture only)"),
+    ("otio", "OpenTimelineIO (everything)"),
+)
+
+ZH = {
+    "Hand off to another editor": "交给其他剪辑软件",
+    "Hand off to another editor…": "交给其他剪辑软件…",
+    "Editor": "剪辑软件",
+    "剪映 draft (JianYing / CapCut)": "剪映草稿（剪映 / CapCut）",
+    "Premiere Pro / DaVinci Resolve (FCP7 XML)": "Premiere Pro / DaVinci Resolve（FCP7 XML）",
+    "Final Cut Pro (FCPXML)": "Final Cut Pro（FCPXML）",
+    "Any editor (CMX 3600 EDL, picture only)": "任意剪辑软件（CMX 3600 EDL，仅画面）",
+    "OpenTimelineIO (everything)": "OpenTimelineIO（完整信息）",
+    "Folder": "文件夹",
+    "Choose…": "选择…",
+    "Copy the media next to the edit (the folder can move)":
+        "将素材复制到剪辑文件旁（文件夹可整体移动）",
+    "Hand off": "导出剪辑",
+    "Import an edit…": "导入剪辑…",
+    "Close": "关闭",
+    "Ready.": "就绪。",
+    "Writing…": "正在写入…",
+    "Wrote {path}.": "已写入 {path}。",
+    "Hand-off failed": "导出剪辑失败",
+    "Import failed": "导入剪辑失败",
+    "Choose a folder for the edit.": "请为剪辑选择文件夹。",
+    "Nothing changed: the edit matches the project.": "没有变化：剪辑与项目一致。",
+    "Imported: {edits} clip edit(s), {moves} shot move(s). Undo takes it back.":
+        "已导入：{edits} 处片段修改，{moves} 个镜头移动。可撤销。",
+    "Clips that match no shot: {names}": "未匹配到镜头的片段：{names}",
+    "Shots missing from the edit: {names}": "剪辑中缺少的镜头：{names}",
+    "Edits (*.otio *.xml *.fcpxml *.edl draft_content.json)":
+        "剪辑文件 (*.otio *.xml *.fcpxml *.edl draft_content.json)",
+}
+
+
+class _Signals(QObject):
+    succeeded = Signal(object)
+    failed = Signal(str)
+
+
+class _HandoffTask(QRunnable):
+    def __init__(self, timeline: Any, out: Path, fmt: str, bundle: bool) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.args = (timeline, out, fmt, bundle)
+        self.signals = _Signals()
+
+    def run(self) -> None:  # on a pool thread: no widgets here
+        from engine.interchange.handoff import handoff
+
+        timeline, out, fmt, bundle = self.args
+        try:
+            report = handoff(timeline, out, fmt, bundle=bundle)
+        except StoryreelError as exc:
+            self.signals.failed.emit(str(exc))
+        except OSError as exc:
+            self.signals.failed.emit(f"{exc.strerror or exc}: {exc.filename or ''}".strip())
+        except Exception as exc:  # noqa: BLE001 - a bug must reach the user as a dialog
+            traceback.print_exc()
+            self.signals.failed.emit(f"Hand-off failed: {type(exc).__name__}: {exc}")
+        else:
+            self.signals.succeeded.emit(report)
+
+
+_KEEP: list[_HandoffTask] = []  # referenced until the pool thread has left run()
+
+
+class HandoffDialog(QDialog):
+    """Choose an editor and a folder; write the edit on the pool; bring an edit back."""
+
+    finished = Signal(str)  # the folder written
+    failed = Signal(str)
+    imported = Signal(object)  # the EditPlan
+
+    def __init__(self, store: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.setWindowTitle(self.tr("Hand off to another editor"))
+        self.setMinimumWidth(560)
+        self.show_error = self._error_dialog
+        self.report: Any = None
+        self._task: _HandoffTask | None = None
+        self.format_combo = QComboBox(self)
+        for value, text in TARGETS:
+            self.format_combo.addItem(self.tr(text), value)
+        self.format_combo.currentIndexChanged.connect(self._suggest_folder)
+        self.path_edit = QLineEdit(self)
+        self.browse_button = QPushButton(self.tr("Choose…"), self)
+        self.browse_button.clicked.connect(self._browse)
+        self.bundle_check = QCheckBox(
+            self.tr("Copy the media next to the edit (the folder can move)"), self)
+        self.status_label = QLabel(self.tr("Ready."), self)
+        self.status_label.setWordWrap(True)
+        self.handoff_button = QPushButton(self.tr("Hand off"), self)
+        self.handoff_button.setDefault(True)
+        self.handoff_button.clicked.connect(lambda: self.start_handoff())
+        self.import_button = QPushButton(self.tr("Import an edit…"), self)
+        self.import_button.clicked.connect(lambda: self.import_edit())
+        self.close_button = QPushButton(self.tr("Close"), self)
+        self.close_button.clicked.connect(self.reject)
+        row = QHBoxLayout()
+        row.addWidget(self.path_edit, 1)
+        row.addWidget(self.browse_button)
+        form = QFormLayout()
+        form.addRow(self.tr("Editor"), self.format_combo)
+        form.addRow(self.tr("Folder"), row)
+        form.addRow("", self.bundle_check)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.import_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.handoff_button)
+        buttons.addWidget(self.close_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.status_label)
+        layout.addLayout(buttons)
+        self._suggest_folder()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None
+
+    def set_format(self, fmt: str) -> None:
+        if fmt not in FORMATS:
+            raise StoryreelError(f"Format {fmt!r} is not one of: {', '.join(FORMATS)}.")
+        self.format_combo.setCurrentIndex(self.format_combo.findData(fmt))
+
+    def _suggest_folder(self) -> None:
+        fmt = self.format_combo.currentData()
+        name = f"{safe_name(self.store.project.title)}-{fmt}"
+        self.path_edit.setText(str(self.store.root.parent / name))
+
+    def start_handoff(self, folder: str | Path | None = None) -> bool:
+        """Write the hand-off into ``folder`` (or the folder field); False if not started."""
+        if self.running:
+            return False
+        text = str(folder) if folder is not None else self.path_edit.text().strip()
+        if not text:
+            self.show_error(self.tr("Choose a folder for the edit."))
+            return False
+        from engine.render.timeline_builder import build_timeline
+
+        try:
+            timeline = build_timeline(self.store)
+        except StoryreelError as exc:
+            self.show_error(str(exc))
+            self.failed.emit(str(exc))
+            return False
+        task = _HandoffTask(timeline, Path(text), self.format_combo.currentData(),
+                            self.bundle_check.isChecked())
+        task.signals.succeeded.connect(self._succeeded)
+        task.signals.failed.connect(self._failed)
+        self._task = task
+        _KEEP.append(task)
+        del _KEEP[:-4]
+        self.handoff_button.setEnabled(False)
+        self.status_label.setText(self.tr("Writing…"))
+        QThreadPool.globalInstance().start(task)
+        return True
+
+    def _succeeded(self, report: Any) -> None:
+        self._task = None
+        self.report = report
+        self.handoff_button.setEnabled(True)
+        self.status_label.setText(self.tr("Wrote {path}.").format(path=report.edit)
+                                  + "".join(f"\n{note}" for note in report.notes))
+        self.finished.emit(str(report.folder))
+
+    def _failed(self, message: str) -> None:
+        self._task = None
+        self.handoff_button.setEnabled(True)
+        self.status_label.setText(message)
+        self.show_error(message)
+        self.failed.emit(message)
+
+    def import_edit(self, path: str | Path | None = None) -> Any:
+        """Apply an edit made elsewhere (one undoable operation); returns the plan."""
+        from engine.ops.edit_import import import_edit
+
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, self.tr("Import an edit…"), str(self.store.root.parent),
+                self.tr("Edits (*.otio *.xml *.fcpxml *.edl draft_content.json)"))
+            if not path:
+                return None
+        try:
+            changes = import_edit(self.store, Path(path))
+        except StoryreelError as exc:
+            self.status_label.setText(str(exc))
+            self.show_error(str(exc))
+            return None
+        plan = changes.result
+        lines = [self.tr("Nothing changed: the edit matches the project.") if plan.empty else
+                 self.tr("Imported: {edits} clip edit(s), {moves} shot move(s). Undo takes "
+                         "it back.").format(edits=len(plan.clip_edits) + len(plan.durations),
+                                            moves=len(plan.moved))]
+        if plan.unmatched:
+            lines.append(self.tr("Clips that match no shot: {names}").format(
+                names=", ".join(plan.unmatched)))
+        if plan.missing:
+            lines.append(self.tr("Shots missing from the edit: {names}").format(
+                names=", ".join(plan.missing)))
+        self.status_label.setText("\n".join(lines))
+        self.imported.emit(plan)
+        return plan
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Folder"), self.path_edit.text())
+        if folder:
+            self.path_edit.setText(str(Path(folder) / Path(self.path_edit.text()).name))
+
+    def _error_dialog(self, message: str) -> None:
+        title = self.tr("Import failed") if "import" in message.lower() else \
+            self.tr("Hand-off failed")
+        QMessageBox.warning(self, title, message)
