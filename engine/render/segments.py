@@ -23,9 +23,10 @@ import hashlib
 import json
 import os
 import secrets
-import time
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -310,7 +311,8 @@ def encode_all(jobs: list[SegmentJob], workers: int, cancel: CancelToken,
     pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx,
                                initializer=_init_worker, initargs=(stop, counts))
     try:
-        pending: set[Future[int]] = {pool.submit(_worker_encode, jobs[i], i) for i in order}
+        with _main_not_rerun():  # the workers start while the jobs are submitted
+            pending: set[Future[int]] = {pool.submit(_worker_encode, jobs[i], i) for i in order}
         while pending:
             finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -327,6 +329,25 @@ def encode_all(jobs: list[SegmentJob], workers: int, cancel: CancelToken,
                 stray.unlink(missing_ok=True)
         raise
     pool.shutdown(wait=True)
+
+
+@contextmanager
+def _main_not_rerun() -> Iterator[None]:
+    """Start spawned workers without running the caller's main script again in each (a
+    script calling ``export_film`` needs no ``if __name__ == "__main__"`` guard): the
+    workers need only engine modules."""
+    main = sys.modules.get("__main__")
+    saved = {name: getattr(main, name) for name in ("__file__", "__spec__")
+             if main is not None and hasattr(main, name)}
+    try:
+        if main is not None:
+            main.__spec__ = None
+            if "__file__" in saved:
+                del main.__file__
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(main, name, value)
 
 
 # ----------------------------------------------------------------------------- joining
@@ -353,16 +374,3 @@ def segment_packets(paths: list[Path], starts: list[int], fps: Fraction) -> Any:
                 packet.pts = (packet.pts if packet.pts is not None else packet.dts) + offset
                 packet.dts += offset
                 yield packet, stream
-
-
-def probe_segment(path: Path) -> dict[str, Any]:
-    import av
-
-    with av.open(str(path)) as src:
-        stream = src.streams.video[0]
-        return {"frames": stream.frames, "bytes": path.stat().st_size,
-                "time_base": stream.time_base}
-
-
-def elapsed_since(t0: float) -> float:
-    return time.monotonic() - t0
