@@ -114,7 +114,7 @@ def from_rgb(rgb: np.ndarray, matrix: str = "ITU601") -> Yuv:
     import av
 
     frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-    return _planes(frame.reformat(format="yuv420p", dst_colorspace=matrix))
+    return _planes(frame.reformat(format="yuv420p", dst_colorspace=matrix, threads=1))
 
 
 def _even(x: float) -> int:
@@ -174,7 +174,8 @@ class Fitter:
         if frame.colorspace in (0, 2):  # RGB / unspecified
             src = matrix_for(frame.width, frame.height)
         yuv = _planes(self._reformatter.reformat(frame, fw, fh, "yuv420p",
-                                                 src_colorspace=src, dst_colorspace=self.matrix))
+                                                 src_colorspace=src, dst_colorspace=self.matrix,
+                                                 threads=1))  # one thread: same bits always
         if k:
             yuv = Yuv(np.rot90(yuv.y, k), np.rot90(yuv.u, k), np.rot90(yuv.v, k), yuv.owner)
         if sw == self.width and sh == self.height:
