@@ -53,7 +53,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             store, Path(args.out), preset=args.preset, srt=args.srt, otio=args.otio,
             burn_subtitles=not args.no_burn_subtitles, aigc_label=args.aigc_label,
             progress=_progress_printer(), episode=args.episode, c2pa=args.c2pa,
-            c2pa_cert=args.c2pa_cert, c2pa_key=args.c2pa_key,
+            c2pa_cert=args.c2pa_cert, c2pa_key=args.c2pa_key, use_cache=not args.no_cache,
+            jobs=args.jobs, encoder=args.encoder,
         )
     if args.json:
         print_json(report.to_dict())
@@ -62,7 +63,13 @@ def cmd_export(args: argparse.Namespace) -> int:
           f"{report.duration:.2f} s, {report.frames} frames) in {report.timings['total']:.1f} s.")
     lufs = report.loudness.get("integrated_lufs")
     if lufs is not None:
-        print(f"Sound at {lufs:.1f} LUFS, true peak {report.loudness['true_peak_db']:.1f} dBTP.")
+        print(f"Sound at {lufs:.1f} LUFS, true peak {report.loudness['true_peak_db']:.1f} dBTP "
+              "(measured on the encoded file).")
+    seg = report.segments
+    print(f"Pictures: {seg['rendered']} of {seg['total']} shot segments rendered, "
+          f"{seg['reused']} reused from the cache.")
+    for warning in report.warnings:
+        print(f"Note: {warning}")
     for extra in (report.srt, report.otio):
         if extra is not None:
             print(f"Wrote {extra}.")
@@ -160,6 +167,12 @@ def register(sub: Any) -> None:
     p.add_argument("--c2pa-cert", metavar="CERT.pem",
                    help="your signing certificate chain (default: a local identity)")
     p.add_argument("--c2pa-key", metavar="KEY.pem", help="the private key of --c2pa-cert")
+    p.add_argument("--no-cache", action="store_true",
+                   help="render every shot again instead of reusing unchanged ones")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="processes encoding shots in parallel (default: one per CPU core)")
+    p.add_argument("--encoder", default="x264", choices=["x264", "nvenc"],
+                   help="x264 (default) or nvenc (NVIDIA GPU, h264_nvenc)")
     p.add_argument("--json", action="store_true", help="print the export report as JSON")
     p.set_defaults(func=cmd_export)
 

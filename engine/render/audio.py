@@ -9,6 +9,7 @@ the film's length.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -166,3 +167,70 @@ def load_mix(path: Path) -> tuple[Any, int]:
         return np.zeros((0, channels), dtype=np.float32), rate
     data = np.memmap(path, dtype="<f4", mode="r", offset=offset, shape=(frames, channels))
     return data, rate
+
+
+TRUE_PEAK_CEILING = -1.0  # dBTP of the encoded sound, decoded back
+LOUDNESS_TOLERANCE = 0.3  # LU off the target the encoded sound may be
+RELIMIT_ATTEMPTS = 3
+
+
+class ExportSound:
+    """What ``export_sound`` made: the mixer's report and the encoded file's figures."""
+
+    def __init__(self, mix: Any, lufs: float, true_peak: float, relimited: int,
+                 ceiling: float) -> None:
+        self.mix, self.lufs, self.true_peak = mix, lufs, true_peak
+        self.relimited, self.ceiling = relimited, ceiling
+        self.warnings: list[str] = []
+        if true_peak > TRUE_PEAK_CEILING:
+            self.warnings.append(
+                f"The encoded sound peaks at {true_peak:.1f} dBTP after {relimited} re-limits "
+                f"(over {TRUE_PEAK_CEILING:.1f} dBTP).")
+
+    def figures(self) -> dict[str, Any]:
+        def finite(x: float) -> float | None:
+            return round(float(x), 2) if x == x and abs(x) != float("inf") else None
+
+        return {"integrated_lufs": finite(self.lufs), "true_peak_db": finite(self.true_peak),
+                "measured_on": "encoded", "mix_lufs": finite(self.mix.integrated_lufs),
+                "mix_true_peak_db": finite(self.mix.true_peak_db),
+                "limiter_ceiling_db": round(self.ceiling, 2), "relimited": self.relimited}
+
+
+def export_sound(
+    timeline: Timeline, mix_wav: Path, out_path: Path, sample_rate: int = 48000,
+    bit_rate: int = 192_000, codec: str = "aac", cancel: CancelToken | None = None,
+    target_lufs: float = -14.0,
+) -> ExportSound:
+    """The film's sound for an export: mixed, encoded to ``out_path``, then decoded back
+    and measured. AAC overshoots the mix's peaks and drops the top of the spectrum (more
+    at low bit rates), so while the encoded file is over −1 dBTP or off the loudness
+    target by more than 0.3 LU, the mix is levelled and limited again — the ceiling
+    lowered by the overshoot, the target moved by the miss — and re-encoded."""
+    from engine.audio.loudness import measure_loudness
+    from engine.audio.mix import AudioSegment, render_mix
+    from engine.model import AudioRole
+
+    cancel = cancel or CancelToken()
+    mix = mix_timeline(timeline, mix_wav, sample_rate, no_progress, cancel)
+    encode_aac(mix_wav, out_path, sample_rate, bit_rate, codec, cancel)
+    lufs, peak = measure_loudness(out_path)
+    ceiling, target, relimited = TRUE_PEAK_CEILING, target_lufs, 0
+    silent = not math.isfinite(lufs)
+    while not silent and relimited < RELIMIT_ATTEMPTS and (
+            peak > TRUE_PEAK_CEILING or abs(lufs - target_lufs) > LOUDNESS_TOLERANCE):
+        cancel.check()
+        if peak > TRUE_PEAK_CEILING:
+            ceiling -= (peak - TRUE_PEAK_CEILING) + 0.2
+        target = min(-5.0, max(-40.0, target + (target_lufs - lufs)))
+        again = mix_wav.with_name(mix_wav.stem + ".levelled.wav")
+        try:
+            render_mix([AudioSegment(mix_wav, 0.0, AudioRole.EFFECTS)], timeline.duration, again,
+                       sample_rate=sample_rate, channels=CHANNELS, duck_db=0.0,
+                       target_lufs=target, true_peak_db=max(-20.0, ceiling), cancel=cancel)
+            encode_aac(again, out_path, sample_rate, bit_rate, codec, cancel)
+        finally:
+            again.unlink(missing_ok=True)
+        relimited += 1
+        lufs, peak = measure_loudness(out_path)
+    return ExportSound(mix, lufs, peak, relimited, ceiling)

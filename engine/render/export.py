@@ -1,22 +1,24 @@
-"""Export: the timeline streamed into a finished film file.
+"""Export: the timeline rendered into a finished film file, shot by shot.
 
-Pictures: each source decoded once, by timestamp, scaled by libswscale into YUV 4:2:0,
-blended only where transitions and overlays need it, encoded with libx264. Sound: mixed
-to a WAV on disk first, then fed into AAC in small frames between video frames. Memory
-holds a few frames and the cues on screen, whatever the film's length.
+Pictures: the film is cut into per-shot segments (``engine.render.segments``), each
+composed (``engine.render.compose``: sources decoded once by timestamp, scaled by
+libswscale into YUV 4:2:0 in the delivery's matrix — BT.709 for HD, BT.601 for SD —
+blended where transitions and overlays need it) and encoded as its own closed-GOP H.264
+stream, in a process pool. Encoded segments are cached in the project's ``cache/`` under
+a key of everything that affects their frames; a re-export encodes only the segments
+whose key changed and joins the rest by stream copy. Sound: mixed for the whole film to
+a WAV on disk, encoded to AAC once, decoded back to measure its true peak (re-limited and
+re-encoded when the encoder pushed it over −1 dBTP).
 
 Everything is written to ``OUT.part-XXXXXXXX`` next to the target and renamed only when
-complete: a cancelled or failed export leaves nothing behind.
+complete: a cancelled or failed export leaves nothing behind (cached segments stay).
 """
 
 from __future__ import annotations
 
 import os
-import queue
 import secrets
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -24,21 +26,25 @@ from typing import Any
 
 from engine.errors import StoryreelError
 from engine.jobs.progress import CancelToken, Progress, no_progress, scaled
-from engine.model.timeline import SourceKind, Timeline, VideoClip
+from engine.model.timeline import Timeline
 from engine.render.aigc import AigcOptions
 from engine.render.aigc import metadata as aigc_fields
-from engine.render.audio import encode_aac, mix_timeline
-from engine.render.frames import (
-    Fitter,
-    StillSource,
-    VideoSource,
-    Yuv,
-    crossfade,
-    fade_to_black,
-    picture_area,
-)
-from engine.render.overlays import SubtitleOverlays, aigc_label, slate
+from engine.render.audio import export_sound
+from engine.render.background import Background
+from engine.render.compose import Geometry
+from engine.render.frames import matrix_for
 from engine.render.presets import Preset, get_preset
+from engine.render.segments import (
+    DEFAULT_CACHE_BYTES,
+    Encoder,
+    SegmentCache,
+    SegmentJob,
+    check_encoder,
+    encode_all,
+    plan_segments,
+    segment_packets,
+    x264_threads,
+)
 
 LABEL_MODES = ("visible", "metadata", "both", "none")
 CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".m4v": "mp4", ".mkv": "matroska"}
@@ -58,7 +64,11 @@ class ExportReport:
     aigc_label: str = "both"
     c2pa: str | None = None  # the certificate chain that signed the C2PA manifest
     timings: dict[str, float] = field(default_factory=dict)
-    loudness: dict[str, float | None] = field(default_factory=dict)  # of the sound track
+    # of the encoded sound, decoded back: integrated LUFS, true peak dBTP, re-limits
+    loudness: dict[str, Any] = field(default_factory=dict)
+    segments: dict[str, int] = field(default_factory=dict)  # total / rendered / reused
+    video: dict[str, Any] = field(default_factory=dict)  # codec, level, bitrate, colour
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +85,9 @@ class ExportReport:
             "c2pa": self.c2pa,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "loudness": self.loudness,
+            "segments": self.segments,
+            "video": self.video,
+            "warnings": self.warnings,
         }
 
 
@@ -92,12 +105,18 @@ def export_film(
     c2pa: bool = False,
     c2pa_cert: str | Path | None = None,
     c2pa_key: str | Path | None = None,
+    use_cache: bool = True,
+    jobs: int | None = None,
+    encoder: str = "x264",
 ) -> ExportReport:
     """Render the project's film (or one ``episode``'s) to ``out_path`` (and OUT.srt /
     OUT.otio sidecars); the AI-content labels follow the project's ``settings["aigc"]``
     (``engine.render.aigc``). ``c2pa`` signs a C2PA manifest into the film
     (``engine.interchange.c2pa_sign``) with the user's PEM certificate and key, or the
-    local identity; they are checked first."""
+    local identity; they are checked first.
+
+    Segments whose frames did not change since an earlier export are reused from
+    ``cache/segments`` (``use_cache=False``: everything is rendered again, and cached)."""
     from engine.render.timeline_builder import build_timeline
 
     identity = None
@@ -111,7 +130,6 @@ def export_film(
     started = time.monotonic()
     timeline = build_timeline(store, episode)
     built = time.monotonic() - started
-    work_dir = store.cache_dir / "export"
     report = export_timeline(
         timeline,
         Path(out_path),
@@ -122,9 +140,13 @@ def export_film(
         aigc_label=aigc_label,
         progress=progress,
         cancel=cancel,
-        work_dir=work_dir,
+        work_dir=store.cache_dir / "export",
         media_root=store.root,
         aigc=AigcOptions.from_settings(store.project.settings),
+        cache_dir=store.cache_dir / "segments",
+        use_cache=use_cache,
+        jobs=jobs,
+        encoder=encoder,
     )
     report.timings["timeline"] = built
     if identity is not None:
@@ -144,8 +166,6 @@ def _check_output(out_path: Path, aigc: str) -> str:
     fmt = CONTAINERS.get(out_path.suffix.lower())
     if fmt is None:
         raise StoryreelError(f"{out_path.name}: the output must end in {', '.join(CONTAINERS)}.")
-    if not out_path.parent.is_dir():
-        raise StoryreelError(f"The folder {out_path.parent} does not exist.")
     if out_path.is_dir():
         raise StoryreelError(f"{out_path} is a folder; give a file name like film.mp4.")
     return fmt
@@ -175,8 +195,15 @@ def export_timeline(
     work_dir: Path | None = None,
     media_root: Path | None = None,
     aigc: AigcOptions | None = None,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+    jobs: int | None = None,
+    encoder: str = "x264",
+    cache_limit: int = DEFAULT_CACHE_BYTES,
 ) -> ExportReport:
-    """Render a Timeline (see ``export_film``). Temporary files go to ``work_dir``."""
+    """Render a Timeline (see ``export_film``). Temporary files go to ``work_dir``;
+    encoded segments are kept in ``cache_dir`` (None: none kept) and reused when
+    ``use_cache``; ``jobs`` processes encode them (None: one per core)."""
     aigc = aigc or AigcOptions()
     cancel = cancel or CancelToken()
     out_path = Path(out_path)
@@ -187,59 +214,78 @@ def export_timeline(
         check_output_path(media_root, out_path)
     if timeline.duration_frames <= 0 or not timeline.video:
         raise StoryreelError("The project has no shots to export; add scenes and shots first.")
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise StoryreelError(f"--jobs must be a whole number of processes ≥ 1, not {jobs!r}.")
+    codec = check_encoder(encoder)
     resolved = get_preset(preset).resolve(timeline.width, timeline.height, timeline.fps)
     assert resolved.width and resolved.height and resolved.fps
     out_fps = resolved.fps
-    n_out = int((Fraction(timeline.duration_frames) / timeline.fps) * out_fps)
-    n_out = max(1, n_out)
+    n_out = max(1, int((Fraction(timeline.duration_frames) / timeline.fps) * out_fps))
+    matrix = matrix_for(resolved.width, resolved.height)
+    geometry = Geometry(resolved.width, resolved.height, out_fps, matrix, burn_subtitles,
+                        aigc_label in ("visible", "both"), label_position=aigc.position,
+                        label_span=aigc.span, label_at_end=aigc.at_end,
+                        film_seconds=float(timeline.duration))
+    enc = Encoder(codec, resolved.width, resolved.height, out_fps, resolved.crf,
+                  resolved.x264_preset, resolved.profile, resolved.level,
+                  max(1, int(round(resolved.gop_seconds * float(out_fps)))), resolved.bframes,
+                  resolved.pix_fmt, matrix, x264_threads())
     timings: dict[str, float] = {}
+    t_start = time.monotonic()
     work_dir = work_dir or out_path.parent
-    made_work_dir = not work_dir.exists()
-    work_dir.mkdir(parents=True, exist_ok=True)
+    made_out_dir = _make_folder(out_path.parent)
+    made_work_dir = _make_folder(work_dir)
     export_id = secrets.token_hex(6)
     part = _part_path(out_path)
     mix_wav = work_dir / f"mix-{export_id}.wav"
-    video_tmp = work_dir / f"video-{export_id}.mp4"
     audio_tmp = work_dir / f"audio-{export_id}.m4a"
+    scratch = work_dir / f"segments-{export_id}"
+    cache = SegmentCache(cache_dir, cache_limit) if cache_dir is not None else None
     sidecars: list[tuple[Path, Path]] = []
     mix_cancel = CancelToken(poll=lambda: cancel.cancelled)
-    mixer: _Background | None = None
+    mixer: Background | None = None
     try:
-        # the sound mixes in a thread while the pictures encode; both land in the final
-        # file in one interleaving pass (video packets copied, audio encoded)
+        segments = plan_segments(timeline, geometry, enc, n_out)
+        timings["plan"] = time.monotonic() - t_start
+        # the sound mixes (and is checked after AAC) in a thread while the pictures encode
+        mixer = Background(lambda: export_sound(
+            timeline, mix_wav, audio_tmp, resolved.audio_rate, resolved.audio_bitrate,
+            resolved.audio_codec, mix_cancel))
         t0 = time.monotonic()
+        paths: list[Path] = []
+        todo: list[SegmentJob] = []
+        for seg in segments:
+            hit = cache.get(seg.key) if cache is not None and use_cache else None
+            if hit is not None:
+                paths.append(hit)
+                continue
+            target = cache.path(seg.key) if cache is not None else scratch / f"{seg.index}.mp4"
+            paths.append(target)
+            todo.append(SegmentJob(seg, geometry, enc, target))
+        to_render = sum(job.segment.frames for job in todo) or 1
+        video_progress = scaled(progress, 0.0, 0.95)
+        every = max(1, to_render // 200)
+        last = {"n": -every}
 
-        def sound() -> Any:
-            mix = mix_timeline(timeline, mix_wav, resolved.audio_rate, no_progress, mix_cancel)
-            encode_aac(mix_wav, audio_tmp, resolved.audio_rate, resolved.audio_bitrate,
-                       resolved.audio_codec, mix_cancel)
-            return mix
+        def frames_done(n: int) -> None:
+            if n - last["n"] >= every or n == to_render:
+                last["n"] = n
+                video_progress(n / to_render, f"frame {n}/{to_render}")
 
-        mixer = _Background(sound)
-        frames = _Background.queue(
-            _compose_frames(timeline, resolved.width, resolved.height, out_fps, n_out,
-                            burn_subtitles, aigc if aigc_label in ("visible", "both") else None,
-                            cancel),
-            depth=6,
-        )
-        try:
-            _encode_video(resolved, out_fps, n_out, frames, video_tmp,
-                          scaled(progress, 0.0, 0.95), cancel)
-        finally:
-            frames.close()  # stops the producer thread and closes its decoders
+        encode_all(todo, jobs or os.cpu_count() or 1, cancel, frames_done)
         timings["video"] = time.monotonic() - t0
-        mix_report = mixer.result()
+        sound = mixer.result()
         timings["mix"] = mixer.elapsed
         cancel.check()
         t0 = time.monotonic()
-        options = {"movflags": "+faststart"} if fmt in ("mp4", "mov") else {}
+        options = {"movflags": "+faststart+write_colr"} if fmt in ("mp4", "mov") else {}
         metadata = {"title": timeline.title} if timeline.title else {}
         if aigc_label in ("metadata", "both"):
             metadata.update(aigc_metadata(timeline, export_id, aigc))
             if fmt in ("mp4", "mov"):
                 options["movflags"] += "+use_metadata_tags"
-        _mux(video_tmp, audio_tmp, part, fmt, options, metadata,
-             scaled(progress, 0.95, 0.999), cancel)
+        video_bytes = _mux(paths, [s.k0 for s in segments], out_fps, audio_tmp, part, fmt,
+                           options, metadata, scaled(progress, 0.95, 0.999), cancel)
         timings["mux"] = time.monotonic() - t0
         cancel.check()
         t0 = time.monotonic()
@@ -258,6 +304,8 @@ def export_timeline(
         os.replace(part, out_path)
         for tmp, final in sidecars:
             os.replace(tmp, final)
+        if cache is not None:
+            cache.prune({s.key for s in segments})
         timings["finalize"] = time.monotonic() - t0
     except BaseException:
         if mixer is not None:
@@ -266,14 +314,27 @@ def export_timeline(
         part.unlink(missing_ok=True)
         for tmp, _final in sidecars:
             tmp.unlink(missing_ok=True)
+        if made_out_dir:
+            _remove_if_empty(out_path.parent)
         raise
     finally:
         mix_wav.unlink(missing_ok=True)
-        video_tmp.unlink(missing_ok=True)
         audio_tmp.unlink(missing_ok=True)
+        if scratch.exists():
+            for stray in scratch.iterdir():
+                stray.unlink(missing_ok=True)
+            _remove_if_empty(scratch)
         if made_work_dir:
             _remove_if_empty(work_dir)
     progress(1.0, f"exported {out_path.name}")
+    duration = float(n_out / out_fps)
+    bitrate = int(video_bytes * 8 / duration) if duration > 0 else 0
+    warnings = list(sound.warnings)
+    if resolved.min_bitrate and bitrate < resolved.min_bitrate:
+        warnings.append(
+            f"The picture needed {bitrate / 1e6:.1f} Mbit/s at CRF {resolved.crf}, under the "
+            f"{resolved.min_bitrate / 1e6:.0f} Mbit/s {resolved.name} recommends for uploads "
+            "(simple pictures compress well; detailed ones will reach it).")
     return ExportReport(
         path=out_path,
         preset=resolved.name,
@@ -281,14 +342,33 @@ def export_timeline(
         height=resolved.height,
         fps=out_fps,
         frames=n_out,
-        duration=float(n_out / out_fps),
+        duration=duration,
         srt=srt_path,
         otio=otio_path,
         aigc_label=aigc_label,
         timings=timings,
-        loudness={"integrated_lufs": _finite(mix_report.integrated_lufs),
-                  "true_peak_db": _finite(mix_report.true_peak_db)},
+        loudness=sound.figures(),
+        segments={"total": len(segments), "rendered": len(todo),
+                  "reused": len(segments) - len(todo)},
+        video={"codec": codec, "profile": resolved.profile, "level": resolved.level,
+               "bitrate": bitrate, "min_bitrate": resolved.min_bitrate,
+               "gop_frames": enc.gop, "bframes": enc.bframes,
+               "color": "bt709" if matrix == "ITU709" else "smpte170m", "range": "tv"},
+        warnings=warnings,
     )
+
+
+def _make_folder(folder: Path) -> bool:
+    """Create ``folder`` (and its parents) if missing; True when it was made here."""
+    if folder.is_dir():
+        return False
+    if folder.exists():
+        raise StoryreelError(f"{folder} is a file, not a folder.")
+    try:
+        folder.mkdir(parents=True)
+    except OSError as exc:
+        raise StoryreelError(f"The folder {folder} cannot be created ({exc.strerror}).") from None
+    return True
 
 
 def _finite(value: float) -> float | None:
@@ -319,253 +399,46 @@ def write_srt(timeline: Timeline, path: Path) -> Path:
     return path
 
 
-# ----------------------------------------------------------------------------- video
-class _Clips:
-    """Opens each clip's source when the clip starts and closes it after it ends."""
-
-    def __init__(self, timeline: Timeline, fitter: Fitter) -> None:
-        self.timeline, self.fitter = timeline, fitter
-        self.clips = sorted(timeline.video, key=lambda c: c.record_in)
-        self.open: dict[int, Any] = {}
-        self.next = 0
-        self.head: dict[int, int] = {}
-        self.tail: dict[int, int] = {}
-        from engine.model import TransitionKind
-
-        for i, clip in enumerate(self.clips):
-            if i and clip.transition is TransitionKind.DIP_TO_BLACK and clip.transition_frames:
-                self.tail[i - 1] = clip.transition_frames // 2
-                self.head[i] = clip.transition_frames - clip.transition_frames // 2
-
-    def _open(self, clip: VideoClip) -> Any:
-        if clip.kind == SourceKind.VIDEO and clip.path:
-            return VideoSource(clip.path, self.fitter, start=clip.source_in)
-        if clip.kind == SourceKind.IMAGE and clip.path:
-            return StillSource.from_image(clip.path, self.fitter)
-        return slate(self.fitter, clip.label, clip.slate_text)
-
-    def active(self, frame: int) -> list[int]:
-        while self.next < len(self.clips) and self.clips[self.next].record_in <= frame:
-            self.open[self.next] = self._open(self.clips[self.next])
-            self.next += 1
-        for i in [i for i in self.open if self.clips[i].record_out <= frame]:
-            self.open.pop(i).close()
-        return sorted(i for i in self.open if self.clips[i].record_in <= frame)
-
-    def picture(self, i: int, frame: int, t: float) -> Yuv:
-        clip = self.clips[i]
-        local = max(0.0, t - self.timeline.seconds(clip.record_in))
-        source_t = min(
-            clip.source_in + local * clip.speed, max(clip.source_in, clip.source_out - 1e-3)
-        )
-        yuv = self.open[i].at(source_t)
-        level = 1.0
-        if i in self.head and frame - clip.record_in < self.head[i]:
-            level = (frame - clip.record_in + 1) / (self.head[i] + 1)
-        if i in self.tail and clip.record_out - frame <= self.tail[i]:
-            level = min(level, (clip.record_out - frame - 1) / self.tail[i])
-        return yuv if level >= 1.0 else fade_to_black(yuv, level)
-
-    def close(self) -> None:
-        for source in self.open.values():
-            source.close()
-        self.open.clear()
-
-
-class _Background:
-    """Runs a function in a daemon thread; ``result()`` joins and re-raises its error."""
-
-    def __init__(self, fn: Any) -> None:
-        self._value: Any = None
-        self._error: BaseException | None = None
-        self.elapsed = 0.0
-
-        def run() -> None:
-            t0 = time.monotonic()
-            try:
-                self._value = fn()
-            except BaseException as exc:  # handed to the caller
-                self._error = exc
-            self.elapsed = time.monotonic() - t0
-
-        self._thread = threading.Thread(target=run, name="storyreel-export", daemon=True)
-        self._thread.start()
-
-    def wait(self) -> None:
-        self._thread.join()
-
-    def result(self) -> Any:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
-
-    @staticmethod
-    def queue(items: Iterator[Any], depth: int) -> Iterator[Any]:
-        """Produce ``items`` in a thread, at most ``depth`` ahead of the consumer."""
-        q: queue.Queue[Any] = queue.Queue(maxsize=depth)
-        done = object()
-        stop = threading.Event()
-
-        def produce() -> None:
-            try:
-                for item in items:
-                    while not stop.is_set():
-                        try:
-                            q.put(item, timeout=0.2)
-                            break
-                        except queue.Full:
-                            continue
-                    if stop.is_set():
-                        return
-                q.put(done)
-            except BaseException as exc:
-                q.put(_Failure(exc))
-            finally:
-                close = getattr(items, "close", None)
-                if close is not None:
-                    close()  # runs the producer's own cleanup (closes its decoders)
-
-        thread = threading.Thread(target=produce, name="storyreel-frames", daemon=True)
-        thread.start()
-        try:
-            while True:
-                item = q.get()
-                if item is done:
-                    return
-                if isinstance(item, _Failure):
-                    raise item.error
-                yield item
-        finally:
-            stop.set()
-            while thread.is_alive():
-                try:
-                    q.get(timeout=0.05)
-                except queue.Empty:
-                    pass
-            thread.join()
-
-
-@dataclass
-class _Failure:
-    error: BaseException
-
-
-def _compose_frames(
-    timeline: Timeline, width: int, height: int, out_fps: Fraction, n_out: int,
-    burn_subtitles: bool, visible_label: AigcOptions | None, cancel: CancelToken,
-) -> Iterator[Any]:
-    """The film's pictures as yuv420p av.VideoFrames, one per output frame."""
-
-    fitter = Fitter(width, height, timeline.fit,
-                    picture=picture_area(timeline.width, timeline.height, width, height))
-    clips = _Clips(timeline, fitter)
-    subs = SubtitleOverlays(width, height)
-    cues = sorted(timeline.subtitles, key=lambda c: c.record_in) if burn_subtitles else []
-    label = aigc_label(timeline.language, width, height, visible_label.position) \
-        if visible_label is not None else None
-    film_seconds = timeline.duration
-    black = Yuv.black(width, height)
-    try:
-        for k in range(n_out):
-            cancel.check()
-            t = float(k / out_fps)
-            frame_no = min(timeline.duration_frames - 1, int(k * timeline.fps // out_fps))
-            active = clips.active(frame_no)
-            if not active:
-                picture = black
-            elif len(active) == 1:
-                picture = clips.picture(active[0], frame_no, t)
-            else:
-                a, b = active[-2], active[-1]
-                incoming = clips.clips[b]
-                n = max(1, incoming.transition_frames)
-                weight = (frame_no - incoming.record_in + 1) / (n + 1)
-                picture = crossfade(
-                    clips.picture(a, frame_no, t), clips.picture(b, frame_no, t), weight)
-            frame, view = picture.into_frame()
-            if cues:
-                while cues and cues[0].record_out <= frame_no:
-                    cues.pop(0)
-                on_screen = []
-                for cue in cues:
-                    if cue.record_in > frame_no:
-                        break
-                    if frame_no < cue.record_out:
-                        on_screen.append(cue)
-                subs.keep_only({(c.text, c.speaker) for c in on_screen})
-                for cue in on_screen:
-                    overlay = subs.get(cue.text, cue.speaker)
-                    if overlay is not None:
-                        overlay.apply(view)
-            if label is not None and visible_label is not None and \
-                    visible_label.shown_at(t, film_seconds):
-                label.apply(view)
-            frame.pts = k
-            frame.time_base = Fraction(1) / out_fps
-            yield frame
-    finally:
-        clips.close()
-
-
-def _encode_video(
-    preset: Preset, out_fps: Fraction, n_out: int, frames: Iterator[Any], path: Path,
-    progress: Progress, cancel: CancelToken,
-) -> None:
-    """Encode the frames with libx264 into a video-only intermediate file."""
-    import av
-
-    report_every = max(1, n_out // 200)
-    with av.open(str(path), "w", format="mp4") as container:
-        vstream = container.add_stream(preset.video_codec, rate=out_fps)
-        vstream.width, vstream.height = preset.width, preset.height
-        vstream.pix_fmt = preset.pix_fmt
-        ctx = vstream.codec_context
-        ctx.gop_size = max(1, int(round(preset.gop_seconds * float(out_fps))))
-        ctx.thread_count = 0  # x264 picks its thread count
-        ctx.thread_type = "FRAME"  # frame threads, as the ffmpeg command line uses
-        vstream.options = {"preset": preset.x264_preset, "crf": str(preset.crf),
-                           "profile": preset.profile}
-        for k, frame in enumerate(frames):
-            cancel.check()
-            for packet in vstream.encode(frame):
-                container.mux(packet)
-            if k % report_every == 0:
-                progress(k / n_out, f"frame {k + 1}/{n_out}")
-        for packet in vstream.encode(None):
-            container.mux(packet)
-
-
 def _mux(
-    video: Path, audio: Path, part: Path, fmt: str, options: dict[str, str],
-    metadata: dict[str, str], progress: Progress, cancel: CancelToken,
-) -> None:
-    """Copy the encoded pictures and sound into the final container, interleaved by time
-    (no re-encoding: this pass only moves packets)."""
+    segments: list[Path], starts: list[int], fps: Fraction, audio: Path, part: Path, fmt: str,
+    options: dict[str, str], metadata: dict[str, str], progress: Progress, cancel: CancelToken,
+) -> int:
+    """Join the encoded segments (stream copy, retimed) and the sound into the final
+    container, interleaved by time: this pass only moves packets. Returns video bytes."""
     import av
 
-    with av.open(str(video)) as vsrc, av.open(str(audio)) as asrc, \
+    video_bytes = 0
+    packets = segment_packets(segments, starts, fps)
+    first = next(packets, None)
+    if first is None:
+        raise StoryreelError("No pictures were encoded.")
+    with av.open(str(audio)) as asrc, \
             av.open(str(part), "w", format=fmt, options=options) as container:
         container.metadata.update(metadata)
-        vin, ain = vsrc.streams.video[0], asrc.streams.audio[0]
-        vout = container.add_stream_from_template(vin)
+        ain = asrc.streams.audio[0]
+        vout = container.add_stream_from_template(first[1])
         aout = container.add_stream_from_template(ain)
         sound = (p for p in asrc.demux(ain) if p.dts is not None)
         pending = next(sound, None)
-        for i, packet in enumerate(vsrc.demux(vin)):
-            if packet.dts is None:
-                continue
+        item: Any = first
+        i = 0
+        while item is not None:
+            packet, vin = item
             t = float(packet.dts * vin.time_base)
             while pending is not None and float(pending.dts * ain.time_base) <= t + 0.5:
                 pending.stream = aout
                 container.mux(pending)
                 pending = next(sound, None)
+            video_bytes += packet.size
             packet.stream = vout
             container.mux(packet)
+            i += 1
             if i % 200 == 0:
                 cancel.check()
+            item = next(packets, None)
         while pending is not None:
             pending.stream = aout
             container.mux(pending)
             pending = next(sound, None)
     progress(1.0, "written")
+    return video_bytes

@@ -19,6 +19,13 @@ from engine.errors import MediaError
 
 BLACK_Y = 16
 BLACK_UV = 128
+HD_PIXELS = 1280 * 720  # HD and larger: BT.709; smaller (SD): BT.601
+
+
+def matrix_for(width: int, height: int) -> str:
+    """The YUV matrix a delivery of this size uses: BT.709 for HD and larger (what
+    platforms and players assume for HD), BT.601 for SD. Names as libswscale takes them."""
+    return "ITU709" if width * height >= HD_PIXELS else "ITU601"
 
 
 @dataclass
@@ -101,12 +108,13 @@ def _planes(frame: Any) -> Yuv:
     return Yuv(*planes, owner=frame)
 
 
-def from_rgb(rgb: np.ndarray) -> Yuv:
-    """An (H, W, 3) uint8 RGB image of even size → Yuv (same matrix as libswscale uses)."""
+def from_rgb(rgb: np.ndarray, matrix: str = "ITU601") -> Yuv:
+    """An (H, W, 3) uint8 RGB image of even size → limited-range Yuv in ``matrix``
+    (``matrix_for``: the delivery's)."""
     import av
 
     frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-    return _planes(frame.reformat(format="yuv420p"))
+    return _planes(frame.reformat(format="yuv420p", dst_colorspace=matrix, threads=1))
 
 
 def _even(x: float) -> int:
@@ -130,10 +138,11 @@ class Fitter:
     """
 
     def __init__(self, width: int, height: int, fit: str = "fill",
-                 picture: tuple[int, int] | None = None) -> None:
+                 picture: tuple[int, int] | None = None, matrix: str | None = None) -> None:
         if fit not in ("fill", "fit"):
             raise MediaError(f"Unknown fit mode {fit!r}; expected 'fill' or 'fit'.")
         self.width, self.height, self.fit = width, height, fit
+        self.matrix = matrix or matrix_for(width, height)
         self.picture = picture or (width, height)
         self._reformatter: Any = None  # one libswscale context, reused frame after frame
 
@@ -159,7 +168,14 @@ class Fitter:
             from av.video.reformatter import VideoReformatter
 
             self._reformatter = VideoReformatter()
-        yuv = _planes(self._reformatter.reformat(frame, fw, fh, "yuv420p"))
+        # RGB sources (stills, slates) are converted with the delivery's matrix; an
+        # untagged YUV source is read as what its size implies (HD: BT.709, SD: BT.601)
+        src = None
+        if frame.colorspace in (0, 2):  # RGB / unspecified
+            src = matrix_for(frame.width, frame.height)
+        yuv = _planes(self._reformatter.reformat(frame, fw, fh, "yuv420p",
+                                                 src_colorspace=src, dst_colorspace=self.matrix,
+                                                 threads=1))  # one thread: same bits always
         if k:
             yuv = Yuv(np.rot90(yuv.y, k), np.rot90(yuv.u, k), np.rot90(yuv.v, k), yuv.owner)
         if sw == self.width and sh == self.height:
@@ -313,7 +329,7 @@ class Overlay:
     ``apply`` blends it into a frame in place, touching only its rectangle.
     """
 
-    def __init__(self, rgba: np.ndarray, x: int, y: int) -> None:
+    def __init__(self, rgba: np.ndarray, x: int, y: int, matrix: str = "ITU601") -> None:
         h, w = rgba.shape[:2]
         # even position and size, so chroma lines up
         x0, y0 = x // 2 * 2, y // 2 * 2
@@ -321,7 +337,7 @@ class Overlay:
         canvas = np.zeros((h2, w2, 4), np.uint8)
         canvas[y - y0 : y - y0 + h, x - x0 : x - x0 + w] = rgba
         self.x, self.y, self.w, self.h = x0, y0, w2, h2
-        yuv = from_rgb(canvas[..., :3])
+        yuv = from_rgb(canvas[..., :3], matrix)
         alpha = canvas[..., 3].astype(np.uint16)
         alpha_c = (
             alpha[0::2, 0::2] + alpha[1::2, 0::2] + alpha[0::2, 1::2] + alpha[1::2, 1::2] + 2
@@ -348,11 +364,11 @@ class Overlay:
             region[...] = ((region.astype(np.uint16) * q + p + 127) // 255).astype(np.uint8)
 
 
-def overlay_from_image(image: Any) -> Overlay | None:
+def overlay_from_image(image: Any, matrix: str = "ITU601") -> Overlay | None:
     """A full-frame (or any) PIL RGBA image → an Overlay cropped to its visible pixels."""
     rgba = image.convert("RGBA")
     bbox = rgba.getchannel("A").getbbox()
     if bbox is None:
         return None
     x0, y0, x1, y1 = bbox
-    return Overlay(np.asarray(rgba.crop(bbox)), x0, y0)
+    return Overlay(np.asarray(rgba.crop(bbox)), x0, y0, matrix)

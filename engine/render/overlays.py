@@ -38,8 +38,8 @@ class SubtitleOverlays:
     """Each cue's picture (``engine.interchange.subtitles.cue_sprite``: bottom-centred in
     the safe area) as an Overlay, built once; only the cues on screen are kept."""
 
-    def __init__(self, width: int, height: int) -> None:
-        self.width, self.height = width, height
+    def __init__(self, width: int, height: int, matrix: str = "ITU601") -> None:
+        self.width, self.height, self.matrix = width, height, matrix
         self._cache: dict[tuple[str, str], Overlay | None] = {}
 
     def get(self, text: str, speaker: str = "") -> Overlay | None:
@@ -49,7 +49,8 @@ class SubtitleOverlays:
         if key not in self._cache:
             sprite, (x, y) = cue_sprite(text, self.width, self.height)
             rgba = np.asarray(sprite.convert("RGBA"))
-            self._cache[key] = Overlay(rgba, int(x), int(y)) if rgba[..., 3].any() else None
+            visible = rgba[..., 3].any()
+            self._cache[key] = Overlay(rgba, int(x), int(y), self.matrix) if visible else None
         return self._cache[key]
 
     def keep_only(self, keys: set[tuple[str, str]]) -> None:
@@ -81,10 +82,11 @@ def aigc_label_image(language: str, width: int, height: int,
     return chip, place(position, width, height, chip.width, chip.height)
 
 
-def aigc_label(language: str, width: int, height: int, position: str = "top-left") -> Overlay:
+def aigc_label(language: str, width: int, height: int, position: str = "top-left",
+               matrix: str = "ITU601") -> Overlay:
     """The visible AI-content mark on a dark chip at a corner, as an Overlay."""
     chip, (x, y) = aigc_label_image(language, width, height, position)
-    return Overlay(np.asarray(chip), x, y)
+    return Overlay(np.asarray(chip), x, y, matrix)
 
 
 def slate(fitter: Fitter, label: str, text: str) -> StillSource:

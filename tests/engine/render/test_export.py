@@ -261,8 +261,13 @@ def test_export_cli(film, tmp_path: Path, capsys) -> None:
     assert main(["export", root, str(tmp_path / "film.avi")]) == 2
     assert "must end in" in capsys.readouterr().err
     assert main(["export", root, str(tmp_path / "x.mp4"), "--preset", "tiktok"]) == 2
-    assert main(["export", root, str(tmp_path / "nowhere" / "x.mp4")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    # a missing output folder is made (and the export lands in it)
+    assert main(["export", root, str(tmp_path / "new" / "deeper" / "x.mp4"),
+                 "--preset", "draft"]) == 0
+    assert (tmp_path / "new" / "deeper" / "x.mp4").is_file()
+    (tmp_path / "blocked").write_text("a file where a folder should be")
+    assert main(["export", root, str(tmp_path / "blocked" / "x.mp4")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
 
 
 def test_media_row_missing_is_a_clear_error(film, tmp_path: Path) -> None:

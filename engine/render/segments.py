@@ -1,0 +1,382 @@
+"""Smart render: the film's pictures as per-shot segments, each cached under a key of
+everything that affects its frames, re-encoded only when that changed.
+
+A segment runs from the output frame where a shot starts to the one where the next shot
+starts (a crossfade belongs to the incoming shot's segment, which therefore holds the
+outgoing shot's tail too). Each is its own closed-GOP H.264 stream with the film's encoder
+settings, starting on an IDR frame, so segments join by stream copy into one valid
+stream (``join_segments``). The key (``Segment.key``) hashes, relative to the segment's
+own start: the clips it shows (take media hash, trims, speed, transitions, dip-to-black
+fades), the subtitle cues on it (text, speaker, times), the visible label, the delivery
+size, rate, matrix and encoder settings, the font and the drawing code's own bytes
+(``RENDERER_VERSION`` for deliberate changes). A full render (``--no-cache``) renders
+the same segments the same way, so a smart re-export is bit-for-bit the same file.
+
+Segments encode in a process pool (``jobs`` processes, the machine's cores by default);
+the cache is bounded (``SegmentCache.prune``: oldest out) and lives in the project's
+``cache/``, which ``storyreel pack`` never includes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from engine.errors import Cancelled, StoryreelError
+from engine.jobs.progress import CancelToken
+from engine.model.timeline import Timeline
+from engine.render.compose import Geometry, compose_frames, fades, first_output_frame, frame_at
+
+RENDERER_VERSION = "1"
+DEFAULT_CACHE_BYTES = 4 * 1024**3
+ENCODERS = {"x264": "libx264", "nvenc": "h264_nvenc"}
+# the colour tags written on the stream (VUI) and in the container (colr): ITU-T H.273 codes
+COLOR_TAGS = {"ITU709": (1, 1, 1), "ITU601": (6, 6, 6)}  # primaries, transfer, matrix
+_CODE = ("compose.py", "frames.py", "overlays.py")
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """How every segment is encoded (all of it is in the segment key)."""
+
+    codec: str  # libx264 / h264_nvenc
+    width: int
+    height: int
+    fps: Fraction
+    crf: int
+    x264_preset: str
+    profile: str
+    level: str | None
+    gop: int  # frames between keyframes
+    bframes: int | None
+    pix_fmt: str
+    matrix: str
+    threads: int  # x264 threads per segment: output depends on it, so it is fixed
+
+    def to_key(self) -> list[Any]:
+        return [self.codec, self.width, self.height, str(self.fps), self.crf, self.x264_preset,
+                self.profile, self.level, self.gop, self.bframes, self.pix_fmt, self.matrix,
+                self.threads]
+
+
+def x264_threads() -> int:
+    """Threads each segment's encoder uses: a machine constant (not the pool size), since
+    x264's output depends on it and a segment must encode the same every time."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def check_encoder(name: str) -> str:
+    """The FFmpeg encoder for ``--encoder NAME``, or one sentence why it cannot be used."""
+    if name not in ENCODERS:
+        raise StoryreelError(f"Unknown encoder {name!r}; expected one of {', '.join(ENCODERS)}.")
+    codec = ENCODERS[name]
+    if codec == "libx264":
+        return codec
+    import av
+
+    try:
+        ctx = av.CodecContext.create(codec, "w")
+        ctx.width, ctx.height, ctx.pix_fmt = 256, 256, "yuv420p"
+        ctx.time_base = Fraction(1, 30)
+        ctx.open()
+    except Exception as exc:  # no NVIDIA GPU, no driver, or an FFmpeg build without it
+        raise StoryreelError(
+            f"The NVENC encoder (h264_nvenc) is not available on this machine ({exc}); "
+            "export with --encoder x264."
+        ) from None
+    return codec
+
+
+# ----------------------------------------------------------------------------- planning
+@dataclass
+class Segment:
+    index: int
+    k0: int  # first output frame
+    k1: int  # exclusive
+    key: str
+    timeline: Timeline  # just what this segment shows (its clips and cues)
+
+    @property
+    def frames(self) -> int:
+        return self.k1 - self.k0
+
+
+_code_hash: str | None = None
+
+
+def _drawing_code_hash() -> str:
+    """The bytes of the code that draws frames and of the font it draws with."""
+    global _code_hash
+    if _code_hash is None:
+        from engine.assets import cjk_font_path
+        from engine.interchange import subtitles
+
+        digest = hashlib.sha256()
+        here = Path(__file__).resolve().parent
+        for path in [*(here / name for name in _CODE), Path(subtitles.__file__), cjk_font_path()]:
+            digest.update(path.read_bytes())
+        _code_hash = digest.hexdigest()
+    return _code_hash
+
+
+def plan_segments(timeline: Timeline, geometry: Geometry, encoder: Encoder,
+                  n_out: int) -> list[Segment]:
+    """The film's output frames ``0 … n_out-1`` cut at each shot's start, with their keys."""
+    clips = sorted(timeline.video, key=lambda c: c.record_in)
+    head, tail = fades(clips)
+    starts = sorted({0, *(first_output_frame(timeline, geometry.fps, c.record_in)
+                          for c in clips)})
+    starts = [k for k in starts if k < n_out]
+    common = [RENDERER_VERSION, _drawing_code_hash(), encoder.to_key(), geometry.width,
+              geometry.height, str(geometry.fps), geometry.matrix, geometry.visible_label,
+              timeline.language if geometry.visible_label else "", timeline.width,
+              timeline.height, timeline.fit, geometry.label_position, geometry.label_span,
+              geometry.label_at_end]
+    segments = []
+    for index, k0 in enumerate(starts):
+        k1 = starts[index + 1] if index + 1 < len(starts) else n_out
+        f0, f_last = frame_at(timeline, geometry.fps, k0), frame_at(timeline, geometry.fps, k1 - 1)
+        shown = [(i, c) for i, c in enumerate(clips)
+                 if c.record_in <= f_last and c.record_out > f0]
+        cues = [c for c in timeline.subtitles if geometry.burn_subtitles
+                and c.record_in <= f_last and c.record_out > f0]
+        phase = Fraction(k0) / geometry.fps - Fraction(f0) / timeline.fps
+        mapping = [frame_at(timeline, geometry.fps, k) - f0 for k in range(k0, k1)]
+        # a label shown only at the opening (or the end) depends on where the segment sits
+        when = [] if geometry.label_span == "whole" or not geometry.visible_label else [
+            str(Fraction(k0) / geometry.fps), str(Fraction(k1) / geometry.fps),
+            repr(geometry.film_seconds)]
+        parts = [
+            *common, *when, str(phase),
+            hashlib.sha256(json.dumps(mapping).encode()).hexdigest(),
+            [[c.kind, c.media, c.label if c.media is None else "",
+              c.slate_text if c.media is None else "", repr(c.source_in), repr(c.source_out),
+              repr(c.speed), c.record_in - f0, c.record_out - f0, str(c.transition),
+              c.transition_frames, head.get(i, 0), tail.get(i, 0)] for i, c in shown],
+            [[c.text, c.speaker, c.record_in - f0, c.record_out - f0] for c in cues],
+        ]
+        key = hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()[:32]
+        # the neighbours too (never shown here): a dip to black into the next shot fades
+        # this one's tail, one from the previous shot fades this one's head
+        lo = max(0, shown[0][0] - 1) if shown else 0
+        hi = shown[-1][0] + 2 if shown else 0
+        part_tl = replace(timeline, video=clips[lo:hi], audio=[], subtitles=cues)
+        segments.append(Segment(index, k0, k1, key, part_tl))
+    return segments
+
+
+# ----------------------------------------------------------------------------- cache
+class SegmentCache:
+    """Encoded segments in a folder, by key; bounded in bytes, least recently used out."""
+
+    def __init__(self, folder: Path, limit_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+        self.folder, self.limit = folder, limit_bytes
+
+    def path(self, key: str) -> Path:
+        return self.folder / f"{key}.mp4"
+
+    def get(self, key: str) -> Path | None:
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        os.utime(path)  # used now: last out
+        return path
+
+    def prune(self, keep: set[str]) -> int:
+        """Remove the least recently used segments (never those in ``keep``) until the
+        folder holds at most ``limit`` bytes. Returns how many were removed."""
+        if not self.folder.is_dir():
+            return 0
+        entries = []
+        for path in self.folder.glob("*.mp4"):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            entries.append((st.st_mtime_ns, st.st_size, path))
+        total = sum(size for _t, size, _p in entries)
+        removed = 0
+        for _t, size, path in sorted(entries):
+            if total <= self.limit:
+                break
+            if path.stem in keep:
+                continue
+            path.unlink(missing_ok=True)
+            total -= size
+            removed += 1
+        return removed
+
+
+# ----------------------------------------------------------------------------- encoding
+@dataclass
+class SegmentJob:
+    segment: Segment
+    geometry: Geometry
+    encoder: Encoder
+    out: Path  # final path; written as a .part file first
+
+
+@dataclass
+class _Shared:
+    cancel: Any = None  # multiprocessing Event (workers) or None
+    counts: Any = None  # multiprocessing Array of frames done per job
+    slot: dict[str, int] = field(default_factory=dict)
+
+
+_WORKER = _Shared()
+
+
+def _init_worker(cancel: Any, counts: Any) -> None:
+    _WORKER.cancel, _WORKER.counts = cancel, counts
+
+
+def _worker_encode(job: SegmentJob, slot: int) -> int:
+    token = CancelToken(poll=lambda: _WORKER.cancel.is_set())
+
+    def done(n: int) -> None:
+        _WORKER.counts[slot] = n
+
+    return encode_segment(job, token, done)
+
+
+def encode_segment(job: SegmentJob, cancel: CancelToken,
+                   on_frames: Callable[[int], None] = lambda n: None) -> int:
+    """Render and encode one segment into ``job.out`` (via a part file). Returns bytes."""
+    import av
+
+    enc, seg = job.encoder, job.segment
+    job.out.parent.mkdir(parents=True, exist_ok=True)
+    part = job.out.with_name(f"{job.out.stem}.part-{secrets.token_hex(4)}.mp4")
+    frames = compose_frames(seg.timeline, job.geometry, seg.k0, seg.k1, cancel)
+    try:
+        with av.open(str(part), "w", format="mp4", options={"movflags": "+write_colr"}) as out:
+            stream = out.add_stream(enc.codec, rate=enc.fps)
+            stream.width, stream.height, stream.pix_fmt = enc.width, enc.height, enc.pix_fmt
+            ctx = stream.codec_context
+            ctx.gop_size = enc.gop
+            if enc.bframes is not None:
+                ctx.max_b_frames = enc.bframes
+            primaries, trc, matrix = COLOR_TAGS[enc.matrix]
+            ctx.color_primaries, ctx.color_trc, ctx.colorspace = primaries, trc, matrix
+            ctx.color_range = 1  # limited ("tv") range
+            options = {"profile": enc.profile}
+            if enc.codec == "libx264":
+                ctx.thread_count, ctx.thread_type = enc.threads, "FRAME"
+                options.update({"preset": enc.x264_preset, "crf": str(enc.crf),
+                                "x264-params": "open-gop=0"})
+                if enc.level:
+                    options["level"] = enc.level
+            else:  # h264_nvenc: constant quality like CRF
+                options.update({"preset": "p4", "rc": "vbr", "cq": str(enc.crf), "b": "0"})
+                if enc.level:
+                    options["level"] = enc.level
+            stream.options = options
+            for n, frame in enumerate(frames, start=1):
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+                on_frames(n)
+            for packet in stream.encode(None):
+                out.mux(packet)
+        cancel.check()
+        os.replace(part, job.out)
+    finally:
+        frames.close()
+        part.unlink(missing_ok=True)
+    return job.out.stat().st_size
+
+
+def encode_all(jobs: list[SegmentJob], workers: int, cancel: CancelToken,
+               progress: Callable[[int], None]) -> None:
+    """Encode ``jobs``: in this process when there is one (or ``workers`` is 1), else in a
+    pool of ``workers`` processes. ``progress(frames_done)`` is called as they advance."""
+    if not jobs:
+        return
+    if workers <= 1 or len(jobs) == 1:
+        done = 0
+        for job in jobs:
+            encode_segment(job, cancel, lambda n, base=done: progress(base + n))
+            done += job.segment.frames
+        return
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")  # no fork of a process with threads (the sound mixer)
+    stop = ctx.Event()
+    counts = ctx.Array("q", len(jobs), lock=False)
+    # the longest first, so the pool's last jobs are short
+    order = sorted(range(len(jobs)), key=lambda i: -jobs[i].segment.frames)
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx,
+                               initializer=_init_worker, initargs=(stop, counts))
+    try:
+        with _main_not_rerun():  # the workers start while the jobs are submitted
+            pending: set[Future[int]] = {pool.submit(_worker_encode, jobs[i], i) for i in order}
+        while pending:
+            finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            for future in finished:
+                future.result()  # re-raises a worker's error here
+            progress(sum(counts))
+            if cancel.cancelled:
+                stop.set()
+                raise Cancelled("Cancelled by the user.")
+    except BaseException:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        for job in jobs:  # a worker stopped mid-way removed its part file itself
+            for stray in job.out.parent.glob(f"{job.out.stem}.part-*"):
+                stray.unlink(missing_ok=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+@contextmanager
+def _main_not_rerun() -> Iterator[None]:
+    """Start spawned workers without running the caller's main script again in each (a
+    script calling ``export_film`` needs no ``if __name__ == "__main__"`` guard): the
+    workers need only engine modules."""
+    main = sys.modules.get("__main__")
+    saved = {name: getattr(main, name) for name in ("__file__", "__spec__")
+             if main is not None and hasattr(main, name)}
+    try:
+        if main is not None:
+            main.__spec__ = None
+            if "__file__" in saved:
+                del main.__file__
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(main, name, value)
+
+
+# ----------------------------------------------------------------------------- joining
+def segment_packets(paths: list[Path], starts: list[int], fps: Fraction) -> Any:
+    """The video packets of each segment file in turn, retimed to the film: a generator
+    of (packet, the input stream). Every segment must share one codec configuration."""
+    import av
+
+    extradata = None
+    for path, k0 in zip(paths, starts, strict=True):
+        with av.open(str(path)) as src:
+            stream = src.streams.video[0]
+            if extradata is None:
+                extradata = stream.codec_context.extradata
+            elif stream.codec_context.extradata != extradata:
+                raise StoryreelError(
+                    f"Segment {path.name} was encoded differently from the others; "
+                    "export again with --no-cache.")
+            shift = Fraction(k0) / fps / stream.time_base
+            offset = int(round(shift))
+            for packet in src.demux(stream):
+                if packet.dts is None:
+                    continue
+                packet.pts = (packet.pts if packet.pts is not None else packet.dts) + offset
+                packet.dts += offset
+                yield packet, stream
