@@ -23,7 +23,7 @@ from typing import Any
 from engine import __version__, demo
 from engine.audio import commands as audio_commands
 from engine.cli_common import UsageError, open_project, print_json
-from engine.errors import StoryreelError
+from engine.errors import StoryreelError, one_line
 from engine.generate import commands as generate_commands
 from engine.model import Aspect, Character, Language, Project
 from engine.render import commands as render_commands
@@ -377,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return int(args.func(args) or 0)
     except StoryreelError as exc:
-        print(f"storyreel: {exc}", file=sys.stderr)
+        print(f"storyreel: {one_line(str(exc), 600)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("storyreel: cancelled.", file=sys.stderr)

@@ -24,9 +24,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from engine.errors import ProjectError, StoryreelError
+from engine.errors import ProjectError, StoryreelError, one_line
 from engine.model import entities as E
-from engine.store import codec, orm, schema
+from engine.store import codec, integrity, orm, schema
 from engine.store.history import (
     ENGINE,
     OP,
@@ -101,6 +101,12 @@ class Change:
     key: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+
+
+def _damaged(db_path: Path, exc: DatabaseError) -> str:
+    return (f"{db_path} cannot be read ({one_line(str(exc.orig), 120)}); nothing was "
+            f"changed; run `storyreel repair {db_path.parent}` to restore its newest good "
+            "backup.")
 
 
 def _configure_sqlite(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -223,6 +229,7 @@ class ProjectStore:
         root = find_project_dir(path)
         db_path = root / DB_NAME
         version = schema.check_readable(db_path)
+        integrity.check_database(db_path)
         if version < schema.head_version():
             schema.backup(db_path, version)
         engine = _make_engine(db_path)
@@ -234,7 +241,7 @@ class ProjectStore:
             store.project  # noqa: B018 - proves the project row is readable
         except DatabaseError as exc:
             engine.dispose()
-            raise ProjectError(f"{db_path} is corrupt ({exc.orig}).") from exc
+            raise ProjectError(f"{db_path} is corrupt ({one_line(str(exc.orig), 120)}).") from exc
         (root / "media").mkdir(exist_ok=True)
         (root / "cache").mkdir(exist_ok=True)
         return store
@@ -278,7 +285,10 @@ class ProjectStore:
                 session.rollback()
                 if "locked" in str(exc.orig) or "busy" in str(exc.orig):
                     raise ProjectError(BUSY) from exc
-                raise
+                raise ProjectError(_damaged(self.db_path, exc)) from exc
+            except DatabaseError as exc:
+                session.rollback()
+                raise ProjectError(_damaged(self.db_path, exc)) from exc
             except BaseException:
                 session.rollback()
                 raise

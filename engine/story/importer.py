@@ -57,7 +57,12 @@ def read_script_file(path: Path) -> str:
     if len(data) > MAX_SCRIPT_BYTES:
         raise StoryreelError(f"{path.name} is larger than 5 MB; that is not a script.")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise StoryreelError(
+                f"{path.name} starts like UTF-16 text but byte {exc.start} is damaged "
+                f"({exc.reason}); save it again as UTF-8 and import that.") from None
     if b"\x00" in data:
         raise StoryreelError(f"{path.name} is a binary file, not a script in plain text.")
     for encoding in ("utf-8-sig", "gb18030"):
