@@ -285,6 +285,16 @@ def cmd_unpack(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_repair(args: argparse.Namespace) -> int:
+    from engine.store import find_project_dir, integrity
+
+    root = find_project_dir(args.dir)
+    restored, kept = integrity.repair(root)
+    print(f"Restored project.db from {restored.relative_to(root).as_posix()}; the damaged "
+          f"file is kept as {kept.name}.")
+    return 0
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     # by name on purpose: engine never imports studio (the import-linter contract forbids
     # it); the GUI is a client of the engine that this one command starts
@@ -357,6 +367,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("zip", metavar="ZIP", help="a zip made by `storyreel pack`")
     p.add_argument("dir", help="the new project folder to create")
     p.set_defaults(func=cmd_unpack)
+
+    p = sub.add_parser("repair", help="restore a damaged project.db from its newest good "
+                       "backup (the damaged file is kept)")
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_repair)
 
     p = sub.add_parser("gui", help="open the desktop studio")
     p.add_argument("dir", nargs="?", help="a project folder to open")

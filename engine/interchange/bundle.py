@@ -167,7 +167,7 @@ _DAMAGED_ZIP = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, R
 
 
 def _damaged(zip_path: Path, name: str, exc: BaseException) -> BundleError:
-    reason = " ".join(str(exc).split())[:120] or type(exc).__name__
+    reason = " ".join(str(exc).split(" for file ")[0].split())[:120] or type(exc).__name__
     return BundleError(f"Refusing bundle {zip_path.name}: its entry {name!r} is damaged "
                        f"({reason}); ask for a fresh copy made with `storyreel pack`.")
 

@@ -389,10 +389,7 @@ def build_project(root: Path) -> Path:
 
 def seed_media(root: Path) -> dict[str, bytes]:
     """Small valid media files, one per kind the store accepts."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from media_factory import make_image, make_video, make_wav
+    from tests.media_factory import make_image, make_video, make_wav
 
     files = {".wav": make_wav(root / "a.wav", seconds=0.2),
              ".png": make_image(root / "a.png"),
