@@ -10,7 +10,7 @@ takes survive, marked stale when what they show changed).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -155,13 +155,16 @@ def _scene_shots(store: ProjectStore, scene_id: str) -> list[Shot]:
 
 def sync_scene_shots(store: ProjectStore, scene: Scene, plans: list[ShotPlan],
                      ids: dict[str, str], report: ImportReport,
-                     prompts: PromptContext) -> list[str]:
+                     prompts: PromptContext, old: list[Shot] | None = None,
+                     new_shots: list[Shot] | None = None) -> list[str]:
     """Replace a scene's unlocked shots with ``plans``; locked shots keep their place.
 
     Written shots get their composed prompt. Returns the ids of the shots written.
+    ``old`` is the scene's shots when the caller read them already (in order); new shots
+    go into ``new_shots`` for the caller to add in one batch, else they are added here.
     """
     scene_id = scene.id
-    old = _scene_shots(store, scene_id)
+    old = _scene_shots(store, scene_id) if old is None else old
     locked_at = {i: s for i, s in enumerate(old) if s.locked}
     reusable = [s for s in old if not s.locked]
     plans = [p for p in plans if not _covered_by_locked(p, list(locked_at.values()))]
@@ -184,18 +187,23 @@ def sync_scene_shots(store: ProjectStore, scene: Scene, plans: list[ShotPlan],
             continue
         if reusable:
             shot = reusable.pop(0)
+            as_read = replace(shot)
             changed = _fill(shot, item, ids)
             if changed and store.takes(shot.id) and shot.status in (
                     ShotStatus.GENERATED, ShotStatus.APPROVED, ShotStatus.READY):
                 shot.status = ShotStatus.STALE
             shot.order = order
             prompts.apply(shot, scene)
-            store.update(shot, label="Re-plan shot")
+            if shot != as_read:  # re-importing the same script writes nothing
+                store.update(shot, label="Re-plan shot")
         else:
             shot = Shot(scene_id=scene_id, order=order)
             _fill(shot, item, ids)
             prompts.apply(shot, scene)
-            store.add(shot, label="Add shot")
+            if new_shots is None:
+                store.add(shot, label="Add shot")
+            else:
+                new_shots.append(shot)
         written.append(shot.id)
     for leftover in reusable:
         store.delete(leftover, label="Remove shot")
@@ -225,6 +233,11 @@ def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[Sho
         names = [c.name for c in store.all(Character)]
         written: list[str] = []
         seen: set[str] = set()
+        shots_of: dict[str, list[Shot]] = {}
+        for shot in store.all(Shot):  # one read, not one per scene
+            shots_of.setdefault(shot.scene_id, []).append(shot)
+        new_scenes: list[Scene] = []
+        new_shots: list[Shot] = []
         for order, (parsed, scene_plans) in enumerate(zip(script.scenes, plans, strict=True)):
             values = {"heading": parsed.heading, "location": parsed.location,
                       "setting": parsed.setting, "time_of_day": parsed.time_of_day,
@@ -242,13 +255,17 @@ def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[Sho
                     store.update(scene, label="Update scene")
             else:
                 scene = Scene(number=parsed.number, **values)
-                store.add(scene, label="Add scene")
+                new_scenes.append(scene)
             seen.add(scene.id)
-            written += sync_scene_shots(store, scene, scene_plans, ids, report, prompts)
+            old = sorted(shots_of.get(scene.id, []), key=lambda s: s.order)
+            written += sync_scene_shots(store, scene, scene_plans, ids, report, prompts,
+                                        old=old, new_shots=new_shots)
+        store.add_many(new_scenes, label="Add scenes")
+        store.add_many(new_shots, label="Add shots")
         for scene in existing.values():
             if scene.id in seen:
                 continue
-            if any(s.locked for s in _scene_shots(store, scene.id)):
+            if any(s.locked for s in shots_of.get(scene.id, [])):
                 report.warnings.append(
                     f"Scene {scene.number} is no longer in the script but has locked shots; "
                     "it was kept.")
