@@ -274,7 +274,7 @@ def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[Sho
     report.title = script.title
     report.scenes = len(script.scenes)
     report.characters = len(script.characters)
-    report.shots = sum(1 for shot in store.all(Shot) if shot.scene_id in seen)
+    report.shots = len(written) + report.shots_kept_locked  # the script's scenes' shots
     report.warnings.extend(script.warnings)
     language = store.project.language
     if script.language is not language:
