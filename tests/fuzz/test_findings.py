@@ -231,3 +231,50 @@ def _replay(path: Path, seed: dict, tmp_path: Path) -> H.Outcome:
 def test_committed_crash_inputs_are_refused_or_accepted(
         path: Path, seed: dict, tmp_path: Path) -> None:
     assert _replay(path, seed, tmp_path).kind != H.CRASH
+
+
+# ------------------------------------------------------------------ media
+def test_a_video_cut_off_part_way_is_refused_with_its_readable_duration(
+        project: Path, tmp_path: Path) -> None:
+    from tests.media_factory import make_video
+
+    whole = make_video(tmp_path / "clip.mkv", frames=48).read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole[: len(whole) // 2])
+    before = H.tree_digest(project)
+    for argv in (["import-media", str(project), str(cut)],
+                 ["import-take", str(project), "1-1", str(cut)]):
+        message = refused(*argv)
+        assert "cut.mkv is cut off" in message and "of the 2.00 s" in message, message
+    assert H.tree_digest(project) == before
+    assert H.run_media(whole, tmp_path, ".mkv").kind == H.OK
+
+
+def test_absurd_picture_sizes_are_refused_before_decoding(project: Path,
+                                                         tmp_path: Path) -> None:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body)))
+
+    # valid PNG headers claiming huge pictures (a 360 MB and a 10 GB one), almost no data
+    for side in (11000, 60000):
+        png = (b"\x89PNG\r\n\x1a\n"
+               + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
+               + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+        bomb = tmp_path / f"bomb{side}.png"
+        bomb.write_bytes(png)
+        message = refused("import-media", str(project), str(bomb))
+        assert bomb.name in message and (f"{side}×{side}" in message
+                                         or "exceeds limit" in message), message
+
+
+def test_audio_only_files_are_refused_as_takes(project: Path, tmp_path: Path) -> None:
+    from tests.media_factory import make_wav
+
+    wav = make_wav(tmp_path / "voice.wav", seconds=0.5)
+    before = H.tree_digest(project)
+    assert "not a video" in refused("import-take", str(project), "1-1", str(wav))
+    assert H.tree_digest(project) == before
