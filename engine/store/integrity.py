@@ -66,7 +66,7 @@ def problem(db_path: Path) -> str | None:
                         try:
                             json.loads(value)
                         except ValueError:
-                            return f"a {names[i]} value in the {table} table is not JSON"
+                            return f"a JSON value in {table}.{names[i]} cannot be read"
     except (sqlite3.Error, UnicodeDecodeError) as exc:
         return one_line(str(exc), 120)
     finally:

@@ -125,6 +125,12 @@ def _probe_av(path: Path) -> Probe:
             duration = None
             if container.duration is not None:
                 duration = container.duration / 1_000_000
+            if video is not None and video.codec_context is None:
+                raise MediaError(f"{path.name} uses a video codec Storyreel cannot decode"
+                                 "; convert it to H.264.")
+            if audio is not None and audio.codec_context is None and video is None:
+                raise MediaError(f"{path.name} uses an audio codec Storyreel cannot decode; "
+                                 "convert it to WAV, FLAC or AAC.")
             if video is not None:
                 check_frame_size(path.name, video.codec_context.width,
                                  video.codec_context.height)

@@ -90,7 +90,7 @@ def _poison(db: Path, sql: str) -> None:
     # invalid UTF-8 in a JSON column: was OperationalError "Could not decode to UTF-8"
     ("update takes set record = CAST(X'7B22FF' AS TEXT)", "damaged"),
     ("update scenes set heading = CAST(X'C328' AS TEXT)", "damaged"),
-    ("update shots set dialogue = '[{\"text\": ' ", "not JSON"),
+    ("update shots set dialogue = '[{\"text\": ' ", "JSON value in shots.dialogue"),
 ])
 def test_damaged_rows_in_project_db_are_one_sentence_and_change_nothing(
         project: Path, tmp_path: Path, sql: str, words: str) -> None:
