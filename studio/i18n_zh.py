@@ -212,6 +212,8 @@ ENGINE_ZH: list[tuple[str, str]] = [
     (r"(\d+) line\(s\) voiced, (\d+) reused", r"已配音 \1 句，复用 \2 句"),
     (r"Choosing a language model", "正在选择语言模型"),
     (r"Reading the script", "正在读取剧本"), (r"Script imported", "剧本已导入"),
+    (r"Importing scene (\d+)/(\d+)", r"正在导入第 \1/\2 场"),
+    (r"Saving (\d+) scenes", r"正在保存 \1 场"), (r"Imported (\d+) scenes", r"已导入 \1 场"),
     (r"Writing the script from the idea", "正在根据创意写剧本"),
     (r"Planning shots of scene (\d+)", r"正在规划第 \1 场的镜头"),
     (r"Saving the plan", "正在保存规划"), (r"script and cast imported", "剧本与角色已导入"),

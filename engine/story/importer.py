@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import StoryreelError
+from engine.jobs.progress import CancelToken, Progress, no_progress
 from engine.model import Character, DialogueLine, Scene, Shot, ShotStatus
 from engine.story.breakdown import ShotPlan, breakdown
 from engine.story.chinese import parse_chinese
@@ -211,8 +212,10 @@ def sync_scene_shots(store: ProjectStore, scene: Scene, plans: list[ShotPlan],
 
 
 def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[ShotPlan]],
-                 report: ImportReport, script_text: str | None = None) -> None:
-    """Store characters, scenes and shots of a parsed script (inside one transaction)."""
+                 report: ImportReport, script_text: str | None = None,
+                 progress: Progress = no_progress, cancel: CancelToken | None = None) -> None:
+    """Store characters, scenes and shots of a parsed script (inside one transaction).
+    Reports progress per scene; a cancel rolls everything back (nothing is changed)."""
     with store.transaction("Import script" if script_text is not None else "Plan shots"):
         project = store.project
         changed = False
@@ -238,7 +241,13 @@ def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[Sho
             shots_of.setdefault(shot.scene_id, []).append(shot)
         new_scenes: list[Scene] = []
         new_shots: list[Shot] = []
+        total = len(script.scenes)
+        every = max(1, total // 100)
         for order, (parsed, scene_plans) in enumerate(zip(script.scenes, plans, strict=True)):
+            if order % every == 0:
+                if cancel is not None:
+                    cancel.check()
+                progress(0.1 + 0.8 * order / total, f"Importing scene {order + 1}/{total}")
             values = {"heading": parsed.heading, "location": parsed.location,
                       "setting": parsed.setting, "time_of_day": parsed.time_of_day,
                       "description": parsed.description, "order": order,
@@ -260,6 +269,7 @@ def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[Sho
             old = sorted(shots_of.get(scene.id, []), key=lambda s: s.order)
             written += sync_scene_shots(store, scene, scene_plans, ids, report, prompts,
                                         old=old, new_shots=new_shots)
+        progress(0.9, f"Saving {total} scenes")
         store.add_many(new_scenes, label="Add scenes")
         store.add_many(new_shots, label="Add shots")
         for scene in existing.values():
@@ -283,15 +293,21 @@ def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[Sho
             f"{language.name.lower()}; voices and subtitles follow the project language.")
 
 
-def import_script_text(store: ProjectStore, text: str, fmt: str = "auto") -> ImportReport:
+def import_script_text(store: ProjectStore, text: str, fmt: str = "auto",
+                       progress: Progress = no_progress,
+                       cancel: CancelToken | None = None) -> ImportReport:
     """Parse script text and store it with rule-based shots (one undoable step)."""
+    progress(0.0, "Reading the script")
     script = parse_script(text, fmt)
     report = ImportReport(format=script.format)
-    apply_script(store, script, breakdown(script), report, script_text=text)
+    apply_script(store, script, breakdown(script), report, script_text=text,
+                 progress=progress, cancel=cancel)
+    progress(1.0, f"Imported {report.scenes} scenes")
     return report
 
 
-def import_script(store: ProjectStore, path: Path) -> ImportReport:
+def import_script(store: ProjectStore, path: Path, progress: Progress = no_progress,
+                  cancel: CancelToken | None = None) -> ImportReport:
     """Import a ``.fountain`` / ``.txt`` / ``.md`` script file (format by extension, content)."""
     path = Path(path)
     suffix = path.suffix.lower()
@@ -303,5 +319,5 @@ def import_script(store: ProjectStore, path: Path) -> ImportReport:
     else:
         raise StoryreelError(
             f"{path.name}: unsupported script type {suffix!r}; use .fountain, .txt or .md.")
-    return import_script_text(store, text, fmt)
+    return import_script_text(store, text, fmt, progress=progress, cancel=cancel)
 

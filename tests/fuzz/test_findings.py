@@ -278,3 +278,43 @@ def test_audio_only_files_are_refused_as_takes(project: Path, tmp_path: Path) ->
     before = H.tree_digest(project)
     assert "not a video" in refused("import-take", str(project), "1-1", str(wav))
     assert H.tree_digest(project) == before
+
+
+# ------------------------------------------------------------------ finding 4: scale
+def test_a_long_script_import_reports_progress_and_cancels_without_a_trace(
+        tmp_path: Path) -> None:
+    """Speed is measured in bench/script_import.py; here: progress per scene, and a cancel
+    half-way leaves the project as it was."""
+    from engine.errors import Cancelled
+    from engine.jobs.progress import CancelToken
+    from engine.model import Scene, Shot
+    from engine.store import ProjectStore
+    from engine.story.importer import import_script
+
+    script = tmp_path / "long.txt"
+    script.write_text("".join(f"第{n}场 日 内 客厅\n\n李明：你好。\n\n" for n in range(1, 301)),
+                      encoding="utf-8")
+    with ProjectStore.create(tmp_path / "p.storyreel") as store:
+        seen: list[tuple[float, str]] = []
+        report = import_script(store, script, progress=lambda f, m="": seen.append((f, m)))
+        assert report.scenes == 300 and report.shots == len(store.shots()) == 600
+        fractions = [f for f, _ in seen]
+        assert fractions == sorted(fractions) and fractions[-1] == 1.0
+        assert ("Importing scene 151/300" in {m for _, m in seen})
+    before = H.tree_digest(tmp_path / "p.storyreel")
+    token = CancelToken()
+
+    def cancel_half_way(fraction: float, message: str = "") -> None:
+        if message.startswith("Importing scene 151/"):
+            token.cancel()
+
+    script.write_text(script.read_text(encoding="utf-8").replace("你好", "再见"),
+                      encoding="utf-8")
+    with ProjectStore.open(tmp_path / "p.storyreel") as store:
+        seq = store.history(limit=1)[0].seq
+        with pytest.raises(Cancelled):
+            import_script(store, script, progress=cancel_half_way, cancel=token)
+        assert store.history(limit=1)[0].seq == seq
+        assert all(d.text == "你好。" for s in store.all(Shot) for d in s.dialogue)
+        assert len(store.all(Scene)) == 300
+    assert H.tree_digest(tmp_path / "p.storyreel") == before
