@@ -33,8 +33,6 @@
 <message><source>Timeline</source><translation>时间线</translation></message>
 <message><source>Shot inspector</source><translation>镜头检查器</translation></message>
 <message><source>Preview</source><translation>预览</translation></message>
-<message><source>The timeline is not available in this build.</source><translation>此版本没有时间线。</translation></message>
-<message><source>The preview player is not available.</source><translation>预览播放器不可用。</translation></message>
 <message><source>Script → storyboard → cast → generate → review → export</source><translation>剧本 → 分镜 → 角色 → 生成 → 审片 → 导出</translation></message>
 <message><source>New project</source><translation>新建项目</translation></message>
 <message><source>Title</source><translation>标题</translation></message>
@@ -60,7 +58,6 @@
 <message><source>Script imported.</source><translation>剧本已导入。</translation></message>
 <message><source>Shots planned.</source><translation>分镜已规划。</translation></message>
 <message><source>Edit script</source><translation>编辑剧本</translation></message>
-<message><source>Script text saved. The script importer is not available in this build, so no scenes were made.</source><translation>剧本文本已保存。此版本没有剧本导入器，因此没有生成场次。</translation></message>
 <message><source>Scene</source><translation>场次</translation></message>
 <message><source>Shot</source><translation>镜头</translation></message>
 <message><source>Scene 1</source><translation>第1场</translation></message>
@@ -169,7 +166,6 @@
 <message><source>Approve take</source><translation>通过版本</translation></message>
 <message><source>Select one take to approve.</source><translation>请选择一个版本来通过。</translation></message>
 <message><source>Select two takes to compare.</source><translation>请选择两个版本进行对比。</translation></message>
-<message><source>Take comparison is not available in this build.</source><translation>此版本不支持版本对比。</translation></message>
 <message><source>Media file:</source><translation>媒体文件：</translation></message>
 <message><source>Add character</source><translation>添加角色</translation></message>
 <message><source>Character sheet</source><translation>角色设定</translation></message>
@@ -228,6 +224,9 @@
 <message><source>Storyreel did not close cleanly last time. Every edit was saved as it was made. Restore the last autosave snapshot instead? (No keeps the current state.)</source><translation>Storyreel 上次没有正常关闭。每次编辑都已即时保存。要改为恢复最近的自动保存快照吗？（选“否”保留当前状态。）</translation></message>
 <message><source>The project was not closed cleanly last time; every committed edit is kept.</source><translation>项目上次没有正常关闭；所有已提交的编辑都保留了。</translation></message>
 <message><source>Restored the last autosave snapshot.</source><translation>已恢复最近的自动保存快照。</translation></message>
+<message><source>Repair project</source><translation>修复项目</translation></message>
+<message><source>Restore that backup now? The damaged file is kept beside it, so nothing is lost.</source><translation>现在恢复该备份吗？损坏的文件会保留在旁边，不会丢失任何内容。</translation></message>
+<message><source>Restored the newest good backup; the damaged file is kept.</source><translation>已恢复最新的完好备份；损坏的文件已保留。</translation></message>
 <message><source>This project is also open in another Storyreel window (process</source><translation>此项目也在另一个 Storyreel 窗口中打开（进程</translation></message>
 <message><source>Wait for the running task to finish, or cancel it.</source><translation>请等待正在运行的任务完成，或取消它。</translation></message>
 <message><source>Select one or more shots to generate.</source><translation>请选择要生成的镜头。</translation></message>
