@@ -56,17 +56,19 @@ def problem(db_path: Path) -> str | None:
         for table, json_cols in _json_columns().items():
             if table not in present:
                 continue  # a missing table is reported by name when the store opens
-            cur = con.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - our own names
-            names = [d[0] for d in cur.description]
-            wanted = [names.index(c) for c in json_cols if c in names]
-            for row in cur:
-                for i in wanted:
-                    value = row[i]
-                    if isinstance(value, str):
-                        try:
-                            json.loads(value)
-                        except ValueError:
-                            return f"a JSON value in {table}.{names[i]} cannot be read"
+            columns = {r[1] for r in con.execute(f'PRAGMA table_info("{table}")')}
+            for column in (c for c in json_cols if c in columns):
+                # SQLite's json_valid is strict RFC 8259; what it flags (NaN, say, which
+                # Python writes and reads) is asked of Python's parser, row by row
+                for (value,) in con.execute(  # noqa: S608 - our own table and column names
+                        f'SELECT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL '
+                        f'AND NOT json_valid("{column}")'):
+                    try:
+                        json.loads(value)
+                    except (ValueError, TypeError):
+                        return f"a JSON value in {table}.{column} cannot be read"
+            for _row in con.execute(f'SELECT * FROM "{table}"'):  # noqa: S608
+                pass  # decoding each text as UTF-8 is the check
     except (sqlite3.Error, UnicodeDecodeError) as exc:
         return one_line(str(exc), 120)
     finally:
