@@ -1,9 +1,9 @@
 """Is project.db intact? Checked on every open, before anything reads or migrates it.
 
 ``check_database`` runs SQLite's ``PRAGMA quick_check`` and reads every row of the
-tables Storyreel reads, decoding each text as UTF-8 and each JSON column as JSON (one
-pass, no domain objects: ~0.1 s for a 10,000-scene project). A damaged file fails here
-with one sentence instead of later with an SQL error half-way through a command.
+tables Storyreel reads, decoding each text as UTF-8 and checking each JSON column (no
+domain objects: about 0.35 s CPU for a 72 MB, 10,000-scene project). A damaged file
+fails here with one sentence instead of later with an SQL error half-way through.
 
 ``repair`` restores the newest backup that passes the same check (a pre-migration
 ``project.vN.….bak.db`` beside the database, or the studio's autosave snapshot in
