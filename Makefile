@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test lint bench clean postgres
+.PHONY: demo test lint bench fuzz clean postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ test: $(VENV)/.full postgres
 bench: $(VENV)/.full
 	$(BIN)/python bench/engine_overhead.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/script_import.py
+
+fuzz: $(VENV)/.full
+	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(BIN)/python bench/fuzz.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) build *.egg-info

@@ -32,7 +32,7 @@ from engine.commands import shots as shot_commands
 from engine.commands import story as story_commands
 from engine.commands import team as team_commands
 from engine.commands.common import UsageError, open_project, print_json
-from engine.errors import StoryreelError
+from engine.errors import StoryreelError, one_line
 from engine.model import Aspect, Language, Project
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -230,6 +230,16 @@ def cmd_unpack(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_repair(args: argparse.Namespace) -> int:
+    from engine.store import find_project_dir, integrity
+
+    root = find_project_dir(args.dir)
+    restored, kept = integrity.repair(root)
+    print(f"Restored project.db from {restored.relative_to(root).as_posix()}; the damaged "
+          f"file is kept as {kept.name}.")
+    return 0
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     # by name on purpose: engine never imports studio (the import-linter contract forbids
     # it); the GUI is a client of the engine that this one command starts
@@ -277,6 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", help="the new project folder to create")
     p.set_defaults(func=cmd_unpack)
 
+    p = sub.add_parser("repair", help="restore a damaged project.db from its newest good "
+                       "backup (the damaged file is kept)")
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_repair)
+
     p = sub.add_parser("gui", help="open the desktop studio")
     p.add_argument("dir", nargs="?", help="a project folder to open")
     p.add_argument("--screenshot", metavar="OUT.png", help="render the window to a PNG and exit")
@@ -296,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return int(args.func(args) or 0)
     except StoryreelError as exc:
-        print(f"storyreel: {exc}", file=sys.stderr)
+        print(f"storyreel: {one_line(str(exc), 600)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("storyreel: cancelled.", file=sys.stderr)

@@ -17,3 +17,10 @@ class MediaError(StoryreelError):
 
 class Cancelled(StoryreelError):
     """A long task was cancelled by the user."""
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` as one line of printable characters (a refusal quotes damaged data, or a
+    foreign library's message, without spilling control bytes or newlines)."""
+    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -145,6 +145,11 @@ ZH: dict[str, str] = {
     "The project was not closed cleanly last time; every committed edit is kept.":
         "项目上次没有正常关闭；所有已提交的编辑都保留了。",
     "Restored the last autosave snapshot.": "已恢复最近的自动保存快照。",
+    "Repair project": "修复项目",
+    "Restore that backup now? The damaged file is kept beside it, so nothing is lost.":
+        "现在恢复该备份吗？损坏的文件会保留在旁边，不会丢失任何内容。",
+    "Restored the newest good backup; the damaged file is kept.":
+        "已恢复最新的完好备份；损坏的文件已保留。",
     "This project is also open in another Storyreel window (process":
         "此项目也在另一个 Storyreel 窗口中打开（进程",
     "Wait for the running task to finish, or cancel it.": "请等待正在运行的任务完成，或取消它。",
@@ -222,6 +227,8 @@ ENGINE_ZH: list[tuple[str, str]] = [
     (r"(\d+) line\(s\) voiced, (\d+) reused", r"已配音 \1 句，复用 \2 句"),
     (r"Choosing a language model", "正在选择语言模型"),
     (r"Reading the script", "正在读取剧本"), (r"Script imported", "剧本已导入"),
+    (r"Importing scene (\d+)/(\d+)", r"正在导入第 \1/\2 场"),
+    (r"Saving (\d+) scenes", r"正在保存 \1 场"), (r"Imported (\d+) scenes", r"已导入 \1 场"),
     (r"Writing the script from the idea", "正在根据创意写剧本"),
     (r"Planning shots of scene (\d+)", r"正在规划第 \1 场的镜头"),
     (r"Saving the plan", "正在保存规划"), (r"script and cast imported", "剧本与角色已导入"),

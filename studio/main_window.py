@@ -293,12 +293,31 @@ class MainWindow(QMainWindow):
                                      "window (process") + f" {other}).")
             elif autosave.crashed_before(root):
                 self._offer_recovery(root)
-            store = ProjectStore.open(root)
+            store = self._open_or_repair(root)
         except (StoryreelError, OSError) as exc:
             self.show_error(str(exc))
             return False
         self._attach(store)
         return True
+
+    def _open_or_repair(self, root: Path) -> ProjectStore:
+        """Open; a damaged project.db with a good backup offers `storyreel repair`'s fix."""
+        from engine.store import integrity
+
+        try:
+            return ProjectStore.open(root)
+        except StoryreelError as exc:
+            damaged = integrity.problem(root / "project.db") is not None
+            if not damaged or integrity.good_backup(root) is None:
+                raise
+            if not self.dialogs.question(
+                    self, tr("Repair project"),
+                    f"{exc}\n\n" + tr("Restore that backup now? The damaged file is kept "
+                                       "beside it, so nothing is lost.")):
+                raise
+        integrity.repair(root)
+        self.show_message(tr("Restored the newest good backup; the damaged file is kept."))
+        return ProjectStore.open(root)
 
     def _offer_recovery(self, root: Path) -> None:
         if not autosave.has_snapshot(root):

@@ -116,11 +116,11 @@ class Workflows(QObject):
 
     # ------------------------------------------------------------------ script
     def import_script_file(self, path: str) -> None:
-        self._start(tr("Import script"), import_script, self.store, path, pass_progress=False,
+        self._start(tr("Import script"), import_script, self.store, path,
                     on_done=lambda _r: self.message.emit(tr("Script imported.")))
 
     def apply_script_text(self, text: str) -> None:
-        self._start(tr("Import script"), import_script_text, self.store, text, pass_progress=False,
+        self._start(tr("Import script"), import_script_text, self.store, text,
                     on_done=lambda _r: self.message.emit(tr("Script imported.")))
 
     def plan(self, idea: str | None = None) -> None:

@@ -25,10 +25,25 @@ def _stderr_progress(quiet: bool) -> Any:
     return report
 
 
+def _tty_bar(quiet: bool) -> Any:
+    """A one-line progress bar on a terminal's stderr (nothing when piped or --json)."""
+    if quiet or not sys.stderr.isatty():
+        return lambda fraction, message="": None
+
+    def report(fraction: float, message: str = "") -> None:
+        filled = int(fraction * 30)
+        end = "\n" if fraction >= 1.0 else ""
+        print(f"\r[{'#' * filled}{'.' * (30 - filled)}] {fraction * 100:5.1f}% {message:<32}",
+              end=end, file=sys.stderr, flush=True)
+
+    return report
+
+
 def cmd_import_script(args: argparse.Namespace) -> int:
     with open_project(args.dir) as store:
         report = story_ops.import_script(store, Path(args.file), episode=args.episode,
-                                         prune=args.prune).result
+                                         prune=args.prune,
+                                         progress=_tty_bar(args.json)).result
     if args.json:
         print_json(report.to_dict())
         return 0

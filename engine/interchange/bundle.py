@@ -15,12 +15,13 @@ import sqlite3
 import stat
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from engine import __version__
 from engine.errors import ProjectError, StoryreelError
 from engine.model import entities as E
-from engine.store import ProjectStore, schema
+from engine.store import ProjectStore, integrity, schema
 from engine.store.media import sha256_file
 from engine.store.project import DB_NAME
 
@@ -153,19 +154,76 @@ def _check_entries(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
             )
     if DB_NAME not in names:
         raise BundleError(f"Refusing bundle: it has no {DB_NAME}, so it is not a project.")
+    if MANIFEST not in names:
+        raise BundleError(f"Refusing bundle: it has no {MANIFEST}, so it was not made by "
+                          "`storyreel pack`.")
     return infos
 
 
-def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
+# what zipfile, zlib and the file layer raise for a damaged entry (bad CRC, bad header,
+# cut-off data, unknown compression, an offset outside the file)
+_DAMAGED_ZIP = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
+                ValueError, OSError)
+
+
+def _damaged(zip_path: Path, name: str, exc: BaseException) -> BundleError:
+    reason = " ".join(str(exc).split(" for file ")[0].split())[:120] or type(exc).__name__
+    return BundleError(f"Refusing bundle {zip_path.name}: its entry {name!r} is damaged "
+                       f"({reason}); ask for a fresh copy made with `storyreel pack`.")
+
+
+def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path,
+             zip_path: Path) -> None:
     dest = target / info.filename
     dest.parent.mkdir(parents=True, exist_ok=True)
     written = 0
-    with zf.open(info) as src, open(dest, "wb") as dst:
-        while chunk := src.read(1 << 20):
+    try:
+        src = zf.open(info)
+    except _DAMAGED_ZIP as exc:
+        raise _damaged(zip_path, info.filename, exc) from exc
+    with src, open(dest, "wb") as dst:
+        while True:
+            try:
+                chunk = src.read(1 << 20)
+            except _DAMAGED_ZIP as exc:
+                raise _damaged(zip_path, info.filename, exc) from exc
+            if not chunk:
+                break
             written += len(chunk)
             if written > info.file_size:
                 raise BundleError(f"Refusing bundle: entry {info.filename!r} lies about its size.")
             dst.write(chunk)
+    if written != info.file_size:
+        raise BundleError(f"Refusing bundle {zip_path.name}: its entry {info.filename!r} is "
+                          "cut off; ask for a fresh copy made with `storyreel pack`.")
+
+
+def _check_manifest(staging: Path, zip_path: Path, version: int) -> None:
+    """The manifest must be Storyreel's and describe the project.db beside it."""
+    where = f"Refusing bundle {zip_path.name}: its {MANIFEST}"
+    try:
+        manifest = json.loads((staging / MANIFEST).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BundleError(f"{where} is not readable JSON, so it was not made by "
+                          "`storyreel pack`.") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != 1:
+        raise BundleError(f"{where} is not a Storyreel bundle manifest (format 1).")
+    if manifest.get("schema") != version:
+        raise BundleError(f"{where} says schema {str(manifest.get('schema'))[:20]!r} but its "
+                          f"{DB_NAME} has schema {version}; the bundle was altered.")
+    con = sqlite3.connect(f"file:{(staging / DB_NAME).as_posix()}?mode=ro", uri=True)
+    try:
+        rows = con.execute("SELECT id FROM project").fetchall()
+    except (sqlite3.Error, UnicodeDecodeError) as exc:
+        raise BundleError(f"Refusing bundle {zip_path.name}: its {DB_NAME} is not usable "
+                          f"({' '.join(str(exc).split())[:120]}).") from exc
+    finally:
+        con.close()
+    ids = [r[0] for r in rows]
+    if ids != [manifest.get("project_id")]:
+        raise BundleError(f"{where} names project {str(manifest.get('project_id'))[:40]!r} "
+                          f"but its {DB_NAME} holds {len(ids)} other project record(s); the "
+                          "bundle was altered.")
 
 
 def unpack(zip_path: Path, target: Path) -> Path:
@@ -187,11 +245,13 @@ def unpack(zip_path: Path, target: Path) -> Path:
             infos = _check_entries(zf)
             for info in infos:
                 if not info.is_dir():
-                    _extract(zf, info, staging)
+                    _extract(zf, info, staging, zip_path)
         try:
-            schema.check_readable(staging / DB_NAME)
+            version = schema.check_readable(staging / DB_NAME)
+            integrity.check_database(staging / DB_NAME)
         except ProjectError as exc:
             raise BundleError(f"Refusing bundle: its {DB_NAME} is not usable: {exc}") from exc
+        _check_manifest(staging, zip_path, version)
         for path in (staging / "media").rglob("*") if (staging / "media").exists() else []:
             if path.is_file():
                 m = _MEDIA_RE.match(path.relative_to(staging).as_posix())
@@ -208,5 +268,9 @@ def unpack(zip_path: Path, target: Path) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     # opening runs migrations if the bundle came from an older Storyreel
-    ProjectStore.open(target).close()
+    try:
+        ProjectStore.open(target).close()
+    except StoryreelError:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
     return target

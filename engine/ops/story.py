@@ -16,11 +16,14 @@ from engine.story import composer, importer, planner
 
 
 def import_script(store: ProjectStore, path: str | Path, *, episode: int | None = None,
-                  prune: bool = False, author: str | None = None) -> Changes:
+                  prune: bool = False, progress: Any = None, cancel: Any = None,
+                  author: str | None = None) -> Changes:
     """Characters, scenes and shots of a script file (one undoable step); ``episode``
     files it under that episode of a series, ``prune`` removes what the script dropped."""
     with operation(store, "Import script", author) as out:
-        report = importer.import_script(store, Path(path), episode=episode, prune=prune)
+        report = importer.import_script(store, Path(path), episode=episode, prune=prune,
+                                        progress=progress or (lambda f, m="": None),
+                                        cancel=cancel)
     return with_result(out[0], report)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.errors import MediaError
+from engine.errors import MediaError, one_line
 from engine.model import MediaAsset, MediaKind
 
 if TYPE_CHECKING:
@@ -24,6 +24,8 @@ IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 AUDIO_EXTS = {".wav", ".mp3", ".aac", ".m4a", ".flac", ".ogg", ".opus"}
 VIDEO_EXTS = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"}
 CHUNK = 1 << 20
+MAX_SIDE = 16384  # pixels a side; 8K video is 7680×4320
+MAX_PIXELS = 100_000_000  # per picture
 
 
 def sha256_file(path: Path) -> str:
@@ -59,17 +61,56 @@ def probe(path: Path) -> Probe:
     return _probe_av(path)
 
 
+def check_frame_size(name: str, width: int | None, height: int | None) -> None:
+    """Refuse absurd picture dimensions (read from the header) before decoding allocates."""
+    w, h = int(width or 0), int(height or 0)
+    if w > MAX_SIDE or h > MAX_SIDE or w * h > MAX_PIXELS:
+        raise MediaError(f"{name} says its pictures are {w}×{h}, more than Storyreel reads "
+                         f"(at most {MAX_SIDE} a side and {MAX_PIXELS // 1_000_000} megapixels); "
+                         "scale it down first.")
+
+
 def _probe_image(path: Path) -> Probe:
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as img:
+            check_frame_size(path.name, img.width, img.height)
             img.verify()
         with Image.open(path) as img:
             img.load()
             return Probe(MediaKind.IMAGE, width=img.width, height=img.height)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise MediaError(f"{path.name} is not a readable image ({exc}).") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
+            Image.DecompressionBombError) as exc:
+        raise MediaError(f"{path.name} is not a readable image ({one_line(str(exc), 120)})."
+                         ) from exc
+
+
+def _readable_end(path: Path) -> float:
+    """Seconds up to which the file's packets can actually be read (demux, no decode)."""
+    import av
+
+    end = 0.0
+    try:
+        with av.open(str(path)) as container:
+            for packet in container.demux():
+                if packet.size and packet.pts is not None and packet.time_base:
+                    end = max(end, float((packet.pts + (packet.duration or 0))
+                                         * packet.time_base))
+    except Exception:  # noqa: BLE001 - a read error mid-file: what came before is what counts
+        pass
+    return end
+
+
+def _check_complete(path: Path, duration: float | None) -> None:
+    """Refuse a video cut off part-way: its header promises more than its packets hold.
+    (Audio is left alone: MP3 headers only estimate their duration.)"""
+    if not duration:
+        return
+    end = _readable_end(path)
+    if end + max(0.5, 0.1 * duration) < duration:
+        raise MediaError(f"{path.name} is cut off: only {end:.2f} s of the {duration:.2f} s it "
+                         "declares can be read; copy the file again from its source.")
 
 
 def _probe_av(path: Path) -> Probe:
@@ -84,11 +125,23 @@ def _probe_av(path: Path) -> Probe:
             duration = None
             if container.duration is not None:
                 duration = container.duration / 1_000_000
+            if video is not None and video.codec_context is None:
+                raise MediaError(f"{path.name} uses a video codec Storyreel cannot decode"
+                                 "; convert it to H.264.")
+            if audio is not None and audio.codec_context is None and video is None:
+                raise MediaError(f"{path.name} uses an audio codec Storyreel cannot decode; "
+                                 "convert it to WAV, FLAC or AAC.")
+            if video is not None:
+                check_frame_size(path.name, video.codec_context.width,
+                                 video.codec_context.height)
             # decode one frame to prove the content is readable, not just the header
             stream = video if video is not None else audio
             frame = next(iter(container.decode(stream)), None)
             if frame is None:
                 raise MediaError(f"{path.name} contains no decodable frames.")
+            if video is not None:
+                check_frame_size(path.name, frame.width, frame.height)
+                _check_complete(path, duration)
             if video is not None:
                 rate = video.average_rate or video.guessed_rate
                 fps = float(rate) if rate else None
@@ -101,8 +154,10 @@ def _probe_av(path: Path) -> Probe:
             return Probe(MediaKind.AUDIO, duration=duration, has_audio=True)
     except MediaError:
         raise
-    except (av.error.FFmpegError, StopIteration, IndexError, ValueError, OSError) as exc:
-        raise MediaError(f"{path.name} is not a readable media file ({exc}).") from exc
+    except (av.error.FFmpegError, StopIteration, IndexError, ValueError, OSError,
+            EOFError, MemoryError) as exc:
+        raise MediaError(f"{path.name} is not a readable media file "
+                         f"({one_line(str(exc), 120)}).") from exc
 
 
 class MediaStore:

@@ -19,17 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import create_engine, event, func, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.errors import ProjectError, StoryreelError
+from engine.errors import ProjectError, StoryreelError, one_line
 from engine.model import entities as E
 from engine.model import review as R
 from engine.model import shot_rules
-from engine.store import codec, orm, schema, team
+from engine.store import codec, integrity, orm, schema, team
 from engine.store.history import (
     ENGINE,
     OP,
@@ -107,6 +107,12 @@ class Change:
     key: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+
+
+def _damaged(db_path: Path, exc: DatabaseError) -> str:
+    return (f"{db_path} cannot be read ({one_line(str(exc.orig), 120)}); nothing was "
+            f"changed; run `storyreel repair {db_path.parent}` to restore its newest good "
+            "backup.")
 
 
 def _configure_sqlite(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -238,6 +244,7 @@ class ProjectStore:
             return cls._open_linked(root, link)
         db_path = root / DB_NAME
         version = schema.check_readable(db_path)
+        integrity.check_database(db_path)
         if version < schema.head_version():
             schema.backup(db_path, version)
         engine = _make_engine(db_path)
@@ -249,7 +256,7 @@ class ProjectStore:
             store.project  # noqa: B018 - proves the project row is readable
         except DatabaseError as exc:
             engine.dispose()
-            raise ProjectError(f"{db_path} is corrupt ({exc.orig}).") from exc
+            raise ProjectError(f"{db_path} is corrupt ({one_line(str(exc.orig), 120)}).") from exc
         (root / "media").mkdir(exist_ok=True)
         (root / "cache").mkdir(exist_ok=True)
         return store
@@ -330,6 +337,8 @@ class ProjectStore:
                 session.rollback()
                 if "locked" in str(exc.orig) or "busy" in str(exc.orig):
                     raise ProjectError(BUSY) from exc
+                if self.link is None:
+                    raise ProjectError(_damaged(self.db_path, exc)) from exc
                 raise
             except StaleDataError:
                 session.rollback()
@@ -342,6 +351,8 @@ class ProjectStore:
                 refused = team.forbidden_sentence(exc, self.author, self._role())
                 if refused:
                     raise ProjectError(refused) from None
+                if self.link is None and isinstance(exc, DatabaseError):
+                    raise ProjectError(_damaged(self.db_path, exc)) from exc
                 raise
             except BaseException:
                 session.rollback()
@@ -411,11 +422,12 @@ class ProjectStore:
                            kind=kind, target=self._tx_target)
         session.add(row)
         session.flush()
-        for i, c in enumerate(logged):
-            session.add(orm.OpFieldRow(seq=row.seq, position=i, entity=c.entity, row_id=c.key,
-                                       field=c.field, before=c.before, after=c.after,
-                                       row_version=c.row_version, derived=c.derived))
-        session.flush()
+        if logged:  # executemany: a 10,000-scene import logs 30,000 rows
+            session.execute(insert(orm.OpFieldRow), [
+                {"seq": row.seq, "position": i, "entity": c.entity, "row_id": c.key,
+                 "field": c.field, "before": c.before, "after": c.after,
+                 "row_version": c.row_version, "derived": c.derived}
+                for i, c in enumerate(logged)])
         return LogEntry(row.seq, row.op, row.author, row.at, kind, row.target, logged)
 
     def _record(self, change: Change, fields: list[FieldChange]) -> None:
@@ -593,6 +605,28 @@ class ProjectStore:
                          [FieldChange(cls.__name__, codec.key_of(entity), WHOLE_ROW, None,
                                       _plain(values), 1)])
         return entity
+
+    def add_many(self, entities: list[Any], label: str = "") -> list[Any]:
+        """Add many new entities in one flush (a 10,000-scene import inserts its rows in
+        batches instead of one statement per row); logged like ``add``, one by one."""
+        if not entities:
+            return entities
+        with self.transaction(label or "Add"), self._session_scope() as session:
+            by_kind: dict[type, list[dict[str, Any]]] = {}
+            for entity in entities:
+                if hasattr(entity, "version"):
+                    entity.version = 1
+                by_kind.setdefault(type(entity), []).append(codec.to_values(entity))
+            session.flush()
+            for cls, values_list in by_kind.items():  # executemany, no unit of work
+                session.execute(insert(codec.ROW_OF[cls]), values_list)
+            for cls, values_list in by_kind.items():
+                for values in values_list:
+                    key = values[codec.KEY_OF[cls]]
+                    self._record(Change(cls, key, None, values),
+                                 [FieldChange(cls.__name__, key, WHOLE_ROW, None,
+                                              _plain(values), 1)])
+        return entities
 
     def update(self, entity: Any, label: str = "") -> Any:
         """Write the fields of ``entity`` that differ from the saved row.

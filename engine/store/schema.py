@@ -11,7 +11,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from engine.errors import ProjectError
+from engine.errors import ProjectError, one_line
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -40,24 +40,26 @@ def read_version(db_path: Path) -> int:
     try:
         conn = sqlite3.connect(uri, uri=True)
     except sqlite3.Error as exc:
-        raise ProjectError(f"{db_path} cannot be opened: {exc}.") from exc
+        raise ProjectError(f"{db_path} cannot be opened: {one_line(str(exc), 120)}.") from exc
     try:
         try:
             tables = {
                 r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
             }
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
             raise ProjectError(
-                f"{db_path} is corrupt or not a Storyreel project database ({exc})."
+                f"{db_path} is corrupt or not a Storyreel project database "
+                f"({one_line(str(exc), 120)})."
             ) from exc
         if "alembic_version" not in tables or "project" not in tables:
             raise ProjectError(f"{db_path} is not a Storyreel project database.")
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         if row is None or not str(row[0]).isdigit():
-            raise ProjectError(f"{db_path} has an unknown schema version {row!r}.")
+            raise ProjectError(f"{db_path} has an unknown schema version "
+                               f"{one_line(repr(row), 40)}.")
         return int(row[0])
-    except sqlite3.DatabaseError as exc:
-        raise ProjectError(f"{db_path} is corrupt ({exc}).") from exc
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        raise ProjectError(f"{db_path} is corrupt ({one_line(str(exc), 120)}).") from exc
     finally:
         conn.close()
 

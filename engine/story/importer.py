@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import StoryreelError
+from engine.jobs.progress import CancelToken, Progress, no_progress
 from engine.model import (
     Character,
     ClipEdit,
@@ -79,7 +80,12 @@ def read_script_file(path: Path) -> str:
     if len(data) > MAX_SCRIPT_BYTES:
         raise StoryreelError(f"{path.name} is larger than 5 MB; that is not a script.")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise StoryreelError(
+                f"{path.name} starts like UTF-16 text but byte {exc.start} is damaged "
+                f"({exc.reason}); save it again as UTF-8 and import that.") from None
     if b"\x00" in data:
         raise StoryreelError(f"{path.name} is a binary file, not a script in plain text.")
     for encoding in ("utf-8-sig", "gb18030"):
@@ -363,8 +369,10 @@ def _label(scene: Scene, numbers: dict[str, int], series: bool) -> str:
 
 def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[ShotPlan]],
                  report: ImportReport, script_text: str | None = None, *,
-                 episode: int | None = None, prune: bool = False) -> None:
+                 episode: int | None = None, prune: bool = False,
+                 progress: Progress = no_progress, cancel: CancelToken | None = None) -> None:
     """Store episodes, characters, scenes and shots of a parsed script (one transaction).
+    Reports progress per scene; a cancel rolls everything back (nothing is changed).
 
     Scenes merge by episode and scene number, shots by what they say and show (see
     ``sync_scene_shots``): importing the same text twice changes nothing. ``episode``
@@ -419,7 +427,13 @@ def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[Sho
         names = [c.name for c in store.all(Character)]
         written: list[str] = []
         seen: set[str] = set()
+        total = max(1, len(script.scenes))
+        every = max(1, total // 100)
         for order, (parsed, scene_plans) in enumerate(zip(script.scenes, plans, strict=True)):
+            if order % every == 0:
+                if cancel is not None:
+                    cancel.check()
+                progress(0.1 + 0.8 * order / total, f"Importing scene {order + 1}/{total}")
             values: dict[str, Any] = {
                 "heading": parsed.heading, "location": parsed.location,
                 "setting": parsed.setting, "time_of_day": parsed.time_of_day,
@@ -485,19 +499,24 @@ def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[Sho
 
 
 def import_script_text(store: ProjectStore, text: str, fmt: str = "auto", *,
-                       episode: int | None = None, prune: bool = False) -> ImportReport:
+                       episode: int | None = None, prune: bool = False,
+                       progress: Progress = no_progress,
+                       cancel: CancelToken | None = None) -> ImportReport:
     """Parse script text and store it with rule-based shots (one undoable step)."""
     if episode is not None and not (isinstance(episode, int) and 1 <= episode <= 9999):
         raise StoryreelError(f"--episode {episode} is not an episode number (1–9999).")
+    progress(0.0, "Reading the script")
     script = parse_script(text, fmt)
     report = ImportReport(format=script.format)
     apply_script(store, script, breakdown(script), report, script_text=text, episode=episode,
-                 prune=prune)
+                 prune=prune, progress=progress, cancel=cancel)
+    progress(1.0, f"Imported {report.scenes} scenes")
     return report
 
 
 def import_script(store: ProjectStore, path: Path, *, episode: int | None = None,
-                  prune: bool = False) -> ImportReport:
+                  prune: bool = False, progress: Progress = no_progress,
+                  cancel: CancelToken | None = None) -> ImportReport:
     """Import a ``.fountain`` / ``.txt`` / ``.md`` script file (format by extension, content)."""
     path = Path(path)
     suffix = path.suffix.lower()
@@ -509,4 +528,5 @@ def import_script(store: ProjectStore, path: Path, *, episode: int | None = None
     else:
         raise StoryreelError(
             f"{path.name}: unsupported script type {suffix!r}; use .fountain, .txt or .md.")
-    return import_script_text(store, text, fmt, episode=episode, prune=prune)
+    return import_script_text(store, text, fmt, episode=episode, prune=prune,
+                              progress=progress, cancel=cancel)

@@ -25,7 +25,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from engine.errors import Cancelled, StoryreelError
+from engine.errors import Cancelled, StoryreelError, one_line
 from engine.jobs.progress import CancelToken
 
 M = TypeVar("M", bound=BaseModel)
@@ -156,7 +156,7 @@ def ask_json(backend: LLMBackend, model: type[M], system: str, user: str, *,
                 check(result)
             return result
         except ValueError as exc:  # ValidationError is a ValueError too
-            problem = _describe(exc)
+            problem = one_line(_describe(exc), 300)
         if attempt == 0:
             messages += [
                 Message("assistant", reply[:8000]),

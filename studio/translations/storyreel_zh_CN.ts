@@ -236,6 +236,9 @@
 <message><source>Storyreel did not close cleanly last time. Every edit was saved as it was made. Restore the last autosave snapshot instead? (No keeps the current state.)</source><translation>Storyreel 上次没有正常关闭。每次编辑都已即时保存。要改为恢复最近的自动保存快照吗？（选“否”保留当前状态。）</translation></message>
 <message><source>The project was not closed cleanly last time; every committed edit is kept.</source><translation>项目上次没有正常关闭；所有已提交的编辑都保留了。</translation></message>
 <message><source>Restored the last autosave snapshot.</source><translation>已恢复最近的自动保存快照。</translation></message>
+<message><source>Repair project</source><translation>修复项目</translation></message>
+<message><source>Restore that backup now? The damaged file is kept beside it, so nothing is lost.</source><translation>现在恢复该备份吗？损坏的文件会保留在旁边，不会丢失任何内容。</translation></message>
+<message><source>Restored the newest good backup; the damaged file is kept.</source><translation>已恢复最新的完好备份；损坏的文件已保留。</translation></message>
 <message><source>This project is also open in another Storyreel window (process</source><translation>此项目也在另一个 Storyreel 窗口中打开（进程</translation></message>
 <message><source>Wait for the running task to finish, or cancel it.</source><translation>请等待正在运行的任务完成，或取消它。</translation></message>
 <message><source>Select one or more shots to generate.</source><translation>请选择要生成的镜头。</translation></message>
