@@ -78,19 +78,17 @@ def voiced_length(clips: list[VoiceClip]) -> float:
     return LEAD_IN + sum(c.duration for c in clips) + BREATH * len(clips)
 
 
-def _assign_default_voices(store: Any, language: str) -> dict[str, VoiceProfile]:
-    """Each character's voice; unset ones get a stable distinct default stored back."""
+def _assign_default_voices(store: Any, language: str,
+                           narrator: VoiceProfile | None = None) -> dict[str, VoiceProfile]:
+    """Each character's voice; unset ones get a distinct default stored back: matched to
+    gender, never one already taken (by another character or the narrator) while unused
+    ones remain."""
     characters: list[Character] = store.characters()
-    voices: dict[str, VoiceProfile] = {}
-    counters: dict[str, int] = {}
-    for c in characters:
-        gender = tts._gender_of(c)
-        n = counters.get(gender, 0)
-        counters[gender] = n + 1
-        if c.voice.backend:
-            voices[c.id] = c.voice
-            continue
-        profile = tts.default_voice_for(c, n, language)
+    narrator = narrator or tts.narrator_voice(language)
+    voices: dict[str, VoiceProfile] = {c.id: c.voice for c in characters if c.voice.backend}
+    taken = {p.voice for p in voices.values()} | {narrator.voice}
+    unset = [c for c in characters if not c.voice.backend]
+    for c, profile in zip(unset, tts.default_voices(unset, language, taken), strict=True):
         c.voice = profile
         store.update(c, label=f"Default voice for {c.name}")
         voices[c.id] = profile
@@ -133,9 +131,9 @@ def synthesize_project(
             raise StoryreelError(f"No shot with id {missing[0]} in this project.")
         wanted = set(shot_ids)
         shots = [s for s in shots if s.id in wanted]
-    voices = _assign_default_voices(store, language)
     narrator = project.narrator_voice if project.narrator_voice.backend else \
         tts.narrator_voice(language)
+    voices = _assign_default_voices(store, language, narrator)
     work = [(shot, line) for shot in shots for line in spoken_lines(shot)]
     report = VoiceReport()
     existing: dict[tuple[str, int], VoiceClip] = {

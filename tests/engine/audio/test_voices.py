@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.audio import voices
+from engine.audio import tts, voices
 from engine.audio.mix import SourceReader
 from engine.errors import Cancelled
 from engine.jobs.progress import CancelToken
@@ -67,8 +67,9 @@ def test_defaults_are_stored_and_distinct(project) -> None:
     voices.synthesize_project(project)
     her_v = project.get(Character, her.id).voice
     him_v = project.get(Character, him.id).voice
-    assert her_v.backend == him_v.backend == "espeak"
-    assert her_v != him_v and "+f" in her_v.voice and "+m" in him_v.voice
+    assert her_v.backend == him_v.backend == "kokoro"
+    assert her_v != him_v and her_v.voice.startswith("zf_") and him_v.voice.startswith("zm_")
+    assert tts.narrator_voice("zh").voice not in (her_v.voice, him_v.voice)
     # stable: a second run keeps the same voices and reuses every clip
     report = voices.synthesize_project(project)
     assert report.synthesized == 0 and report.reused == 4
