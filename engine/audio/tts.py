@@ -239,8 +239,10 @@ def _lang(language: str) -> str:
 
 
 # --------------------------------------------------------------------------- synthesis
-def synthesize(text: str, profile: VoiceProfile, language: str) -> SpeechClip:
-    """Speak ``text`` with ``profile`` in ``language`` ("zh" or "en")."""
+def synthesize(text: str, profile: VoiceProfile, language: str,
+               pause_scale: float = 1.0) -> SpeechClip:
+    """Speak ``text`` with ``profile`` in ``language`` ("zh" or "en"). ``pause_scale``
+    lengthens or shortens the pauses at marks (Kokoro; other engines place their own)."""
     text = " ".join(text.split())
     if not text:
         raise TTSError("There is no text to speak.")
@@ -251,7 +253,7 @@ def synthesize(text: str, profile: VoiceProfile, language: str) -> SpeechClip:
     if not (-24.0 <= profile.pitch <= 24.0):
         raise TTSError(f"Voice pitch {profile.pitch} semitones is outside ±24.")
     if backend == "kokoro":
-        clip = _kokoro(text, profile, lang)
+        clip = _kokoro(text, profile, lang, pause_scale)
     elif backend == "espeak":
         clip = _espeak(text, profile, lang)
     elif backend == "piper":
@@ -268,13 +270,14 @@ def synthesize(text: str, profile: VoiceProfile, language: str) -> SpeechClip:
 KOKORO_DEFAULT = {"zh": "zf_xiaobei", "en": "af_heart"}
 
 
-def _kokoro(text: str, profile: VoiceProfile, lang: str) -> SpeechClip:
+def _kokoro(text: str, profile: VoiceProfile, lang: str, pause_scale: float = 1.0) -> SpeechClip:
     from engine.audio import kokoro
 
     voice = profile.voice or KOKORO_DEFAULT[lang]
     shift = 2.0 ** (profile.pitch / 12.0)
     try:
-        samples, sr, timings = kokoro.speak(text, voice, lang, speed=profile.rate / shift)
+        samples, sr, timings = kokoro.speak(text, voice, lang, speed=profile.rate / shift,
+                                             pause_scale=pause_scale)
     except StoryreelError as exc:
         raise TTSError(str(exc)) from exc
     if abs(shift - 1.0) > 1e-3:
