@@ -12,6 +12,9 @@ Backends
 - ``sherpa``: sherpa-onnx VITS voice folders the user installs (English piper conversions,
   Chinese aishell3/icefall/MeloTTS zh_en…), picked by path, ``#N`` for a speaker; see
   ``engine.audio.sherpa``.
+- ``server``: a local voice server with an OpenAI-compatible ``/v1/audio/speech`` endpoint
+  (GPT-SoVITS, CosyVoice, IndexTTS wrappers…), for the user's own cloned voices; see
+  ``engine.audio.speech_server``.
 
 Every clip comes back trimmed of long leading/trailing silence and levelled to the same
 speech loudness, so voices sit together in the mix; ``profile.volume`` then offsets it.
@@ -206,6 +209,8 @@ def voice_source(profile: VoiceProfile) -> str:
             f"piper model {profile.voice}"
     if backend == "sherpa":
         return f"sherpa-onnx voice folder {profile.voice}"
+    if backend == "server":
+        return f"local voice server {profile.voice}"
     return backend
 
 
@@ -226,6 +231,8 @@ def backend_version(profile: VoiceProfile) -> str:
         from importlib.metadata import version
 
         return f"piper:{version('piper-tts')}:{model.name}:{st.st_size}"
+    if backend == "server":
+        return f"server:{profile.voice}"
     if backend == "kokoro":
         from engine.audio import kokoro
 
@@ -281,8 +288,11 @@ def synthesize(text: str, profile: VoiceProfile, language: str,
         clip = _piper(text, profile, lang)
     elif backend == "sherpa":
         clip = _sherpa(text, profile, lang)
+    elif backend == "server":
+        clip = _server(text, profile)
     else:
-        raise TTSError(f"Unknown voice backend {backend!r}; use one of {available_backends()}.")
+        raise TTSError(f"Unknown voice backend {backend!r}; use one of "
+                       f"{available_backends() + ['server']}.")
     clip = _trim_silence(clip)
     clip.samples = _level(clip.samples, profile.volume, clip.sample_rate)
     return clip
@@ -305,6 +315,21 @@ def _kokoro(text: str, profile: VoiceProfile, lang: str, pause_scale: float = 1.
         samples = _resample(samples, shift)
         timings = [{**t, "start": t["start"] / shift, "end": t["end"] / shift} for t in timings]
     return SpeechClip(samples, sr, timings, backend="kokoro", voice=Path(voice).stem)
+
+
+def _server(text: str, profile: VoiceProfile) -> SpeechClip:
+    from engine.audio import speech_server
+
+    shift = 2.0 ** (profile.pitch / 12.0)
+    try:
+        samples, sr, timings = speech_server.speak(text, profile.voice, speed=profile.rate / shift)
+    except StoryreelError as exc:
+        raise TTSError(str(exc)) from exc
+    if abs(shift - 1.0) > 1e-3:
+        samples = _resample(samples, shift)
+        timings = [{**t, "start": t["start"] / shift, "end": t["end"] / shift} for t in timings]
+    return SpeechClip(samples, sr, timings, backend="server",
+                      voice=speech_server.parse(profile.voice).voice)
 
 
 def _espeak(text: str, profile: VoiceProfile, lang: str) -> SpeechClip:
