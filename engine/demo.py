@@ -1,7 +1,7 @@
 """`storyreel demo`: the whole pipeline on the bundled sample, on embedded defaults.
 
 Sample script (3 scenes, 2 characters with reference sheets and different voices) →
-import → plan (rules, no LLM) → voices (espeak-ng) → music bed → animatic takes →
+import → plan (rules, no LLM) → voices (Kokoro neural voices) → music bed → animatic takes →
 9:16 film with burned subtitles, SRT and OTIO sidecars and the AI label.
 No GPU, no weights, no LLM, no network.
 """
@@ -161,7 +161,7 @@ def run_demo(
         with stage("voices") as progress:
             audio_ops.voice_lines(store, progress=progress, cancel=cancel)
         with stage("music") as progress:
-            audio_ops.add_music(store, SAMPLE_MUSIC, gain_db=-4.0)
+            audio_ops.add_music(store, SAMPLE_MUSIC)  # measured: a bed well under the dialogue
             progress(1.0, "music bed placed under the whole film")
         with stage("generate") as progress:
             shots = store.shots()

@@ -337,9 +337,17 @@ class CastView(QWidget):
         if backend == "piper":
             self.voice_name.addItem("joe")
             return
-        if backend == "sherpa":
+        if backend in ("sherpa", "server"):
             return
         language = str(self.store.project.language)
+        if backend in ("kokoro", ""):
+            from engine.audio import kokoro
+
+            lang = "en" if language.lower().startswith("en") else "zh"
+            for v in kokoro.voices_for(lang) + [v for v in kokoro.VOICES.values()
+                                                 if v.language != lang]:
+                self.voice_name.addItem(v.name)
+            return  # the project default engine is Kokoro
         try:
             voices = tts.espeak_voices(language)
         except Exception:  # noqa: BLE001

@@ -10,6 +10,22 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _tiny_kokoro(tmp_path_factory: pytest.TempPathFactory):
+    """The default voice engine (Kokoro) runs a tiny random model built here, through the
+    same loading code as the real one; tests marked realweights remove this override."""
+    from tests.engine.audio import kokoro_tiny
+
+    path = kokoro_tiny.write_model(tmp_path_factory.mktemp("kokoro") / "tiny-kokoro.onnx")
+    old = os.environ.get("STORYREEL_KOKORO_MODEL")
+    os.environ["STORYREEL_KOKORO_MODEL"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("STORYREEL_KOKORO_MODEL", None)
+    else:
+        os.environ["STORYREEL_KOKORO_MODEL"] = old
+
+
 @pytest.fixture(autouse=True)
 def _storyreel_home(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch

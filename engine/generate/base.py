@@ -30,6 +30,9 @@ class CharacterRef:
 class SpokenLine:
     speaker: str  # a character name, or "" for narration
     text: str
+    # when the speaker's mouth is open (seconds from the shot's start), from the voice's
+    # per-character timings; empty before the line is voiced
+    mouth: list[tuple[float, float]] = field(default_factory=list)
 
 
 @dataclass

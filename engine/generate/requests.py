@@ -55,7 +55,9 @@ def build_request(store: Any, shot: E.Shot, settings: dict[str, Any]) -> Generat
         if line.character_id and line.character_id not in names:
             other = store.get(E.Character, line.character_id)
             names[line.character_id] = other.name if other else ""
-    dialogue = [SpokenLine(names.get(d.character_id or "", ""), d.text) for d in shot.dialogue]
+    mouths = _mouths(store, shot)
+    dialogue = [SpokenLine(names.get(d.character_id or "", ""), d.text, mouths.get(i, []))
+                for i, d in enumerate(shot.dialogue)]
     if shot.narration:
         dialogue.append(SpokenLine("", shot.narration))
     return GenerationRequest(
@@ -88,6 +90,19 @@ def build_request(store: Any, shot: E.Shot, settings: dict[str, Any]) -> Generat
     )
 
 
+def _mouths(store: Any, shot: E.Shot) -> dict[int, list[tuple[float, float]]]:
+    """Dialogue line index → when its speaker's mouth is open in the shot (voiced lines)."""
+    from engine.audio.voices import line_layout
+    from engine.generate.animatic_mouths import mouth_intervals
+
+    clips = [c for c in store.all(E.VoiceClip) if c.shot_id == shot.id]
+    if not clips:
+        return {}
+    by_index = {c.line_index: c for c in clips}
+    return {p.line_index: mouth_intervals(by_index[p.line_index].timings, p.offset)
+            for p in line_layout(shot, clips) if p.line_index >= 0}
+
+
 def request_facts(request: GenerationRequest, *, storyboard: bool) -> dict[str, Any]:
     """The inputs of a request as JSON-ready values (paths replaced by content hashes)."""
     facts: dict[str, Any] = {k: _plain(getattr(request, k)) for k in MODEL_INPUTS}
@@ -98,6 +113,8 @@ def request_facts(request: GenerationRequest, *, storyboard: bool) -> dict[str, 
             "angle": str(request.angle), "scene_heading": request.scene_heading,
             "scene_description": request.scene_description, "action": request.action,
             "dialogue": [[d.speaker, d.text] for d in request.dialogue],
+            **({"mouths": [[list(iv) for iv in d.mouth] for d in request.dialogue]}
+               if any(d.mouth for d in request.dialogue) else {}),
             "duration": request.duration, "style": request.style,
             "language": request.language,
             "characters": [[c.name, c.appearance, c.costume] for c in request.characters],

@@ -1,9 +1,16 @@
 """Subtitles: cues from the script's lines and measured TTS timings; SRT, ASS, burn-in.
 
-Cue times never come from guessing: a line's cue spans exactly its voice clip, and when
-a long line is split (at punctuation) the split times are the TTS word/character
-timings. Text is wrapped to two lines: Chinese by characters (≤ 16 a line in 9:16, ≤ 20
-in 16:9), English by words (≤ 42, ≤ 32 in 9:16 where the picture is narrow).
+Cue times never come from guessing: a line's cue starts exactly with its voice clip, and
+when a long line is split (at punctuation) the split times are the TTS word/character
+timings. Text is wrapped to two lines between words: Chinese words from jieba (≤ 16
+characters a line in 9:16, ≤ 20 in 16:9), English words (≤ 42, ≤ 32 in 9:16 where the
+picture is narrow); a break never falls inside a word.
+
+Cues that read well: none shorter than 0.8 s and none faster than 9 Chinese characters
+(17 English letters) a second: a short cue runs on into the silence after it (or starts
+a little before, in the silence before it), and one that still cannot be read in time is
+merged with its neighbour. Chinese lines drop their trailing 。，、；： (？！… stay), as
+Chinese subtitles do. ``speaker_names`` puts "林夏：" before each cue's text.
 
 Burn-in pictures use the bundled CJK font and stay inside the 9:16 platform safe area
 (Douyin/Kuaishou cover about the bottom 20 % and the right 15 % of the frame).
@@ -23,6 +30,12 @@ from engine.errors import StoryreelError
 
 FONT_NAME = "Noto Sans CJK SC"
 MAX_LINES = 2
+MIN_CUE = 0.8  # seconds
+ZH_CPS = 9.0  # most Chinese characters read a second
+EN_CPS = 17.0  # most English letters read a second
+MAX_TAIL = 0.5  # a list's last cue may run this far past its line (the shot's breath)
+MAX_LEAD = 0.3  # a cue may appear this much before its voice, in silence
+_DROP_AT_LINE_END = "。，、；：,;:"
 _BREAK_AFTER = "。！？!?；;，,、：:…—"
 _NO_LINE_START = "，。！？、；：,.!?;:）)》」』”’…—"
 _B = re.escape(_BREAK_AFTER)
@@ -83,10 +96,26 @@ def display_width(text: str, language: str) -> float:
     return float(len(text))
 
 
+_ZH_RUNS = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|([A-Za-z0-9_'\-.%]+|\s+|.)")
+
+
+@lru_cache(maxsize=4096)
+def _words(run: str) -> tuple[str, ...]:
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return tuple(jieba.lcut(run, cut_all=False, HMM=True))
+
+
 def _tokens(text: str, language: str) -> list[str]:
     if _is_zh(language):
-        # CJK characters one by one; runs of Latin letters/digits stay whole
-        return re.findall(r"[A-Za-z0-9_'\-.%]+|\s+|.", text)
+        # Chinese runs by jieba words; runs of Latin letters/digits stay whole; marks alone
+        out: list[str] = []
+        for m in _ZH_RUNS.finditer(text):
+            out.extend(_words(m.group(1)) if m.group(1) else [m.group(2)])
+        return out
     return re.findall(r"\S+|\s+", text)
 
 
@@ -121,7 +150,7 @@ def wrap(text: str, language: str, aspect: Any) -> list[str]:
         else:
             cur = cand
         # a single token longer than a line (a long Latin word): cut it
-        while display_width(cur, language) > limit:
+        while display_width(cur.strip(), language) > limit:
             cut = max(1, int(limit)) if not _is_zh(language) else int(limit)
             lines.append(cur[:cut])
             cur = cur[cut:]
@@ -200,9 +229,78 @@ def _timing_positions(text: str, timings: list[dict[str, Any]]) -> list[tuple[in
     return out
 
 
-def make_cues(lines: list[TimedLine], language: str, aspect: Any) -> list[Cue]:
+def make_cues(lines: list[TimedLine], language: str, aspect: Any,
+              speaker_names: bool = False) -> list[Cue]:
     """One cue per line; a line too long for two subtitle lines becomes several cues split
-    at punctuation, timed by the line's TTS timings."""
+    at punctuation, timed by the line's TTS timings; then made readable (see the module
+    notes)."""
+    cues = _timed_cues(lines, language, aspect)
+    cues = readable(cues, language, aspect)
+    if _is_zh(language):
+        for cue in cues:
+            cue.text = "\n".join(_drop_trailing(row) for row in cue.text.split("\n"))
+    if speaker_names:
+        sep = "：" if _is_zh(language) else ": "
+        for cue in cues:
+            if cue.speaker:
+                cue.text = f"{cue.speaker}{sep}{cue.text}"
+    return cues
+
+
+def _drop_trailing(row: str) -> str:
+    stripped = row.rstrip()
+    while stripped and stripped[-1] in _DROP_AT_LINE_END and len(stripped) > 1:
+        stripped = stripped[:-1].rstrip()
+    return stripped
+
+
+def reading_time(text: str, language: str) -> float:
+    """Seconds a viewer needs for ``text``: at least MIN_CUE, at most ZH_CPS/EN_CPS."""
+    if _is_zh(language):
+        n = sum(1 for c in text if _char_width(c) == 1.0 and c not in "，。！？、；：“”《》（）")
+        n += sum(len(w) for w in re.findall(r"[A-Za-z0-9]+", text)) / 2.0
+        return max(MIN_CUE, n / ZH_CPS)
+    return max(MIN_CUE, len(re.sub(r"\s+", "", text)) / EN_CPS)
+
+
+def readable(cues: list[Cue], language: str, aspect: Any) -> list[Cue]:
+    """Cues lengthened into the silence around them (never over a neighbour) until they
+    can be read; one still too short is merged with the neighbour it touches when the two
+    fit one cue. Starts stay on the voice unless there is silence before them to use."""
+    out = [Cue(c.start, c.end, c.text, c.speaker) for c in cues]
+    for i, cue in enumerate(out):
+        need = reading_time(cue.text, language)
+        if cue.end - cue.start >= need:
+            continue
+        nxt = out[i + 1].start if i + 1 < len(out) else cue.end + MAX_TAIL
+        cue.end = max(cue.end, min(nxt, cue.start + need))
+        if cue.end - cue.start < need:
+            prev = max(out[i - 1].end if i > 0 else 0.0, cue.start - MAX_LEAD)
+            cue.start = min(cue.start, max(prev, cue.end - need))
+    merged: list[Cue] = []
+    for cue in out:
+        if merged and (cue.end - cue.start < MIN_CUE - 1e-6 or
+                       merged[-1].end - merged[-1].start < MIN_CUE - 1e-6):
+            last = merged[-1]
+            joined = _join(last.text, cue.text, language)
+            same = last.speaker == cue.speaker or not last.speaker or not cue.speaker
+            if same and len(wrap(joined.replace("\n", " " if not _is_zh(language) else ""),
+                                 language, aspect)) <= MAX_LINES:
+                flat = joined.replace("\n", "" if _is_zh(language) else " ")
+                merged[-1] = Cue(last.start, max(last.end, cue.end),
+                                 "\n".join(wrap(flat, language, aspect)), last.speaker)
+                continue
+        merged.append(cue)
+    return merged
+
+
+def _join(a: str, b: str, language: str) -> str:
+    a = a.replace("\n", "" if _is_zh(language) else " ")
+    b = b.replace("\n", "" if _is_zh(language) else " ")
+    return a + b if _is_zh(language) else f"{a} {b}"
+
+
+def _timed_cues(lines: list[TimedLine], language: str, aspect: Any) -> list[Cue]:
     cues: list[Cue] = []
     for line in lines:
         text = " ".join(line.text.split())

@@ -86,7 +86,11 @@ def test_cli_voice_music_sfx_mix(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["sfx", "add", str(root), "1-2", str(bang), "--offset", "0.5"]) == 0
     assert main(["voices", "list", str(root)]) == 0
     listing = capsys.readouterr().out
-    assert "林夏\tespeak:cmn+f" in listing and "(narrator)" in listing
+    assert "林夏\tkokoro:zf_" in listing and "陈默\tkokoro:zm_" in listing
+    assert "(narrator)\tkokoro:zm_yunyang" in listing
+    assert main(["voices", "list", str(root), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["voices"]
+    assert rows[0]["engine"] == "kokoro" and "kokoro-js 1.2.1" in rows[0]["source"]
     mix = tmp_path / "mix.wav"
     assert main(["mix", str(root), str(mix), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

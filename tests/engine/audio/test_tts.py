@@ -67,11 +67,12 @@ def test_rate_changes_length_and_volume_changes_level() -> None:
     assert 20 * np.log10(ratio) == pytest.approx(-6.0, abs=0.5)
 
 
-def test_default_voices_of_two_characters_sound_different() -> None:
-    her = tts.default_voice_for(Character("林夏", gender="女"), 0, "zh")
-    him = tts.default_voice_for(Character("陈默", gender="男"), 0, "zh")
-    sister = tts.default_voice_for(Character("林雪", gender="女"), 1, "zh")
-    assert len({her.voice, him.voice, sister.voice}) == 3
+def test_espeak_voices_of_two_characters_sound_different() -> None:
+    pool = [(g, p) for g, _, p in tts._voice_pool("zh") if p.backend == "espeak"]
+    women = [p for g, p in pool if g == "f"]
+    her, sister = women[0], women[1]
+    him = next(p for g, p in pool if g == "m")
+    assert len(pool) == 10 and len({her.voice, him.voice, sister.voice}) == 3
     f_her = _pitch_hz(tts.synthesize(ZH, her, "zh"))
     f_him = _pitch_hz(tts.synthesize(ZH, him, "zh"))
     f_sister = _pitch_hz(tts.synthesize(ZH, sister, "zh"))
@@ -81,12 +82,28 @@ def test_default_voices_of_two_characters_sound_different() -> None:
     assert abs(np.log2(f_sister / f_her)) * 12 > 1.0
 
 
-def test_unknown_gender_alternates_and_narrator_differs() -> None:
-    a = tts.default_voice_for(Character("A"), 0, "en")
-    b = tts.default_voice_for(Character("B"), 1, "en")
-    narrator = tts.narrator_voice("en")
-    assert a.voice != b.voice != narrator.voice
-    assert all(v.backend == "espeak" for v in (a, b, narrator))
+def test_default_cast_gets_distinct_gender_matched_voices() -> None:
+    from engine.audio import kokoro
+
+    mother = Character("林母", gender="女")
+    daughter = Character("林夏")  # gender unknown: must not share the mother's voice
+    father = Character("林父", gender="男")
+    son = Character("林默", gender="male")
+    narrator = tts.narrator_voice("zh")
+    cast = tts.default_voices([mother, daughter, father, son], "zh", taken={narrator.voice})
+    names = [p.voice for p in cast]
+    assert all(p.backend == "kokoro" for p in cast) and narrator.backend == "kokoro"
+    assert len(set(names + [narrator.voice])) == 5
+    assert kokoro.VOICES[names[0]].gender == "f"
+    assert kokoro.VOICES[names[2]].gender == "m" and kokoro.VOICES[names[3]].gender == "m"
+    # nine women: four neural Mandarin voices, then espeak ones before any voice is reused
+    women = tts.default_voices([Character(f"W{i}", gender="女") for i in range(9)], "zh")
+    assert len({p.voice for p in women}) == 9
+    assert [p.backend for p in women].count("kokoro") == 4
+    # English cast: English voices
+    en = tts.default_voices([Character("A"), Character("B", gender="female")], "en")
+    assert all(kokoro.VOICES[p.voice].language == "en" for p in en)
+    assert en[0].voice != en[1].voice
 
 
 def test_piper_packaged_voice_speaks_english_with_timings() -> None:
@@ -143,7 +160,7 @@ def test_write_wav_and_preview(tmp_path: Path) -> None:
 
 
 def test_available_backends_and_cache_key() -> None:
-    assert tts.available_backends() == ["espeak", "piper", "sherpa"]
+    assert tts.available_backends() == ["kokoro", "espeak", "piper", "sherpa"]
     p = VoiceProfile(backend="espeak", voice="cmn")
     k = tts.profile_key("你好", p, "zh")
     assert k == tts.profile_key("你好", VoiceProfile(backend="espeak", voice="cmn"), "zh")

@@ -62,7 +62,10 @@ def test_long_line_splits_at_punctuation_on_tts_timings(language: str, text: str
     for a, b in zip(cues, cues[1:], strict=False):
         assert a.end == b.start  # continuous
         # every split lands after punctuation, and on a TTS word/character start
-        assert a.text.replace("\n", "").rstrip()[-1] in "，。！？,.!?"
+        head = b.text.replace("\n", " " if language == "en" else "")[:4]
+        assert text[: text.index(head)].rstrip()[-1] in "，。！？,.!?"
+        if language == "zh":  # Chinese subtitles drop a line's trailing 。，
+            assert a.text.replace("\n", "")[-1] not in "，。"
         first_word = b.text.replace("\n", " ").split()[0][:1]
         assert any(abs(start + t["start"] - b.start) < 1e-9 and t["text"].startswith(first_word)
                    for t in clip.timings)
@@ -94,8 +97,10 @@ def test_cues_match_voice_clips_to_the_millisecond(project, tmp_path: Path) -> N
     parsed = pysubs2.load(str(srt))
     for event, line in zip(parsed, lines, strict=True):
         assert event.start == round(line.start * 1000)
-        assert event.end == round(line.end * 1000)
-        assert event.plaintext == line.text
+        # a short line stays up into the silence after it, so it can be read
+        assert event.end >= round(line.end * 1000)
+        assert event.end - event.start >= 800
+        assert event.plaintext == line.text.rstrip("。")
     assert isinstance(project.all(VoiceClip)[0].duration, float)
 
 
@@ -145,3 +150,56 @@ def test_layout_and_bad_lines_are_refused() -> None:
     with pytest.raises(StoryreelError, match="ends before it starts"):
         make_cues([TimedLine("你好", 3.0, 2.0)], "zh", "9:16")
     assert make_cues([TimedLine("   ", 0.0, 1.0)], "zh", "9:16") == []
+
+
+JIEBA_TEXTS = ["我在这里等待了你整整一个晚上，每一分钱都是我辛辛苦苦赚来的血汗钱！",
+               "你根本不知道我为了这个家付出了多少心血和青春，你还想怎么样？",
+               "医院的走廊里安安静静的，只有仪器滴滴答答的声音陪着她一个人。"]
+
+
+@pytest.mark.parametrize("text", JIEBA_TEXTS)
+def test_chinese_lines_break_between_jieba_words(text: str) -> None:
+    import jieba
+
+    bounds, pos = {0}, 0
+    for w in jieba.lcut(text):
+        pos += len(w)
+        bounds.add(pos)
+    for aspect in ("9:16", "16:9"):
+        lines = wrap(text, "zh", aspect)
+        assert len(lines) > 1 and "".join(lines) == text
+        pos = 0
+        for ln in lines[:-1]:
+            pos += len(ln)
+            assert pos in bounds, f"break inside a word at {text[pos - 2:pos + 2]!r}"
+
+
+def test_short_cues_are_lengthened_or_merged_and_read_slowly_enough() -> None:
+    lines = [TimedLine("对。", 1.0, 1.233, [], "zh", "林夏"),  # 233 ms, silence after
+             TimedLine("我早就知道你会这样对我，从一开始就知道。", 3.0, 4.2, [], "zh", "林夏"),
+             TimedLine("嗯。", 6.0, 6.2, [], "zh", "陈默"),
+             TimedLine("走吧。", 6.2, 6.5, [], "zh", "陈默")]  # touching: no silence between
+    cues = make_cues(lines, "zh", "16:9")
+    assert all(c.end - c.start >= 0.8 - 1e-9 for c in cues)
+    assert cues[0].start == 1.0 and cues[0].text == "对"
+    long = next(c for c in cues if c.text.startswith("我早就"))
+    chars = sum(1 for ch in long.text if "\u4e00" <= ch <= "\u9fff")
+    assert chars / (long.end - long.start) <= 9.0 + 1e-6  # read in the silence after it
+    assert long.start == 3.0
+    # 嗯 and 走吧 touch each other: merged into one readable cue
+    last = cues[-1]
+    assert last.text == "嗯。走吧" and 5.7 <= last.start <= 6.0 and last.end - last.start >= 0.8
+    for a, b in zip(cues, cues[1:], strict=False):
+        assert a.end <= b.start + 1e-9  # never over a neighbour
+
+
+def test_trailing_marks_and_speaker_names() -> None:
+    lines = [TimedLine("你为什么现在才来？", 0.0, 2.0, [], "zh", "林夏"),
+             TimedLine("路上出了点事，", 2.5, 4.0, [], "zh", "陈默")]
+    plain = make_cues(lines, "zh", "16:9")
+    assert [c.text for c in plain] == ["你为什么现在才来？", "路上出了点事"]
+    named = make_cues(lines, "zh", "16:9", speaker_names=True)
+    assert [c.text for c in named] == ["林夏：你为什么现在才来？", "陈默：路上出了点事"]
+    en = make_cues([TimedLine("Where were you?", 0.0, 1.5, [], "en", "Lin")], "en", "16:9",
+                   speaker_names=True)
+    assert en[0].text == "Lin: Where were you?"

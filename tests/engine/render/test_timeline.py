@@ -139,7 +139,9 @@ def test_voices_music_and_subtitles(film, tmp_path: Path) -> None:
     # shot 1 has no voice: its line spans the shot; shot 2's cue follows its voice clip
     assert [(s.text, s.record_in) for s in tl.subtitles] == [
         ("第1句台词", 0), ("第2句台词", dialogue[0].record_in)]
-    assert tl.subtitles[1].record_out == dialogue[0].record_out
+    # a 0.6 s line's cue stays up into the silence after it: 0.8 s at least, to be read
+    assert tl.subtitles[1].record_out >= dialogue[0].record_out
+    assert tl.subtitles[1].record_out - tl.subtitles[1].record_in >= round(0.8 * 24) - 1
     assert tl.subtitles[0].speaker == "林晓"
 
 
