@@ -23,6 +23,7 @@ from typing import Any
 from engine import __version__, demo
 from engine.audio import commands as audio_commands
 from engine.cli_common import UsageError, open_project, print_json
+from engine.commands import consistency as consistency_commands
 from engine.errors import StoryreelError
 from engine.generate import commands as generate_commands
 from engine.model import Aspect, Character, Language, Project
@@ -33,7 +34,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 # subsystem command modules, each with register(subparsers)
-COMMAND_MODULES = (story_commands, generate_commands, audio_commands, render_commands, demo)
+COMMAND_MODULES = (story_commands, generate_commands, audio_commands, render_commands, demo,
+                   consistency_commands)  # consistency after generate: it adds --takes/--pick
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -195,6 +197,10 @@ def cmd_character_add(args: argparse.Namespace) -> int:
         )
         store.add(character, label=f"Add character {args.name}")
         print(f"Added character {args.name} ({len(refs)} reference image(s)).")
+        from engine.ops.characters import reference_warnings
+
+        for warning in reference_warnings(args.ref or []):
+            print(f"storyreel: warning: {warning}", file=sys.stderr)
     return 0
 
 

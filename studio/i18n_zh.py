@@ -217,4 +217,8 @@ ENGINE_ZH: list[tuple[str, str]] = [
     (r"Saving the plan", "正在保存规划"), (r"script and cast imported", "剧本与角色已导入"),
     (r"music bed placed under the whole film", "背景音乐已铺满全片"),
     (r"Planned (\d+) shots in (\d+) scenes", r"已规划 \2 场共 \1 个镜头"),
+    (r"Scoring faces: frame (\d+)/(\d+)", r"正在比对面部：第 \1/\2 帧"),
+    (r"Reading reference faces", "正在读取参考图中的面部"),
+    (r"Identity scored", "角色一致性评分完成"),
+    (r"Identity does not apply", "不适用角色一致性评分"),
 ]

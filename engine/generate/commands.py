@@ -152,6 +152,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             quality=args.quality,
             overrides=overrides,
             memory_profile=args.memory_profile or "",
+            variants=getattr(args, "takes", 1),
         )
         labels = {s.id: shot_label(store, s) for s in shots}
         print(f"Queued {len(jobs)} job(s) with {args.backend} ({args.quality}).", file=sys.stderr)
@@ -173,6 +174,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                         pass
             raise
         final = [store.require(E.Job, j.id) for j in jobs]
+        args.finished_jobs = final  # for --pick (engine.commands.consistency)
     counts: dict[str, int] = {}
     for job in final:
         counts[str(job.status)] = counts.get(str(job.status), 0) + 1

@@ -349,3 +349,28 @@ def rows(store: Any, take: E.Take, threshold: float, label: str = "") -> list[di
                     "frames": c.get("frames", 0), "temporal": c.get("temporal"),
                     "faces_found": sum(identity.get("faces_per_frame", []))})
     return out
+
+
+def identity_of(store: Any, take: E.Take) -> dict[str, Any]:
+    """The take's stored scores, or why it has none (computed now, nothing written)."""
+    if take.identity:
+        return take.identity
+    reason = not_applicable_reason(store, take)
+    return {"status": NOT_APPLICABLE, "reason": reason} if reason else {}
+
+
+def drift_warnings(store: Any, threshold: float | None = None) -> list[str]:
+    """One sentence per approved take that drifted (export warns with these)."""
+    from engine.generate.requests import shot_label
+
+    limit = threshold_for(store, threshold)
+    out = []
+    for shot in store.shots():
+        take = store.get(E.Take, shot.approved_take_id) if shot.approved_take_id else None
+        if take is None or not drifted(take.identity, limit):
+            continue
+        low = [f"{c.get('name')} {c['score']:.2f}" for c in take.identity["characters"].values()
+               if c.get("score") is not None and c["score"] < limit]
+        out.append(f"The approved take of shot {shot_label(store, shot)} drifted from the "
+                   f"reference sheets ({', '.join(low)} < {limit:.2f}).")
+    return out

@@ -1,0 +1,1 @@
+"""Command modules of the ``storyreel`` CLI that call engine operations (above ``ops``)."""
