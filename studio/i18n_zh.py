@@ -48,6 +48,13 @@ ZH: dict[str, str] = {
     "Edit script": "编辑剧本",
     # storyboard
     "Scene": "场次", "Shot": "镜头", "Scene 1": "第1场", "stale": "过期",
+    "drift": "走样", "no face": "无人脸", "n/a": "不适用",
+    "Identity": "角色一致性", "threshold": "阈值", "Worst frame": "最差帧",
+    "Identity: not scored yet": "角色一致性：尚未评分",
+    "Identity: not applicable": "角色一致性：不适用",
+    "Identity: not applicable (animatic figures have no faces)":
+        "角色一致性：不适用（动态分镜的人偶没有面部）",
+    "Identity: no face found in this take": "角色一致性：此镜次中未找到人脸",
     "takes": "条", "take": "条",
     "Add a shot to this scene": "向本场添加镜头",
     "No scenes yet. Import or write a script, then Plan shots — or add a shot with the + "

@@ -157,16 +157,25 @@ def load_rgb(path: Path) -> np.ndarray:
         return np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
 
 
+_REFERENCE_CACHE: dict[tuple[int, str], np.ndarray | None] = {}  # (embedder, sha) → vector
+
+
 def reference_embeddings(store: Any, shas: list[str],
                          embedder: FaceEmbedder) -> list[np.ndarray]:
-    """One embedding per reference image that shows a face (its largest face)."""
+    """One embedding per reference image that shows a face (its largest face). Media is
+    content-addressed, so a warm process (the worker) embeds each reference once."""
     out = []
     for sha in shas:
-        if not store.media.exists(sha):
-            continue
-        faces = embedder.faces(load_rgb(store.media_path(sha)))
-        if faces:
-            out.append(max(faces, key=lambda f: f.size).embedding)
+        key = (id(embedder), sha)
+        if key not in _REFERENCE_CACHE:
+            if not store.media.exists(sha):
+                continue
+            faces = embedder.faces(load_rgb(store.media_path(sha)))
+            if len(_REFERENCE_CACHE) > 256:
+                _REFERENCE_CACHE.clear()
+            _REFERENCE_CACHE[key] = max(faces, key=lambda f: f.size).embedding if faces else None
+        if _REFERENCE_CACHE[key] is not None:
+            out.append(_REFERENCE_CACHE[key])
     return out
 
 
@@ -264,10 +273,11 @@ def score_take(store: Any, take_id: str, *, force: bool = False,
 
 
 def _cached(store: Any, take: E.Take, key: str) -> dict[str, Any] | None:
-    if take.identity.get("key") == key:
+    if take.identity.get("key") == key and well_formed(take.identity):
         return take.identity
     for other in store.all(E.Take, media=take.media):
-        if other.id != take.id and other.identity.get("key") == key:
+        if other.id != take.id and other.identity.get("key") == key and well_formed(
+                other.identity):
             copied = dict(other.identity, cached_from=other.id)
             store.update_derived(take, identity=copied)
             return copied
@@ -351,9 +361,36 @@ def rows(store: Any, take: E.Take, threshold: float, label: str = "") -> list[di
     return out
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(
+        value)
+
+
+def well_formed(identity: Any) -> bool:
+    """Stored scores come from a project file, which is untrusted input: only a record
+    shaped as ``score_take`` writes it is read (anything else counts as not scored)."""
+    if not isinstance(identity, dict) or identity.get("status") not in (
+            SCORED, NO_FACE, NOT_APPLICABLE):
+        return False
+    chars = identity.get("characters", {})
+    if not isinstance(chars, dict) or not all(isinstance(c, dict) for c in chars.values()):
+        return False
+    for c in chars.values():
+        if c.get("score") is not None and not _number(c["score"]):
+            return False
+        if not isinstance(c.get("worst") or {}, dict) or not isinstance(
+                c.get("temporal") or {}, dict):
+            return False
+    for name in ("score", "temporal"):
+        if identity.get(name) is not None and not _number(identity[name]):
+            return False
+    faces = identity.get("faces_per_frame", [])
+    return isinstance(faces, list) and all(_number(n) for n in faces)
+
+
 def identity_of(store: Any, take: E.Take) -> dict[str, Any]:
     """The take's stored scores, or why it has none (computed now, nothing written)."""
-    if take.identity:
+    if take.identity and well_formed(take.identity):
         return take.identity
     reason = not_applicable_reason(store, take)
     return {"status": NOT_APPLICABLE, "reason": reason} if reason else {}
@@ -367,10 +404,37 @@ def drift_warnings(store: Any, threshold: float | None = None) -> list[str]:
     out = []
     for shot in store.shots():
         take = store.get(E.Take, shot.approved_take_id) if shot.approved_take_id else None
-        if take is None or not drifted(take.identity, limit):
+        scores = identity_of(store, take) if take is not None else {}
+        if not drifted(scores, limit):
             continue
-        low = [f"{c.get('name')} {c['score']:.2f}" for c in take.identity["characters"].values()
+        low = [f"{c.get('name')} {c['score']:.2f}" for c in scores["characters"].values()
                if c.get("score") is not None and c["score"] < limit]
         out.append(f"The approved take of shot {shot_label(store, shot)} drifted from the "
                    f"reference sheets ({', '.join(low)} < {limit:.2f}).")
     return out
+
+
+def summary(store: Any, take: E.Take | None, threshold: float) -> tuple[str, float | None]:
+    """(badge word, score) of a take for a storyboard card or a take list."""
+    if take is None:
+        return "", None
+    scores = identity_of(store, take)
+    return badge(scores, threshold), scores.get("score") if scores.get(
+        "status") == SCORED else None
+
+
+def worst_frame(store: Any, take: E.Take) -> tuple[float, Any] | None:
+    """(time, RGB frame) of the take's lowest-scoring frame, decoded from its clip."""
+    scores = identity_of(store, take)
+    worst = [c["worst"] for c in scores.get("characters", {}).values() if c.get("worst")]
+    if not worst or not store.media.exists(take.media):
+        return None
+    target = min(worst, key=lambda w: w.get("score", 1.0))
+    t = float(target.get("time", 0.0)) if _number(target.get("time", 0.0)) else 0.0
+    best: tuple[float, Any] | None = None
+    for time_s, rgb in sample_frames(store.media_path(take.media), SAMPLE_FPS):
+        if best is None or abs(time_s - t) < abs(best[0] - t):
+            best = (time_s, rgb)
+        if time_s > t + 0.5:
+            break
+    return best

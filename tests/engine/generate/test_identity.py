@@ -139,17 +139,18 @@ def test_scores_are_cached_by_media_references_and_metric(
     monkeypatch.setattr(FaceEmbedder, "faces",
                         lambda self, image: calls.append(1) or real(self, image))
     first = score_takes(project, [take.id])[take.id]
-    assert len(calls) == 7  # 1 reference + 6 frames
+    made = len(calls)
+    assert made in (6, 7)  # 6 frames (+ the reference, unless this process embedded it)
     again = score_takes(project, [take.id])[take.id]
-    assert again == first and len(calls) == 7  # cached: no face searched
+    assert again == first and len(calls) == made  # cached: no face searched
     twin = _take(project, shot, media["a_still"])  # the same clip again: a copy, no work
     copied = score_takes(project, [twin.id])[twin.id]
     assert copied["cached_from"] == take.id and copied["key"] == first["key"]
-    assert len(calls) == 7
+    assert len(calls) == made
     # another reference image changes the key: scored again
     add_reference_images(project, ids["Eileen"], [media["ref_h"]])
     rescored = score_takes(project, [take.id])[take.id]
-    assert rescored["key"] != first["key"] and len(calls) > 7
+    assert rescored["key"] != first["key"] and len(calls) >= made + 6
 
 
 def test_best_of_n_picks_the_take_with_the_highest_score(
