@@ -36,6 +36,7 @@ test: $(VENV)/.full
 bench: $(VENV)/.full
 	$(BIN)/python bench/engine_overhead.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/identity.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) build *.egg-info

@@ -70,7 +70,7 @@ ZH: dict[str, str] = {
     "dialogue": "对白", "voice-over": "画外音", "off-screen": "画外", "narration": "旁白",
     "Kind": "类型", "Edit line kind": "修改台词类型",
     "running": "运行中", "done": "完成", "failed": "失败", "generate": "生成",
-    "voice": "配音", "export": "导出", "plan": "分镜规划",
+    "voice": "配音", "export": "导出", "plan": "分镜规划", "score": "一致性评分",
     # help
     "&Help": "帮助(&H)", "Keyboard shortcuts": "键盘快捷键", "Keyboard shortcuts…": "键盘快捷键…",
     "Command": "命令", "Keys": "按键", "Play / pause the preview": "播放/暂停预览",

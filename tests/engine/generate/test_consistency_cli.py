@@ -154,3 +154,48 @@ def test_bad_best_of_n_input_is_one_sentence_exit_2(cast: Any, capsys: Any, argv
     assert message in err and "Traceback" not in err
     with ProjectStore.open(cast.root) as store:
         assert store.all(E.Job) == []  # nothing queued
+
+
+def test_damaged_stored_scores_are_read_as_not_scored(cast: Any, photos: dict[str, Path],
+                                                      capsys: Any) -> None:
+    """A shared project file is untrusted: a mangled score record is neither trusted nor a
+    traceback; the next scoring replaces it."""
+    import sqlite3
+
+    take = import_take(cast, cast.shot.id, photos["a_move"]).result
+    for bad in ('{"status": "scored", "characters": [1, 2]}', '{"status": "scored", '
+                '"characters": {"x": {"score": "high"}}}', '[1, 2]'):
+        with sqlite3.connect(cast.root / "project.db") as db:
+            db.execute("UPDATE takes SET identity = ? WHERE id = ?", (bad, take.id))
+        rc = main(["consistency", str(cast.root), "--no-score", "--json"])
+        out, err = capsys.readouterr()
+        if bad.startswith("["):  # not even a mapping: the store refuses the file's row
+            assert rc == 2 and "damaged" in err and "Traceback" not in err
+            continue
+        assert rc == 0, err
+        (row,) = json.loads(out)
+        assert row["status"] == "not scored" and row["score"] is None
+    with sqlite3.connect(cast.root / "project.db") as db:
+        db.execute("UPDATE takes SET identity = ? WHERE id = ?",
+                   ('{"status": "scored", "key": "x", "characters": {"a": {"score": "hi"}}}',
+                    take.id))
+    assert main(["consistency", str(cast.root), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["status"] == "scored" and row["score"] > 0.6
+
+
+@pytest.mark.slow
+def test_identity_bench_prints_a_ratio() -> None:
+    import re
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[3]
+    proc = subprocess.run([sys.executable, "bench/identity.py", "--frames", "4", "--repeats",
+                           "1", "--size", "320x320"], capture_output=True, text=True, cwd=root,
+                          env={**__import__("os").environ, "PYTHONPATH": str(root)},
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"^  ratio score / bare\s*:\s*\d+\.\d{3}   \(target ≤ 1\.20\)$",
+                     proc.stdout, re.M), proc.stdout
+    assert re.search(r"^  score_take per frame\s*:\s*\d+\.\d{3} s", proc.stdout, re.M)
