@@ -33,8 +33,6 @@
 <message><source>Timeline</source><translation>时间线</translation></message>
 <message><source>Shot inspector</source><translation>镜头检查器</translation></message>
 <message><source>Preview</source><translation>预览</translation></message>
-<message><source>The timeline is not available in this build.</source><translation>此版本没有时间线。</translation></message>
-<message><source>The preview player is not available.</source><translation>预览播放器不可用。</translation></message>
 <message><source>Script → storyboard → cast → generate → review → export</source><translation>剧本 → 分镜 → 角色 → 生成 → 审片 → 导出</translation></message>
 <message><source>New project</source><translation>新建项目</translation></message>
 <message><source>Title</source><translation>标题</translation></message>
@@ -60,11 +58,20 @@
 <message><source>Script imported.</source><translation>剧本已导入。</translation></message>
 <message><source>Shots planned.</source><translation>分镜已规划。</translation></message>
 <message><source>Edit script</source><translation>编辑剧本</translation></message>
-<message><source>Script text saved. The script importer is not available in this build, so no scenes were made.</source><translation>剧本文本已保存。此版本没有剧本导入器，因此没有生成场次。</translation></message>
 <message><source>Scene</source><translation>场次</translation></message>
 <message><source>Shot</source><translation>镜头</translation></message>
 <message><source>Scene 1</source><translation>第1场</translation></message>
 <message><source>stale</source><translation>过期</translation></message>
+<message><source>drift</source><translation>走样</translation></message>
+<message><source>no face</source><translation>无人脸</translation></message>
+<message><source>n/a</source><translation>不适用</translation></message>
+<message><source>Identity</source><translation>角色一致性</translation></message>
+<message><source>threshold</source><translation>阈值</translation></message>
+<message><source>Worst frame</source><translation>最差帧</translation></message>
+<message><source>Identity: not scored yet</source><translation>角色一致性：尚未评分</translation></message>
+<message><source>Identity: not applicable</source><translation>角色一致性：不适用</translation></message>
+<message><source>Identity: not applicable (animatic figures have no faces)</source><translation>角色一致性：不适用（动态分镜的人偶没有面部）</translation></message>
+<message><source>Identity: no face found in this take</source><translation>角色一致性：此镜次中未找到人脸</translation></message>
 <message><source>takes</source><translation>条</translation></message>
 <message><source>take</source><translation>条</translation></message>
 <message><source>Add a shot to this scene</source><translation>向本场添加镜头</translation></message>
@@ -95,6 +102,7 @@
 <message><source>voice</source><translation>配音</translation></message>
 <message><source>export</source><translation>导出</translation></message>
 <message><source>plan</source><translation>分镜规划</translation></message>
+<message><source>score</source><translation>一致性评分</translation></message>
 <message><source>&amp;Help</source><translation>帮助(&amp;H)</translation></message>
 <message><source>Keyboard shortcuts</source><translation>键盘快捷键</translation></message>
 <message><source>Keyboard shortcuts…</source><translation>键盘快捷键…</translation></message>
@@ -169,7 +177,6 @@
 <message><source>Approve take</source><translation>通过版本</translation></message>
 <message><source>Select one take to approve.</source><translation>请选择一个版本来通过。</translation></message>
 <message><source>Select two takes to compare.</source><translation>请选择两个版本进行对比。</translation></message>
-<message><source>Take comparison is not available in this build.</source><translation>此版本不支持版本对比。</translation></message>
 <message><source>Media file:</source><translation>媒体文件：</translation></message>
 <message><source>Add character</source><translation>添加角色</translation></message>
 <message><source>Character sheet</source><translation>角色设定</translation></message>
