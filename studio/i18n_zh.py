@@ -155,7 +155,10 @@ ZH: dict[str, str] = {
 # comparison). They call self.tr() with their class as context; the dict translator
 # answers for any context.
 ZH_WIDGETS: dict[str, str] = {
-    "AI-content label": "AI 生成内容标识", "Add music {name}": "添加音乐 {name}",
+    "AI-content label": "AI 生成内容标识",
+    "Approved takes that drifted from the cast's reference images (exported as they are):":
+        "以下已通过的镜次与角色参考图不一致（仍按原样导出）：",
+    "Add music {name}": "添加音乐 {name}",
     "Add music…": "添加音乐…",
     "Approve this take": "通过这个版本", "Approved": "已通过",
     "Audio (*.wav *.mp3 *.m4a *.aac *.flac *.ogg *.opus)":

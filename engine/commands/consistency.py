@@ -15,7 +15,8 @@ def _printer(stream: Any = None) -> Any:
     last = [""]
 
     def progress(fraction: float, message: str = "") -> None:
-        if message and message != last[0] and not message.startswith("Scoring faces"):
+        if message and message != last[0] and message not in ("cached", "Identity scored") \
+                and not message.startswith("Scoring faces"):
             last[0] = message
             stream.write(f"  {message}\n")
             stream.flush()

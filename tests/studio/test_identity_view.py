@@ -62,3 +62,15 @@ def test_cards_show_identity_and_the_inspector_charts_it(window: Any, qtbot: Any
     inspector.refresh()
     qtbot.waitUntil(lambda: "not applicable" in panel.summary.text(), timeout=5000)
     assert not panel.chart.isVisibleTo(panel)
+
+
+def test_export_dialog_warns_about_drifted_approved_takes(qtbot: Any, tmp_path: Path) -> None:
+    from studio.export_dialog import ExportDialog
+
+    root, _shots = _project(tmp_path)
+    with ProjectStore.open(root) as store:
+        dialog = ExportDialog(store)
+        qtbot.addWidget(dialog)
+        assert dialog.drift_label.isVisibleTo(dialog)
+        assert "approved take of shot 1-2 drifted" in dialog.drift_label.text()
+        assert "1-1" not in dialog.drift_label.text()  # the good take is not approved
