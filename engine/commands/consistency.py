@@ -36,6 +36,23 @@ def _threshold(value: str | None) -> float | None:
     return x
 
 
+def _face_model(value: str) -> str:
+    """``dlib`` (the default metric) or a folder with one ArcFace-class .onnx model,
+    checked by loading it before it is saved."""
+    from pathlib import Path
+
+    from engine.generate.faces import FaceModelMissing, shared_embedder
+
+    if value.strip().lower() == "dlib":
+        return ""
+    folder = str(Path(value).expanduser().resolve())
+    try:
+        shared_embedder(folder)
+    except FaceModelMissing as exc:
+        raise UsageError(f"--face-model: {exc}") from None
+    return folder
+
+
 def _fmt(value: float | None) -> str:
     return "  -  " if value is None else f"{value:.3f}"
 
@@ -49,8 +66,10 @@ def cmd_consistency(args: argparse.Namespace) -> int:
 
     threshold = _threshold(args.threshold)
     with open_project(args.dir) as store:
-        if args.save_threshold or args.auto_score:
+        if args.save_threshold or args.auto_score or args.face_model:
             settings: dict[str, Any] = {}
+            if args.face_model:
+                settings[identity.FACE_MODEL_SETTING] = _face_model(args.face_model)
             if args.save_threshold:
                 if threshold is None:
                     raise UsageError("--save-threshold needs --threshold X.")
@@ -59,6 +78,7 @@ def cmd_consistency(args: argparse.Namespace) -> int:
                 settings[identity.AUTO_SCORE_SETTING] = args.auto_score == "on"
             set_project_fields(store, settings=settings)
         limit = identity.threshold_for(store, threshold)
+        metric = identity.metric_version(identity.embedder_for(store))
         shots = resolve_shots(store, args.shots if len(args.shots) > 1 else args.shots[0])
         takes = [t for s in shots for t in store.takes(s.id)]
         todo = [t.id for t in takes if identity.not_applicable_reason(store, t) is None]
@@ -77,7 +97,7 @@ def cmd_consistency(args: argparse.Namespace) -> int:
     if not rows:
         print("No takes in these shots yet; generate some first.")
         return 0
-    print(f"Identity threshold {limit:.2f} (metric {identity.METRIC_VERSION}).")
+    print(f"Identity threshold {limit:.2f} (metric {metric}).")
     print(f"{'shot':>6}  {'take':8}  {'character':14} {'score':>6} {'temporal':>8}  "
           f"{'worst':>14}  {'no face':>7}  flag")
     drifted = 0
@@ -168,6 +188,9 @@ def register(sub: Any) -> None:
                    help="keep --threshold as this project's threshold")
     p.add_argument("--auto-score", choices=["on", "off"],
                    help="score every new generated take (default on)")
+    p.add_argument("--face-model", metavar="FOLDER|dlib",
+                   help="score with an ArcFace-class ONNX model in FOLDER (kept for the "
+                        "project; cosine similarity, default threshold 0.3), or dlib again")
     p.add_argument("--rescore", action="store_true", help="score again, ignoring the cache")
     p.add_argument("--no-score", action="store_true",
                    help="only list the scores already kept (no scoring)")

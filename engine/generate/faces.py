@@ -72,12 +72,60 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.clip(1.0 - np.linalg.norm(np.asarray(a) - np.asarray(b)), 0.0, 1.0))
 
 
+class OnnxFaceEncoder:
+    """An ArcFace-class ONNX face embedding from a folder the user registers (optional):
+    one ``*.onnx`` file taking (1, 3, 112, 112) float RGB in -1..1 (aligned face chips)
+    and giving one embedding; compared by cosine similarity, as FaceSim reports. ONNX is a
+    protobuf graph, never a pickle; onnxruntime runs it on the CPU."""
+
+    CHIP = 112
+
+    def __init__(self, folder: str | Path) -> None:
+        import hashlib
+
+        folder = Path(folder).expanduser()
+        models = sorted(folder.glob("*.onnx")) if folder.is_dir() else []
+        if len(models) != 1:
+            raise FaceModelMissing(f"{folder} must be a folder holding one .onnx face "
+                                   f"embedding model (found {len(models)}).")
+        try:
+            import onnxruntime
+        except ImportError as exc:  # pragma: no cover - a dependency of sherpa-onnx
+            raise FaceModelMissing("ONNX face models need onnxruntime.") from exc
+        self.path = models[0]
+        digest = hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
+        self.metric = f"arcface-onnx-{digest}"
+        try:
+            self._session = onnxruntime.InferenceSession(
+                str(self.path), providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - any load failure: one sentence
+            raise FaceModelMissing(f"{self.path.name} cannot be loaded as an ONNX model "
+                                   f"({type(exc).__name__}).") from None
+        inputs = self._session.get_inputs()
+        shape = list(inputs[0].shape) if inputs else []
+        if len(inputs) != 1 or len(shape) != 4 or shape[1] != 3:
+            raise FaceModelMissing(f"{self.path.name} does not take one (N, 3, 112, 112) "
+                                   "image input, as ArcFace-class models do.")
+        self._input = inputs[0].name
+
+    def encode(self, chip: np.ndarray) -> np.ndarray:
+        x = (chip.astype(np.float32) - 127.5) / 127.5
+        out = self._session.run(None, {self._input: x.transpose(2, 0, 1)[None]})[0]
+        vector = np.asarray(out, dtype=np.float64).reshape(-1)
+        norm = float(np.linalg.norm(vector))
+        return vector / norm if norm > 0 else vector
+
+
 class FaceEmbedder:
     """Loads the models once; ``faces(rgb)`` finds and embeds every face in a picture.
+    With an ``OnnxFaceEncoder``, dlib still finds and aligns faces and the ONNX model
+    embeds the aligned 112×112 chips.
 
     dlib's objects are not safe to share between threads: calls are serialised."""
 
-    def __init__(self) -> None:
+    def __init__(self, encoder: OnnxFaceEncoder | None = None) -> None:
+        self.encoder = encoder
+        self.metric = encoder.metric if encoder is not None else METRIC
         try:
             import dlib
         except ImportError as exc:
@@ -118,8 +166,20 @@ class FaceEmbedder:
         rect = self._dlib.rectangle(*[int(v) for v in box])
         with self._lock:
             shape = self._aligner(rgb, rect)
-            vector = self._encoder.compute_face_descriptor(rgb, shape)
+            if self.encoder is not None:
+                chip = np.asarray(self._dlib.get_face_chip(rgb, shape, size=self.encoder.CHIP,
+                                                           padding=0.25))
+            else:
+                vector = self._encoder.compute_face_descriptor(rgb, shape)
+        if self.encoder is not None:
+            return self.encoder.encode(chip)
         return np.asarray(vector, dtype=np.float64)
+
+    def similarity(self, a: np.ndarray, b: np.ndarray) -> float:
+        """dlib: 1 - Euclidean distance; an ONNX model: cosine similarity (both 0..1)."""
+        if self.encoder is None:
+            return similarity(a, b)
+        return float(np.clip(np.dot(a, b), 0.0, 1.0))
 
     def faces(self, image: Any) -> list[Face]:
         """Every face found in the picture, detected, aligned and embedded."""
@@ -127,7 +187,8 @@ class FaceEmbedder:
         return [Face(box, score, self.embed(rgb, box)) for box, score in self.detect(rgb)]
 
 
-@lru_cache(maxsize=1)
-def shared_embedder() -> FaceEmbedder:
-    """One embedder per process (the worker keeps it warm between score jobs)."""
-    return FaceEmbedder()
+@lru_cache(maxsize=2)
+def shared_embedder(onnx_folder: str = "") -> FaceEmbedder:
+    """One embedder per process and model (the worker keeps it warm between score jobs):
+    dlib's ResNet, or the ONNX model in ``onnx_folder``."""
+    return FaceEmbedder(OnnxFaceEncoder(onnx_folder) if onnx_folder else None)

@@ -18,6 +18,12 @@ stricter than dlib's 0.6; on the public-domain test photos the same person score
 under motion, zoom, relighting, mirroring and recompression and the other person ≤ 0.4).
 Projects override it (settings ``identity_threshold``), so does ``--threshold``.
 
+Optional metric: a project can register a folder with one ArcFace-class ONNX model
+(``storyreel consistency DIR --face-model FOLDER``, setting ``identity_face_model``): dlib
+still detects and aligns faces, the model embeds 112×112 chips, and similarity is the
+cosine (comparable to published FaceSim numbers), default threshold 0.3. The model's
+content hash is part of the metric version, so switching metrics never mixes scores.
+
 Animatic takes draw stick figures, not faces: they are *not applicable* and never scored
 (shown as "n/a"); so are shots without characters or characters without references. A take
 where no face is found reports that (``no-face``) and is not called drifted.
@@ -39,13 +45,23 @@ from typing import Any
 import numpy as np
 
 from engine.errors import StoryreelError
-from engine.generate.faces import METRIC, MIN_FACE_PX, FaceEmbedder, shared_embedder, similarity
+from engine.generate.faces import (
+    METRIC,
+    MIN_FACE_PX,
+    FaceEmbedder,
+    FaceModelMissing,
+    shared_embedder,
+)
 from engine.jobs.progress import CancelToken, Progress, no_progress
 from engine.model import TakeKind
 from engine.model import entities as E
 
 METRIC_VERSION = f"{METRIC}/hog-5pt/1"
 DEFAULT_THRESHOLD = 0.5
+# an ArcFace-class ONNX model registered for the project: cosine similarity, whose usual
+# verification level is about 0.3 (different people rarely reach it)
+ONNX_DEFAULT_THRESHOLD = 0.3
+FACE_MODEL_SETTING = "identity_face_model"  # a folder with one .onnx; "" = dlib (default)
 SAMPLE_FPS = 8.0  # at most this many scored frames per second of video
 SCORED, NO_FACE, NOT_APPLICABLE = "scored", "no-face", "not-applicable"
 THRESHOLD_SETTING = "identity_threshold"
@@ -60,8 +76,9 @@ class IdentityError(StoryreelError):
 # --------------------------------------------------------------------------- settings
 def threshold_for(store: Any, override: float | None = None) -> float:
     """``override`` (``--threshold``), else the project's setting, else the default."""
-    value = override if override is not None else store.project.settings.get(
-        THRESHOLD_SETTING, DEFAULT_THRESHOLD)
+    settings = store.project.settings
+    default = ONNX_DEFAULT_THRESHOLD if settings.get(FACE_MODEL_SETTING) else DEFAULT_THRESHOLD
+    value = override if override is not None else settings.get(THRESHOLD_SETTING, default)
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -69,6 +86,19 @@ def threshold_for(store: Any, override: float | None = None) -> float:
     if not math.isfinite(x) or not 0.0 <= x <= 1.0:
         raise IdentityError(f"The identity threshold {value} is outside 0–1.")
     return x
+
+
+def embedder_for(store: Any) -> FaceEmbedder:
+    """The project's face embedder: dlib's ResNet, or the ONNX model folder it registered."""
+    folder = store.project.settings.get(FACE_MODEL_SETTING) or ""
+    try:
+        return shared_embedder(str(folder))
+    except FaceModelMissing as exc:
+        raise IdentityError(str(exc)) from None
+
+
+def metric_version(embedder: FaceEmbedder) -> str:
+    return f"{embedder.metric}/hog-5pt/1"
 
 
 def auto_score(store: Any) -> bool:
@@ -99,10 +129,11 @@ def references_of(store: Any, shot: E.Shot) -> dict[str, list[str]]:
     return out
 
 
-def score_key(take: E.Take, references: dict[str, list[str]]) -> str:
+def score_key(take: E.Take, references: dict[str, list[str]],
+              metric: str = METRIC_VERSION) -> str:
     """Take media + reference hashes + metric version + sampling: the scores' cache key."""
     facts = {"media": take.media, "refs": {k: references[k] for k in sorted(references)},
-             "metric": METRIC_VERSION, "sample_fps": SAMPLE_FPS}
+             "metric": metric, "sample_fps": SAMPLE_FPS}
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
 
 
@@ -199,7 +230,7 @@ def score_frames(frames: Iterator[tuple[float, Any]], references: dict[str, list
         faces_per_frame.append(len(faces))
         got: dict[str, tuple[float, np.ndarray]] = {}
         if faces and names:
-            sims = np.array([[max(similarity(f.embedding, r) for r in references[c])
+            sims = np.array([[max(embedder.similarity(f.embedding, r) for r in references[c])
                               for c in names] for f in faces])
             rows, cols = linear_sum_assignment(-sims)
             for r, c in zip(rows, cols, strict=True):
@@ -211,12 +242,12 @@ def score_frames(frames: Iterator[tuple[float, Any]], references: dict[str, list
         progress(min(0.99, (i + 1) / max(total, i + 1)),
                  f"Scoring faces: frame {i + 1}/{max(total, i + 1)}")
     return {"times": times, "faces_per_frame": faces_per_frame,
-            "characters": {c: _character_summary(per_char[c], vectors[c], times)
-                           for c in names}}
+            "characters": {c: _character_summary(per_char[c], vectors[c], times,
+                                                 embedder.similarity) for c in names}}
 
 
 def _character_summary(scores: list[float | None], vectors: list[np.ndarray],
-                       times: list[float]) -> dict[str, Any]:
+                       times: list[float], similarity: Any) -> dict[str, Any]:
     found = [(i, s) for i, s in enumerate(scores) if s is not None]
     summary: dict[str, Any] = {"per_frame": scores, "frames": len(scores),
                                "no_face_frames": len(scores) - len(found),
@@ -249,13 +280,14 @@ def score_take(store: Any, take_id: str, *, force: bool = False,
         return result
     shot = store.require(E.Shot, take.shot_id)
     refs = references_of(store, shot)
-    key = score_key(take, refs)
+    embedder = embedder or embedder_for(store)
+    metric = metric_version(embedder)
+    key = score_key(take, refs, metric)
     if not force:
         cached = _cached(store, take, key)
         if cached is not None:
             progress(1.0, "cached")
             return cached
-    embedder = embedder or shared_embedder()
     progress(0.0, "Reading reference faces")
     ref_vectors = {c: v for c, shas in refs.items()
                    if (v := reference_embeddings(store, shas, embedder))}
@@ -266,7 +298,8 @@ def score_take(store: Any, take_id: str, *, force: bool = False,
                           total=count_samples(video), progress=progress, cancel=cancel)
     cancel = cancel or CancelToken()
     cancel.check()
-    result = _finish(store, scored, refs, ref_vectors, key, time.perf_counter() - started)
+    result = _finish(store, scored, refs, ref_vectors, key, time.perf_counter() - started,
+                     metric)
     store.update_derived(take, identity=result)
     progress(1.0, "Identity scored")
     return result
@@ -285,7 +318,8 @@ def _cached(store: Any, take: E.Take, key: str) -> dict[str, Any] | None:
 
 
 def _finish(store: Any, scored: dict[str, Any], refs: dict[str, list[str]],
-            ref_vectors: dict[str, list[np.ndarray]], key: str, wall: float) -> dict[str, Any]:
+            ref_vectors: dict[str, list[np.ndarray]], key: str, wall: float,
+            metric: str) -> dict[str, Any]:
     characters: dict[str, Any] = {}
     for char_id in refs:
         character = store.get(E.Character, char_id)
@@ -299,7 +333,7 @@ def _finish(store: Any, scored: dict[str, Any], refs: dict[str, list[str]],
     n = len(scored["times"])
     return {
         "status": SCORED if values else NO_FACE,
-        "key": key, "metric": METRIC_VERSION, "sample_fps": SAMPLE_FPS,
+        "key": key, "metric": metric, "sample_fps": SAMPLE_FPS,
         "score": min(values) if values else None,
         "temporal": min(temporal) if temporal else None,
         "frames": n, "times": scored["times"], "faces_per_frame": scored["faces_per_frame"],

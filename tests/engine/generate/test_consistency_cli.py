@@ -199,3 +199,66 @@ def test_identity_bench_prints_a_ratio() -> None:
     assert re.search(r"^  ratio score / bare\s*:\s*\d+\.\d{3}   \(target ≤ 1\.20\)$",
                      proc.stdout, re.M), proc.stdout
     assert re.search(r"^  score_take per frame\s*:\s*\d+\.\d{3} s", proc.stdout, re.M)
+
+
+def _tiny_arcface(folder: Path, dims: int = 16) -> Path:
+    """An ArcFace-shaped ONNX model with random weights, built in the test session: one
+    (1, 3, 112, 112) image in, one embedding out (a real model has the same interface)."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(7)
+    weights = rng.standard_normal((3 * 112 * 112, dims)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["input"], ["flat"], axis=1),
+         helper.make_node("MatMul", ["flat", "w"], ["embedding"])],
+        "tiny-arcface",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 112, 112])],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, [1, dims])],
+        [numpy_helper.from_array(weights, "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    folder.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(folder / "arcface.onnx"))
+    return folder
+
+
+def test_an_onnx_face_model_folder_scores_through_the_same_path(
+        cast: Any, photos: dict[str, Path], tmp_path: Path, capsys: Any) -> None:
+    take = import_take(cast, cast.shot.id, photos["h_still"]).result
+    root = str(cast.root)
+    assert main(["consistency", root, "--json"]) == 0
+    (dlib_row,) = json.loads(capsys.readouterr().out)
+    folder = _tiny_arcface(tmp_path / "arcface")
+    assert main(["consistency", root, "--face-model", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "Identity threshold 0.30 (metric arcface-onnx-" in out
+    with ProjectStore.open(cast.root) as store:
+        scores = store.require(E.Take, take.id).identity
+    assert scores["metric"].startswith("arcface-onnx-") and scores["status"] == "scored"
+    (eileen,) = scores["characters"].values()
+    assert 0.0 <= eileen["score"] <= 1.0 and eileen["frames"] == 6
+    assert eileen["temporal"]["mean"] > 0.98  # a still photo: the same chip every frame
+    assert scores["score"] != dlib_row["score"]  # another metric, another cache key
+    # back to dlib: its own cached scores again
+    assert main(["consistency", root, "--face-model", "dlib", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["score"] == dlib_row["score"] and row["threshold"] == 0.5
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "must be a folder holding one .onnx face embedding model (found 0)"),
+    (b"not a graph", "cannot be loaded as an ONNX model"),
+])
+def test_a_bad_face_model_folder_is_one_sentence(cast: Any, tmp_path: Path, capsys: Any,
+                                                 content: bytes | None, message: str) -> None:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    if content is not None:
+        (folder / "face.onnx").write_bytes(content)
+    assert main(["consistency", str(cast.root), "--face-model", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    with ProjectStore.open(cast.root) as store:
+        assert "identity_face_model" not in store.project.settings  # nothing saved
