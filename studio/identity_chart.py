@@ -77,6 +77,8 @@ class IdentityPanel(QWidget):
         row.addWidget(self.worst)
         layout.addLayout(row)
         self.take_id: str | None = None
+        # the worst frame, decoded once per take and scoring
+        self._worst_cache: dict[tuple[str, str], tuple[QPixmap, float]] = {}
 
     def show_take(self, store: Any, take: Any) -> None:
         from engine.generate import identity
@@ -121,14 +123,20 @@ class IdentityPanel(QWidget):
     def _show_worst(self, store: Any, take: Any) -> None:
         from engine.generate import identity
 
-        found = identity.worst_frame(store, take)
-        if found is None:
-            self.worst.clear()
-            return
-        t, rgb = found
-        h, w = rgb.shape[:2]
-        image = QImage(rgb.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-        self.worst.setPixmap(QPixmap.fromImage(image).scaled(
-            self.worst.size(), Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.SmoothTransformation))
+        key = (take.id, str(take.identity.get("scored_at")))
+        if key not in self._worst_cache:
+            found = identity.worst_frame(store, take)
+            if found is None:
+                self.worst.clear()
+                return
+            t, rgb = found
+            h, w = rgb.shape[:2]
+            image = QImage(rgb.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+            if len(self._worst_cache) > 64:
+                self._worst_cache.clear()
+            self._worst_cache[key] = (QPixmap.fromImage(image).scaled(
+                self.worst.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation), t)
+        pixmap, t = self._worst_cache[key]
+        self.worst.setPixmap(pixmap)
         self.worst.setToolTip(tr("Worst frame") + f" @ {t:.2f}s")

@@ -136,12 +136,29 @@ def _generate_with_pick(inner: Any) -> Any:
                              "--takes N needs a model backend (see `storyreel models list`).")
         if args.pick and args.queue_only:
             raise UsageError("--pick waits for the takes to be made: drop --queue-only.")
+        if args.backend != "animatic" and not args.queue_only:
+            _say_scoring(args.dir)
         code = int(inner(args) or 0)
         if not args.pick:
             return code
         return _pick_groups(args, getattr(args, "finished_jobs", None) or [])
 
     return run
+
+
+def _say_scoring(project_dir: str) -> None:
+    """Tell the user why a generation run goes on after its last take (stderr)."""
+    from engine.errors import StoryreelError
+    from engine.generate.identity import auto_score
+
+    try:
+        with open_project(project_dir) as store:
+            on = auto_score(store)
+    except StoryreelError:
+        return  # the generate command reports a bad project in its own words
+    if on:
+        print("New takes are scored for identity after they are made (turn it off with "
+              "`storyreel consistency DIR --auto-score off`).", file=sys.stderr)
 
 
 def _pick_groups(args: argparse.Namespace, jobs: list[Any]) -> int:
