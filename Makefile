@@ -45,6 +45,7 @@ bench: $(VENV)/.full
 	$(BIN)/python bench/engine_overhead.py
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/script_import.py
+	$(BIN)/python bench/identity.py
 
 fuzz: $(VENV)/.full
 	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(BIN)/python bench/fuzz.py

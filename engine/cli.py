@@ -23,6 +23,7 @@ from typing import Any
 from engine import __version__, demo
 from engine.commands import audio as audio_commands
 from engine.commands import cast as cast_commands
+from engine.commands import consistency as consistency_commands
 from engine.commands import generate as generate_commands
 from engine.commands import handoff as handoff_commands
 from engine.commands import history as history_commands
@@ -41,7 +42,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # command modules, each with register(subparsers), in the order `storyreel -h` lists them
 COMMAND_MODULES = (cast_commands, shot_commands, history_commands, story_commands,
                    generate_commands, audio_commands, render_commands, demo,
-                   team_commands, series_commands, handoff_commands)
+                   team_commands, series_commands, handoff_commands,
+                   consistency_commands)  # consistency after generate: it adds --takes/--pick
 
 Handler = Callable[[argparse.Namespace], int]
 

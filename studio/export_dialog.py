@@ -357,6 +357,10 @@ class ExportDialog(QDialog):
         self.eta_label = QLabel(self)
         self.result_label = QLabel(self)
         self.result_label.setWordWrap(True)
+        self.drift_label = QLabel(self)  # approved takes that drifted (identity scores)
+        self.drift_label.setWordWrap(True)
+        self.drift_label.setStyleSheet("color: #f87171;")
+        self._show_drift(store)
         self.result_label.setTextInteractionFlags(
             self.result_label.textInteractionFlags() | _selectable())
         self.export_button = QPushButton(self.tr("Export"), self)
@@ -393,6 +397,7 @@ class ExportDialog(QDialog):
         buttons.addWidget(self.close_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.drift_label)
         layout.addSpacing(6)
         layout.addWidget(self.progress_bar)
         layout.addLayout(status_row)
@@ -400,6 +405,19 @@ class ExportDialog(QDialog):
         layout.addLayout(buttons)
         self._inputs = [self.preset_combo, self.path_edit, self.browse_button, self.burn_check,
                         self.srt_check, self.otio_check, self.label_combo, self.c2pa_check]
+
+    def _show_drift(self, store: Any) -> None:
+        from engine.errors import StoryreelError
+        from engine.generate.identity import drift_warnings
+
+        try:
+            warnings = drift_warnings(store) if store is not None else []
+        except StoryreelError:
+            warnings = []
+        self.drift_label.setVisible(bool(warnings))
+        self.drift_label.setText("\n".join(
+            [self.tr("Approved takes that drifted from the cast's reference images "
+                     "(exported as they are):")] + ["• " + w for w in warnings]))
 
     # ------------------------------------------------------------------ public API
     @property

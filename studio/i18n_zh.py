@@ -57,6 +57,13 @@ ZH: dict[str, str] = {
     "Edit script": "编辑剧本",
     # storyboard
     "Scene": "场次", "Shot": "镜头", "Scene 1": "第1场", "stale": "过期",
+    "drift": "走样", "no face": "无人脸", "n/a": "不适用",
+    "Identity": "角色一致性", "threshold": "阈值", "Worst frame": "最差帧",
+    "Identity: not scored yet": "角色一致性：尚未评分",
+    "Identity: not applicable": "角色一致性：不适用",
+    "Identity: not applicable (animatic figures have no faces)":
+        "角色一致性：不适用（动态分镜的人偶没有面部）",
+    "Identity: no face found in this take": "角色一致性：此镜次中未找到人脸",
     "takes": "条", "take": "条",
     "Add a shot to this scene": "向本场添加镜头",
     "No scenes yet. Import or write a script, then Plan shots — or add a shot with the + "
@@ -72,7 +79,7 @@ ZH: dict[str, str] = {
     "dialogue": "对白", "voice-over": "画外音", "off-screen": "画外", "narration": "旁白",
     "Kind": "类型", "Edit line kind": "修改台词类型",
     "running": "运行中", "done": "完成", "failed": "失败", "generate": "生成",
-    "voice": "配音", "export": "导出", "plan": "分镜规划",
+    "voice": "配音", "export": "导出", "plan": "分镜规划", "score": "一致性评分",
     # help
     "&Help": "帮助(&H)", "Keyboard shortcuts": "键盘快捷键", "Keyboard shortcuts…": "键盘快捷键…",
     "Command": "命令", "Keys": "按键", "Play / pause the preview": "播放/暂停预览",
@@ -162,7 +169,10 @@ ZH: dict[str, str] = {
 # comparison). They call self.tr() with their class as context; the dict translator
 # answers for any context.
 ZH_WIDGETS: dict[str, str] = {
-    "AI-content label": "AI 生成内容标识", "Add music {name}": "添加音乐 {name}",
+    "AI-content label": "AI 生成内容标识",
+    "Approved takes that drifted from the cast's reference images (exported as they are):":
+        "以下已通过的镜次与角色参考图不一致（仍按原样导出）：",
+    "Add music {name}": "添加音乐 {name}",
     "Add music…": "添加音乐…",
     "Approve this take": "通过这个版本", "Approved": "已通过",
     "Audio (*.wav *.mp3 *.m4a *.aac *.flac *.ogg *.opus)":
@@ -235,4 +245,8 @@ ENGINE_ZH: list[tuple[str, str]] = [
     (r"music bed placed under the whole film", "背景音乐已铺满全片"),
     (r"Planned (\d+) shots in (\d+) scenes", r"已规划 \2 场共 \1 个镜头"),
     (r"Exported (\d+) episodes", r"已导出 \1 集"), (r"Episode (\d+)", r"第 \1 集"),
+    (r"Scoring faces: frame (\d+)/(\d+)", r"正在比对面部：第 \1/\2 帧"),
+    (r"Reading reference faces", "正在读取参考图中的面部"),
+    (r"Identity scored", "角色一致性评分完成"),
+    (r"Identity does not apply", "不适用角色一致性评分"),
 ]

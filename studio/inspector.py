@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.generate import registry
+from engine.generate import identity, registry
 from engine.model import (
     CameraAngle,
     CameraMove,
@@ -50,6 +50,7 @@ from engine.model import (
 )
 from engine.story import composer
 from studio.i18n import tr
+from studio.identity_chart import IdentityPanel
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 KIND_COLUMN = 3  # the dialogue table's line-kind combo (speaker, line, emotion, kind)
@@ -268,6 +269,9 @@ class ShotInspector(QWidget):
         self.takes.setFixedHeight(120)
         self.takes.itemDoubleClicked.connect(lambda _item: self.play_selected())
         tl.addWidget(self.takes)
+        self.identity_panel = IdentityPanel()  # per-frame identity chart, worst frame
+        self.takes.itemSelectionChanged.connect(self._show_identity)
+        tl.addWidget(self.identity_panel)
         row = QHBoxLayout()
         self.play_button = QPushButton(tr("Play"))
         self.play_button.clicked.connect(self.play_selected)
@@ -404,15 +408,21 @@ class ShotInspector(QWidget):
     def _load_takes(self, shot: Shot) -> None:
         takes = self.store.takes(shot.id)
         signature = (shot.id, shot.approved_take_id,
-                     tuple((t.id, t.approved, t.thumbnail) for t in takes))
+                     tuple((t.id, t.approved, t.thumbnail, str(t.identity.get("scored_at")),
+                            str(t.identity.get("status"))) for t in takes))
         if signature == self._takes_signature:
             return
         self._takes_signature = signature
         selected = {str(i.data(ID_ROLE)) for i in self.takes.selectedItems()}
         self.takes.clear()
+        threshold = identity.threshold_for(self.store)
         for n, take in enumerate(takes, start=1):
             approved = take.id == shot.approved_take_id or take.approved
-            item = QListWidgetItem(f"#{n} {tr(str(take.kind))}" + (" ✓" if approved else ""))
+            word, score = identity.summary(self.store, take, threshold)
+            mark = f" · {score:.2f}" + (" ⚠" if word == "drift" else "") if score is not None \
+                else ""
+            item = QListWidgetItem(f"#{n} {tr(str(take.kind))}" + (" ✓" if approved else "")
+                                   + mark)
             item.setData(ID_ROLE, take.id)
             if take.thumbnail:
                 path = self.store.media_path(take.thumbnail)
@@ -422,6 +432,19 @@ class ShotInspector(QWidget):
             self.takes.addItem(item)
             if take.id in selected:
                 item.setSelected(True)
+        self._show_identity()
+
+    def _show_identity(self) -> None:
+        """The identity panel follows the selected take, else the one the film uses."""
+        shot = self.shot() if self.store is not None else None
+        takes = self.store.takes(shot.id) if shot is not None else []
+        chosen = {str(i.data(ID_ROLE)) for i in self.takes.selectedItems()}
+        picked = [t for t in takes if t.id in chosen]
+        if not picked and shot is not None:
+            from engine.render.timeline_builder import choose_take
+
+            picked = [t for t in [choose_take(shot, takes)] if t is not None]
+        self.identity_panel.show_take(self.store, picked[0] if picked else None)
 
     # ------------------------------------------------------------------ writing
     def commit(self, label: str, **fields: Any) -> None:

@@ -84,6 +84,8 @@ class Card:
     thumbnail: str | None  # a file path
     takes: int
     progress: float | None = None  # of the shot's queued/running generation job
+    identity: str = ""  # the shown take's identity badge: "", ok, drift, no face, n/a
+    identity_score: float | None = None
 
 
 def chosen_take(shot: Shot, takes: list[Any]) -> Any:
@@ -105,8 +107,25 @@ def card_for(store: Any, scene: Scene, shot: Shot, index: int,
         thumb = str(path) if path.is_file() else None
     stale = shot.status == ShotStatus.STALE or bool(shot.generation.get("stale"))
     camera = str(shot.camera_move) if shot.camera_move != "static" else str(shot.angle)
+    from engine.generate import identity
+
+    word, score = identity.summary(store, take, identity.threshold_for(store))
     return Card(shot.id, shot_label(scene.number, index + 1, episode), str(shot.size), camera,
-                shot.duration, str(shot.status), stale, thumb, len(takes))
+                shot.duration, str(shot.status), stale, thumb, len(takes),
+                identity=word, identity_score=score)
+
+
+IDENTITY_COLORS = {"ok": "#15803d", "drift": "#dc2626", "no face": "#b45309", "n/a": "#4b5563"}
+
+
+def identity_text(card: Card) -> str:
+    """The identity badge: "ID 0.86", "drift 0.31", "no face", "ID n/a" (UI language)."""
+    if card.identity in ("ok", "drift") and card.identity_score is not None:
+        word = "ID" if card.identity == "ok" else tr("drift")
+        return f"{word} {card.identity_score:.2f}"
+    if card.identity == "no face":
+        return tr("no face")
+    return f"ID {tr('n/a')}" if card.identity == "n/a" else ""
 
 
 def badge_texts(card: Card) -> list[str]:
@@ -167,6 +186,19 @@ class CardDelegate(QStyledItemDelegate):
             small.setBold(True)
             painter.setFont(small)
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, tr("stale"))
+        if identity_text(card):  # identity of the shown take (engine.generate.identity)
+            text = identity_text(card)
+            small = QFont(painter.font())
+            small.setPointSize(8)
+            small.setBold(card.identity == "drift")
+            painter.setFont(small)
+            width = painter.fontMetrics().horizontalAdvance(text) + 10
+            badge = QRect(thumb.left() + 4, thumb.top() + 4, width, 18)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(IDENTITY_COLORS.get(card.identity, "#4b5563")))
+            painter.drawRoundedRect(badge, 4, 4)
+            painter.setPen(QColor("white"))
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
 
         font = QFont(painter.font())
         font.setPointSize(10)

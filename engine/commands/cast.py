@@ -9,6 +9,7 @@ saved, ranges) are the operations', the same the studio's Cast tab gets.
 from __future__ import annotations
 
 import argparse
+import sys
 import json
 from typing import Any
 
@@ -77,6 +78,8 @@ def cmd_character_add(args: argparse.Namespace) -> int:
         character = changes.result
         print(f"Added character {character.name} "
               f"({len(character.reference_images)} reference image(s)).")
+        for warning in char_ops.reference_warnings(args.ref or []):
+            print(f"storyreel: warning: {warning}", file=sys.stderr)
     return 0
 
 

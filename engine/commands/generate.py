@@ -164,6 +164,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             quality=args.quality,
             overrides=overrides,
             memory_profile=args.memory_profile or "",
+            variants=getattr(args, "takes", 1),
         )
         labels = {s.id: shot_labels(store)[s.id] for s in shots}
         if store.is_linked:  # a team project: the render nodes run them
@@ -189,6 +190,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                         pass
             raise
         final = [store.require(E.Job, j.id) for j in jobs]
+        args.finished_jobs = final  # for --pick (engine.commands.consistency)
     counts: dict[str, int] = {}
     for job in final:
         counts[str(job.status)] = counts.get(str(job.status), 0) + 1

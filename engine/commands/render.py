@@ -44,11 +44,14 @@ def _progress_printer() -> Any:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from engine.generate.identity import drift_warnings
     from engine.render.export import export_film
 
     if getattr(args, "all_episodes", False):
         return _export_all(args)
     with open_project(args.dir) as store:
+        for warning in drift_warnings(store):  # exported all the same: the user decides
+            print(f"storyreel: warning: {warning}", file=sys.stderr)
         report = export_film(
             store, Path(args.out), preset=args.preset, srt=args.srt, otio=args.otio,
             burn_subtitles=not args.no_burn_subtitles, aigc_label=args.aigc_label,

@@ -43,10 +43,12 @@ class GenerationSpec:
     quality: str = "draft"
     overrides: dict[str, Any] = field(default_factory=dict)
     memory_profile: str = ""  # "" = pick from free VRAM
+    variant: int = 0  # best-of-N: take i of a group uses the shot's seed + i
 
     def to_params(self) -> dict[str, Any]:
         return {"backend": self.backend, "device": self.device, "quality": self.quality,
-                "overrides": dict(self.overrides), "memory_profile": self.memory_profile}
+                "overrides": dict(self.overrides), "memory_profile": self.memory_profile,
+                "variant": self.variant}
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> GenerationSpec:
@@ -55,6 +57,7 @@ class GenerationSpec:
             quality=str(params.get("quality", "draft")),
             overrides=dict(params.get("overrides") or {}),
             memory_profile=str(params.get("memory_profile", "")),
+            variant=int(params.get("variant", 0) or 0),
         )
 
     @property
@@ -142,6 +145,10 @@ def generate_shot(
     shot = store.require(E.Shot, shot_id)
     family, model_hash = family_of(spec.backend)
     settings = settings_for(store, shot, spec, family)
+    if spec.variant:  # another take of a best-of-N group: another seed, so another take
+        from engine.generate.requests import shot_seed
+
+        settings["seed"] = int(settings.get("seed", shot_seed(shot))) + spec.variant
     request = build_request(store, shot, settings)
     keyframes = (shot.first_keyframe, shot.last_keyframe)
     key = cache_key(request, family, model_hash, keyframes, storyboard=family == ANIMATIC)
@@ -320,5 +327,15 @@ def generate_now(
         def sub(fraction: float, message: str = "", _i: int = i) -> None:
             progress((_i + max(0.0, min(1.0, fraction))) / n, message)
 
-        takes.append(generate_shot(store, shot_id, spec, pool, sub, cancel).take)
+        take = generate_shot(store, shot_id, spec, pool, sub, cancel).take
+        takes.append(take)
+        _score_new_take(store, take, cancel)
     return takes
+
+
+def _score_new_take(store: Any, take: E.Take, cancel: CancelToken | None) -> None:
+    """The in-process twin of the worker's follow-up ``score`` job (animatics: none)."""
+    from engine.generate import identity
+
+    if identity.auto_score(store) and identity.not_applicable_reason(store, take) is None:
+        identity.score_take(store, take.id, cancel=cancel)

@@ -25,8 +25,9 @@ EXPORT = "export"
 MIX = "mix"
 PLAN = "plan"
 IMPORT_SCRIPT = "import-script"
+SCORE = "score"  # identity scores of takes (engine.generate.identity)
 LOCAL_KINDS = (VOICE, EXPORT, MIX, PLAN, IMPORT_SCRIPT)
-WORKER_KINDS = (GENERATE,)
+WORKER_KINDS = (GENERATE, SCORE)
 
 Handler = Callable[[Any, dict[str, Any], Progress, CancelToken], dict[str, Any]]
 
@@ -84,8 +85,26 @@ def _mix(store: Any, params: dict[str, Any], progress: Progress,
     return {"out_path": str(params["out_path"]), "report": report.to_dict()}
 
 
+def _score(store: Any, params: dict[str, Any], progress: Progress,
+           cancel: CancelToken) -> dict[str, Any]:
+    from engine.generate.identity import score_take
+
+    take_ids = list(params.get("take_ids") or [])
+    scores: dict[str, Any] = {}
+    n = max(1, len(take_ids))
+    for i, take_id in enumerate(take_ids):
+        def sub(fraction: float, message: str = "", _i: int = i) -> None:
+            progress((_i + max(0.0, min(1.0, fraction))) / n, message)
+
+        identity = score_take(store, take_id, force=bool(params.get("force")), progress=sub,
+                              cancel=cancel)
+        scores[take_id] = {"status": identity.get("status"), "score": identity.get("score")}
+    return {"scores": scores}
+
+
 HANDLERS: dict[str, Handler] = {
     VOICE: _voice, EXPORT: _export, PLAN: _plan, IMPORT_SCRIPT: _import_script, MIX: _mix,
+    SCORE: _score,
 }
 
 

@@ -38,9 +38,11 @@ class JobQueue:
     def enqueue_generation(
         self, shot_ids: list[str], backend: str = "animatic", device: str = "auto",
         quality: str = "draft", overrides: dict[str, Any] | None = None,
-        memory_profile: str = "",
+        memory_profile: str = "", variants: int = 1,
     ) -> list[E.Job]:
-        """One queued ``generate`` job per shot (validated now, so bad input fails early)."""
+        """One queued ``generate`` job per shot (validated now, so bad input fails early);
+        ``variants`` N > 1: N jobs per shot with seeds seed+0..N-1, one group per shot
+        (best-of-N: ``params["group"]``, ``params["variant"]``)."""
         from engine.generate.presets import QUALITIES
         from engine.generate.service import GenerationSpec, family_of, settings_for
 
@@ -58,13 +60,20 @@ class JobQueue:
         jobs = []
         for shot_id in shot_ids:  # bad settings fail here, before anything is queued
             settings_for(self.store, self.store.require(E.Shot, shot_id), spec, family)
+        if not 1 <= variants <= 64:
+            raise JobError(f"Takes per shot {variants} is outside 1–64.")
         with self.store.transaction("Queue generation"):
             for index, shot_id in enumerate(shot_ids):
-                params = {**spec.to_params(), "order": index}
-                job = E.Job(kind=GENERATE, params=params, shot_id=shot_id, created_at=_now(),
-                            model_key=spec.model_key, message="queued")
-                self.store.add(job)
-                jobs.append(job)
+                group = E.new_id() if variants > 1 else None
+                for variant in range(variants):
+                    params = {**spec.to_params(), "order": index * variants + variant,
+                              "variant": variant}
+                    if group:
+                        params.update(group=group, group_size=variants)
+                    job = E.Job(kind=GENERATE, params=params, shot_id=shot_id,
+                                created_at=_now(), model_key=spec.model_key, message="queued")
+                    self.store.add(job)
+                    jobs.append(job)
         return jobs
 
     def submit(self, kind: str, params: dict[str, Any] | None = None, *,

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from engine.errors import Cancelled, StoryreelError
+from engine.jobs.kinds import SCORE, WORKER_KINDS
 from engine.jobs.progress import CancelToken
 from engine.jobs.queue import GENERATE, JobQueue
 from engine.model import JobStatus
@@ -109,12 +110,18 @@ def run_job(store: Any, queue: JobQueue, job: E.Job, pool: Any,
     if on_event:
         on_event("started", job)
     try:
-        if job.kind != GENERATE:
+        if job.kind == SCORE:
+            from engine.jobs.kinds import run_kind
+
+            result = run_kind(store, job, progress, cancel)
+            outcome = None
+        elif job.kind != GENERATE:
             raise StoryreelError(f"This worker cannot run {job.kind!r} jobs.")
-        if job.shot_id is None:
+        elif job.shot_id is None:
             raise StoryreelError("The job names no shot.")
-        spec = GenerationSpec.from_params(job.params)
-        outcome = generate_shot(store, job.shot_id, spec, pool, progress, cancel)
+        else:
+            spec = GenerationSpec.from_params(job.params)
+            outcome = generate_shot(store, job.shot_id, spec, pool, progress, cancel)
     except Cancelled:
         queue.finish(job.id, JobStatus.CANCELLED, message="cancelled")
     except Exception as exc:  # noqa: BLE001 - a failed job is recorded, the queue goes on
@@ -123,15 +130,29 @@ def run_job(store: Any, queue: JobQueue, job: E.Job, pool: Any,
             pool.release()  # free what the failed run left behind; the next job reloads
         queue.finish(job.id, JobStatus.FAILED, message="failed", error=reason)
     else:
-        take = outcome.take
-        result = {"take_id": take.id, "media": take.media, "cache_hit": outcome.cache_hit,
-                  "wall_s": take.record.get("timings", {}).get("wall_s")}
-        queue.finish(job.id, JobStatus.DONE,
-                     message="cached" if outcome.cache_hit else "done", result=result)
+        if outcome is None:  # a score job
+            queue.finish(job.id, JobStatus.DONE, message="done", result=result)
+        else:
+            take = outcome.take
+            result = {"take_id": take.id, "media": take.media, "cache_hit": outcome.cache_hit,
+                      "wall_s": take.record.get("timings", {}).get("wall_s")}
+            queue.finish(job.id, JobStatus.DONE,
+                         message="cached" if outcome.cache_hit else "done", result=result)
+            queue_scoring(store, queue, take)
     final = store.get(E.Job, job.id) or job
     if on_event:
         on_event(str(final.status), final)
     return final.status
+
+
+def queue_scoring(store: Any, queue: JobQueue, take: E.Take) -> E.Job | None:
+    """A ``score`` job for a new take, unless the project turned scoring off or identity
+    does not apply to it (an animatic, no characters or references)."""
+    from engine.generate.identity import auto_score, not_applicable_reason
+
+    if not auto_score(store) or not_applicable_reason(store, take) is not None:
+        return None
+    return queue.submit(SCORE, {"take_ids": [take.id]}, shot_id=take.shot_id)
 
 
 def run_worker(project_dir: Path, *, once: bool = True, on_event: EventHandler | None = None,
@@ -164,7 +185,7 @@ def run_worker(project_dir: Path, *, once: bool = True, on_event: EventHandler |
         while True:
             if stop_flag.exists() or (parent_pid is not None and os.getppid() != parent_pid):
                 break
-            job = queue.claim_next(warm_key)
+            job = queue.claim_next(warm_key, kinds=WORKER_KINDS)
             if job is None:
                 if once:
                     break

@@ -232,6 +232,9 @@ class Take:
     cache_key: str = ""
     thumbnail: str | None = None  # sha256 of a PNG
     approved: bool = False
+    # identity scores against the cast's reference sheets (engine.generate.identity):
+    # derived, cached by media + reference hashes + metric version; {} = not scored yet
+    identity: dict[str, Any] = field(default_factory=dict)
     created_at: str = field(default_factory=utc_now)
     id: str = field(default_factory=new_id)
     version: int = field(default=0, compare=False, repr=False)  # row version; 0 = unsaved

@@ -46,6 +46,25 @@ def check_reference_files(paths: list[str | Path]) -> None:
             raise OpError(f"Reference {path.name} is not an image.")
 
 
+def reference_warnings(paths: list[str | Path]) -> list[str]:
+    """One sentence per reference image that makes a poor identity reference (no face,
+    several faces, a face too small); saved all the same (a costume sheet is still
+    useful to a model), but identity scores need one clear face."""
+    from engine.generate import identity
+    from engine.generate.faces import FaceModelMissing
+
+    out = []
+    for p in paths:
+        try:
+            problem = identity.reference_problem(identity.load_rgb(Path(p)))
+        except FaceModelMissing:
+            return []  # no face models installed: nothing to check with
+        if problem:
+            out.append(f"Reference {Path(p).name}: {problem}; identity scores need one "
+                       "clear face.")
+    return out
+
+
 def check_voice(store: ProjectStore, profile: VoiceProfile) -> VoiceProfile:
     """A voice that speaks a sample sentence, or OpError (nothing saved)."""
     for k in ("rate", "pitch", "volume"):
@@ -134,16 +153,18 @@ def set_character_fields(store: ProjectStore, character_id: str, *,
 
 def add_reference_images(store: ProjectStore, character_id: str, paths: list[str | Path], *,
                          replace: bool = False, author: str | None = None) -> Changes:
-    """Import image files as the character's references (all are checked first)."""
+    """Import image files as the character's references (all are checked first). The
+    result is the list of warnings about references without one clear face."""
     character = store.require(E.Character, character_id)
     check_reference_files(list(paths))
+    warnings = reference_warnings(list(paths))
     with operation(store, f"Add reference images of {character.name}", author) as out:
         shas = [store.media.import_file(p).sha256 for p in paths]
         refs = [] if replace else list(character.reference_images)
         refs += [s for s in shas if s not in refs]
         store.set_fields(E.Character, character.id, reference_images=refs, locked=True)
         derived.refresh(store, character_ids=[character.id])
-    return out[0]
+    return with_result(out[0], warnings)
 
 
 def edit_character(store: ProjectStore, character_id: str, *,

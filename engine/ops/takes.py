@@ -1,10 +1,13 @@
-"""Take operations: import, approve (the one implementation), keyframes, delete."""
+"""Take operations: import, approve (the one implementation), keyframes, delete, identity
+scores and best-of-N picks."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from engine.generate import importer
+from engine.generate import identity, importer
+from engine.jobs.progress import CancelToken, Progress, no_progress
 from engine.model import ShotStatus
 from engine.model import entities as E
 from engine.ops import derived
@@ -29,12 +32,17 @@ def approve_take(store: ProjectStore, take_id: str, *, author: str | None = None
         raise OpError(f"No take with id {take_id} in this project.")
     with operation(store, f"Approve take of shot {shot_label(store, take.shot_id)}",
                    author) as out:
-        for other in store.takes(take.shot_id):
-            if other.approved != (other.id == take.id):
-                store.set_fields(E.Take, other.id, approved=other.id == take.id)
-        store.set_fields(E.Shot, take.shot_id, approved_take_id=take.id,
-                         status=ShotStatus.APPROVED)
+        _approve(store, take)
     return with_result(out[0], store.require(E.Take, take.id))
+
+
+def _approve(store: ProjectStore, take: E.Take) -> None:
+    """Inside an operation: this take approved, the others of its shot not."""
+    for other in store.takes(take.shot_id):
+        if other.approved != (other.id == take.id):
+            store.set_fields(E.Take, other.id, approved=other.id == take.id)
+    store.set_fields(E.Shot, take.shot_id, approved_take_id=take.id,
+                     status=ShotStatus.APPROVED)
 
 
 def use_keyframe(store: ProjectStore, take_id: str, *, last: bool = False,
@@ -108,3 +116,54 @@ def set_keyframe(store: ProjectStore, shot_id: str, source: str | Path, *,
         derived.refresh(store, [shot.id], recompose=False)
     return with_result(out[0], {"media": asset.sha256, **origin})
 
+
+# --------------------------------------------------------------------------- identity
+def score_takes(store: ProjectStore, take_ids: list[str], *, force: bool = False,
+                progress: Progress = no_progress,
+                cancel: CancelToken | None = None) -> dict[str, dict[str, Any]]:
+    """Identity scores of takes (cached ones are reused; ``force`` scores again). Scores
+    are derived data kept with each take: logged as the engine's, never undone."""
+    out: dict[str, dict[str, Any]] = {}
+    n = max(1, len(take_ids))
+    for i, take_id in enumerate(take_ids):
+        def sub(fraction: float, message: str = "", _i: int = i) -> None:
+            progress((_i + max(0.0, min(1.0, fraction))) / n, message)
+
+        out[take_id] = identity.score_take(store, take_id, force=force, progress=sub,
+                                           cancel=cancel)
+    return out
+
+
+def pick_best_take(store: ProjectStore, take_ids: list[str], *, by: str = "identity",
+                   author: str | None = None, cancel: CancelToken | None = None) -> Changes:
+    """Best-of-N: approve the take of one shot with the highest identity score (ties: the
+    higher temporal consistency, then the earlier take) and record every take's scores in
+    the group on each of them. Unscored takes are scored first."""
+    if by != "identity":
+        raise OpError(f"Takes can be picked by identity, not by {by!r}.")
+    takes = [store.get(E.Take, t) for t in take_ids]
+    missing = [t for t, take in zip(take_ids, takes, strict=True) if take is None]
+    if missing or not takes:
+        raise OpError(f"No take with id {missing[0] if missing else '(none)'} in this project.")
+    shots = {t.shot_id for t in takes if t is not None}
+    if len(shots) != 1:
+        raise OpError("Best-of-N picks among takes of one shot; these belong to "
+                      f"{len(shots)} shots.")
+    scores = score_takes(store, [t.id for t in takes if t is not None], cancel=cancel)
+    ranked = sorted(scores, key=lambda t: identity.rank_key(scores[t]), reverse=True)
+    best = ranked[0]
+    if identity.rank_key(scores[best])[0] < 0:
+        reasons = sorted({s.get("reason") or "no face was found" for s in scores.values()})
+        raise OpError("None of these takes has an identity score (" + "; ".join(reasons)
+                      + "); approve one by hand.")
+    group = {"by": by, "picked": best, "takes": [
+        {"take": t, "status": scores[t].get("status"), "score": scores[t].get("score"),
+         "temporal": scores[t].get("temporal")} for t in take_ids]}
+    shot_id = next(iter(shots))
+    with operation(store, f"Pick the best of {len(take_ids)} takes of shot "
+                   f"{shot_label(store, shot_id)}", author) as out:
+        with store.deriving():
+            for t in take_ids:
+                store.set_fields(E.Take, t, identity={**scores[t], "group": group})
+        _approve(store, store.require(E.Take, best))
+    return with_result(out[0], store.require(E.Take, best))

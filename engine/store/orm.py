@@ -156,6 +156,7 @@ class TakeRow(Base):
     cache_key: Mapped[str] = mapped_column(String(64), default="", index=True)
     thumbnail: Mapped[str | None] = mapped_column(String(64), nullable=True)
     approved: Mapped[bool] = mapped_column(Boolean, default=False)
+    identity: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[str] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 

@@ -67,7 +67,7 @@ UNDOABLE_NAMES = frozenset(c.__name__ for c in UNDOABLE)
 # Job progress and media rows change often and are not edits: they are not logged.
 NOT_LOGGED_NAMES = frozenset({"Job", "MediaAsset", "ShotLock", "TeamMember"})
 # Fields that follow from other data: an undo leaves them as re-derived since.
-DERIVED_FIELDS: dict[str, tuple[str, ...]] = {"Shot": ("status", "prompt")}
+DERIVED_FIELDS: dict[str, tuple[str, ...]] = {"Shot": ("status", "prompt"), "Take": ("identity",)}
 ENTITY_BY_NAME: dict[str, type] = {cls.__name__: cls for cls in codec.ROW_OF}
 
 

@@ -74,6 +74,16 @@
 <message><source>Shot</source><translation>镜头</translation></message>
 <message><source>Scene 1</source><translation>第1场</translation></message>
 <message><source>stale</source><translation>过期</translation></message>
+<message><source>drift</source><translation>走样</translation></message>
+<message><source>no face</source><translation>无人脸</translation></message>
+<message><source>n/a</source><translation>不适用</translation></message>
+<message><source>Identity</source><translation>角色一致性</translation></message>
+<message><source>threshold</source><translation>阈值</translation></message>
+<message><source>Worst frame</source><translation>最差帧</translation></message>
+<message><source>Identity: not scored yet</source><translation>角色一致性：尚未评分</translation></message>
+<message><source>Identity: not applicable</source><translation>角色一致性：不适用</translation></message>
+<message><source>Identity: not applicable (animatic figures have no faces)</source><translation>角色一致性：不适用（动态分镜的人偶没有面部）</translation></message>
+<message><source>Identity: no face found in this take</source><translation>角色一致性：此镜次中未找到人脸</translation></message>
 <message><source>takes</source><translation>条</translation></message>
 <message><source>take</source><translation>条</translation></message>
 <message><source>Add a shot to this scene</source><translation>向本场添加镜头</translation></message>
@@ -104,6 +114,7 @@
 <message><source>voice</source><translation>配音</translation></message>
 <message><source>export</source><translation>导出</translation></message>
 <message><source>plan</source><translation>分镜规划</translation></message>
+<message><source>score</source><translation>一致性评分</translation></message>
 <message><source>&amp;Help</source><translation>帮助(&amp;H)</translation></message>
 <message><source>Keyboard shortcuts</source><translation>键盘快捷键</translation></message>
 <message><source>Keyboard shortcuts…</source><translation>键盘快捷键…</translation></message>
