@@ -9,8 +9,8 @@ saved, ranges) are the operations', the same the studio's Cast tab gets.
 from __future__ import annotations
 
 import argparse
-import sys
 import json
+import sys
 from typing import Any
 
 from engine.commands.common import UsageError, open_project, print_json

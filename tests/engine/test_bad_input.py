@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from media_factory import make_wav  # noqa: E402
+from tests.media_factory import make_wav
 
 SCRIPT = "第1场 夜 内 咖啡馆\n\n林雨：你终于来了。\n陈默：对不起，我来晚了。\n"
 
@@ -162,7 +160,7 @@ def test_pack_refuses_a_damaged_file(
 def test_refused_files_add_nothing_to_the_project(
     capsys: pytest.CaptureFixture[str], proj: Path, tmp_path: Path,
 ) -> None:
-    from media_factory import make_video
+    from tests.media_factory import make_video
 
     before = info(capsys, proj)
     silent = make_video(tmp_path / "silent.mp4", frames=4)
