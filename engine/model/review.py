@@ -4,6 +4,7 @@ assigned, who is editing now, and who is on the team with which role."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from engine.model.entities import new_id, utc_now
 
@@ -40,7 +41,9 @@ class ReviewNote:
     text: str = ""
     status: str = ""  # the status this note set, "" when it set none
     at: float | None = None  # seconds into the shot
-    created_at: str = field(default_factory=utc_now)
+    # to the microsecond: notes written in the same second keep their order
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(
+        timespec="microseconds"))
     id: str = field(default_factory=new_id)
     version: int = field(default=0, compare=False, repr=False)
 

@@ -92,9 +92,13 @@ def _now() -> datetime:
 
 
 def hold(store: ProjectStore, shot_id: str, user: str | None = None) -> ShotLock:
-    """Mark the shot as being edited by ``user`` (a heartbeat: call again to renew)."""
+    """Mark the shot as being edited by ``user`` (a heartbeat: call again to renew); a
+    shot someone else has open keeps their lock (the caller may still edit it)."""
     store.require(E.Shot, shot_id)
     who = user or store.author
+    holder = editing(store, shot_id)
+    if holder is not None and holder != who:
+        return store.require(ShotLock, shot_id)  # someone else has it open: they keep it
     until = (_now() + timedelta(seconds=LOCK_SECONDS)).isoformat()
     with store.transaction("Soft lock", undoable=False):
         if store.get(ShotLock, shot_id) is None:
