@@ -282,33 +282,16 @@ def _add_take(store: Any, shot: E.Shot, take: E.Take, *, cache_hit: bool) -> Non
 
 
 def resolve_shots(store: Any, selection: list[str] | str) -> list[E.Shot]:
-    """``all``, ``stale`` (stale, or never generated) or shot ids / id prefixes / labels."""
-    shots = store.shots()
-    if selection in ("all", ["all"]):
-        return shots
-    if selection in ("stale", ["stale"]):
+    """``all`` or ``stale`` (stale, or never generated) shots in film order. Single shots
+    are named through the one address syntax, ``engine.ops.addressing.resolve_shot``."""
+    which = selection[0] if isinstance(selection, list) and len(selection) == 1 else selection
+    if which == "all":
+        return store.shots()
+    if which == "stale":
         from engine.generate.staleness import needs_generation
 
-        return [s for s in shots if needs_generation(store, s)]
-    wanted = [selection] if isinstance(selection, str) else list(selection)
-    chosen: list[E.Shot] = []
-    labels = {}
-    for s in shots:
-        from engine.generate.requests import shot_label
-
-        labels[shot_label(store, s)] = s
-    for token in wanted:
-        matches = [s for s in shots if s.id == token] or [
-            s for s in shots if s.id.startswith(token)]
-        if not matches and token in labels:
-            matches = [labels[token]]
-        if len(matches) != 1:
-            why = "matches no shot" if not matches else "matches several shots"
-            raise StoryreelError(f"Shot {token!r} {why}; give an id, an id prefix or a label "
-                                 "like 2-3 (scene 2, shot 3).")
-        if matches[0] not in chosen:
-            chosen.append(matches[0])
-    return chosen
+        return [s for s in store.shots() if needs_generation(store, s)]
+    raise StoryreelError(f"Shot selection {selection!r} is neither 'all' nor 'stale'.")
 
 
 def generate_now(

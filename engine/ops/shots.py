@@ -16,6 +16,9 @@ SETTABLE = ("size", "angle", "camera_move", "duration", "action", "characters", 
             "narration", "prompt_override", "negative_prompt", "seed", "seed_locked",
             "first_keyframe", "last_keyframe", "status", "locked", "generation")
 USER_STATUSES = (ShotStatus.DRAFT, ShotStatus.READY)
+# editing these makes the shot the user's: re-planning the script keeps it (locked)
+USER_FIELDS = frozenset({"size", "angle", "camera_move", "duration", "action", "narration",
+                         "characters", "dialogue", "prompt_override", "negative_prompt"})
 MAX_DURATION = 120.0
 
 
@@ -83,9 +86,13 @@ def validate_line(store: ProjectStore, line: Any) -> E.DialogueLine:
 
 def set_shot_fields(store: ProjectStore, shot_id: str, *, author: str | None = None,
                     expected_version: int | None = None, **fields: Any) -> Changes:
-    """Set any of a shot's fields (validated); the prompt and status follow."""
+    """Set any of a shot's fields (validated); the prompt and status follow. An edit of
+    the shot's content (USER_FIELDS) locks it against re-planning unless ``locked`` is
+    given."""
     values = validate_shot_fields(store, fields)
     shot = store.require(E.Shot, shot_id)
+    if USER_FIELDS & set(values) and "locked" not in values and not shot.locked:
+        values["locked"] = True
     label = f"Edit shot {shot_label(store, shot_id)}"
     if set(values) == {"prompt_override"}:
         label = f"Edit prompt of shot {shot_label(store, shot_id)}"

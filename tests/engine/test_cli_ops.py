@@ -110,7 +110,9 @@ def test_shot_set_changes_exactly_the_fields_it_names(capsys, proj: Path) -> Non
     after = shots(capsys, proj)
     want = {"size": "CU", "angle": "low", "camera_move": "push-in", "duration": 3.5,
             "prompt_override": "雨夜霓虹", "negative_prompt": "blurry", "seed": 42,
-            "action": "她推门进来", "narration": "那一晚", "characters": ["林雨", "陈默"]}
+            "action": "她推门进来", "narration": "那一晚", "characters": ["林雨", "陈默"],
+            "locked": True}  # the user's shot now: re-planning keeps it
+    assert before["1-2"]["locked"] is False
     assert {k: after["1-2"][k] for k in want} == want
     untouched = set(before["1-2"]) - set(want) - DERIVED
     assert {k: after["1-2"][k] for k in untouched} == {k: before["1-2"][k] for k in untouched}
@@ -121,11 +123,22 @@ def test_shot_set_changes_exactly_the_fields_it_names(capsys, proj: Path) -> Non
     assert entry["author"] == "alice" and entry["op"] == "Edit shot 1-2"
     fields = {c["field"] for c in entry["changes"]}
     assert {"size", "angle", "camera_move", "duration", "prompt_override", "negative_prompt",
-            "seed", "action", "narration", "characters"} <= fields <= \
-        set(want) | {"characters", "prompt", "status"}
+            "seed", "action", "narration", "characters", "locked"} <= fields <= \
+        set(want) | {"prompt", "status"}
     # the same shot by its id prefix; a value equal to the current one logs nothing
     out = ok(capsys, "shot", "set", str(proj), after["1-2"]["id"][:8], "--size", "CU")
     assert "nothing changed" in out and history(capsys, proj)[0]["seq"] == entry["seq"]
+
+
+def test_a_shot_edited_in_the_cli_survives_re_planning(capsys, proj: Path) -> None:
+    ok(capsys, "shot", "set", str(proj), "1-2", "--action", "她把伞放下", "--size", "ECU")
+    planned_id = shots(capsys, proj)["1-3"]["id"]
+    ok(capsys, "shot", "set", str(proj), "1-3", "--size", "WS", "--no-lock")
+    ok(capsys, "plan", str(proj), "--llm", "none")
+    after = shots(capsys, proj)
+    assert (after["1-2"]["action"], after["1-2"]["size"]) == ("她把伞放下", "ECU")
+    unlocked = next(r for r in after.values() if r["id"] == planned_id)
+    assert unlocked["size"] != "WS"  # --no-lock: the planner's framing came back
 
 
 @pytest.mark.parametrize("argv, words", [

@@ -119,10 +119,12 @@ def test_history_outlives_the_process_and_redo_is_undo_of_undo(film, tmp_path) -
     assert again.stacks("me").done and again.undo_label.startswith("Edit") is not None
     history.undo(again, "me")
     assert again.require(Shot, shot_id).narration == ""
+    assert again.require(Shot, shot_id).locked is False
     history.redo(again, "me")
     assert again.require(Shot, shot_id).narration == "那天夜里"
     entry = again.history(limit=1)[0]
-    assert entry.kind == "redo" and [c.field for c in entry.changes] == ["narration"]
+    # the edit made the shot the user's (locked against re-planning): redone together
+    assert entry.kind == "redo" and [c.field for c in entry.changes] == ["narration", "locked"]
 
 
 def test_delete_and_undo_restore_the_shot_with_its_fields(film) -> None:
