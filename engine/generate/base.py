@@ -59,9 +59,14 @@ class GenerationRequest:
     duration: float = 3.0  # seconds the shot lasts in the film
     style: str = ""
     language: str = "zh"
+    # the scene's location reference (engine.model.Location): the animatic's backdrop and
+    # an extra reference for reference-conditioned models (counted in their budget)
+    location_image: Path | None = None
+    location_hash: str | None = None
 
     def reference_hashes(self) -> list[str]:
-        return [h for c in self.characters for h in c.image_hashes]
+        own = [h for c in self.characters for h in c.image_hashes]
+        return own + ([self.location_hash] if self.location_hash else [])
 
 
 @dataclass
