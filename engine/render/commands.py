@@ -126,13 +126,18 @@ def cmd_clip_edit(args: argparse.Namespace) -> int:
     with open_project(args.dir) as store:
         # found by label or id without building the film: a broken shot elsewhere
         # (or this one's bad trims) must not stop the user from fixing this edit
-        from engine.generate.requests import shot_label
+        from engine.model.shot_rules import match_label, project_shot_labels
 
-        matches = [s.id for s in store.shots()
-                   if shot_label(store, s) == args.shot or s.id.startswith(args.shot)]
+        labels = project_shot_labels(store)
+        matches = match_label(labels, args.shot) or [
+            i for i in labels if i.startswith(args.shot)]
         if len(matches) != 1:
-            raise UsageError(f"{args.shot!r} matches {len(matches)} shots; give a shot label "
-                             "like 1-2 (scene-shot) or a unique shot id prefix.")
+            listed = ", ".join(labels[i] for i in matches[:8])
+            which = f" ({listed})" if listed else ""
+            raise UsageError(
+                f"{args.shot!r} matches {len(matches)} shots{which}; give a shot label like "
+                "1-2 (scene-shot; E2 1-2 in a series) or a unique "
+                "shot id prefix.")
         edit = set_clip_edit(store, matches[0], **changes)
     print(f"Shot {args.shot}: trim {edit.trim_in}/{edit.trim_out} frames, speed ×{edit.speed:g}, "
           f"{edit.transition} {edit.transition_frames}f, {edit.gain_db:+.1f} dB.")

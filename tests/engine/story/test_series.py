@@ -384,3 +384,19 @@ def test_location_reference_is_the_animatic_backdrop_and_a_vace_reference(projec
     series.set_costume(project, chen.id, "scene", shot.scene_id, "黑色风衣")
     req = build_request(project, project.require(Shot, shot.id), settings)
     assert [c.costume for c in req.characters if c.name == "陈默"] == ["黑色风衣"]
+
+
+def test_clip_edit_takes_series_labels_and_lists_ambiguous_matches(project, capsys) -> None:
+    import_script_text(project, SERIES)
+    root = project.root
+    target = project.shots(project.scenes()[2].id)[1]
+    project.close()
+    assert _run("clip-edit", root, "1-1", "--speed", "1.5") == 2
+    err = capsys.readouterr().err
+    assert "matches 2 shots (E1 1-1, E2 1-1)" in err and "Traceback" not in err
+    assert _run("clip-edit", root, "2:1-2", "--speed", "1.5") == 0
+    from engine.model import ClipEdit
+    from engine.store import ProjectStore
+
+    with ProjectStore.open(root) as store:
+        assert store.require(ClipEdit, target.id).speed == 1.5
