@@ -323,6 +323,9 @@ def attach(window: Any) -> None:
     dock.navigator.set_store(store)
     window.locations.set_store(store)
     dock.setVisible(store is not None and len(store.episodes()) > 1)
+    menu = getattr(window, "view_menu", None)
+    if menu is not None and dock.toggleViewAction() not in menu.actions():
+        menu.addAction(dock.toggleViewAction())  # View ▸ Episodes
     bridge = getattr(window, "bridge", None)
     if store is not None and bridge is not None:
         def changed(changes: list[Any]) -> None:

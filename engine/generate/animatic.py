@@ -151,7 +151,11 @@ class Storyboard:
             tuple(c.name for c in request.characters)
             + tuple(ln.speaker for ln in request.dialogue),
         )
-        background = draw_background(self.canvas, look, self.height)
+        if request.location_image is not None:
+            # the location's reference picture is the backdrop; the figures stand in it
+            background = keyframe_canvas(request.location_image, self.canvas, "location")
+        else:
+            background = draw_background(self.canvas, look, self.height)
         mouths: dict[str, tuple[float, float, float]] = {}
         characters = draw_characters(request, self.canvas, frame, mouths)
         if CameraAngle(request.angle) is CameraAngle.DUTCH:

@@ -67,9 +67,14 @@ class GenerationRequest:
     film_fps: float = 0.0
     # where finished segments of a long shot are kept (resume after a crash; not an input)
     segment_cache: Path | None = None
+    # the scene's location reference (engine.model.Location): the animatic's backdrop and
+    # an extra reference for reference-conditioned models (counted in their budget)
+    location_image: Path | None = None
+    location_hash: str | None = None
 
     def reference_hashes(self) -> list[str]:
-        return [h for c in self.characters for h in c.image_hashes]
+        own = [h for c in self.characters for h in c.image_hashes]
+        return own + ([self.location_hash] if self.location_hash else [])
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.generate.base import CharacterRef, GenerationRequest, SpokenLine
 from engine.model import entities as E
+from engine.model.wardrobe import costume_for
 
 CACHE_KEY_VERSION = "storyreel-take-v1"
 # what a model backend actually consumes; the animatic also draws the storyboard facts
@@ -46,8 +47,9 @@ def build_request(store: Any, shot: E.Shot, settings: dict[str, Any]) -> Generat
         if c is None:
             continue
         names[c.id] = c.name
+        costume = costume_for(c, scene, store.costumes(c.id))  # the scene's wardrobe
         characters.append(CharacterRef(
-            name=c.name, appearance=c.appearance, costume=c.costume,
+            name=c.name, appearance=c.appearance, costume=costume,
             images=[store.media_path(sha) for sha in c.reference_images],
             image_hashes=list(c.reference_images),
         ))
@@ -87,6 +89,7 @@ def build_request(store: Any, shot: E.Shot, settings: dict[str, Any]) -> Generat
         language=str(project.language),
         film_fps=float(project.fps),
         segment_cache=Path(store.cache_dir) / "segments",
+        **_location_reference(store, scene),
     )
 
 
@@ -103,10 +106,20 @@ def _mouths(store: Any, shot: E.Shot) -> dict[int, list[tuple[float, float]]]:
             for p in line_layout(shot, clips) if p.line_index >= 0}
 
 
+def _location_reference(store: Any, scene: E.Scene | None) -> dict[str, Any]:
+    place = store.get(E.Location, scene.location_id) if scene and scene.location_id else None
+    if place is None or not place.reference_images:
+        return {}
+    sha = place.reference_images[0]
+    return {"location_image": store.media_path(sha), "location_hash": sha}
+
+
 def request_facts(request: GenerationRequest, *, storyboard: bool) -> dict[str, Any]:
     """The inputs of a request as JSON-ready values (paths replaced by content hashes)."""
     facts: dict[str, Any] = {k: _plain(getattr(request, k)) for k in MODEL_INPUTS}
     facts["references"] = [[c.name, c.image_hashes] for c in request.characters]
+    if request.location_hash:  # only when set: takes without one keep their cache keys
+        facts["location_reference"] = request.location_hash
     if storyboard:
         facts.update({
             "shot_label": request.shot_label, "size": str(request.size),

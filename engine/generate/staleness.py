@@ -45,6 +45,9 @@ def fingerprint(store: Any, shot: E.Shot) -> str:
             c = dataclasses.replace(c, costume=costume_for(c, scene, store.costumes(cid)))
         chars.append([cid] + ([getattr(c, k) for k in CHARACTER_FIELDS] if c else []))
     facts["character_facts"] = chars
+    place = store.get(E.Location, scene.location_id) if scene and scene.location_id else None
+    if place is not None and place.reference_images:  # only when set: old takes keep theirs
+        facts["location_refs"] = list(place.reference_images)
     blob = json.dumps(facts, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 

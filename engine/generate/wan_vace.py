@@ -12,7 +12,8 @@ MAX_REFERENCES = 4
 
 class WanVaceBackend(DiffusersBackend):
     """Text + character sheets → clip. Each character in frame contributes its first
-    reference image (then further ones while fewer than MAX_REFERENCES are used)."""
+    reference image (then further ones while fewer than MAX_REFERENCES are used); the
+    scene's location reference takes one place of the budget when there is room."""
 
     family = "wan-vace"
     continuation = "tail-frames"
@@ -25,6 +26,8 @@ class WanVaceBackend(DiffusersBackend):
                 if i < len(character.images) and len(chosen) < MAX_REFERENCES:
                     sha = character.image_hashes[i] if i < len(character.image_hashes) else ""
                     chosen.append((sha, character.images[i]))
+        if request.location_image is not None and len(chosen) < MAX_REFERENCES:
+            chosen.append((request.location_hash or "", request.location_image))
         kwargs = self._common_kwargs(request, generator, on_step)
         kwargs["num_frames"] = request.frames
         if chosen:

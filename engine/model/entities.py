@@ -101,6 +101,10 @@ class Character:
     costume: str = ""  # the default costume; Costume rows vary it per episode or scene
     personality: str = ""
     role: str = ""  # who they are to the others (苏晴的母亲): never drawn, never in prompts
+    # English looks for CLIP-based models in a Chinese project (the LLM planner or the user
+    # fills them; one language per prompt)
+    appearance_en: str = ""
+    costume_en: str = ""
     description: str = ""
     voice: VoiceProfile = field(default_factory=VoiceProfile)
     reference_images: list[str] = field(default_factory=list)  # media sha256, in order

@@ -13,6 +13,7 @@ newest generated or imported take, else the newest animatic, else None (a slate)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -58,6 +59,24 @@ def shot_labels(scenes: Iterable[Scene], shots: Iterable[Shot],
         labels[shot.id] = shot_label(number.get(shot.scene_id), counters[shot.scene_id],
                                      episode.get(shot.scene_id))
     return labels
+
+
+_ADDRESS = re.compile(r"\s*(?:(?:[Ee](\d+)\s*[\s:-]|(\d+)\s*:)\s*)?(\d+)\s*-\s*(\d+)\s*")
+
+
+def match_label(labels: dict[str, str], address: str) -> list[str]:
+    """The ids whose label an address names: ``E2 1-3`` / ``2:1-3`` / ``E2-1-3`` name one
+    episode's shot; a plain ``1-3`` names that shot in every episode (ambiguous in a
+    series). Empty when the address is not a label."""
+    m = _ADDRESS.fullmatch(str(address))
+    if not m:
+        return []
+    episode = m.group(1) or m.group(2)
+    base = f"{int(m.group(3))}-{int(m.group(4))}"
+    if episode:
+        wanted = {f"E{int(episode)} {base}"}
+        return [i for i, label in labels.items() if label in wanted]
+    return [i for i, label in labels.items() if label == base or label.endswith(f" {base}")]
 
 
 def project_shot_labels(store: Any) -> dict[str, str]:

@@ -19,7 +19,8 @@ from engine.store.media import probe
 from engine.store.project import ProjectStore
 
 SETTABLE = ("name", "age", "gender", "appearance", "costume", "personality", "description",
-            "role", "reference_images", "lora_path", "locked", "voice")
+            "role", "appearance_en", "costume_en", "reference_images", "lora_path", "locked",
+            "voice")
 GENDERS = ("", "female", "male", "unknown")
 GENDER_ALIASES = {"f": "female", "女": "female", "m": "male", "男": "male", "?": "unknown"}
 

@@ -16,7 +16,8 @@ from engine.store.project import ProjectStore
 from engine.story import composer
 
 SHOT_INPUTS = set(staleness.SHOT_FIELDS) | {"scene_id", "dialogue", "narration"}
-CAST_INPUTS = set(staleness.CHARACTER_FIELDS) | {"name", "age", "gender"}
+CAST_INPUTS = set(staleness.CHARACTER_FIELDS) | {"name", "age", "gender", "appearance_en",
+                                                 "costume_en"}
 SCENE_INPUTS = {"location", "setting", "time_of_day", "weather", "lighting", "description",
                 "heading"}
 

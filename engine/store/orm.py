@@ -64,6 +64,8 @@ class CharacterRow(Base):
     costume: Mapped[str] = mapped_column(Text, default="")
     personality: Mapped[str] = mapped_column(Text, default="")
     role: Mapped[str] = mapped_column(Text, default="")
+    appearance_en: Mapped[str] = mapped_column(Text, default="")
+    costume_en: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")
     voice: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     reference_images: Mapped[list[Any]] = mapped_column(JSON, default=list)

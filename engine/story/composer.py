@@ -301,16 +301,20 @@ def compose_parts(shot: Shot, scene: Scene, characters_in_frame: list[Character]
         framing = f"over-the-shoulder {framing}"
     parts.append(_Part(framing, 10))
 
-    # who: the first character is the subject, the rest are secondary
+    # who: the first character is the subject, the rest are secondary; a Chinese project's
+    # CLIP prompt takes the English looks (appearance_en / costume_en) and never the Chinese
+    english_only = project.language is Language.CHINESE
     for i, c in enumerate(chars):
+        look, outfit = ((c.appearance_en, c.costume_en) if english_only
+                        else (c.appearance, _clean_costume(c.costume)))
         who = person_phrase(c)
-        if c.appearance.strip():
-            who += f" with {c.appearance.strip().rstrip('。.')}"
+        if look.strip():
+            who += f" with {look.strip().rstrip('。.')}"
         second = ", seen over the shoulder of " if over_shoulder else ", and "
         sep = ", " if clip else (" of " if i == 0 else second)
         parts.append(_Part(who, 9 if i == 0 else 6, sep))
-        if c.costume.strip():
-            parts.append(_Part(f"wearing {_clean_costume(c.costume)}", 7 if i == 0 else 4))
+        if outfit.strip():
+            parts.append(_Part(f"wearing {outfit.strip()}", 7 if i == 0 else 4))
 
     if shot.angle is not CameraAngle.EYE_LEVEL and not over_shoulder:
         parts.append(_Part(ANGLE_WORDS[shot.angle], 6))
@@ -470,6 +474,20 @@ def compose_negative(project: Project, family: str = "t5") -> str:
     parts = [_Part(extra, 9), _Part(NEGATIVE[family], 5)] if extra else \
         [_Part(NEGATIVE[family], 5)]
     return fit_parts(parts, family)
+
+
+def english_look_warning(project: Project, characters: Iterable[Character]) -> str:
+    """One line when a Chinese project prompts a CLIP-based model for characters whose
+    English looks are empty (their look is then left out rather than mixed in)."""
+    if project.language is not Language.CHINESE or project_family(project) != "clip":
+        return ""
+    missing = [c.name for c in characters if (c.appearance.strip() and not c.appearance_en.strip())
+               or (c.costume.strip() and not c.costume_en.strip())]
+    if not missing:
+        return ""
+    return (f"CLIP-based prompts need English looks: {', '.join(missing[:6])} "
+            f"{'has' if len(missing) == 1 else 'have'} none (set appearance_en/costume_en, "
+            "or plan with an LLM); their looks are left out of those prompts.")
 
 
 def project_family(project: Project) -> str:

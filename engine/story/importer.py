@@ -491,6 +491,11 @@ def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[Sho
     report.characters = len(script.characters)
     report.shots = sum(1 for shot in store.all(Shot) if shot.scene_id in seen)
     report.warnings.extend(script.warnings)
+    from engine.story.composer import english_look_warning
+
+    look = english_look_warning(store.project, store.characters())
+    if look:
+        report.warnings.append(look)
     language = store.project.language
     if script.language is not language:
         report.warnings.append(

@@ -31,6 +31,7 @@ def test_navigator_shows_one_episode_at_a_time(window: Any, qtbot: Any, tmp_path
     store = _open_series(window, qtbot, tmp_path)
     nav = window.episodes_dock.navigator
     assert window.episodes_dock.isVisibleTo(window)
+    assert window.episodes_dock.toggleViewAction() in window.view_menu.actions()
     assert nav.table.rowCount() == 2
     assert [nav.table.item(r, 1).text() for r in range(2)] == ["重逢", "真相"]
     assert nav.table.item(0, 2).text() == "5" and nav.table.item(1, 4).text() == "0/6"

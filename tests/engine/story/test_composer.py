@@ -172,3 +172,21 @@ def test_a_chinese_project_prompts_wan_and_ltx_in_chinese_only() -> None:
     assert estimate_tokens(prompt, "t5") <= FAMILY_LIMITS["t5"]
     clip = compose_prompt(shot, SCENE, [LIN], zh, "sdxl")
     assert clip.lower().startswith("close-up")  # CLIP families read English tags
+
+
+def test_a_chinese_projects_clip_prompts_use_english_looks_or_warn() -> None:
+    from engine.story.composer import english_look_warning
+
+    zh = Project(title="t", settings={"prompt_family": "sdxl"})
+    shot = _shot()
+    bare = compose_prompt(shot, SCENE, [LIN], zh, "sdxl")
+    assert "齐肩" not in bare and "米色" not in bare  # no Chinese look in an English prompt
+    warning = english_look_warning(zh, [LIN])
+    assert "林雨" in warning and warning.count(".") == 1
+    dressed = Character(name="林雨", gender="female", age="26", appearance="齐肩黑色长发",
+                        costume="米色风衣", appearance_en="shoulder-length black hair",
+                        costume_en="beige trench coat", id=LIN.id)
+    clip = compose_prompt(shot, SCENE, [dressed], zh, "sdxl")
+    assert "shoulder-length black hair" in clip and "wearing beige trench coat" in clip
+    assert english_look_warning(zh, [dressed]) == ""
+    assert english_look_warning(Project(title="t"), [LIN]) == ""  # t5: prompts are Chinese

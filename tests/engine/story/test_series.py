@@ -345,3 +345,58 @@ def test_an_older_project_migrates_to_one_episode(tmp_path) -> None:
         (shot,) = store.shots()
         assert shot_labels(store)[shot.id] == "1-1"  # one episode: plain labels
     assert len(list(work.glob("project.v1.*.bak.db"))) == 1
+
+
+def test_location_reference_is_the_animatic_backdrop_and_a_vace_reference(project,
+                                                                         tmp_path) -> None:
+    import av
+    import numpy as np
+    from PIL import Image
+
+    from engine.generate.animatic import AnimaticBackend
+    from engine.generate.requests import build_request, cache_key
+    from engine.jobs.progress import CancelToken, no_progress
+
+    import_script_text(project, SERIES)
+    street = project.all(Location, name="街道")[0]
+    shot = project.shots(resolve_scene(project, "E1 2").id)[0]  # wide, 陈默 under a lamp
+    settings = {"width": 64, "height": 112, "frames": 9, "fps": 24, "steps": 1,
+                "guidance": 1.0}
+    plain = build_request(project, shot, settings)
+    assert plain.location_image is None
+    green = tmp_path / "street.png"
+    Image.new("RGB", (90, 160), (20, 200, 40)).save(green)
+    series.set_location_references(project, street.id, [green])
+    shot = project.require(Shot, shot.id)
+    req = build_request(project, shot, settings)
+    assert req.location_hash == project.require(Location, street.id).reference_images[0]
+    assert req.location_hash in req.reference_hashes()
+    key = ("x", "0", (None, None))
+    assert cache_key(req, *key, storyboard=True) != cache_key(plain, *key, storyboard=True)
+    out = AnimaticBackend().generate(req, tmp_path / "a.mp4", no_progress, CancelToken())
+    with av.open(str(out.video)) as container:
+        frame = next(container.decode(video=0)).to_ndarray(format="rgb24").astype(int)
+    green_share = float((np.abs(frame - np.array([20, 200, 40])).max(axis=2) < 50).mean())
+    assert green_share > 0.3  # the reference picture is behind the figure
+    # the scene's wardrobe reaches the request too
+    chen = project.character_by_name("陈默")
+    assert chen is not None
+    series.set_costume(project, chen.id, "scene", shot.scene_id, "黑色风衣")
+    req = build_request(project, project.require(Shot, shot.id), settings)
+    assert [c.costume for c in req.characters if c.name == "陈默"] == ["黑色风衣"]
+
+
+def test_clip_edit_takes_series_labels_and_lists_ambiguous_matches(project, capsys) -> None:
+    import_script_text(project, SERIES)
+    root = project.root
+    target = project.shots(project.scenes()[2].id)[1]
+    project.close()
+    assert _run("clip-edit", root, "1-1", "--speed", "1.5") == 2
+    err = capsys.readouterr().err
+    assert "matches 2 shots (E1 1-1, E2 1-1)" in err and "Traceback" not in err
+    assert _run("clip-edit", root, "2:1-2", "--speed", "1.5") == 0
+    from engine.model import ClipEdit
+    from engine.store import ProjectStore
+
+    with ProjectStore.open(root) as store:
+        assert store.require(ClipEdit, target.id).speed == 1.5

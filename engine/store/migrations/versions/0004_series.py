@@ -1,4 +1,5 @@
-"""Schema 4: a project is a series: episodes, locations, wardrobe variants, character roles.
+"""Schema 4: a project is a series: episodes, locations, wardrobe variants, character roles
+and English looks (for CLIP-based models in a Chinese project).
 
 Every existing scene is filed under one episode (number 1); every distinct scene location
 becomes a Location row the scenes point at.
@@ -55,6 +56,8 @@ def upgrade() -> None:
     op.create_index("ix_scenes_episode_id", "scenes", ["episode_id"])
     with op.batch_alter_table("characters") as batch:
         batch.add_column(sa.Column("role", sa.Text, nullable=False, server_default=""))
+        batch.add_column(sa.Column("appearance_en", sa.Text, nullable=False, server_default=""))
+        batch.add_column(sa.Column("costume_en", sa.Text, nullable=False, server_default=""))
 
     conn = op.get_bind()
     if conn.execute(sa.text("SELECT COUNT(*) FROM project")).scalar():
@@ -75,6 +78,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("characters") as batch:
+        batch.drop_column("costume_en")
+        batch.drop_column("appearance_en")
         batch.drop_column("role")
     op.drop_index("ix_scenes_episode_id", "scenes")
     with op.batch_alter_table("scenes") as batch:
