@@ -86,7 +86,7 @@ def test_every_dialog_string_is_translated() -> None:
 def test_export_dialog_signs_with_c2pa(qtbot, project, tmp_path: Path, monkeypatch) -> None:
     from engine.interchange.c2pa_sign import verify_file
 
-    monkeypatch.setenv("STORYREEL_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("STORYREEL_HOME", str(tmp_path / "config"))
     make_tiny_project(project, tmp_path, durations=(1.0,))
     dlg = ExportDialog(project)
     qtbot.addWidget(dlg)
