@@ -49,6 +49,7 @@ from engine.jobs.progress import CancelToken, Eta, Progress, no_progress
 from engine.model import Aspect, Language
 from engine.render import export
 from engine.render.presets import PRESETS
+from studio.handoff_dialog import HandoffDialog
 from studio.i18n import tr_engine
 from studio.jobs_dock import format_eta
 
@@ -555,8 +556,6 @@ class ExportDialog(QDialog):
         QMessageBox.warning(self, self.tr("Export failed"), message)
 
     def open_handoff(self) -> Any:
-        from studio.handoff_dialog import HandoffDialog
-
         self.handoff_dialog = HandoffDialog(self.store, self)
         self.handoff_dialog.show()
         return self.handoff_dialog

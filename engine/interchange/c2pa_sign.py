@@ -68,9 +68,10 @@ def _lib() -> Any:
 
 
 def config_dir() -> Path:
-    from platformdirs import user_config_dir
+    """The per-user config folder (``$STORYREEL_HOME`` or the platform's)."""
+    from engine.generate.registry import storyreel_home
 
-    return Path(os.environ.get("STORYREEL_CONFIG_DIR") or user_config_dir("storyreel"))
+    return storyreel_home()
 
 
 def _write_private(path: Path, data: bytes) -> None:

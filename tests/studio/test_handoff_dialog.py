@@ -10,7 +10,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from studio.export_dialog import ExportDialog
-from studio.handoff_dialog import ZH, HandoffDialog
+from studio.handoff_dialog import TARGETS, ZH, HandoffDialog
 from tests.studio.test_timeline_view import make_tiny_project
 
 
@@ -78,8 +78,7 @@ def test_every_dialog_string_is_translated() -> None:
     text = source.read_text(encoding="utf-8")
     found = ["".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(1)))
              for m in re.finditer(r'\btr\(\s*((?:"(?:[^"\\]|\\.)*"\s*)+)\)', text)]
-    found += [label for _, label in __import__("studio.handoff_dialog",
-                                               fromlist=["TARGETS"]).TARGETS]
+    found += [label for _, label in TARGETS]
     assert len(found) > 15
     assert [s for s in found if s not in ZH] == []
 
@@ -87,7 +86,7 @@ def test_every_dialog_string_is_translated() -> None:
 def test_export_dialog_signs_with_c2pa(qtbot, project, tmp_path: Path, monkeypatch) -> None:
     from engine.interchange.c2pa_sign import verify_file
 
-    monkeypatch.setenv("STORYREEL_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("STORYREEL_HOME", str(tmp_path / "config"))
     make_tiny_project(project, tmp_path, durations=(1.0,))
     dlg = ExportDialog(project)
     qtbot.addWidget(dlg)

@@ -24,7 +24,7 @@ from tests.media_factory import make_video
 @pytest.fixture
 def animatic_project(tmp_path: Path, monkeypatch) -> Path:
     """A two-shot project whose takes the animatic pipeline made (real take records)."""
-    monkeypatch.setenv("STORYREEL_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("STORYREEL_HOME", str(tmp_path / "config"))
     store = make_film(tmp_path, 2, duration=1.0)
     root = store.root
     store.close()
