@@ -74,6 +74,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
                 raise UsageError(f"--{key} {value} must be "
                                  f"{'0 or more' if key == 'seed' else 'positive'}.")
             out[key] = value
+    if getattr(args, "continue_from_previous", False):
+        out["continue_from_previous"] = True
     if getattr(args, "new_seed", False):
         if "seed" in out:
             raise UsageError("--new-seed and --seed both choose the seed; give one of them.")
@@ -367,6 +369,9 @@ def register(sub: Any) -> None:
     g.add_argument("--frames", type=int, help="frames per clip (overrides --quality)")
     g.add_argument("--steps", type=int, help="denoising steps of a model (overrides --quality)")
     g.add_argument("--seed", type=int, help="the same seed for every shot (default: per shot)")
+    g.add_argument("--continue-from-previous", action="store_true",
+                   help="start each shot from the previous shot's last frame (match cuts; "
+                        "image-to-video models)")
     g.add_argument("--new-seed", action="store_true",
                    help="re-roll: a fresh random seed, so an up-to-date shot gets a new take")
     g.add_argument(

@@ -89,3 +89,22 @@ def test_retime_makes_new_pictures_not_copies() -> None:
     assert len(out) == 32
     copies = sum(bool(np.array_equal(out[i], out[i + 1])) for i in range(len(out) - 1))
     assert copies <= 1  # only the held picture after the clip's last one
+
+
+def test_continue_from_previous_starts_from_the_previous_shots_last_frame(film,
+                                                                          registered) -> None:
+    from engine.errors import StoryreelError
+
+    first, second = film.film["shots"]
+    film.set_fields(E.Shot, second, first_keyframe=None)
+    with pytest.raises(StoryreelError, match="which has no take yet"):
+        generate_now(film, [second], backend=registered["i2v"], device="cpu",
+                     overrides={**WINDOW, "continue_from_previous": True})
+    (before,) = generate_now(film, [first], backend=registered["vace"], device="cpu",
+                             overrides=WINDOW)
+    (take,) = generate_now(film, [second], backend=registered["i2v"], device="cpu",
+                           overrides={**WINDOW, "continue_from_previous": True})
+    assert take.record["continued_from"] == before.id and take.record["first_frame_used"]
+    with pytest.raises(StoryreelError, match="the film's first"):
+        generate_now(film, [first], backend=registered["i2v"], device="cpu",
+                     overrides={**WINDOW, "continue_from_previous": True})
