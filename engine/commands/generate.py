@@ -74,6 +74,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
                 raise UsageError(f"--{key} {value} must be "
                                  f"{'0 or more' if key == 'seed' else 'positive'}.")
             out[key] = value
+    if getattr(args, "continue_from_previous", False):
+        out["continue_from_previous"] = True
     if getattr(args, "new_seed", False):
         if "seed" in out:
             raise UsageError("--new-seed and --seed both choose the seed; give one of them.")
@@ -155,6 +157,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
                 "(use --shots all to redo them)."
             )
             return 0
+        if args.estimate:
+            return _print_estimate(store, [s.id for s in shots], args, overrides)
         queue = JobQueue(store)
         jobs = job_ops.queue_generation(
             store,
@@ -198,6 +202,29 @@ def cmd_generate(args: argparse.Namespace) -> int:
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     print(f"Finished: {summary}" + (f" ({cached} from cache)" if cached else "") + ".")
     return 0 if counts.get(str(JobStatus.DONE), 0) == len(final) else 1
+
+
+def _print_estimate(store: Any, shot_ids: list[str], args: argparse.Namespace,
+                    overrides: dict[str, Any]) -> int:
+    """``generate --estimate``: the predicted time and memory profile, nothing run."""
+    from engine.generate.estimate import estimate
+    from engine.generate.service import GenerationSpec
+
+    spec = GenerationSpec(backend=args.backend, device=args.device, quality=args.quality,
+                          overrides=overrides, memory_profile=args.memory_profile or "")
+    batch = estimate(store, shot_ids, spec)
+    if args.json:
+        print_json(batch.to_dict())
+        return 0
+    print(f"{batch.backend} on {batch.device}, memory profile {batch.memory_profile}:")
+    for shot in batch.shots:
+        when = "?" if shot.seconds is None else _fmt_eta(shot.seconds)
+        print(f"  {shot.label:>8}  {shot.width}×{shot.height}  {shot.segments} × "
+              f"{shot.window} frames × {shot.steps} steps  {when:>7}  ({shot.source})")
+    total = batch.seconds
+    print(f"Estimated total: {'unknown' if total is None else _fmt_eta(total)} for "
+          f"{len(batch.shots)} shot(s).")
+    return 0
 
 
 def _run_or_follow(root: Path, queue: Any, ids: set[str], printer: ProgressPrinter,
@@ -379,6 +406,12 @@ def register(sub: Any) -> None:
     g.add_argument("--frames", type=int, help="frames per clip (overrides --quality)")
     g.add_argument("--steps", type=int, help="denoising steps of a model (overrides --quality)")
     g.add_argument("--seed", type=int, help="the same seed for every shot (default: per shot)")
+    g.add_argument("--estimate", action="store_true",
+                   help="print the predicted time and memory profile; run nothing")
+    g.add_argument("--json", action="store_true", help="with --estimate: machine-readable")
+    g.add_argument("--continue-from-previous", action="store_true",
+                   help="start each shot from the previous shot's last frame (match cuts; "
+                        "image-to-video models)")
     g.add_argument("--new-seed", action="store_true",
                    help="re-roll: a fresh random seed, so an up-to-date shot gets a new take")
     g.add_argument(

@@ -163,6 +163,13 @@ class DiffusersBackend:
         if cancel.cancelled:
             raise Cancelled("Cancelled by the user.")
         denoise_seconds = time.perf_counter() - started
+        fresh = sum(1 for p in parts if not p["cached"]) if parts else 1
+        if fresh and steps:
+            from engine.generate import estimate
+
+            estimate.record(self.entry.content_hash, self.placement.device,
+                            self.placement.profile, request.width, request.height,
+                            layout.window, denoise_seconds / (steps * fresh))
         progress(0.92, "encoding")
         self._write_output(output, extra, request, out_path)
         files = extra.pop("_files", {})

@@ -135,6 +135,33 @@ def settings_for(store: Any, shot: E.Shot, spec: GenerationSpec, family: str) ->
     )
 
 
+def continuity_frame(store: Any, shot: E.Shot) -> tuple[Path, str]:
+    """The last picture of the previous shot's current take, as a PNG in the cache, and
+    that take's id. One sentence when there is no previous shot or it has no take yet."""
+    from engine.generate.requests import shot_label
+    from engine.generate.video_io import frame_at
+    from engine.model.shot_rules import current_take
+
+    order = store.shots()
+    index = next((i for i, s in enumerate(order) if s.id == shot.id), 0)
+    if index == 0:
+        raise StoryreelError(f"Shot {shot_label(store, shot)} is the film's first; there is "
+                             "no previous shot to continue from.")
+    previous = order[index - 1]
+    take = current_take(previous, store.takes(previous.id))
+    if take is None:
+        raise StoryreelError(f"Shot {shot_label(store, shot)} continues from shot "
+                             f"{shot_label(store, previous)}, which has no take yet; generate "
+                             "it first.")
+    clip = store.media.require_intact(take.media, f"Shot {shot_label(store, previous)}: its "
+                                                  "take's")
+    out = Path(store.cache_dir) / "continuity" / f"{take.media}-last.png"
+    if not out.is_file():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        frame_at(clip, None, last=True, out=out)
+    return out, take.id
+
+
 def generate_shot(
     store: Any, shot_id: str, spec: GenerationSpec, pool: BackendPool | None = None,
     progress: Progress = no_progress, cancel: CancelToken | None = None,
@@ -151,6 +178,12 @@ def generate_shot(
         settings["seed"] = int(settings.get("seed", shot_seed(shot))) + spec.variant
     request = build_request(store, shot, settings)
     keyframes = (shot.first_keyframe, shot.last_keyframe)
+    continued_from = None
+    if spec.overrides.get("continue_from_previous") or shot.generation.get(
+            "continue_from_previous"):
+        # a match cut: start from the previous shot's last picture (its current take)
+        request.first_frame, continued_from = continuity_frame(store, shot)
+        keyframes = (f"take:{continued_from}@last", shot.last_keyframe)
     key = cache_key(request, family, model_hash, keyframes, storyboard=family == ANIMATIC)
 
     from engine.generate.staleness import fingerprint
@@ -167,6 +200,8 @@ def generate_shot(
         out = tmp_dir / f"shot-{request.shot_label}.mp4"
         started = time.perf_counter()
         result = backend.generate(request, out, progress, cancel)
+        if continued_from is not None:
+            result.record["continued_from"] = continued_from
         wall = time.perf_counter() - started
         cancel.check()
         take = _store_take(store, shot, spec, family, model_hash, key, settings, request,

@@ -89,3 +89,46 @@ def test_retime_makes_new_pictures_not_copies() -> None:
     assert len(out) == 32
     copies = sum(bool(np.array_equal(out[i], out[i + 1])) for i in range(len(out) - 1))
     assert copies <= 1  # only the held picture after the clip's last one
+
+
+def test_continue_from_previous_starts_from_the_previous_shots_last_frame(film,
+                                                                          registered) -> None:
+    from engine.errors import StoryreelError
+
+    first, second = film.film["shots"]
+    film.set_fields(E.Shot, second, first_keyframe=None)
+    with pytest.raises(StoryreelError, match="which has no take yet"):
+        generate_now(film, [second], backend=registered["i2v"], device="cpu",
+                     overrides={**WINDOW, "continue_from_previous": True})
+    (before,) = generate_now(film, [first], backend=registered["vace"], device="cpu",
+                             overrides=WINDOW)
+    (take,) = generate_now(film, [second], backend=registered["i2v"], device="cpu",
+                           overrides={**WINDOW, "continue_from_previous": True})
+    assert take.record["continued_from"] == before.id and take.record["first_frame_used"]
+    with pytest.raises(StoryreelError, match="the film's first"):
+        generate_now(film, [first], backend=registered["i2v"], device="cpu",
+                     overrides={**WINDOW, "continue_from_previous": True})
+
+
+def test_estimate_uses_what_this_machine_measured(film, registered, capsys) -> None:
+    import json
+
+    from engine.cli import main
+
+    shot_id = film.film["shots"][0]
+    film.set_fields(E.Shot, shot_id, duration=2.0)
+    args = ["generate", str(film.root), "--shots", "1-1", "--backend", registered["vace"],
+            "--device", "cpu", "--size", "32x32", "--frames", "9", "--steps", "2",
+            "--estimate", "--json"]
+    assert main(args) == 0
+    before = json.loads(capsys.readouterr().out)
+    assert before["shots"][0]["seconds"] is None and before["shots"][0]["segments"] == 5
+    assert film.takes(shot_id) == []  # nothing ran
+    generate_now(film, [shot_id], backend=registered["vace"], device="cpu", overrides=WINDOW)
+    assert main(args) == 0
+    after = json.loads(capsys.readouterr().out)
+    shot = after["shots"][0]
+    assert shot["source"] == "measured here" and shot["seconds"] > 0
+    assert after["memory_profile"] == "none" and after["device"] == "cpu"
+    assert main(args[:-1]) == 0
+    assert "Estimated total:" in capsys.readouterr().out
