@@ -297,11 +297,13 @@ def encode_segment(job: SegmentJob, cancel: CancelToken,
 
 def encode_all(jobs: list[SegmentJob], workers: int, cancel: CancelToken,
                progress: Callable[[int], None]) -> None:
-    """Encode ``jobs``: in this process when there is one (or ``workers`` is 1), else in a
-    pool of ``workers`` processes. ``progress(frames_done)`` is called as they advance."""
+    """Encode ``jobs`` in a pool of ``workers`` processes (in this process when
+    ``workers`` is 1). ``progress(frames_done)`` is called as they advance. Even one job
+    goes to a worker: this process mixes the sound meanwhile, and the two would share
+    one interpreter lock here."""
     if not jobs:
         return
-    if workers <= 1 or len(jobs) == 1:
+    if workers <= 1:
         done = 0
         for job in jobs:
             encode_segment(job, cancel, lambda n, base=done: progress(base + n))

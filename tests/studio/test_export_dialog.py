@@ -63,10 +63,11 @@ def test_cancel_leaves_no_file(dialog, qtbot, tmp_path: Path) -> None:
 
 def test_engine_error_is_shown_with_its_sentence(dialog, qtbot, tmp_path: Path) -> None:
     dlg, errors = dialog
+    (tmp_path / "a-file").write_text("not a folder")  # (missing folders are made)
     with qtbot.waitSignal(dlg.failed, timeout=10_000) as sig:
-        dlg.start_export(tmp_path / "no-such-folder" / "film.mp4")
+        dlg.start_export(tmp_path / "a-file" / "film.mp4")
     assert errors == sig.args
-    assert "does not exist" in errors[0]
+    assert "is a file, not a folder" in errors[0]
     assert dlg.export_button.isEnabled()
 
 
