@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from media_factory import make_wav  # noqa: E402
+from tests.media_factory import make_wav  # not tests/ on sys.path: its studio/ would shadow
 
 SCRIPT = "第1场 夜 内 咖啡馆\n\n林雨：你终于来了。\n陈默：对不起，我来晚了。\n"
 
