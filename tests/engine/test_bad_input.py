@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from tests.media_factory import make_wav
+from tests.media_factory import make_wav  # not tests/ on sys.path: its studio/ would shadow
 
 SCRIPT = "第1场 夜 内 咖啡馆\n\n林雨：你终于来了。\n陈默：对不起，我来晚了。\n"
 
