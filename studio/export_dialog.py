@@ -54,6 +54,8 @@ from studio.i18n import tr_engine
 from studio.jobs_dock import format_eta
 
 ZH = {
+    "Approved takes that drifted from the cast's reference images (exported as they are):":
+        "已通过但与角色参考图不一致的版本（将按原样导出）：",
     "Storyreel cannot write to the folder {folder}; choose another place for the film.":
         "Storyreel 无法写入文件夹 {folder}，请为影片另选位置。",
     "Export film": "导出影片",

@@ -136,8 +136,9 @@ def _generate_with_pick(inner: Any) -> Any:
                              "--takes N needs a model backend (see `storyreel models list`).")
         if args.pick and args.queue_only:
             raise UsageError("--pick waits for the takes to be made: drop --queue-only.")
-        if args.backend != "animatic" and not args.queue_only:
-            _say_scoring(args.dir)
+        if args.backend != "animatic" and not args.queue_only and not getattr(
+                args, "estimate", False):
+            _say_scoring(args.dir, args.backend)
         code = int(inner(args) or 0)
         if not args.pick:
             return code
@@ -146,12 +147,15 @@ def _generate_with_pick(inner: Any) -> Any:
     return run
 
 
-def _say_scoring(project_dir: str) -> None:
-    """Tell the user why a generation run goes on after its last take (stderr)."""
+def _say_scoring(project_dir: str, backend: str) -> None:
+    """Tell the user why a generation run goes on after its last take (stderr); nothing
+    when the run is refused anyway (an unknown model, a bad project: one sentence)."""
     from engine.errors import StoryreelError
     from engine.generate.identity import auto_score
+    from engine.generate.service import family_of
 
     try:
+        family_of(backend)
         with open_project(project_dir) as store:
             on = auto_score(store)
     except StoryreelError:

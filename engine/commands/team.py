@@ -133,8 +133,9 @@ def register(sub: Any) -> None:
     team_sub = team.add_subparsers(dest="team_command", required=True)
     p = team_sub.add_parser("grant", help="give a person a role (made on the server)")
     p.add_argument("dir")
-    p.add_argument("user")
-    p.add_argument("--role", required=True, choices=list(ROLES))
+    p.add_argument("user", help="the person's PostgreSQL role name (made when absent)")
+    p.add_argument("--role", required=True, choices=list(ROLES),
+                   help="owner, editor, reviewer (status and notes only) or viewer (read)")
     p.set_defaults(func=cmd_team_grant)
     p = team_sub.add_parser("list", help="who is on the team, with which role")
     p.add_argument("dir")
@@ -157,6 +158,6 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("assign", help="assign a shot to a person")
     p.add_argument("dir")
-    p.add_argument("shot")
+    p.add_argument("shot", help="shot label like 1-2, or id")
     p.add_argument("user", help="the person (\"\" unassigns)")
     p.set_defaults(func=cmd_assign)

@@ -28,7 +28,8 @@ def import_take(store: Any, shot_id: str, file: str | Path, note: str = "") -> E
 
     info = probe(src)
     if info.kind not in (MediaKind.VIDEO, MediaKind.IMAGE):
-        raise MediaError(f"{src.name} is {info.kind}; a take is a video clip or a still image.")
+        raise MediaError(f"{src.name} is {info.kind}, not a video clip or a still image; a "
+                         "take is one of those.")
     work = Path(tempfile.mkdtemp(prefix="import-", dir=_tmp_root(store)))
     still = info.kind is MediaKind.IMAGE
     try:

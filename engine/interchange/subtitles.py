@@ -230,12 +230,14 @@ def _timing_positions(text: str, timings: list[dict[str, Any]]) -> list[tuple[in
 
 
 def make_cues(lines: list[TimedLine], language: str, aspect: Any,
-              speaker_names: bool = False) -> list[Cue]:
+              speaker_names: bool = False,
+              span: tuple[float, float] | None = None) -> list[Cue]:
     """One cue per line; a line too long for two subtitle lines becomes several cues split
     at punctuation, timed by the line's TTS timings; then made readable (see the module
-    notes)."""
+    notes). ``span`` (the shot's start and end) keeps the lengthened cues inside the shot:
+    a subtitle does not hang over a cut."""
     cues = _timed_cues(lines, language, aspect)
-    cues = readable(cues, language, aspect)
+    cues = readable(cues, language, aspect, span)
     if _is_zh(language):
         for cue in cues:
             cue.text = "\n".join(_drop_trailing(row) for row in cue.text.split("\n"))
@@ -263,7 +265,8 @@ def reading_time(text: str, language: str) -> float:
     return max(MIN_CUE, len(re.sub(r"\s+", "", text)) / EN_CPS)
 
 
-def readable(cues: list[Cue], language: str, aspect: Any) -> list[Cue]:
+def readable(cues: list[Cue], language: str, aspect: Any,
+             span: tuple[float, float] | None = None) -> list[Cue]:
     """Cues lengthened into the silence around them (never over a neighbour) until they
     can be read; one still too short is merged with the neighbour it touches when the two
     fit one cue. Starts stay on the voice unless there is silence before them to use."""
@@ -273,9 +276,13 @@ def readable(cues: list[Cue], language: str, aspect: Any) -> list[Cue]:
         if cue.end - cue.start >= need:
             continue
         nxt = out[i + 1].start if i + 1 < len(out) else cue.end + MAX_TAIL
+        if span is not None:
+            nxt = min(nxt, max(cue.end, span[1]))
         cue.end = max(cue.end, min(nxt, cue.start + need))
         if cue.end - cue.start < need:
             prev = max(out[i - 1].end if i > 0 else 0.0, cue.start - MAX_LEAD)
+            if span is not None:
+                prev = max(prev, min(cue.start, span[0]))
             cue.start = min(cue.start, max(prev, cue.end - need))
     merged: list[Cue] = []
     for cue in out:

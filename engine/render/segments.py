@@ -37,7 +37,7 @@ from engine.jobs.progress import CancelToken
 from engine.model.timeline import Timeline
 from engine.render.compose import Geometry, compose_frames, fades, first_output_frame, frame_at
 
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 DEFAULT_CACHE_BYTES = 4 * 1024**3
 ENCODERS = {"x264": "libx264", "nvenc": "h264_nvenc"}
 # the colour tags written on the stream (VUI) and in the container (colr): ITU-T H.273 codes
@@ -273,7 +273,8 @@ def encode_segment(job: SegmentJob, cancel: CancelToken,
             if enc.codec == "libx264":
                 ctx.thread_count, ctx.thread_type = enc.threads, "FRAME"
                 options.update({"preset": enc.x264_preset, "crf": str(enc.crf),
-                                "x264-params": "open-gop=0"})
+                                # keyframes on the preset's GOP grid, not at scene cuts
+                                "x264-params": "open-gop=0:scenecut=0"})
                 if enc.level:
                     options["level"] = enc.level
             else:  # h264_nvenc: constant quality like CRF

@@ -346,7 +346,8 @@ def _add_voices(
             share = span * max(1, len(text)) / total_chars
             timed.append((t0, t0 + share, text, speaker, []))
             t0 += share
-    for start, end, text, speaker, _timings in _cues(timeline, timed):
+    shot_span = (float(clip.record_in / fps), float(clip.record_out / fps))
+    for start, end, text, speaker, _timings in _cues(timeline, timed, shot_span):
         record_in = seconds_to_frames(start, fps)
         record_out = max(record_in + 1, seconds_to_frames(end, fps))
         timeline.subtitles.append(SubtitleItem(record_in, record_out, text, speaker, shot.id))
@@ -354,6 +355,7 @@ def _add_voices(
 
 def _cues(
     timeline: Timeline, timed: list[tuple[float, float, str, str, list[dict[str, Any]]]],
+    span: tuple[float, float] | None = None,
 ) -> list[tuple[float, float, str, str, list[dict[str, Any]]]]:
     """Lines → readable cues (``engine.interchange.subtitles.make_cues`` splits long
     lines at punctuation, timed by the TTS timings)."""
@@ -370,7 +372,7 @@ def _cues(
                   language=timeline.language, speaker=speaker)
         for start, end, text, speaker, timings in timed
     ]
-    cues = make_cues(lines, timeline.language, aspect)
+    cues = make_cues(lines, timeline.language, aspect, span=span)
     return [(c.start, c.end, c.text, c.speaker, []) for c in cues]
 
 

@@ -186,7 +186,6 @@ def test_refused_files_add_nothing_to_the_project(
         (["generate", str(proj), "--shots", "all", "--frames", "0"], "frames"),
         (["generate", str(proj), "--shots", "all", "--backend", "no-such-model"],
          "no-such-model"),
-        (["export", str(proj), str(tmp_path / "nowhere" / "f.mp4")], "does not exist"),
         (["export", str(proj), str(tmp_path / "f.mp4"), "--preset", "nope"], "invalid choice"),
         (["mix", str(proj), str(tmp_path / "nowhere" / "f.wav")], "does not exist"),
         (["mix", str(proj), str(tmp_path / "f.wav"), "--lufs", "5"], "-40…-5"),
@@ -333,7 +332,7 @@ def test_ctrl_c_during_generate_cancels_its_queued_jobs(
 
     done_before = db_rows(proj, "select count(*) from jobs where status = 'done'")[0][0]
 
-    def interrupted(*_args: object) -> None:
+    def interrupted(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(gc, "_run_or_follow", interrupted)

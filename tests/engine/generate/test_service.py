@@ -79,5 +79,10 @@ def test_import_take_and_approve(film, tmp_path: Path) -> None:
     approved = approve_take(film, take.id).result
     assert approved.approved
     assert film.require(E.Shot, shot_id).approved_take_id == take.id
-    with pytest.raises(MediaError, match="not a video"):
-        import_take(film, shot_id, film.media_path(film.film["red"]))
+    from tests.media_factory import make_wav
+
+    with pytest.raises(MediaError, match="is audio, not a video clip or a still image"):
+        import_take(film, shot_id, make_wav(tmp_path / "line.wav", seconds=0.5))
+    # a still image is a still take as long as the shot
+    still = import_take(film, shot_id, film.media_path(film.film["red"]))
+    assert still.record["still"] is True

@@ -75,8 +75,11 @@ def test_cancel_a_running_job_within_one_step(film, registered) -> None:  # noqa
     steps_seen: list[int] = []
 
     def on_event(event: str, j: E.Job) -> None:
-        if event == "progress" and j.message.startswith("step "):
-            steps_seen.append(int(j.message.split()[1].split("/")[0]))
+        import re
+
+        step = re.search(r"step (\d+)/", j.message)  # "step s/S" or "segment k/n, step s/S"
+        if event == "progress" and step:
+            steps_seen.append(int(step.group(1)))
             if len(steps_seen) == 1:
                 JobQueue(ProjectStore.open(film.root)).cancel(j.id)  # like another process
 
