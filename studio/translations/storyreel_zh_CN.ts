@@ -33,8 +33,6 @@
 <message><source>Timeline</source><translation>时间线</translation></message>
 <message><source>Shot inspector</source><translation>镜头检查器</translation></message>
 <message><source>Preview</source><translation>预览</translation></message>
-<message><source>The timeline is not available in this build.</source><translation>此版本没有时间线。</translation></message>
-<message><source>The preview player is not available.</source><translation>预览播放器不可用。</translation></message>
 <message><source>Script → storyboard → cast → generate → review → export</source><translation>剧本 → 分镜 → 角色 → 生成 → 审片 → 导出</translation></message>
 <message><source>New project</source><translation>新建项目</translation></message>
 <message><source>Title</source><translation>标题</translation></message>
@@ -60,7 +58,6 @@
 <message><source>Script imported.</source><translation>剧本已导入。</translation></message>
 <message><source>Shots planned.</source><translation>分镜已规划。</translation></message>
 <message><source>Edit script</source><translation>编辑剧本</translation></message>
-<message><source>Script text saved. The script importer is not available in this build, so no scenes were made.</source><translation>剧本文本已保存。此版本没有剧本导入器，因此没有生成场次。</translation></message>
 <message><source>Scene</source><translation>场次</translation></message>
 <message><source>Shot</source><translation>镜头</translation></message>
 <message><source>Scene 1</source><translation>第1场</translation></message>
@@ -169,7 +166,10 @@
 <message><source>Approve take</source><translation>通过版本</translation></message>
 <message><source>Select one take to approve.</source><translation>请选择一个版本来通过。</translation></message>
 <message><source>Select two takes to compare.</source><translation>请选择两个版本进行对比。</translation></message>
-<message><source>Take comparison is not available in this build.</source><translation>此版本不支持版本对比。</translation></message>
+<message><source>Use keyframe</source><translation>用作首帧</translation></message>
+<message><source>Choose a sherpa-onnx voice folder (Browse…).</source><translation>请选择一个 sherpa-onnx 声音文件夹（浏览…）。</translation></message>
+<message><source>Use the selected take's keyframe image as this shot's first frame</source><translation>把所选版本的关键帧图片用作这个镜头的首帧</translation></message>
+<message><source>Select one take to use its keyframe.</source><translation>请选择一个版本来使用它的关键帧。</translation></message>
 <message><source>Media file:</source><translation>媒体文件：</translation></message>
 <message><source>Add character</source><translation>添加角色</translation></message>
 <message><source>Character sheet</source><translation>角色设定</translation></message>

@@ -74,7 +74,7 @@ def test_generate_approve_export(window: Any, qtbot: Any, tmp_path: Path) -> Non
     assert store.require(Shot, ids[0]).status == ShotStatus.STALE
     qtbot.waitUntil(lambda: window.storyboard.card(ids[0]).stale, timeout=3000)
     window.undo.undo_action.trigger()
-    assert store.require(Shot, ids[0]).status == ShotStatus.APPROVED
+    assert store.require(Shot, ids[0]).status == ShotStatus.APPROVED, window.errors
     qtbot.waitUntil(lambda: not window.storyboard.card(ids[0]).stale, timeout=3000)
 
     out = tmp_path / "out" / "film.mp4"
