@@ -428,7 +428,7 @@ class MainWindow(QMainWindow):
             self.cast.schedule_refresh()
         if "Project" in kinds and not self.script_editor.modified:
             self.script_editor.set_text(self.store.project.script_text)
-        self.update_title()
+        # the title follows through the undo controller's (coalesced) history_changed
 
     def _jobs_changed(self) -> None:
         """A job changed status in the worker process (no store event here): re-read."""

@@ -8,16 +8,19 @@ sentence is shown as a dialog and nothing changes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 
 from engine.errors import StoryreelError
 from engine.ops import history
 from studio.i18n import tr, tr_engine
 from studio.store_bridge import StoreBridge
+
+REFRESH_MS = 50  # change events within this time update the actions once
 
 
 class UndoController(QObject):
@@ -39,6 +42,11 @@ class UndoController(QObject):
         self.redo_action = QAction(tr("Redo"), self)
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.redo_action.triggered.connect(self.redo)
+        self._refreshed_at = 0.0
+        self._pending = QTimer(self)
+        self._pending.setSingleShot(True)
+        self._pending.setInterval(REFRESH_MS)
+        self._pending.timeout.connect(self.refresh)
         self.refresh()
 
     @property
@@ -48,8 +56,13 @@ class UndoController(QObject):
 
     def attach(self, store: Any, bridge: StoreBridge | None) -> None:
         self.store = store
-        if bridge is not None:
-            bridge.changed.connect(self.refresh)
+        if bridge is not None:  # a burst of changes reads the history once
+            bridge.changed.connect(self.schedule_refresh)
+        self.refresh()
+
+    def schedule_refresh(self, *_: object) -> None:
+        """A change event: the actions follow at once (a Ctrl+Z right after an edit
+        must find Undo enabled)."""
         self.refresh()
 
     def detach(self) -> None:
@@ -73,6 +86,8 @@ class UndoController(QObject):
         self.refresh()
 
     def refresh(self, *_: object) -> None:
+        self._pending.stop()
+        self._refreshed_at = time.monotonic()
         store = self.store
         undo_label = redo_label = ""
         can_undo = can_redo = False

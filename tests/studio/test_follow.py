@@ -81,7 +81,8 @@ def test_undo_over_a_teammates_later_change_is_refused(window: Any, qtbot: Any,
     window.inspector.duration.setValue(5.5)
     window.inspector.duration.editingFinished.emit()
     assert store.require(Shot, shot_id).duration == 5.5
-    assert window.undo.undo_action.isEnabled()
+    qtbot.waitUntil(lambda: window.undo.undo_action.text().startswith("Undo Edit shot"),
+                    timeout=1000)
 
     _other_process(root, shot_id, "teammate", 6.0, "陈默追出门")
     qtbot.waitUntil(lambda: window.inspector.duration.value() == 6.0, timeout=1000)
