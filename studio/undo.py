@@ -8,19 +8,16 @@ sentence is shown as a dialog and nothing changes.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 
 from engine.errors import StoryreelError
 from engine.ops import history
 from studio.i18n import tr, tr_engine
 from studio.store_bridge import StoreBridge
-
-REFRESH_MS = 50  # change events within this time update the actions once
 
 
 class UndoController(QObject):
@@ -42,11 +39,6 @@ class UndoController(QObject):
         self.redo_action = QAction(tr("Redo"), self)
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.redo_action.triggered.connect(self.redo)
-        self._refreshed_at = 0.0
-        self._pending = QTimer(self)
-        self._pending.setSingleShot(True)
-        self._pending.setInterval(REFRESH_MS)
-        self._pending.timeout.connect(self.refresh)
         self.refresh()
 
     @property
@@ -86,8 +78,6 @@ class UndoController(QObject):
         self.refresh()
 
     def refresh(self, *_: object) -> None:
-        self._pending.stop()
-        self._refreshed_at = time.monotonic()
         store = self.store
         undo_label = redo_label = ""
         can_undo = can_redo = False
