@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (
 
 from engine.audio import tts
 from engine.model import Character, VoiceProfile
+from engine.ops import characters as character_ops
+from engine.ops import project as project_ops
 from engine.store.media import IMAGE_EXTS as IMAGE_SUFFIXES
 from studio.i18n import tr
 from studio.inspector import CommitTextEdit
@@ -332,6 +334,7 @@ class CastView(QWidget):
 
     def _fill_voices(self, backend: str) -> None:
         """Voice names offered for ``backend``; model paths come from Browse…"""
+        self._listed_backend = backend
         self.voice_name.clear()
         self.voice_browse.setVisible(backend in ("piper", "sherpa"))
         if backend == "piper":
@@ -390,10 +393,11 @@ class CastView(QWidget):
         ch = self.character()
         if ch is None:
             return
-        updated = dataclasses.replace(ch, **fields)
-        if updated != ch:
-            self._guard(lambda: self.store.update(dataclasses.replace(updated, locked=True),
-                                                  label=label))
+        changed = {k: v for k, v in fields.items() if getattr(ch, k) != v}
+        if changed:  # the operation validates (a voice speaks first) and locks the character
+            if self._guard(lambda: character_ops.set_character_fields(
+                    self.store, ch.id, **changed)) is None:
+                self.refresh()  # refused: show what is saved
 
     def _name_changed(self) -> None:
         name = self.name.text().strip()
@@ -431,17 +435,19 @@ class CastView(QWidget):
                                              str(self.store.project.language))
         except Exception:  # noqa: BLE001 - no TTS: the project default voice
             ch.voice = VoiceProfile()
-        if self._guard(lambda: self.store.add(ch, label=tr("Add character"))) is None:
+        changes = self._guard(lambda: character_ops.add_character(
+            self.store, ch.name, voice=ch.voice))
+        if changes is None:
             return None
-        self.character_id = ch.id
+        self.character_id = changes.result.id
         self.refresh()
-        return ch.id
+        return self.character_id
 
     def delete_character(self) -> None:
         ch = self.character()
         if ch is None:
             return
-        self._guard(lambda: self.store.delete(ch, label=tr("Delete character")))
+        self._guard(lambda: character_ops.delete_character(self.store, ch.id))
         self.character_id = None
         self.refresh()
 
@@ -458,15 +464,7 @@ class CastView(QWidget):
             self.error.emit(tr("Add or select a character first."))
             return
 
-        def run() -> None:
-            with self.store.transaction(tr("Add reference images")):
-                shas = list(ch.reference_images)
-                for p in paths:
-                    asset = self.store.media.import_file(p)
-                    if asset.sha256 not in shas:
-                        shas.append(asset.sha256)
-                self.store.update(dataclasses.replace(ch, reference_images=shas, locked=True))
-        self._guard(run)
+        self._guard(lambda: character_ops.add_reference_images(self.store, ch.id, list(paths)))
         self.refresh()
 
     def remove_reference(self) -> None:
@@ -475,9 +473,7 @@ class CastView(QWidget):
         if ch is None or item is None:
             return
         sha = str(item.data(SHA_ROLE))
-        self._guard(lambda: self.store.update(dataclasses.replace(
-            ch, reference_images=[s for s in ch.reference_images if s != sha]),
-            label=tr("Remove reference image")))
+        self._guard(lambda: character_ops.remove_reference_image(self.store, ch.id, sha))
         self.refresh()
 
     def current_profile(self) -> VoiceProfile:
@@ -490,7 +486,7 @@ class CastView(QWidget):
         if current is None or self._loading:
             return
         backend = str(self.voice_backend.currentData() or "")
-        if backend != current.backend:
+        if backend != getattr(self, "_listed_backend", current.backend):
             # a voice name belongs to its engine: offer the new engine's voices
             self._loading = True
             try:
@@ -502,11 +498,14 @@ class CastView(QWidget):
         profile = dataclasses.replace(self.current_profile(), volume=current.volume)
         if profile == current:
             return
+        if not profile.voice and backend == "sherpa":
+            # a sherpa-onnx voice is a folder: saved once one is chosen (and speaks)
+            self.sample_status.setText(tr("Choose a sherpa-onnx voice folder (Browse…)."))
+            return
         if self.narrator_selected():
-            project = self.store.project
-            self._guard(lambda: self.store.update(
-                dataclasses.replace(project, narrator_voice=profile),
-                label=tr("Edit narrator voice")))
+            if self._guard(lambda: project_ops.set_project_fields(
+                    self.store, narrator_voice=profile)) is None:
+                self.refresh()
         else:
             self.commit(tr("Edit voice"), voice=profile)
 

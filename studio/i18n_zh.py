@@ -121,6 +121,11 @@ ZH: dict[str, str] = {
     "Add dialogue line": "添加台词", "Remove dialogue line": "删除台词",
     "Approve take": "通过版本", "Select one take to approve.": "请选择一个版本来通过。",
     "Select two takes to compare.": "请选择两个版本进行对比。",
+    "Use keyframe": "用作首帧",
+    "Choose a sherpa-onnx voice folder (Browse…).": "请选择一个 sherpa-onnx 声音文件夹（浏览…）。",
+    "Use the selected take's keyframe image as this shot's first frame":
+        "把所选版本的关键帧图片用作这个镜头的首帧",
+    "Select one take to use its keyframe.": "请选择一个版本来使用它的关键帧。",
     "Media file:": "媒体文件：",
     # cast
     "Add character": "添加角色", "Character sheet": "角色设定", "Name": "姓名",
@@ -256,3 +261,27 @@ ENGINE_ZH: list[tuple[str, str]] = [
     (r"Identity scored", "角色一致性评分完成"),
     (r"Identity does not apply", "不适用角色一致性评分"),
 ]
+
+# The names of engine operations (engine/ops), as the Undo/Redo actions and the history
+# show them; the most specific pattern comes first ("Edit (.+)" names a character).
+OP_LABEL_ZH: list[tuple[str, str]] = [
+    (r"Add shot", "添加镜头"), (r"Duplicate shots?", "复制镜头"), (r"Delete shots?", "删除镜头"),
+    (r"Reorder shots", "调整镜头顺序"), (r"Move shots", "移动镜头"),
+    (r"Move shot (.+)", r"移动镜头 \1"), (r"Edit prompt of shot (.+)", r"修改镜头 \1 的提示词"),
+    (r"Edit shot (.+)", r"修改镜头 \1"), (r"Edit clip of shot (.+)", r"修改镜头 \1 的剪辑"),
+    (r"Set keyframe of shot (.+)", r"设置镜头 \1 的关键帧"),
+    (r"Clear keyframe of shot (.+)", r"清除镜头 \1 的关键帧"),
+    (r"Recompose prompts", "重新组合提示词"), (r"Use keyframe", "使用关键帧"),
+    (r"Import take for shot (.+)", r"为镜头 \1 导入版本"),
+    (r"Approve take of shot (.+)", r"通过镜头 \1 的版本"), (r"Delete take", "删除版本"),
+    (r"Add scene (\d+)", r"添加第 \1 场"), (r"Edit scene (\d+)", r"修改第 \1 场"),
+    (r"Delete scene (\d+)", r"删除第 \1 场"), (r"Reorder scenes", "调整场次顺序"),
+    (r"Add music (.+)", r"添加音乐 \1"), (r"Add sound (.+)", r"添加音效 \1"),
+    (r"Edit music", "修改音乐"), (r"Edit effects", "修改音效"),
+    (r"Remove music", "移除音乐"), (r"Remove effects", "移除音效"),
+    (r"Edit project", "修改项目"), (r"Queue generation", "排队生成"),
+    (r"Add character (.+)", r"添加角色 \1"), (r"Delete character (.+)", r"删除角色 \1"),
+    (r"Add reference images of (.+)", r"添加 \1 的参考图"),
+    (r"Edit voice of (.+)", r"修改 \1 的声音"), (r"Edit (.+)", r"修改 \1"),
+]
+ENGINE_ZH += OP_LABEL_ZH

@@ -45,10 +45,10 @@ from engine.model import (
     Scene,
     Shot,
     ShotSize,
-    ShotStatus,
     Take,
 )
-from engine.story import composer
+from engine.ops import shots as shot_ops
+from engine.ops import takes as take_ops
 from studio.i18n import tr
 from studio.identity_chart import IdentityPanel
 
@@ -279,7 +279,12 @@ class ShotInspector(QWidget):
         self.approve_button.clicked.connect(self.approve_selected)
         self.compare_button = QPushButton(tr("Compare"))
         self.compare_button.clicked.connect(self.compare_selected)
-        for b in (self.play_button, self.approve_button, self.compare_button):
+        self.keyframe_button = QPushButton(tr("Use keyframe"))
+        self.keyframe_button.setToolTip(tr("Use the selected take's keyframe image as this "
+                                           "shot's first frame"))
+        self.keyframe_button.clicked.connect(lambda: self.use_selected_keyframe())
+        for b in (self.play_button, self.approve_button, self.compare_button,
+                  self.keyframe_button):
             row.addWidget(b)
         tl.addLayout(row)
         layout.addWidget(takes_box)
@@ -453,12 +458,13 @@ class ShotInspector(QWidget):
         shot = self.shot()
         if shot is None:
             return
-        try:
-            updated = dataclasses.replace(shot, **fields)
-            if USER_FIELDS.intersection(fields) and "locked" not in fields:
-                updated.locked = True
-            if updated != shot:
-                self.store.update(updated, label=label)
+        changed = {k: v for k, v in fields.items() if getattr(shot, k) != v}
+        if not changed:
+            return
+        if USER_FIELDS.intersection(changed) and "locked" not in fields and not shot.locked:
+            changed["locked"] = True
+        try:  # the operation validates, writes one undo step and re-derives prompt/status
+            shot_ops.set_shot_fields(self.store, shot.id, **changed)
         except Exception as exc:  # noqa: BLE001 - shown as a dialog by the window
             self.error.emit(str(exc))
             self.refresh()
@@ -473,15 +479,13 @@ class ShotInspector(QWidget):
 
     def set_keyframe(self, field: str, path: str | None) -> None:
         """Use the image at ``path`` as the shot's first/last keyframe (None clears it)."""
-        if self.shot() is None:
+        if self.shot() is None or self._loading:
             return
         try:
-            sha = self.store.media.import_file(path).sha256 if path else None
+            shot_ops.set_keyframe_file(self.store, self.shot_id, path or None,
+                                       last=field == "last_keyframe")
         except Exception as exc:  # noqa: BLE001 - the engine's sentence
             self.error.emit(str(exc))
-            return
-        label = tr("Set keyframe") if sha else tr("Clear keyframe")
-        self.commit(label, **{field: sha})
         self.refresh()
 
     def recompose(self) -> None:
@@ -489,7 +493,7 @@ class ShotInspector(QWidget):
         if self.shot_id is None:
             return
         try:
-            composer.recompose(self.store, [self.shot_id])
+            shot_ops.recompose_prompts(self.store, [self.shot_id])
         except Exception as exc:  # noqa: BLE001 - the engine's sentence, as a dialog
             self.error.emit(str(exc))
         self.refresh()
@@ -600,16 +604,20 @@ class ShotInspector(QWidget):
 
     def approve_take(self, take_id: str) -> None:
         try:
-            with self.store.transaction(tr("Approve take")):
-                take = self.store.require(Take, take_id)
-                for other in self.store.takes(take.shot_id):
-                    want = other.id == take_id
-                    if other.approved != want:
-                        self.store.update(dataclasses.replace(other, approved=want))
-                shot = self.store.require(Shot, take.shot_id)
-                self.store.update(dataclasses.replace(
-                    shot, approved_take_id=take_id, status=ShotStatus.APPROVED))
-        except Exception as exc:  # noqa: BLE001
+            take_ops.approve_take(self.store, take_id)
+        except Exception as exc:  # noqa: BLE001 - the engine's sentence, as a dialog
+            self.error.emit(str(exc))
+        self.refresh()
+
+    def use_selected_keyframe(self, last: bool = False) -> None:
+        """The selected keyframe take's still as the shot's first (or last) frame."""
+        ids = self.selected_take_ids()
+        if len(ids) != 1:
+            self.error.emit(tr("Select one take to use its keyframe."))
+            return
+        try:
+            take_ops.use_keyframe(self.store, ids[0], last=last)
+        except Exception as exc:  # noqa: BLE001 - the engine's sentence, as a dialog
             self.error.emit(str(exc))
         self.refresh()
 

@@ -10,12 +10,8 @@ and the dock stops it when the main window closes or the application quits.
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
-import traceback
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -38,10 +34,12 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import StoryreelError
+from engine.jobs.kinds import eta_seconds
 from engine.jobs.queue import JobQueue
 from engine.jobs.worker import WorkerProcess
 from engine.model import Job, JobStatus
-from engine.store.project import replace
+from engine.ops import jobs as job_ops
+from studio.background import shared_reader
 from studio.i18n import tr_engine
 
 ZH = {
@@ -99,20 +97,9 @@ def format_eta(seconds: float | None) -> str:
     return f"{seconds}s"
 
 
-def _parse_time(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        stamp = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=UTC)
-    return stamp.timestamp()
-
-
 class _RateTracker:
-    """ETA from the progress rate observed by the dock (or since the job's start)."""
+    """ETA from the progress rate observed by the dock, else the engine's estimate
+    (``engine.jobs.kinds.eta_seconds``, from the job's start)."""
 
     def __init__(self) -> None:
         self.first: dict[str, tuple[float, float]] = {}  # job id → (time, progress)
@@ -125,41 +112,7 @@ class _RateTracker:
         t0, p0 = self.first.setdefault(job.id, (now, progress))
         if progress > p0 + 1e-6 and now > t0:
             return (1.0 - progress) * (now - t0) / (progress - p0)
-        started = _parse_time(job.started_at)
-        if started is not None and progress > 0.01:
-            elapsed = time.time() - started
-            if elapsed > 0:
-                return elapsed * (1.0 - progress) / progress
-        return None
-
-
-class BackgroundReader:
-    """One long-lived daemon thread that runs store reads in order.
-
-    Starting a thread per read waits for the new thread to get the GIL, which on a busy
-    machine costs the UI thread tens of milliseconds; queueing onto a running thread
-    does not wait."""
-
-    def __init__(self, name: str) -> None:
-        self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def submit(self, fn: Callable[[], None]) -> None:
-        self._queue.put(fn)
-
-    def close(self) -> None:
-        self._queue.put(None)
-
-    def _run(self) -> None:
-        while True:
-            fn = self._queue.get()
-            if fn is None:
-                return
-            try:
-                fn()
-            except Exception:  # noqa: BLE001 - a failed read must not end the thread
-                traceback.print_exc()
+        return eta_seconds(job)  # the engine's estimate: since the job started
 
 
 class _Relay(QObject):
@@ -190,8 +143,7 @@ class JobsDock(QDockWidget):
         self._reading = False
         self._relay = _Relay(self)
         self._relay.read.connect(self._on_read)
-        self._reader = BackgroundReader("storyreel-jobs-poll")
-        self.destroyed.connect(self._reader.close)
+        self._reader = shared_reader()
 
         body = QWidget(self)
         self.table = QTableWidget(0, len(COLUMNS), body)
@@ -256,54 +208,29 @@ class JobsDock(QDockWidget):
         self.poll(force_rebuild=True)  # kinds, statuses and row buttons
 
     # ------------------------------------------------------------------ jobs
-    def _queue(self) -> JobQueue:
-        return JobQueue(self.store)
-
     def jobs(self) -> list[Job]:
-        queue = self._queue()
-        jobs = list(queue.jobs()) if queue is not None else self.store.all(Job)
+        jobs = JobQueue(self.store).jobs()
         return sorted(jobs, key=lambda j: (_STATUS_RANK.get(j.status, 9), j.created_at, j.id))
 
     def cancel_job(self, job_id: str) -> None:
         try:
-            queue = self._queue()
-            if queue is not None:
-                queue.cancel(job_id)
-            else:
-                job = self.store.require(Job, job_id)
-                if job.status in ACTIVE:
-                    self.store.update(replace(job, status=JobStatus.CANCELLED,
-                                              message="Cancelled by the user."))
+            job_ops.cancel_job(self.store, job_id)
         except StoryreelError as exc:
             self.show_error(str(exc))
         self.poll()
 
     def retry_job(self, job_id: str) -> None:
         try:
-            queue = self._queue()
-            if queue is not None:
-                queue.retry(job_id)
-            else:
-                job = self.store.require(Job, job_id)
-                self.store.update(replace(job, status=JobStatus.QUEUED, progress=0.0,
-                                          error="", message="", started_at=None,
-                                          finished_at=None))
+            job_ops.retry_job(self.store, job_id)
         except StoryreelError as exc:
             self.show_error(str(exc))
         self.poll()
 
     def clear_finished(self) -> int:
         """Delete done and cancelled job rows (failed ones stay, with their reason)."""
-        queue = self._queue()
         removed = 0
         try:
-            if queue is not None and hasattr(queue, "clear_finished"):
-                removed = int(queue.clear_finished())
-            else:
-                for job in self.store.all(Job):
-                    if job.status in (JobStatus.DONE, JobStatus.CANCELLED):
-                        self.store.delete(job)
-                        removed += 1
+            removed = job_ops.clear_finished(self.store)
         except StoryreelError as exc:
             self.show_error(str(exc))
         self.poll()
@@ -532,7 +459,6 @@ class JobsDock(QDockWidget):
     def shutdown(self) -> None:
         """Stop polling and the worker (the main window calls this when it closes)."""
         self._timer.stop()
-        self._reader.close()
         self.stop_worker()
 
     def _error_dialog(self, message: str) -> None:

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import StoryreelError
-from engine.generate import staleness
 from engine.model import Project
 from engine.store import ProjectStore
 from studio import autosave, episodes, i18n, preferences
@@ -37,7 +36,7 @@ from studio.jobs_dock import JobsDock
 from studio.player import PreviewPlayer
 from studio.script_editor import ScriptEditor
 from studio.start_page import StartPage
-from studio.store_bridge import StoreBridge, kinds_of
+from studio.store_bridge import Follower, StoreBridge, kinds_of
 from studio.storyboard import StoryboardView
 from studio.take_compare import TakeCompareDialog
 from studio.timeline_view import TimelineView
@@ -56,6 +55,7 @@ class MainWindow(QMainWindow):
         self.errors: list[str] = []  # every error shown, newest last (tests read it)
         self.store: ProjectStore | None = None
         self.bridge: StoreBridge | None = None
+        self.follower: Follower | None = None
         self.autosave: autosave.Autosave | None = None
         self.autosave_ms = autosave_ms
         self.undo = UndoController(self, error_handler=self.show_error)
@@ -339,9 +339,9 @@ class MainWindow(QMainWindow):
         self.bridge = StoreBridge(store, self)
         self.bridge.changed.connect(self._store_changed)
         self.autosave = autosave.Autosave(store, self.autosave_ms, self)
-        self._unwatch_staleness = None
-        # shots whose inputs change after generation are marked stale
-        self._unwatch_staleness = staleness.watch(store)
+        # edits of other processes (the CLI, a second window) arrive through the log;
+        # derived state (stale, prompts) is the operations' own work (engine.ops.derived)
+        self.follower = Follower(store, parent=self)
         self.undo.attach(store, self.bridge)
         self.workflows.attach(store)
         self._attach_views()
@@ -408,12 +408,9 @@ class MainWindow(QMainWindow):
         if self.autosave is not None:
             self.autosave.close()
             self.autosave = None
-        if getattr(self, "_unwatch_staleness", None) is not None:
-            try:
-                self._unwatch_staleness()
-            except ValueError:
-                pass
-            self._unwatch_staleness = None
+        if self.follower is not None:
+            self.follower.stop()
+            self.follower = None
         if self.bridge is not None:
             self.bridge.detach()
             self.bridge = None
@@ -452,7 +449,7 @@ class MainWindow(QMainWindow):
             self.cast.schedule_refresh()
         if "Project" in kinds and not self.script_editor.modified:
             self.script_editor.set_text(self.store.project.script_text)
-        self.update_title()
+        # the title follows through the undo controller's (coalesced) history_changed
 
     def _jobs_changed(self) -> None:
         """A job changed status in the worker process (no store event here): re-read."""

@@ -13,6 +13,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+FOLLOW_MS = 250  # how often an open project reads other processes' log entries
+
 
 class StoreBridge(QObject):
     """Subscribes to a ProjectStore and re-emits its change batches as ``changed``."""
@@ -40,3 +42,58 @@ class StoreBridge(QObject):
 def kinds_of(changes: Iterable[Any]) -> set[str]:
     """The entity class names in a change batch, e.g. {"Shot", "Take"}."""
     return {getattr(c.kind, "__name__", str(c.kind)) for c in changes}
+
+
+class Follower(QObject):
+    """Shows other processes' edits (the CLI, a second window, a teammate): every
+    ``interval_ms`` the store's log is read past the last sequence number seen
+    (``ProjectStore.follow``) on the studio's background reader thread; each new entry
+    reaches the store's listeners (and so the bridge's ``changed``) once."""
+
+    followed = Signal(int)  # how many entries of other processes the last read found
+
+    def __init__(self, store: Any, interval_ms: int = FOLLOW_MS,
+                 parent: QObject | None = None) -> None:
+        from PySide6.QtCore import QTimer
+
+        from studio.background import shared_reader
+
+        super().__init__(parent)
+        self.store = store
+        self._reader = shared_reader()
+        self._reading = False
+        self.timer = QTimer(self)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self.poll)
+        self._done.connect(self._finished)
+        self.timer.start()
+
+    _done = Signal(int)
+
+    def poll(self) -> None:
+        if self._reading or self.store is None:
+            return
+        self._reading = True
+        store, done = self.store, self._done
+
+        def work() -> None:
+            found = 0
+            try:
+                found = len(store.follow())
+            except Exception:  # noqa: BLE001 - a locked or closed project: next tick
+                found = 0
+            try:
+                done.emit(found)
+            except RuntimeError:  # the follower is gone
+                pass
+
+        self._reader.submit(work)
+
+    def _finished(self, found: int) -> None:
+        self._reading = False
+        if found:
+            self.followed.emit(found)
+
+    def stop(self) -> None:
+        self.timer.stop()
+        self.store = None

@@ -50,8 +50,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.model import Scene, Shot, ShotStatus, Take, new_id
+from engine.model import Scene, Shot, ShotStatus, Take
 from engine.model.shot_rules import shot_label
+from engine.ops import shots as shot_ops
 from studio.i18n import tr
 
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -549,63 +550,27 @@ class StoryboardView(QScrollArea):
             return None
 
     def reorder(self, scene_id: str, shot_ids: list[str]) -> None:
-        """Give the scene's shots the orders 0..n-1 in ``shot_ids`` order (one undo step).
+        """Give the scene exactly these shots in this order (one undo step).
 
         Shots from another scene in ``shot_ids`` move into this scene; the scenes they
-        left are renumbered.
+        left are renumbered (``engine.ops.shots.arrange_shots``).
         """
-        def run() -> None:
-            with self.store.transaction(tr("Reorder shots")):
-                left: set[str] = set()
-                for order, shot_id in enumerate(shot_ids):
-                    shot = self.store.require(Shot, shot_id)
-                    if shot.scene_id != scene_id:
-                        left.add(shot.scene_id)
-                    if shot.order != order or shot.scene_id != scene_id:
-                        self.store.update(dataclasses.replace(shot, order=order,
-                                                              scene_id=scene_id))
-                for other in left:
-                    for order, shot in enumerate(self.store.shots(other)):
-                        if shot.order != order:
-                            self.store.update(dataclasses.replace(shot, order=order))
-        self._guard(run)
+        self._guard(lambda: shot_ops.arrange_shots(self.store, scene_id, shot_ids))
         self.schedule_refresh()
 
     def move_shot(self, shot_id: str, index: int) -> None:
         """Move a shot to position ``index`` inside its scene (what a drag does)."""
-        shot = self.store.require(Shot, shot_id)
-        ids = [s.id for s in self.store.shots(shot.scene_id)]
-        ids.remove(shot_id)
-        ids.insert(max(0, min(index, len(ids))), shot_id)
-        self.reorder(shot.scene_id, ids)
+        self._guard(lambda: shot_ops.move_shot(self.store, shot_id, index=max(0, min(
+            index, len(self.store.shots(self.store.require(Shot, shot_id).scene_id)) - 1))))
+        self.schedule_refresh()
 
     def add_shot(self, scene_id: str | None = None) -> str | None:
         """A new draft shot at the end of the scene (or after the selected shot)."""
-        def run() -> str:
-            with self.store.transaction(tr("Add shot")):
-                target_scene = scene_id
-                after: Shot | None = None
-                selected = self.selected_shot_ids()
-                if target_scene is None and selected:
-                    after = self.store.require(Shot, selected[-1])
-                    target_scene = after.scene_id
-                if target_scene is None:
-                    scenes = self.store.scenes()
-                    if scenes:
-                        target_scene = scenes[-1].id
-                    else:
-                        scene = Scene(number=1, heading=tr("Scene 1"), id=new_id())
-                        self.store.add(scene)
-                        target_scene = scene.id
-                siblings = self.store.shots(target_scene)
-                position = (siblings.index(next(s for s in siblings if s.id == after.id)) + 1
-                            if after is not None else len(siblings))
-                for s in siblings[position:]:
-                    self.store.update(dataclasses.replace(s, order=s.order + 1))
-                shot = Shot(scene_id=target_scene, order=position)
-                self.store.add(shot)
-                return shot.id
-        new = self._guard(run)
+        selected = self.selected_shot_ids()
+        after = selected[-1] if scene_id is None and selected else None
+        changes = self._guard(lambda: shot_ops.insert_shot(
+            self.store, after=after, scene_id=scene_id, scene_heading=tr("Scene 1")))
+        new = changes.result.id if changes is not None else None
         self.refresh()
         if new:
             self.select_shots([new])
@@ -615,50 +580,17 @@ class StoryboardView(QScrollArea):
         ids = self.selected_shot_ids()
         if not ids:
             return []
-
-        def run() -> list[str]:
-            made: list[str] = []
-            with self.store.transaction(tr("Duplicate shots")):
-                for shot_id in ids:
-                    shot = self.store.require(Shot, shot_id)
-                    siblings = self.store.shots(shot.scene_id)
-                    pos = [s.id for s in siblings].index(shot.id) + 1
-                    for s in siblings[pos:]:
-                        self.store.update(dataclasses.replace(s, order=s.order + 1))
-                    copy = dataclasses.replace(
-                        shot, id=new_id(), order=shot.order + 1, approved_take_id=None,
-                        status=ShotStatus.DRAFT if shot.status != ShotStatus.READY
-                        else ShotStatus.READY,
-                        dialogue=list(shot.dialogue), characters=list(shot.characters),
-                        generation=dict(shot.generation))
-                    self.store.add(copy)
-                    made.append(copy.id)
-            return made
-        made = self._guard(run) or []
+        changes = self._guard(lambda: shot_ops.duplicate_shots(self.store, ids))
+        made = [s.id for s in changes.result] if changes is not None else []
         self.refresh()
         self.select_shots(made)
         return made
 
     def delete_selected(self) -> int:
-        ids = self.selected_shot_ids()
+        ids = [sid for sid in self.selected_shot_ids() if self.store.get(Shot, sid) is not None]
         if not ids:
             return 0
-
-        def run() -> None:
-            label = tr("Delete shot") if len(ids) == 1 else tr("Delete shots")
-            with self.store.transaction(label):
-                for shot_id in ids:
-                    shot = self.store.get(Shot, shot_id)
-                    if shot is not None:
-                        self.store.delete(shot)
-                self._renumber()
-        self._guard(run)
+        self._guard(lambda: shot_ops.delete_shots(self.store, ids))
         self._selection = []
         self.refresh()
         return len(ids)
-
-    def _renumber(self) -> None:
-        for scene in self.store.scenes():
-            for order, shot in enumerate(self.store.shots(scene.id)):
-                if shot.order != order:
-                    self.store.update(dataclasses.replace(shot, order=order))

@@ -3,7 +3,7 @@
 Each side has a preview player, the take's generation record (backend, model, seed,
 steps, size, prompt) and an "Approve this take" button. Approving sets the shot's
 ``approved_take_id``, marks that take approved (and the shot's other takes not), and sets
-the shot's status to APPROVED, all in one undoable transaction.
+the shot's status to APPROVED, in one undoable operation (engine.ops.takes).
 """
 
 from __future__ import annotations
@@ -53,14 +53,10 @@ ZH = {
 }
 
 
-def approve_take(store: Any, take_id: str, label: str = "Approve take") -> Shot:
-    """Make ``take_id`` its shot's chosen take (one undo step). Returns the updated shot.
-
-    The engine's ``engine.ops.takes.approve_take`` (the same code as
-    ``storyreel approve``)."""
-    take = store.require(Take, take_id)
-    with store.transaction(label):
-        take_ops.approve_take(store, take_id)
+def approve_take(store: Any, take_id: str) -> Shot:
+    """Make ``take_id`` its shot's chosen take (one undo step, the same operation as
+    ``storyreel approve``: ``engine.ops.takes.approve_take``). Returns the updated shot."""
+    take = take_ops.approve_take(store, take_id).result
     return store.require(Shot, take.shot_id)
 
 
@@ -204,7 +200,7 @@ class TakeCompareDialog(QDialog):
 
     def approve(self, take_id: str) -> None:
         try:
-            approve_take(self.store, take_id, self.tr("Approve take"))
+            approve_take(self.store, take_id)
         except StoryreelError as exc:
             self.show_error(str(exc))
             return

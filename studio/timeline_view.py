@@ -2,10 +2,12 @@
 
 A QGraphicsView drawing ``engine.render.timeline_builder.build_timeline(store)``. The view
 holds no data of its own: ``refresh()`` rebuilds it from the store, and it refreshes
-itself when the store reports a change. Edits go back through the engine:
+itself when the store reports a change. Edits go back through the engine's operations
+(``engine.ops.audio``):
 - dragging a video clip's edge trims it: ``set_clip_edit(store, shot_id, trim_in=…,
   trim_out=…)``, one undoable step, snapped to whole frames;
-- dragging a music/effects item moves its AudioPlacement (``from_shot`` + ``offset``).
+- dragging a music/effects item moves its AudioPlacement (``set_placement_fields``:
+  ``from_shot`` + ``offset``).
 Clicking or dragging on the ruler moves the playhead; the preview player above the
 tracks follows it (Space plays/pauses). Ctrl+wheel, the +/- buttons and Fit zoom.
 """
@@ -13,7 +15,7 @@ tracks follows it (Space plays/pauses). Ctrl+wheel, the +/- buttons and Fit zoom
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.audio import music
 from engine.errors import StoryreelError
 from engine.model import (
     AudioPlacement,
@@ -50,9 +51,10 @@ from engine.model import (
     VoiceClip,
 )
 from engine.model.timeline import SourceKind, Timeline, VideoClip, seconds_to_frames, timecode
+from engine.ops import audio as audio_ops
 from engine.render import audio as render_audio
-from engine.render.timeline_builder import build_timeline, set_clip_edit
-from studio.jobs_dock import BackgroundReader
+from engine.render.timeline_builder import build_timeline
+from studio.background import shared_reader
 from studio.playback import Segment, clip_segments
 from studio.player import PreviewPlayer
 from studio.timeline_items import (
@@ -294,7 +296,7 @@ class TimelineView(QWidget):
         self._relay = _Relay(self)
         self._relay.changed.connect(self._on_store_changes)
         self._relay.built.connect(self._on_built)
-        self._reader = BackgroundReader("storyreel-timeline-read")
+        self._reader = shared_reader()
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(40)
@@ -604,8 +606,7 @@ class TimelineView(QWidget):
             self.refresh()
             return
         try:
-            with self.store.transaction(self.tr("Trim shot {label}").format(label=clip.label)):
-                set_clip_edit(self.store, clip.shot_id, trim_in=new_in, trim_out=new_out)
+            audio_ops.set_clip_edit(self.store, clip.shot_id, trim_in=new_in, trim_out=new_out)
         except StoryreelError as exc:
             self.show_error(str(exc))
         self.refresh()
@@ -621,16 +622,15 @@ class TimelineView(QWidget):
             anchor = self.timeline.video[-1] if new_start > 0 else self.timeline.video[0]
         base = anchor.record_in if anchor else 0
         offset = max(0.0, float((new_start - base) / self.fps))
-        moved = replace(placement, from_shot=anchor.shot_id if anchor else None,
-                        offset=round(offset, 6))
+        fields: dict[str, Any] = {"from_shot": anchor.shot_id if anchor else None,
+                                  "offset": round(offset, 6)}
         if anchor is not None and placement.to_shot:
             order = [c.shot_id for c in self.timeline.video]
             if placement.to_shot in order and order.index(placement.to_shot) < order.index(
                     anchor.shot_id):
-                moved.to_shot = anchor.shot_id
+                fields["to_shot"] = anchor.shot_id
         try:
-            with self.store.transaction(self.tr("Move music")):
-                self.store.update(moved)
+            audio_ops.set_placement_fields(self.store, placement.id, **fields)
         except StoryreelError as exc:
             self.show_error(str(exc))
         self.refresh()
@@ -639,14 +639,15 @@ class TimelineView(QWidget):
         """The transition into a shot's clip: "cut", "crossfade" or "dip-to-black"."""
         frames = 0 if kind == TransitionKind.CUT else max(1, round(seconds * float(self.fps)))
         try:
-            set_clip_edit(self.store, shot_id, transition=kind, transition_frames=frames)
+            audio_ops.set_clip_edit(self.store, shot_id, transition=kind,
+                                    transition_frames=frames)
         except StoryreelError as exc:
             self.show_error(str(exc))
         self.refresh()
 
     def reset_trims(self, shot_id: str) -> None:
         try:
-            set_clip_edit(self.store, shot_id, trim_in=0, trim_out=0)
+            audio_ops.set_clip_edit(self.store, shot_id, trim_in=0, trim_out=0)
         except StoryreelError as exc:
             self.show_error(str(exc))
         self.refresh()
@@ -684,8 +685,7 @@ class TimelineView(QWidget):
                     from_shot = index + 1
                     break
         try:
-            with self.store.transaction(self.tr("Add music {name}").format(name=Path(path).name)):
-                music.add_music(self.store, path, from_shot=from_shot)
+            audio_ops.add_music(self.store, path, from_shot=from_shot)
         except StoryreelError as exc:
             self.show_error(str(exc))
         self.refresh()
@@ -695,7 +695,7 @@ class TimelineView(QWidget):
         if placement is None:
             return
         try:
-            self.store.delete(placement, label=self.tr("Remove music"))
+            audio_ops.remove_placement(self.store, placement.id)
         except StoryreelError as exc:
             self.show_error(str(exc))
         self.refresh()
@@ -737,7 +737,6 @@ class TimelineView(QWidget):
         QMessageBox.warning(self, self.tr("Timeline"), message)
 
     def _detach(self) -> None:
-        self._reader.close()
         if self._unsubscribe is not None:
             try:
                 self._unsubscribe()

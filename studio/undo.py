@@ -1,4 +1,10 @@
-"""Undo/redo actions wired to the project store's one history."""
+"""Undo/redo actions over the project's persistent, per-author operation log.
+
+Ctrl+Z undoes the current author's last operation through ``engine.ops.history.undo``
+(the same as ``storyreel undo``); Ctrl+Shift+Z (or Ctrl+Y) redoes it. An undo that would
+overwrite a later change by someone else is refused by the engine (UndoRefused): its
+sentence is shown as a dialog and nothing changes.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +14,16 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 
-from studio.i18n import tr
+from engine.errors import StoryreelError
+from engine.ops import history
+from studio.i18n import tr, tr_engine
 from studio.store_bridge import StoreBridge
 
 
 class UndoController(QObject):
     """Owns the Undo and Redo actions; keeps their text and enabled state current.
 
-    ``error_handler(message)`` shows engine errors (an undo that conflicts with saved data).
+    ``error_handler(message)`` shows the engine's sentence (a refused undo) as a dialog.
     """
 
     history_changed = Signal()
@@ -33,10 +41,20 @@ class UndoController(QObject):
         self.redo_action.triggered.connect(self.redo)
         self.refresh()
 
+    @property
+    def author(self) -> str | None:
+        """Whose history Ctrl+Z walks: the store's author (STORYREEL_USER, else the login)."""
+        return None if self.store is None else self.store.author
+
     def attach(self, store: Any, bridge: StoreBridge | None) -> None:
         self.store = store
-        if bridge is not None:
-            bridge.changed.connect(self.refresh)
+        if bridge is not None:  # a burst of changes reads the history once
+            bridge.changed.connect(self.schedule_refresh)
+        self.refresh()
+
+    def schedule_refresh(self, *_: object) -> None:
+        """A change event: the actions follow at once (a Ctrl+Z right after an edit
+        must find Undo enabled)."""
         self.refresh()
 
     def detach(self) -> None:
@@ -44,29 +62,32 @@ class UndoController(QObject):
         self.refresh()
 
     def undo(self) -> None:
-        self._run(lambda: self.store.undo())
+        self._run(history.undo)
 
     def redo(self) -> None:
-        self._run(lambda: self.store.redo())
+        self._run(history.redo)
 
-    def _run(self, fn: Callable[[], Any]) -> None:
+    def _run(self, step: Callable[..., Any]) -> None:
         if self.store is None:
             return
         try:
-            fn()
-        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
+            step(self.store, self.author)
+        except StoryreelError as exc:  # UndoRefused, a busy project: one sentence
             if self.error_handler is not None:
                 self.error_handler(str(exc))
         self.refresh()
 
     def refresh(self, *_: object) -> None:
         store = self.store
-        can_undo = bool(store is not None and store.can_undo)
-        can_redo = bool(store is not None and store.can_redo)
+        undo_label = redo_label = ""
+        can_undo = can_redo = False
+        if store is not None:
+            stacks = store.stacks(self.author)
+            can_undo, can_redo = bool(stacks.done), bool(stacks.undone)
+            undo_label = stacks.labels.get(stacks.done[-1], "") if can_undo else ""
+            redo_label = stacks.labels.get(stacks.undone[-1], "") if can_redo else ""
         self.undo_action.setEnabled(can_undo)
         self.redo_action.setEnabled(can_redo)
-        self.undo_action.setText(
-            tr("Undo") + (f" {tr(store.undo_label)}" if can_undo and store.undo_label else ""))
-        self.redo_action.setText(
-            tr("Redo") + (f" {tr(store.redo_label)}" if can_redo and store.redo_label else ""))
+        self.undo_action.setText(tr("Undo") + (f" {tr_engine(undo_label)}" if undo_label else ""))
+        self.redo_action.setText(tr("Redo") + (f" {tr_engine(redo_label)}" if redo_label else ""))
         self.history_changed.emit()

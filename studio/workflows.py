@@ -12,9 +12,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.jobs.queue import JobQueue
 from engine.jobs.worker import WorkerProcess
-from engine.model import Job, JobStatus, Shot
+from engine.model import Job, JobStatus
+from engine.ops import jobs as job_ops
 from engine.render.export import export_film
 from engine.story.importer import import_script, import_script_text
 from engine.story.planner import plan
@@ -151,16 +151,7 @@ class Workflows(QObject):
             self.error.emit(tr("Select one or more shots to generate."))
             return []
         try:
-            queue = JobQueue(self.store)
-            by_backend: dict[str, list[str]] = {}
-            for shot_id in shot_ids:
-                shot = self.store.require(Shot, shot_id)
-                key = str(shot.generation.get("model") or shot.generation.get("backend")
-                          or "animatic")
-                by_backend.setdefault(key, []).append(shot_id)
-            jobs: list[Any] = []
-            for backend, ids in by_backend.items():
-                jobs += queue.enqueue_generation(ids, backend=backend, quality=quality)
+            jobs: list[Any] = job_ops.enqueue_generation(self.store, shot_ids, quality=quality)
             self.ensure_worker()
         except Exception as exc:  # noqa: BLE001 - the engine's sentence, as a dialog
             self.error.emit(str(exc))

@@ -28,5 +28,27 @@ def queue_generation(store: ProjectStore, shot_ids: list[str], **spec: Any) -> l
 
 
 def clear_finished(store: ProjectStore) -> int:
-    """Remove done and cancelled jobs; how many were removed."""
+    """Remove done and cancelled jobs from the list (failed ones stay, with their reason)."""
     return JobQueue(store).clear_finished()
+
+
+def enqueue_generation(store: ProjectStore, shot_ids: list[str], *,
+                       quality: str = "draft") -> list[E.Job]:
+    """Queue one generation job per shot, each with the model its shot chose (validated
+    first: nothing is queued when any shot's settings are bad)."""
+    from engine.ops.base import OpError
+
+    if not shot_ids:
+        raise OpError("Choose one or more shots to generate.")
+    by_backend: dict[str, list[str]] = {}
+    for shot_id in shot_ids:
+        shot = store.require(E.Shot, shot_id)
+        key = str(shot.generation.get("model") or shot.generation.get("backend")
+                  or "animatic")
+        by_backend.setdefault(key, []).append(shot.id)
+    queue = JobQueue(store)
+    jobs: list[E.Job] = []
+    with store.transaction("Queue generation", undoable=False):
+        for backend, ids in by_backend.items():
+            jobs += queue.enqueue_generation(ids, backend=backend, quality=quality)
+    return jobs

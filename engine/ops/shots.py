@@ -252,3 +252,91 @@ def remove_line(store: ProjectStore, shot_id: str, index: int, *,
         raise OpError(f"Shot {shot_label(store, shot_id)} has no line {index + 1}.")
     lines = [ln for i, ln in enumerate(shot.dialogue) if i != index]
     return set_shot_fields(store, shot_id, author=author, dialogue=lines)
+
+
+def arrange_shots(store: ProjectStore, scene_id: str, ordered_ids: list[str], *,
+                  author: str | None = None) -> Changes:
+    """Give a scene exactly these shots in this order (what a drag on the storyboard
+    does): every shot of the scene is listed once; a listed shot of another scene moves
+    into it, and the scenes it left are renumbered. One undo step."""
+    if store.get(E.Scene, scene_id) is None:
+        raise OpError(f"No scene with id {scene_id} in this project.")
+    if len(set(ordered_ids)) != len(ordered_ids):
+        raise OpError("A shot is listed twice in the new order.")
+    shots = [store.require(E.Shot, sid) for sid in ordered_ids]
+    missing = {s.id for s in store.shots(scene_id)} - set(ordered_ids)
+    if missing:
+        raise OpError(f"The new order leaves out shot {shot_label(store, sorted(missing)[0])} "
+                      "of the scene; list every shot of the scene once.")
+    left = {s.scene_id for s in shots if s.scene_id != scene_id}
+    label = "Move shots" if left else "Reorder shots"
+    with operation(store, label, author) as out:
+        _renumber(store, scene_id, list(ordered_ids))
+        for other in left:
+            _renumber(store, other, [s.id for s in store.shots(other)])
+        if left:
+            derived.refresh(store, [s.id for s in shots if s.scene_id != scene_id])
+    return out[0]
+
+
+def insert_shot(store: ProjectStore, *, after: str | None = None, scene_id: str | None = None,
+                scene_heading: str = "Scene 1", author: str | None = None,
+                **fields: Any) -> Changes:
+    """A new draft shot right after shot ``after`` (in its scene), else at the end of
+    ``scene_id``, else at the end of the last scene; a project without scenes gets its
+    first scene in the same step. One undo step."""
+    from engine.ops import scenes
+
+    if after is not None:
+        scene_id = store.require(E.Shot, after).scene_id
+    with operation(store, "Add shot", author) as out:
+        if scene_id is None:
+            existing = store.scenes()
+            scene_id = existing[-1].id if existing else scenes.add_scene(
+                store, author=author, heading=scene_heading).result.id
+        made = add_shot(store, scene_id, after=after, author=author, **fields).result
+    return with_result(out[0], store.require(E.Shot, made.id))
+
+
+def set_keyframe_file(store: ProjectStore, shot_id: str, path: str | None, *,
+                      last: bool = False, author: str | None = None) -> Changes:
+    """An image file as the shot's first (or last) keyframe; None clears it. The file
+    must decode as an image; it is copied into the project's media."""
+    from pathlib import Path
+
+    from engine.errors import MediaError
+    from engine.model import MediaKind
+    from engine.store.media import probe
+
+    field = "last_keyframe" if last else "first_keyframe"
+    shot = store.require(E.Shot, shot_id)
+    if path is not None:
+        if not Path(path).is_file():
+            raise OpError(f"Keyframe image {path} does not exist or is not a file.")
+        try:
+            kind = probe(Path(path)).kind
+        except MediaError as exc:
+            raise OpError(f"Keyframe {Path(path).name} cannot be read as an image "
+                          f"({exc}).") from None
+        if kind is not MediaKind.IMAGE:
+            raise OpError(f"Keyframe {Path(path).name} is not an image.")
+    verb = "Set" if path is not None else "Clear"
+    with operation(store, f"{verb} keyframe of shot {shot_label(store, shot.id)}",
+                   author) as out:
+        sha = store.media.import_file(Path(path)).sha256 if path is not None else None
+        if getattr(shot, field) != sha:
+            store.set_fields(E.Shot, shot.id, **{field: sha})
+            derived.refresh(store, [shot.id], recompose=False)
+    return out[0]
+
+
+def recompose_prompts(store: ProjectStore, shot_ids: list[str] | None = None, *,
+                      author: str | None = None) -> Changes:
+    """Compose the prompts of these shots (all when None) again from their fields, scene
+    and cast (the override is kept); a generated shot whose prompt changed turns stale."""
+    ids = [s.id for s in store.shots()] if shot_ids is None else list(shot_ids)
+    for sid in ids:
+        store.require(E.Shot, sid)
+    with operation(store, "Recompose prompts", author) as out:
+        derived.refresh(store, ids)
+    return out[0]

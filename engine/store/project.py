@@ -926,7 +926,12 @@ class ProjectStore:
             if row is None:
                 return
             current = _plain(codec.to_values(codec.from_row(row)))
-            moved = [f for f, v in (expect or {}).items() if f != "version"
+            expect = dict(expect or {})
+            if reverse:  # derived state the entry itself wrote to the new row (not undone)
+                for other in target.changes:
+                    if (other.entity, other.key) == (ch.entity, ch.key) and other.derived:
+                        expect[other.field] = other.after
+            moved = [f for f, v in expect.items() if f != "version"
                      and f not in DERIVED_FIELDS.get(ch.entity, ()) and current.get(f) != v]
             if moved:
                 raise UndoRefused(

@@ -2,6 +2,20 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN" sourcelanguage="en">
 <context><name>Storyreel</name>
+<message><source>Nobody</source><translation>无人</translation></message>
+<message><source>Write a note…</source><translation>写一条批注…</translation></message>
+<message><source>No timecode</source><translation>不指定时间点</translation></message>
+<message><source>Add note</source><translation>添加批注</translation></message>
+<message><source>Review status</source><translation>审片状态</translation></message>
+<message><source>Assigned to</source><translation>负责人</translation></message>
+<message><source>Status unchanged</source><translation>状态不变</translation></message>
+<message><source>{user} has this shot open</source><translation>{user} 正在编辑这个镜头</translation></message>
+<message><source>todo</source><translation>待办</translation></message>
+<message><source>wip</source><translation>制作中</translation></message>
+<message><source>retake</source><translation>返工</translation></message>
+<message><source>Review</source><translation>审片</translation></message>
+<message><source>review</source><translation>待审</translation></message>
+<message><source>Notes</source><translation>批注</translation></message>
 <message><source>&amp;File</source><translation>文件(&amp;F)</translation></message>
 <message><source>&amp;Edit</source><translation>编辑(&amp;E)</translation></message>
 <message><source>&amp;Story</source><translation>故事(&amp;S)</translation></message>
@@ -189,6 +203,10 @@
 <message><source>Approve take</source><translation>通过版本</translation></message>
 <message><source>Select one take to approve.</source><translation>请选择一个版本来通过。</translation></message>
 <message><source>Select two takes to compare.</source><translation>请选择两个版本进行对比。</translation></message>
+<message><source>Use keyframe</source><translation>用作首帧</translation></message>
+<message><source>Choose a sherpa-onnx voice folder (Browse…).</source><translation>请选择一个 sherpa-onnx 声音文件夹（浏览…）。</translation></message>
+<message><source>Use the selected take's keyframe image as this shot's first frame</source><translation>把所选版本的关键帧图片用作这个镜头的首帧</translation></message>
+<message><source>Select one take to use its keyframe.</source><translation>请选择一个版本来使用它的关键帧。</translation></message>
 <message><source>Media file:</source><translation>媒体文件：</translation></message>
 <message><source>Add character</source><translation>添加角色</translation></message>
 <message><source>Character sheet</source><translation>角色设定</translation></message>

@@ -22,14 +22,15 @@ SMALL = {"width": 64, "height": 112, "frames": 9}
 
 
 def small_project(tmp_path: Path, shots: int = 2) -> Path:
+    from engine.ops import shots as shot_ops
     from engine.store import ProjectStore
 
     path = tmp_path / "film.storyreel"
     with ProjectStore.create(path, Project(title="雨夜来电", width=96, height=160)) as store:
         scene = store.add(Scene(number=1, heading="第1场 夜 内 咖啡馆"))
-        for i in range(shots):
-            store.add(Shot(scene_id=scene.id, order=i, duration=1.0, action=f"镜头{i + 1}",
-                           generation=dict(SMALL)))
+        for i in range(shots):  # through the operation: the prompt is composed, as in use
+            shot_ops.add_shot(store, scene.id, duration=1.0, action=f"镜头{i + 1}",
+                              generation=dict(SMALL))
     return path
 
 
@@ -74,7 +75,7 @@ def test_generate_approve_export(window: Any, qtbot: Any, tmp_path: Path) -> Non
     assert store.require(Shot, ids[0]).status == ShotStatus.STALE
     qtbot.waitUntil(lambda: window.storyboard.card(ids[0]).stale, timeout=3000)
     window.undo.undo_action.trigger()
-    assert store.require(Shot, ids[0]).status == ShotStatus.APPROVED
+    assert store.require(Shot, ids[0]).status == ShotStatus.APPROVED, window.errors
     qtbot.waitUntil(lambda: not window.storyboard.card(ids[0]).stale, timeout=3000)
 
     out = tmp_path / "out" / "film.mp4"

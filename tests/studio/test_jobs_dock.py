@@ -140,6 +140,21 @@ def test_eta_follows_the_progress_rate(dock, project, monkeypatch) -> None:
     assert widget.row_values(job.id)["eta"] == "—"
 
 
+def test_first_eta_is_the_engines_estimate_from_the_start(dock, project) -> None:
+    """Before the dock has seen the progress move, the ETA is engine.jobs.kinds'
+    estimate from the job's start: half done after 10 s → 10 s left."""
+    from datetime import UTC, datetime, timedelta
+
+    widget, job, _ = dock
+    queue = JobQueue(project)
+    assert queue.claim_next().id == job.id
+    assert queue.report(job.id, 0.5, "step 5/10")
+    started = (datetime.now(UTC) - timedelta(seconds=10)).isoformat()
+    queue._exec("UPDATE jobs SET started_at=:t WHERE id=:id", t=started, id=job.id)
+    widget.poll()
+    assert widget.row_values(job.id)["eta"] in ("10s", "11s")
+
+
 def test_cancel_button_sets_the_row_status_and_retry_requeues(dock, project, qtbot) -> None:
     widget, job, _ = dock
     qtbot.mouseClick(widget.button(job.id, "cancel"), Qt.MouseButton.LeftButton)

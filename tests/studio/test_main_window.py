@@ -100,7 +100,8 @@ def test_edit_reorder_undo_redo(window: Any, qtbot: Any, tmp_path: Path, monkeyp
     assert [s.order for s in store.shots(scene.id)] == list(range(len(ids)))
     qtbot.waitUntil(lambda: window.storyboard.strips.get(scene.id) is not None
                     and window.storyboard.strips[scene.id].shot_ids() == after, timeout=2000)
-    assert "Reorder" in window.undo.undo_action.text()
+    qtbot.waitUntil(lambda: window.undo.undo_action.text() == "Undo Move shot 1-1",
+                    timeout=1000)  # the operation's name
 
     # Ctrl+Z twice: order, then duration back
     window.activateWindow()
@@ -502,7 +503,7 @@ def test_narrator_and_sherpa_voice_folder_in_the_cast(window: Any, qtbot: Any,
                         lambda *a, **k: str(folder))
     cast.voice_browse.click()
     mia = store.character_by_name("Mia")
-    assert mia.voice.backend == "sherpa" and mia.voice.voice == str(folder)
+    assert mia.voice.backend == "sherpa" and mia.voice.voice == str(folder), window.errors
     with qtbot.waitSignal(cast.sample_ready, timeout=60_000) as blocker:
         cast.play_button.click()
     assert Path(blocker.args[0]).stat().st_size > 22050  # over half a second of 16-bit audio
@@ -587,7 +588,7 @@ def test_drag_a_shot_into_another_scene(window: Any, qtbot: Any, tmp_path: Path,
     assert [s.id for s in store.shots(second.id)] == [a1, b1]
     assert [(s.id, s.order) for s in store.shots(first.id)] == [(a2, 0)]
     window.undo.undo_action.trigger()  # one step
-    assert [s.id for s in store.shots(first.id)] == [a1, a2]
+    assert [s.id for s in store.shots(first.id)] == [a1, a2], window.errors
     assert [s.id for s in store.shots(second.id)] == [b1]
 
 

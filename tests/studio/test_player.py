@@ -147,7 +147,7 @@ def test_compare_dialog_plays_both_and_approves_a_take(qtbot, project, tmp_path:
     assert not dialog.side_b.approve_button.isEnabled() and dialog.side_a.approve_button.isEnabled()
     dialog.side_a.approve_button.click()  # change of mind: A replaces B
     assert [t.approved for t in project.takes(shot.id)] == [True, False]
-    assert project.undo_label == "Approve take"
+    assert project.undo_label.startswith("Approve take of shot")  # ops.takes.approve_take
     project.undo()
     assert project.get(Shot, shot.id).approved_take_id == takes[1].id
     assert [t.approved for t in project.takes(shot.id)] == [False, True]

@@ -96,7 +96,7 @@ def test_language_switch_updates_every_visible_string_live(opened: Any) -> None:
     assert badge_texts(window.storyboard.card(a)) == ["MS", "push-in"]
 
 
-def test_line_kind_combo_is_one_undoable_edit(opened: Any) -> None:
+def test_line_kind_combo_is_one_undoable_edit(opened: Any, qtbot: Any) -> None:
     window, a, _b = opened
     store = window.store
     insp = window.inspector
@@ -108,7 +108,8 @@ def test_line_kind_combo_is_one_undoable_edit(opened: Any) -> None:
     lines = store.require(Shot, a).dialogue
     assert [line.kind for line in lines] == [LineKind.DIALOGUE, LineKind.OFF_SCREEN]
     assert [line.text for line in lines] == ["你终于肯来了。", "对不起。"]  # nothing else moved
-    assert window.undo.undo_action.text().endswith("Edit line kind")
+    qtbot.waitUntil(lambda: window.undo.undo_action.text().startswith("Undo Edit shot"),
+                    timeout=1000)  # one operation: ops.shots.set_shot_fields
     QApplication.processEvents()
     insp.refresh()
     assert insp.kind_combo(1).currentData() == "off-screen"

@@ -112,7 +112,7 @@ def test_dragging_the_out_edge_trims_and_undo_restores(timeline, project, qtbot)
     settle(view, qtbot)
     edit = project.get(ClipEdit, shots[0].id)
     assert edit is not None
-    assert project.undo_label == "Trim shot 1-1"
+    assert project.undo_label == "Edit clip of shot 1-1"
     clip = next(c for c in view.timeline.video if c.shot_id == shots[0].id)
     assert clip.duration_frames == 18
     assert _x(view, shots[1].id)[0] == LEFT_PAD + 180.0  # the next clip follows
@@ -158,7 +158,7 @@ def test_moving_music_updates_its_placement_undoably(timeline, project, qtbot) -
     assert moved.from_shot == shots[2].id
     assert moved.offset == pytest.approx(0.0)
     assert view.music_items[pid].pos().x() == LEFT_PAD + 360.0
-    assert project.undo_label == "Move music"
+    assert project.undo_label == "Edit music"
     project.undo()
     back = project.get(AudioPlacement, pid)
     assert (back.from_shot, back.offset) == (shots[0].id, 0.25)
