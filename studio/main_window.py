@@ -34,6 +34,7 @@ from studio.i18n import tr, tr_engine
 from studio.inspector import InspectorDock
 from studio.jobs_dock import JobsDock
 from studio.player import PreviewPlayer
+from studio.review import ReviewDock
 from studio.script_editor import ScriptEditor
 from studio.start_page import StartPage
 from studio.store_bridge import Follower, StoreBridge, kinds_of
@@ -101,7 +102,8 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.tabs)
         self.setCentralWidget(self.stack)
 
-        for dock in (getattr(self, "inspector_dock", None), getattr(self, "preview_dock", None)):
+        for dock in (getattr(self, "inspector_dock", None), getattr(self, "preview_dock", None),
+                     getattr(self, "review_dock", None)):
             if dock is not None:
                 self.removeDockWidget(dock)
                 dock.setObjectName("")  # restoreState must not find (and re-dock) it
@@ -125,6 +127,14 @@ class MainWindow(QMainWindow):
         space.activated.connect(self.player.toggle)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.preview_dock)
         self.tabifyDockWidget(self.inspector_dock, self.preview_dock)
+        # team review (status, assignee, notes, who has a shot open) and the board's filter
+        self.review_dock = ReviewDock(self)
+        self.review_dock.filter_changed.connect(self.storyboard.set_filter)
+        self.review_dock.panel.changed.connect(self.storyboard.schedule_refresh)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.review_dock)
+        self.tabifyDockWidget(self.inspector_dock, self.review_dock)
+        if self.store is not None:
+            self.review_dock.set_store(self.store)
         self.inspector_dock.raise_()
 
         if not hasattr(self, "jobs_dock"):
@@ -356,6 +366,7 @@ class MainWindow(QMainWindow):
         self.script_editor.set_text(store.project.script_text if store else "")
         self.storyboard.set_store(store)
         self.inspector.set_store(store)
+        self.review_dock.set_store(store)
         self.cast.set_store(store)
         if store is not None:
             if self.timeline is not None:
@@ -445,6 +456,10 @@ class MainWindow(QMainWindow):
         if kinds & {"Scene", "Shot", "Take", "Character", "Project"}:
             self.storyboard.schedule_refresh()
             self.inspector.schedule_refresh()
+        if kinds & {"ShotReview", "ReviewNote", "ShotLock", "Shot"}:
+            self.review_dock.refresh()
+            if kinds & {"ShotReview", "ReviewNote"}:
+                self.storyboard.schedule_refresh()
         if "Character" in kinds:
             self.cast.schedule_refresh()
         if "Project" in kinds and not self.script_editor.modified:
@@ -473,9 +488,11 @@ class MainWindow(QMainWindow):
     def _timeline_clip_selected(self, shot_id: str) -> None:
         self.storyboard.select_shots([shot_id])
         self.inspector.show_shot(shot_id)
+        self.review_dock.panel.show_shot(shot_id)
 
     def _selection_changed(self, shot_ids: list[str]) -> None:
         self.inspector.show_shot(shot_ids[-1] if shot_ids else None)
+        self.review_dock.panel.show_shot(shot_ids[-1] if shot_ids else None)
 
     # ================================================================== tasks
     def _task_started(self, label: str) -> None:

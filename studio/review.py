@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QDockWidget,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from engine.errors import StoryreelError
 from engine.model import Shot
+from engine.model.review import ShotReview
 from engine.ops import review as review_ops
 from studio.i18n import tr
 
@@ -205,3 +207,56 @@ class ReviewPanel(QWidget):
                 review_ops.release(self.store, self.shot_id)
             except StoryreelError:
                 pass
+
+
+class ReviewDock(QDockWidget):
+    """The review panel with the storyboard's filter (status, assignee) above it."""
+
+    filter_changed = Signal(str, str)  # status ("" = any), assignee ("" = anyone)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(tr("Review"), parent)
+        self.setObjectName("reviewDock")
+        body = QWidget(self)
+        self.status_filter = QComboBox()
+        self.assignee_filter = QComboBox()
+        self.panel = ReviewPanel(body)
+        row = QHBoxLayout()
+        row.addWidget(QLabel(tr("Show")))
+        row.addWidget(self.status_filter, 1)
+        row.addWidget(self.assignee_filter, 1)
+        layout = QVBoxLayout(body)
+        layout.addLayout(row)
+        layout.addWidget(self.panel, 1)
+        self.setWidget(body)
+        self.status_filter.activated.connect(self._emit)
+        self.assignee_filter.activated.connect(self._emit)
+        self.panel.changed.connect(self.refresh_filters)
+
+    def set_store(self, store: Any) -> None:
+        self.panel.set_store(store)
+        self.refresh_filters()
+
+    def refresh(self) -> None:
+        self.panel.refresh()
+        self.refresh_filters()
+
+    def refresh_filters(self) -> None:
+        store = self.panel.store
+        statuses = review_ops.statuses(store) if store is not None else ()
+        people = sorted({r.assignee for r in store.all(ShotReview) if r.assignee}) \
+            if store is not None else []
+        for combo, first, values in ((self.status_filter, tr("Any status"), statuses),
+                                     (self.assignee_filter, tr("Anyone"), people)):
+            current = combo.currentData() or ""
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(first, "")
+            for value in values:
+                combo.addItem(tr(value) if combo is self.status_filter else value, value)
+            combo.setCurrentIndex(max(0, combo.findData(current)))
+            combo.blockSignals(False)
+
+    def _emit(self, *_: object) -> None:
+        self.filter_changed.emit(self.status_filter.currentData() or "",
+                                 self.assignee_filter.currentData() or "")

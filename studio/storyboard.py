@@ -87,6 +87,9 @@ class Card:
     progress: float | None = None  # of the shot's queued/running generation job
     identity: str = ""  # the shown take's identity badge: "", ok, drift, no face, n/a
     identity_score: float | None = None
+    review: str = ""  # the team's review status when someone reviewed it ("" = none yet)
+    assignee: str = ""
+    notes: int = 0
 
 
 def chosen_take(shot: Shot, takes: list[Any]) -> Any:
@@ -109,11 +112,16 @@ def card_for(store: Any, scene: Scene, shot: Shot, index: int,
     stale = shot.status == ShotStatus.STALE or bool(shot.generation.get("stale"))
     camera = str(shot.camera_move) if shot.camera_move != "static" else str(shot.angle)
     from engine.generate import identity
+    from engine.model.review import ReviewNote, ShotReview
 
     word, score = identity.summary(store, take, identity.threshold_for(store))
+    state = store.get(ShotReview, shot.id)
     return Card(shot.id, shot_label(scene.number, index + 1, episode), str(shot.size), camera,
                 shot.duration, str(shot.status), stale, thumb, len(takes),
-                identity=word, identity_score=score)
+                identity=word, identity_score=score,
+                review=state.status if state is not None else "",
+                assignee=state.assignee if state is not None else "",
+                notes=len(store.all(ReviewNote, shot_id=shot.id)))
 
 
 IDENTITY_COLORS = {"ok": "#15803d", "drift": "#dc2626", "no face": "#b45309", "n/a": "#4b5563"}
@@ -130,8 +138,16 @@ def identity_text(card: Card) -> str:
 
 
 def badge_texts(card: Card) -> list[str]:
-    """The badges a card shows: shot size and camera, in the UI language ("中景", "推")."""
-    return [tr(card.size), tr(card.camera)]
+    """The badges a card shows: shot size and camera, in the UI language ("中景", "推"),
+    then the team's review status, assignee and note count when there are any."""
+    badges = [tr(card.size), tr(card.camera)]
+    if card.review:
+        badges.append(tr(card.review))
+    if card.assignee:
+        badges.append(f"@{card.assignee}")
+    if card.notes:
+        badges.append(tr("{n} notes").format(n=card.notes))
+    return badges
 
 
 class CardDelegate(QStyledItemDelegate):
@@ -342,6 +358,7 @@ class StoryboardView(QScrollArea):
         self.progress: dict[str, float] = {}
         self._selection: list[str] = []
         self.episode_id: str | None = None  # in a series, the episode shown (one at a time)
+        self.review_filter: tuple[str, str] = ("", "")  # review status, assignee ("" = any)
         self._refresh_pending = False
         self._syncing = False
         self.container = QWidget()
@@ -374,7 +391,16 @@ class StoryboardView(QScrollArea):
         if self.episode_id and len(episodes) > 1:
             scenes = [sc for sc in scenes if sc.episode_id == self.episode_id]
         shown = {sc.id for sc in scenes}
-        return scenes, [s for s in self.store.shots() if s.scene_id in shown], numbers
+        from studio.review import shot_passes
+
+        status, assignee = self.review_filter
+        return scenes, [s for s in self.store.shots() if s.scene_id in shown
+                        and shot_passes(self.store, s.id, status, assignee)], numbers
+
+    def set_filter(self, status: str = "", assignee: str = "") -> None:
+        """Show only the shots with this review status and / or assignee ("" = any)."""
+        self.review_filter = (status, assignee)
+        self.refresh()
 
     def set_progress(self, progress: dict[str, float]) -> None:
         """Show generation progress on the cards of these shots (a cheap in-place update)."""

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,25 @@ def project(tmp_path: Path):
     store = ProjectStore.create(tmp_path / "test.storyreel", Project(title="测试"))
     yield store
     store.close()
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[object]:
+    """A real PostgreSQL server for the team tests (started once, only when asked for).
+    They fail, not skip, when it cannot start."""
+    from tests.pgserver import PgServer
+
+    server = PgServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def server_url(pg: object) -> str:
+    """A new, empty database on the server for one test."""
+    return pg.create_database(f"film_{next(_databases)}")  # type: ignore[attr-defined]

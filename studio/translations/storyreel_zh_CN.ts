@@ -16,6 +16,10 @@
 <message><source>Review</source><translation>审片</translation></message>
 <message><source>review</source><translation>待审</translation></message>
 <message><source>Notes</source><translation>批注</translation></message>
+<message><source>{n} notes</source><translation>{n} 条批注</translation></message>
+<message><source>Show</source><translation>显示</translation></message>
+<message><source>Any status</source><translation>全部状态</translation></message>
+<message><source>Anyone</source><translation>所有人</translation></message>
 <message><source>&amp;File</source><translation>文件(&amp;F)</translation></message>
 <message><source>&amp;Edit</source><translation>编辑(&amp;E)</translation></message>
 <message><source>&amp;Story</source><translation>故事(&amp;S)</translation></message>
