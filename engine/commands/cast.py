@@ -192,10 +192,17 @@ def cmd_scene_list(args: argparse.Namespace) -> int:
 def cmd_project_set(args: argparse.Namespace) -> int:
     fields = {field: getattr(args, flag) for flag, (field, _h) in PROJECT_FLAGS.items()
               if getattr(args, flag) is not None}
-    if not fields:
+    speakers = getattr(args, "subtitle_speakers", None)
+    if not fields and speakers is None:
         raise UsageError("Nothing to change: give at least one of "
-                         + ", ".join(_flag(f) for f in PROJECT_FLAGS) + ".")
+                         + ", ".join(_flag(f) for f in PROJECT_FLAGS)
+                         + ", --subtitle-speakers.")
     with open_project(args.dir) as store:
+        if speakers is not None:
+            subtitles = {**(store.project.settings.get("subtitles") or {}),
+                         "speaker_names": speakers == "on"}
+            fields["settings"] = {**store.project.settings, **fields.get("settings", {}),
+                                  "subtitles": subtitles}
         _report(project_ops.set_project_fields(store, **fields), "the project")
     return 0
 
@@ -287,4 +294,6 @@ def register(sub: Any) -> None:
     pst.add_argument("dir")
     for flag, (_field, help_) in PROJECT_FLAGS.items():
         pst.add_argument(f"--{flag}", dest=flag, help=help_)
+    pst.add_argument("--subtitle-speakers", choices=["on", "off"],
+                     help="subtitles start with the speaker's name (林雨：你来了)")
     pst.set_defaults(func=cmd_project_set)

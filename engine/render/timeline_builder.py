@@ -183,6 +183,8 @@ def build_timeline(store: Any, episode: int | str | None = None) -> Timeline:
     fps = project.fps
     char_names = {c.id: c.name for c in store.characters()}
     edits = {e.shot_id: e for e in store.all(ClipEdit)}
+    # the project's subtitle option: "林雨：你来了" (settings["subtitles"]["speaker_names"])
+    speaker_names = bool((project.settings.get("subtitles") or {}).get("speaker_names"))
     timeline = Timeline(
         fps=fps,
         width=project.width,
@@ -241,7 +243,7 @@ def build_timeline(store: Any, episode: int | str | None = None) -> Timeline:
                 speed=clip.speed,
             )
             timeline.audio.append(item)
-        _add_voices(store, timeline, shot, clip, char_names)
+        _add_voices(store, timeline, shot, clip, char_names, speaker_names)
     _fade_with_transitions(timeline, own_sound)
     timeline.duration_frames = position
     _add_placements(store, timeline, shot_range, partial=only is not None)
@@ -291,6 +293,7 @@ def _add_voices(
     shot: Shot,
     clip: VideoClip,
     char_names: dict[str, str],
+    speaker_names: bool = False,
 ) -> None:
     fps = timeline.fps
     clips = store.all(VoiceClip, shot_id=shot.id)
@@ -347,7 +350,8 @@ def _add_voices(
             timed.append((t0, t0 + share, text, speaker, []))
             t0 += share
     shot_span = (float(clip.record_in / fps), float(clip.record_out / fps))
-    for start, end, text, speaker, _timings in _cues(timeline, timed, shot_span):
+    for start, end, text, speaker, _timings in _cues(timeline, timed, shot_span,
+                                                      speaker_names):
         record_in = seconds_to_frames(start, fps)
         record_out = max(record_in + 1, seconds_to_frames(end, fps))
         timeline.subtitles.append(SubtitleItem(record_in, record_out, text, speaker, shot.id))
@@ -355,7 +359,7 @@ def _add_voices(
 
 def _cues(
     timeline: Timeline, timed: list[tuple[float, float, str, str, list[dict[str, Any]]]],
-    span: tuple[float, float] | None = None,
+    span: tuple[float, float] | None = None, speaker_names: bool = False,
 ) -> list[tuple[float, float, str, str, list[dict[str, Any]]]]:
     """Lines → readable cues (``engine.interchange.subtitles.make_cues`` splits long
     lines at punctuation, timed by the TTS timings)."""
@@ -372,7 +376,8 @@ def _cues(
                   language=timeline.language, speaker=speaker)
         for start, end, text, speaker, timings in timed
     ]
-    cues = make_cues(lines, timeline.language, aspect, span=span)
+    cues = make_cues(lines, timeline.language, aspect, span=span,
+                     speaker_names=speaker_names)
     return [(c.start, c.end, c.text, c.speaker, []) for c in cues]
 
 

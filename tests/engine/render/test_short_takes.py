@@ -55,3 +55,21 @@ def test_a_still_image_becomes_a_take_as_long_as_its_shot(film, tmp_path) -> Non
     info = store.require(MediaAsset, take.media)
     assert info.kind.value == "video" and info.duration == pytest.approx(2.0, abs=0.1)
     assert (info.width, info.height) == (80, 46) and asset.is_file()
+
+
+def test_subtitles_can_start_with_the_speakers_name(tmp_path, capsys) -> None:
+    from engine.cli import main
+    from engine.model import Character, DialogueLine
+
+    store = ProjectStore.create(tmp_path / "s.storyreel", Project(title="s"))
+    lin = store.add(Character(name="林雨"))
+    scene = store.add(Scene(number=1))
+    store.add(Shot(scene_id=scene.id, duration=2.0, dialogue=[DialogueLine("你来了。", lin.id)]))
+    root = store.root
+    store.close()
+    with ProjectStore.open(root) as s:
+        assert [c.text for c in build_timeline(s).subtitles] == ["你来了"]
+    assert main(["project", "set", str(root), "--subtitle-speakers", "on"]) == 0
+    with ProjectStore.open(root) as s:
+        assert [c.text for c in build_timeline(s).subtitles] == ["林雨：你来了"]
+    assert main(["project", "set", str(root), "--subtitle-speakers", "maybe"]) == 2
