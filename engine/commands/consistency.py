@@ -79,7 +79,13 @@ def cmd_consistency(args: argparse.Namespace) -> int:
             set_project_fields(store, settings=settings)
         limit = identity.threshold_for(store, threshold)
         metric = identity.metric_version(identity.embedder_for(store))
-        shots = resolve_shots(store, args.shots if len(args.shots) > 1 else args.shots[0])
+        if args.shots in (["all"], ["stale"]):
+            shots = resolve_shots(store, args.shots[0])
+        else:  # labels (2-3, E2 1-3), ids, id prefixes: the one address syntax
+            from engine.model import Shot
+            from engine.ops.addressing import resolve_shot_ids
+
+            shots = [store.require(Shot, i) for i in resolve_shot_ids(store, args.shots)]
         takes = [t for s in shots for t in store.takes(s.id)]
         todo = [t.id for t in takes if identity.not_applicable_reason(store, t) is None]
         if todo and not args.no_score:

@@ -75,7 +75,7 @@ def test_consistency_lists_scores_flags_and_faces(cast: Any, photos: dict[str, P
     (["--threshold", "high"], "--threshold 'high' is not a number"),
     (["--threshold", "2"], "--threshold 2 is outside 0–1."),
     (["--save-threshold"], "--save-threshold needs --threshold X."),
-    (["--shots", "9-9"], "Shot '9-9' matches no shot"),
+    (["--shots", "9-9"], "There is no shot 9-9 in this project"),
 ])
 def test_bad_consistency_input_is_one_sentence_exit_2(cast: Any, capsys: Any, argv: list[str],
                                                       message: str) -> None:
