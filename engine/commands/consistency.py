@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from engine.cli_common import UsageError, open_project, print_json
+from engine.commands.common import UsageError, open_project, print_json
 
 
 def _printer(stream: Any = None) -> Any:

@@ -10,6 +10,7 @@ takes survive, marked stale when what they show changed).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -245,15 +246,21 @@ def _match(plans: list[ShotPlan], shots: list[Shot], ids: dict[str, str]
 
 def sync_scene_shots(store: ProjectStore, scene: Scene, plans: list[ShotPlan],
                      ids: dict[str, str], report: ImportReport,
-                     prompts: PromptContext) -> list[str]:
+                     prompts: PromptContext, *, old: list[Shot] | None = None,
+                     new_shots: list[Shot] | None = None,
+                     transitions: list[tuple[str, str]] | None = None) -> list[str]:
     """Merge ``plans`` into a scene's shots; locked shots keep their place.
 
     A shot that says and shows what its plan does is kept as it is (id, takes, approval,
     the user's edits); one in the same place whose lines changed is rewritten and marked
     stale (its takes kept); the rest are added or removed. Returns the ids written.
+
+    With ``new_shots`` (and ``transitions``) the new shots (and their script transitions)
+    are collected for the caller to add in one batch; ``old`` is the scene's shots when
+    the caller read them all at once.
     """
     scene_id = scene.id
-    old = _scene_shots(store, scene_id)
+    old = _scene_shots(store, scene_id) if old is None else sorted(old, key=lambda s: s.order)
     locked_at = {i: s for i, s in enumerate(old) if s.locked}
     reusable = [s for s in old if not s.locked]
     plans = [p for p in plans if not _covered_by_locked(p, list(locked_at.values()))]
@@ -278,9 +285,11 @@ def sync_scene_shots(store: ProjectStore, scene: Scene, plans: list[ShotPlan],
             continue
         plan, shot = plans[item], matched[item]
         if shot is not None and item in exact:
+            kept = dataclasses.replace(shot)
             shot.order = order
             prompts.apply(shot, scene)
-            store.update(shot, label="Keep shot")
+            if shot != kept:  # an unchanged shot is not written again
+                store.update(shot, label="Keep shot")
             report.shots_kept += 1
         elif shot is not None:
             changed = _fill(shot, plan, ids)
@@ -296,8 +305,16 @@ def sync_scene_shots(store: ProjectStore, scene: Scene, plans: list[ShotPlan],
             shot = Shot(scene_id=scene_id, order=order)
             _fill(shot, plan, ids)
             prompts.apply(shot, scene)
-            store.add(shot, label="Add shot")
+            if new_shots is None:
+                store.add(shot, label="Add shot")
+            else:
+                new_shots.append(shot)
             report.shots_added += 1
+            if transitions is not None:  # after the batch that adds the shot
+                if plan.transition:
+                    transitions.append((shot.id, plan.transition))
+                written.append(shot.id)
+                continue
         _apply_transition(store, shot.id, plan.transition, prompts.project.fps)
         written.append(shot.id)
     for leftover in reusable:
@@ -427,6 +444,14 @@ def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[Sho
         names = [c.name for c in store.all(Character)]
         written: list[str] = []
         seen: set[str] = set()
+        # one read of every shot, and new scenes and shots added in batches (a 10,000-scene
+        # script is one flush per kind, not one statement per row)
+        shots_of: dict[str, list[Shot]] = {}
+        for existing_shot in store.all(Shot):
+            shots_of.setdefault(existing_shot.scene_id, []).append(existing_shot)
+        new_scenes: list[Scene] = []
+        new_shots: list[Shot] = []
+        transitions: list[tuple[str, str]] = []
         total = max(1, len(script.scenes))
         every = max(1, total // 100)
         for order, (parsed, scene_plans) in enumerate(zip(script.scenes, plans, strict=True)):
@@ -462,10 +487,17 @@ def apply_script(store: ProjectStore, script: ParsedScript, plans: list[list[Sho
                     report.scenes_changed += 1
             else:
                 scene = Scene(number=parsed.number, **values)
-                store.add(scene, label="Add scene")
+                new_scenes.append(scene)
                 report.scenes_added += 1
             seen.add(scene.id)
-            written += sync_scene_shots(store, scene, scene_plans, ids, report, prompts)
+            written += sync_scene_shots(store, scene, scene_plans, ids, report, prompts,
+                                        old=shots_of.get(scene.id, []), new_shots=new_shots,
+                                        transitions=transitions)
+        progress(0.9, f"Saving {total} scenes")
+        store.add_many(new_scenes, label="Add scenes")
+        store.add_many(new_shots, label="Add shots")
+        for shot_id, kind in transitions:
+            _apply_transition(store, shot_id, kind, prompts.project.fps)
         series = len(store.episodes()) > 1
         scope = {episodes[episode].id} if episode is not None else None
         for scene in existing.values():
