@@ -206,6 +206,8 @@ def synthesize_project(
                 shot_id=shot.id, line_index=index, text=text, media=asset.sha256,
                 duration=clip.duration, profile_key=key,
                 timings=[dict(t) for t in clip.timings],
+                delivery={"cues": list(cues), "prosody": prosody.to_dict(),
+                          "placement": placement},
             )
             if old is not None:
                 row.id = old.id

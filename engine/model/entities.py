@@ -275,6 +275,8 @@ class VoiceClip:
     duration: float
     profile_key: str = ""  # hash of text + voice profile, for caching
     timings: list[dict[str, Any]] = field(default_factory=list)  # word/char timings
+    # what the line was given: {"cues": [...], "prosody": {...}, "placement": "phone"|...}
+    delivery: dict[str, Any] = field(default_factory=dict)
     id: str = field(default_factory=new_id)
     version: int = field(default=0, compare=False, repr=False)  # row version; 0 = unsaved
 

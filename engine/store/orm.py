@@ -173,6 +173,7 @@ class VoiceClipRow(Base):
     duration: Mapped[float] = mapped_column(Float)
     profile_key: Mapped[str] = mapped_column(String(64), default="")
     timings: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    delivery: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 

@@ -101,6 +101,9 @@ def test_emotion_changes_prosody_measurably_in_a_project(project) -> None:
     assert given[voices.NARRATION_INDEX]["placement"] == ""
     clips = {c.line_index: c for c in project.all(VoiceClip) if c.shot_id == shot.id}
     plain, angry, choked = clips[0], clips[1], clips[2]
+    # the voice record keeps what was applied
+    assert choked.delivery["cues"] == ["哽咽"] and choked.delivery["prosody"]["rate"] == 0.8
+    assert clips[3].delivery["placement"] == "phone" and plain.delivery["cues"] == []
     assert angry.duration < plain.duration * 0.93
     assert choked.duration > plain.duration * 1.2
     assert _rms_db(_decoded(project, angry)) > _rms_db(_decoded(project, plain)) + 2.5
