@@ -70,9 +70,10 @@ class Encoder:
 
 
 def x264_threads() -> int:
-    """Threads each segment's encoder uses: a machine constant (not the pool size), since
-    x264's output depends on it and a segment must encode the same every time."""
-    return max(1, min(4, os.cpu_count() or 1))
+    """Threads each segment's encoder uses: one. x264's output depends on its thread count
+    and a segment must encode to the same bits every time, on every machine (the segments
+    themselves are encoded in parallel, one process each)."""
+    return 1
 
 
 def check_encoder(name: str) -> str:

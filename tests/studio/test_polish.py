@@ -74,7 +74,7 @@ def test_language_switch_updates_every_visible_string_live(opened: Any) -> None:
         assert dock.toggleViewAction() in window.view_menu.actions()
         # the old docks and toolbar are gone at once, not left for a later restoreState
         docks = sorted(d.objectName() for d in window.findChildren(QDockWidget))
-        assert docks == ["episodesDock", "inspectorDock", "jobsDock", "previewDock"]
+        assert docks == ["episodesDock", "inspectorDock", "jobsDock", "previewDock", "reviewDock"]
         assert len(window.findChildren(QToolBar)) == 1
         # the storyboard badges use the engine's Chinese names (as the animatic draws them)
         assert badge_texts(window.storyboard.card(a)) == [
