@@ -20,7 +20,8 @@ ZH: dict[str, str] = {
     "Status unchanged": "状态不变", "{user} has this shot open": "{user} 正在编辑这个镜头",
     "todo": "待办", "wip": "制作中", "retake": "返工", "Review": "审片", "review": "待审",
     "Notes": "批注", "{n} notes": "{n} 条批注", "Show": "显示", "Any status": "全部状态",
-    "Anyone": "所有人",
+    "Anyone": "所有人", "Changed by someone else": "已被他人修改",
+    "Reload what the window shows?": "重新载入窗口中的内容？",
     # menus and actions
     "&File": "文件(&F)", "&Edit": "编辑(&E)", "&Story": "故事(&S)", "&View": "视图(&V)",
     "New project…": "新建项目…", "Open project…": "打开项目…", "Save": "保存",

@@ -269,7 +269,23 @@ class MainWindow(QMainWindow):
     def show_error(self, message: str) -> None:
         self.errors.append(message)
         self.statusBar().showMessage(message, 8000)
+        if "since it was read; reload" in message and self.store is not None:
+            # a stale write (a teammate changed it first): nothing was changed; offer reload
+            if self.dialogs.question(self, tr("Changed by someone else"),
+                                     f"{message}\n\n{tr('Reload what the window shows?')}"):
+                self.reload_views()
+            return
         self.dialogs.error(self, message)
+
+    def reload_views(self) -> None:
+        """Read the project again into every view (after a refused stale write)."""
+        if self.store is None:
+            return
+        self.store.follow()
+        self.storyboard.refresh()
+        self.inspector.schedule_refresh()
+        self.cast.schedule_refresh()
+        self.review_dock.refresh()
 
     def show_message(self, message: str) -> None:
         self.statusBar().showMessage(message, 6000)

@@ -20,6 +20,8 @@
 <message><source>Show</source><translation>显示</translation></message>
 <message><source>Any status</source><translation>全部状态</translation></message>
 <message><source>Anyone</source><translation>所有人</translation></message>
+<message><source>Changed by someone else</source><translation>已被他人修改</translation></message>
+<message><source>Reload what the window shows?</source><translation>重新载入窗口中的内容？</translation></message>
 <message><source>&amp;File</source><translation>文件(&amp;F)</translation></message>
 <message><source>&amp;Edit</source><translation>编辑(&amp;E)</translation></message>
 <message><source>&amp;Story</source><translation>故事(&amp;S)</translation></message>

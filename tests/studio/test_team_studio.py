@@ -87,3 +87,30 @@ def test_a_viewers_edit_is_refused_in_a_dialog(window: Any, qtbot: Any, tmp_path
     said = " ".join(window.dialogs.errors + window.errors)
     assert "refused this change for vic (viewer)" in said
     assert store.require(Shot, shot_id).duration == 2.0
+
+
+def test_a_refused_stale_write_offers_to_reload(window: Any, qtbot: Any,
+                                                tmp_path: Path) -> None:
+    import sqlite3
+
+    from engine.ops import scenes as scene_ops
+    from engine.ops import shots as shot_ops
+
+    store = ProjectStore.create(tmp_path / "s.storyreel", Project(title="s"))
+    scene = scene_ops.add_scene(store, heading="INT. 家").result
+    shot = shot_ops.add_shot(store, scene.id, duration=2.0).result
+    root = store.root
+    store.close()
+    assert window.open_project(str(root)), window.errors
+    # behind the window's back (no log entry to follow): the card still shows 2.0 s
+    con = sqlite3.connect(root / "project.db")
+    con.execute("UPDATE shots SET duration = 3.5, version = version + 1 WHERE id = ?",
+                (shot.id,))
+    con.commit()
+    con.close()
+    assert window.storyboard.card(shot.id).duration == 2.0
+    window.dialogs.answer = True
+    window.show_error("The duration of this shot was changed by bob since it was read; "
+                      "reload and try again (nothing was changed).")
+    assert window.dialogs.errors == []  # asked, not just told
+    assert window.storyboard.card(shot.id).duration == 3.5
