@@ -116,6 +116,12 @@ class DiffusersBackend:
             self.load()
         cancel.check()
         steps = request.steps
+        if self.placement.device == "cpu":
+            # the same thread count for every run: CPU kernels reduce in a thread-dependent
+            # order, and another library in the worker (dlib, onnxruntime) may have changed it
+            import os
+
+            torch.set_num_threads(max(1, os.cpu_count() or 1))
         started = time.perf_counter()
         rules = FAMILY_RULES.get(self.family)
         if rules is not None and rules.video:

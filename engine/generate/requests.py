@@ -88,7 +88,7 @@ def build_request(store: Any, shot: E.Shot, settings: dict[str, Any]) -> Generat
         style=project.style,
         language=str(project.language),
         film_fps=float(project.fps),
-        segment_cache=Path(store.cache_dir) / "segments",
+        segment_cache=Path(store.cache_dir) / "take-segments",  # export uses cache/segments
         **_location_reference(store, scene),
     )
 
