@@ -15,20 +15,63 @@ def cmd_handoff(args: argparse.Namespace) -> int:
     from engine.interchange.handoff import handoff
     from engine.render.timeline_builder import build_timeline
 
-    if args.episode is not None:
-        raise UsageError("--episode: this project has a single film; hand off the whole of it.")
+    if args.all_episodes:
+        return _handoff_all(args)
     with open_project(args.dir) as store:
-        timeline = build_timeline(store)
+        # the same selection as ``export --episode N``: that episode's film alone
+        timeline = build_timeline(store, args.episode)
     report = handoff(timeline, Path(args.out), args.format, bundle=args.bundle)
     if args.json:
         print_json(report.to_dict())
         return 0
-    print(f"Wrote the edit ({FORMAT_NAMES[args.format]}, {report.clips} clips) to {report.edit}"
+    _print_report(report, args.format)
+    return 0
+
+
+def _print_report(report: Any, fmt: str) -> None:
+    print(f"Wrote the edit ({FORMAT_NAMES[fmt]}, {report.clips} clips) to {report.edit}"
           f"{' with its media beside it' if report.bundled else ''}.")
     if report.srt is not None:
         print(f"Subtitles: {report.srt}.")
     for note in report.notes:
         print(f"Note: {note}")
+
+
+def _handoff_all(args: argparse.Namespace) -> int:
+    """One edit per episode with shots, each in its own folder ``OUT/E01_标题``."""
+    from engine.interchange.handoff import HandoffError, handoff
+    from engine.render.episodes import episode_file_name
+    from engine.render.timeline_builder import build_timeline
+
+    if args.episode is not None:
+        raise UsageError("Give --episode N or --all-episodes, not both.")
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise HandoffError(f"{out} already exists and is not an empty folder.")
+    with open_project(args.dir) as store:
+        episodes = [e for e in store.episodes()
+                    if any(store.shots(sc.id) for sc in store.scenes(e.id))]
+        if not episodes:
+            raise HandoffError("No episode has shots yet; import a script first.")
+        timelines = [(e.number, e.title, build_timeline(store, e.number)) for e in episodes]
+    reports = []
+    try:
+        for number, title, timeline in timelines:
+            folder = out / episode_file_name(number, title, suffix="")
+            reports.append((number, handoff(timeline, folder, args.format,
+                                            bundle=args.bundle)))
+    except Exception:
+        # nothing half-written: the episodes already handed off go with the failure
+        import shutil
+
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    if args.json:
+        print_json([{"episode": n, **r.to_dict()} for n, r in reports])
+        return 0
+    for number, report in reports:
+        print(f"Episode {number}: ", end="")
+        _print_report(report, args.format)
     return 0
 
 
@@ -117,7 +160,9 @@ def register(sub: Any) -> None:
     p.add_argument("--format", required=True, choices=list(FORMATS),
                    help="jianying (剪映 draft), xmeml (Premiere, Resolve), fcpxml (Final Cut), "
                         "edl (CMX 3600) or otio")
-    p.add_argument("--episode", type=int, help="hand off one episode of a series")
+    p.add_argument("--episode", metavar="N", help="hand off episode N of a series alone")
+    p.add_argument("--all-episodes", action="store_true",
+                   help="one edit per episode, each in its own folder OUT/E01_TITLE")
     p.add_argument("--bundle", action="store_true",
                    help="copy the media next to the edit so the folder can move")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
