@@ -159,7 +159,9 @@ def register(sub: Any) -> None:
     p.add_argument("out", metavar="OUT", help="the new folder to write the edit into")
     p.add_argument("--format", required=True, choices=list(FORMATS),
                    help="jianying (剪映 draft), xmeml (Premiere, Resolve), fcpxml (Final Cut), "
-                        "edl (CMX 3600) or otio")
+                        "edl (CMX 3600) or otio. No CapCut (international) draft: "
+                        "pyJianYingDraft 0.3.1 writes 剪映 drafts only (app source lv, "
+                        "剪映's effect ids)")
     p.add_argument("--episode", metavar="N", help="hand off episode N of a series alone")
     p.add_argument("--all-episodes", action="store_true",
                    help="one edit per episode, each in its own folder OUT/E01_TITLE")

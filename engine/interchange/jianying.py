@@ -13,6 +13,12 @@ open plain ones they are given). What it holds:
 - a text track with the subtitles, white with a dark border, bottom-centred like the
   burned-in ones.
 
+No CapCut (international) variant: pyJianYingDraft 0.3.1 writes 剪映 drafts only — its
+template is 剪映专业版 5.9's (``platform.app_source = "lv"``, app id 3704), its transition,
+effect and font tables carry 剪映's resource ids, and its README points CapCut users to a
+separate, early project (pyCapCut). A draft relabelled by hand as CapCut's would reference
+effects CapCut does not have, so Storyreel does not write one.
+
 Every time is in microseconds, converted from timeline frames with exact fractions, so the
 draft lasts exactly as long as the film. Material names carry the shot label and id
 (``Shot 1-2 [id]``), so an edit made in 剪映 can be read back and matched.
