@@ -153,6 +153,25 @@ def cmd_aigc(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_still(args: argparse.Namespace) -> int:
+    """A shot's keyframe as a PNG/JPEG still with the AI label in its XMP."""
+    from engine.ops.addressing import resolve_shot, resolve_take
+    from engine.render.still import export_still
+
+    with open_project(args.dir) as store:
+        shot = resolve_shot(store, args.shot)
+        take = resolve_take(store, args.take) if args.take else None
+        report = export_still(store, shot.id, Path(args.out), last=args.last,
+                              take_id=take.id if take else None,
+                              label=not args.no_aigc_label)
+    if args.json:
+        print_json(report.to_dict())
+        return 0
+    print(f"Wrote {report.path} ({report.width}×{report.height}, the shot's {report.source})"
+          + (", labelled AI-generated in its XMP (GB 45438-2025)." if report.aigc else "."))
+    return 0
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("handoff", help="write the edit for 剪映, Premiere, Resolve or Final Cut")
     p.add_argument("dir")
@@ -192,6 +211,17 @@ def register(sub: Any) -> None:
                    help="with --span opening: show the mark at the end too")
     p.add_argument("--json", action="store_true", help="print the settings as JSON")
     p.set_defaults(func=cmd_aigc)
+
+    p = sub.add_parser("still", help="export a shot's keyframe as a still, AI label in XMP")
+    p.add_argument("dir")
+    p.add_argument("shot", metavar="SHOT", help="the shot's label (2-3) or id")
+    p.add_argument("out", metavar="OUT.png", help="the still to write (.png or .jpg)")
+    p.add_argument("--last", action="store_true", help="the last keyframe, not the first")
+    p.add_argument("--take", metavar="TAKE", help="a keyframe take's image instead")
+    p.add_argument("--no-aigc-label", action="store_true",
+                   help="leave out the AI-content label (GB 45438-2025 requires it)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_still)
 
     p = sub.add_parser("verify", help="show a file's C2PA manifest and whether it is valid")
     p.add_argument("file", metavar="FILE", help="an exported film or still")

@@ -15,6 +15,11 @@ What we implement, by the standard's requirements for video:
   annex). MP4/MOV write it as a container tag with ``movflags=use_metadata_tags`` so
   ffprobe and PyAV read it back.
 
+Stills (PNG, JPEG) exported from keyframes carry the same implicit label as an XMP packet:
+the element ``TC260:AIGC`` in the namespace ``http://www.tc260.org.cn/ns/AIGC/1.0/`` (the
+TC260 XMP namespace for images), its value the same JSON as the video's ``AIGC`` tag
+(``xmp_packet``; PNG: an ``iTXt`` chunk ``XML:com.adobe.xmp``, JPEG: an APP1 segment).
+
 Project settings (``project.settings["aigc"]``): ``producer`` (default "Storyreel"),
 ``propagator``, ``propagate_id``, ``position`` (top-left, top-right, bottom-left,
 bottom-right), ``span`` (whole, opening), ``at_end`` (bool).
@@ -70,9 +75,9 @@ class AigcOptions:
         return self.at_end and seconds >= duration - OPENING_SECONDS
 
 
-def metadata(project_id: str, export_id: str, options: AigcOptions) -> dict[str, str]:
-    """The implicit label (GB 45438-2025 metadata field ``AIGC``) and plain tags."""
-    aigc = {
+def fields(project_id: str, export_id: str, options: AigcOptions) -> dict[str, str]:
+    """The seven fields of the implicit label (GB 45438-2025 metadata field ``AIGC``)."""
+    return {
         "Label": "1",  # 1: the content is generated/synthesised by AI
         "ContentProducer": options.producer,
         "ProduceID": f"{project_id}/{export_id}",
@@ -81,8 +86,17 @@ def metadata(project_id: str, export_id: str, options: AigcOptions) -> dict[str,
         "PropagateID": options.propagate_id,
         "ReservedCode2": "",
     }
+
+
+def aigc_json(project_id: str, export_id: str, options: AigcOptions) -> str:
+    return json.dumps(fields(project_id, export_id, options), ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+def metadata(project_id: str, export_id: str, options: AigcOptions) -> dict[str, str]:
+    """The implicit label (GB 45438-2025 metadata field ``AIGC``) and plain tags."""
     return {
-        "AIGC": json.dumps(aigc, ensure_ascii=False, separators=(",", ":")),
+        "AIGC": aigc_json(project_id, export_id, options),
         "comment": "AI-generated content (AI生成) made with Storyreel",
         "description": f"AIGC=1; generator=Storyreel {__version__}; project={project_id}",
         "generator": "Storyreel",
@@ -112,3 +126,57 @@ def place(position: str, width: int, height: int, chip_w: int, chip_h: int) -> t
     x = margin if position.endswith("left") else width - chip_w - margin
     y = margin if position.startswith("top") else height - chip_h - margin
     return max(0, x), max(0, y)
+
+
+XMP_NAMESPACE = "http://www.tc260.org.cn/ns/AIGC/1.0/"
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+
+
+def xmp_packet(project_id: str, export_id: str, options: AigcOptions) -> str:
+    """An XMP packet holding the implicit label (``TC260:AIGC``, the video tag's JSON),
+    with the generator as ``xmp:CreatorTool``."""
+    from xml.sax.saxutils import escape
+
+    value = escape(aigc_json(project_id, export_id, options))
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+        f'<rdf:RDF xmlns:rdf="{_RDF}">'
+        f'<rdf:Description rdf:about="" xmlns:TC260="{XMP_NAMESPACE}" '
+        'xmlns:xmp="http://ns.adobe.com/xap/1.0/">'
+        f"<TC260:AIGC>{value}</TC260:AIGC>"
+        f"<xmp:CreatorTool>Storyreel {escape(__version__)}</xmp:CreatorTool>"
+        "</rdf:Description></rdf:RDF></x:xmpmeta>"
+        '<?xpacket end="w"?>'
+    )
+
+
+def read_xmp_label(packet: str | bytes) -> dict[str, str] | None:
+    """The AIGC fields in an XMP packet, None when it holds no ``TC260:AIGC``."""
+    import xml.etree.ElementTree as ET
+
+    if isinstance(packet, bytes):
+        packet = packet.decode("utf-8", errors="replace")
+    start = packet.find("<x:xmpmeta")
+    end = packet.rfind("</x:xmpmeta>")
+    if start < 0 or end < 0:
+        return None
+    try:
+        root = ET.fromstring(packet[start:end + len("</x:xmpmeta>")])
+    except ET.ParseError:
+        return None
+    node = root.find(f".//{{{XMP_NAMESPACE}}}AIGC")
+    if node is None:  # the short form: an attribute of rdf:Description
+        for desc in root.iter(f"{{{_RDF}}}Description"):
+            if (raw := desc.get(f"{{{XMP_NAMESPACE}}}AIGC")) is not None:
+                return _parse_fields(raw)
+        return None
+    return _parse_fields(node.text or "")
+
+
+def _parse_fields(raw: str) -> dict[str, str] | None:
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError:
+        return None
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else None
