@@ -322,7 +322,7 @@ def test_bad_handoff_input_is_one_sentence(project, tmp_path: Path, capsys) -> N
         (["handoff", root, str(taken), "--format", "otio"], "not an empty folder"),
         (["handoff", root, str(tmp_path / "o"), "--format", "avid"], "invalid choice"),
         (["handoff", root, str(tmp_path / "o"), "--format", "otio", "--episode", "2"],
-         "single film"),
+         "no episode 2"),
         (["import-edit", root, str(tmp_path / "none.otio")], "does not exist"),
         (["import-edit", root, str(taken / "keep.txt")], "not an edit Storyreel reads"),
         (["import-edit", root, str(taken)], "does not exist"),  # a folder that is no draft

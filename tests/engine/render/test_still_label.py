@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from engine.cli import main
-from engine.model import Shot
+from engine.model import Shot, Take, TakeKind
 from engine.render.aigc import AigcOptions, metadata
 from engine.store import ProjectStore
 from tests.engine.render.conftest import make_film
@@ -93,6 +93,28 @@ def test_last_keyframe_and_no_label(keyed, tmp_path: Path) -> None:
     with Image.open(out) as still:
         assert still.getpixel((5, 5))[:3] == (30, 30, 200)
         assert "xmp" not in still.info and "XML:com.adobe.xmp" not in still.info
+
+
+def test_a_keyframe_takes_image_as_a_still(keyed, tmp_path: Path, capsys) -> None:
+    root, film = keyed
+    green = make_image(tmp_path / "green.png", (40, 24), (30, 200, 30))
+    with ProjectStore.open(root) as store:
+        asset = store.media.import_file(green)
+        shot = store.shots()[1]
+        take = store.add(Take(shot_id=shot.id, kind=TakeKind.GENERATED, media=asset.sha256,
+                              record={"keyframe": asset.sha256}))
+        plain = store.add(Take(shot_id=shot.id, kind=TakeKind.IMPORTED, media=asset.sha256))
+    out = tmp_path / "take.jpg"
+    assert main(["still", str(root), "1-2", str(out), "--take", take.id[:8]]) == 0
+    with Image.open(out) as still, Image.open(green) as source:
+        assert still.size == (40, 24)
+        diff = np.abs(np.asarray(still, int) - np.asarray(source.convert("RGB"), int))
+        assert diff.mean() < 2.0  # the take's keyframe image, not the shot's (none)
+    assert _aigc(_packet(out))["Label"] == "1"
+    capsys.readouterr()
+    assert main(["still", str(root), "1-2", str(tmp_path / "p.png"), "--take",
+                 plain.id]) == 2
+    assert "has no keyframe image" in capsys.readouterr().err
 
 
 def test_bad_stills_are_one_sentence_and_write_nothing(keyed, tmp_path: Path,
