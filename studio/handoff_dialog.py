@@ -33,7 +33,7 @@ from engine.errors import StoryreelError
 from engine.interchange.handoff import FORMATS, safe_name
 
 TARGETS = (
-    ("jianying", "剪映 draft (JianYing / CapCut)"),
+    ("jianying", "剪映 draft (JianYing; no CapCut variant)"),
     ("xmeml", "Premiere Pro / DaVinci Resolve (FCP7 XML)"),
     ("fcpxml", "Final Cut Pro (FCPXML)"),
     ("edl", "Any editor (CMX 3600 EDL, picture only)"),
@@ -44,7 +44,11 @@ ZH = {
     "Hand off to another editor": "交给其他剪辑软件",
     "Hand off to another editor…": "交给其他剪辑软件…",
     "Editor": "剪辑软件",
-    "剪映 draft (JianYing / CapCut)": "剪映草稿（剪映 / CapCut）",
+    "剪映 draft (JianYing; no CapCut variant)": "剪映草稿（剪映；不含 CapCut 版本）",
+    "Episode": "集",
+    "The whole series": "整部剧",
+    "Episode {number}: {title}": "第 {number} 集：{title}",
+    "Episode {number}": "第 {number} 集",
     "Premiere Pro / DaVinci Resolve (FCP7 XML)": "Premiere Pro / DaVinci Resolve（FCP7 XML）",
     "Final Cut Pro (FCPXML)": "Final Cut Pro（FCPXML）",
     "Any editor (CMX 3600 EDL, picture only)": "任意剪辑软件（CMX 3600 EDL，仅画面）",
@@ -126,6 +130,15 @@ class HandoffDialog(QDialog):
         self.path_edit = QLineEdit(self)
         self.browse_button = QPushButton(self.tr("Choose…"), self)
         self.browse_button.clicked.connect(self._browse)
+        # a series hands off one episode (as `handoff --episode N`) or the whole of it
+        self.episode_combo = QComboBox(self)
+        self.episode_combo.addItem(self.tr("The whole series"), None)
+        for episode in store.episodes():
+            text = (self.tr("Episode {number}: {title}") if episode.title
+                    else self.tr("Episode {number}"))
+            self.episode_combo.addItem(text.format(number=episode.number,
+                                                   title=episode.title), episode.number)
+        self.episode_combo.currentIndexChanged.connect(self._suggest_folder)
         self.bundle_check = QCheckBox(
             self.tr("Copy the media next to the edit (the folder can move)"), self)
         self.status_label = QLabel(self.tr("Ready."), self)
@@ -142,6 +155,10 @@ class HandoffDialog(QDialog):
         row.addWidget(self.browse_button)
         form = QFormLayout()
         form.addRow(self.tr("Editor"), self.format_combo)
+        if len(store.episodes()) > 1:
+            form.addRow(self.tr("Episode"), self.episode_combo)
+        else:
+            self.episode_combo.hide()
         form.addRow(self.tr("Folder"), row)
         form.addRow("", self.bundle_check)
         buttons = QHBoxLayout()
@@ -159,6 +176,14 @@ class HandoffDialog(QDialog):
     def running(self) -> bool:
         return self._task is not None
 
+    def set_episode(self, number: int | None) -> None:
+        """Hand off episode ``number`` alone (None: the whole series)."""
+        for index in range(self.episode_combo.count()):
+            if self.episode_combo.itemData(index) == number:
+                self.episode_combo.setCurrentIndex(index)
+                return
+        raise StoryreelError(f"There is no episode {number} in this project.")
+
     def set_format(self, fmt: str) -> None:
         if fmt not in FORMATS:
             raise StoryreelError(f"Format {fmt!r} is not one of: {', '.join(FORMATS)}.")
@@ -166,7 +191,9 @@ class HandoffDialog(QDialog):
 
     def _suggest_folder(self) -> None:
         fmt = self.format_combo.currentData()
-        name = f"{safe_name(self.store.project.title)}-{fmt}"
+        number = self.episode_combo.currentData()
+        episode = f"-E{number:02d}" if number is not None else ""
+        name = f"{safe_name(self.store.project.title)}{episode}-{fmt}"
         self.path_edit.setText(str(self.store.root.parent / name))
 
     def start_handoff(self, folder: str | Path | None = None) -> bool:
@@ -180,7 +207,7 @@ class HandoffDialog(QDialog):
         from engine.render.timeline_builder import build_timeline
 
         try:
-            timeline = build_timeline(self.store)
+            timeline = build_timeline(self.store, self.episode_combo.currentData())
         except StoryreelError as exc:
             self.show_error(str(exc))
             self.failed.emit(str(exc))

@@ -73,6 +73,36 @@ def test_errors_are_one_sentence_and_change_nothing(qtbot, project, tmp_path: Pa
     assert dlg.handoff_button.isEnabled()
 
 
+def test_a_series_hands_off_one_episode(qtbot, project, tmp_path: Path) -> None:
+    from engine.model import Episode
+
+    shots = make_tiny_project(project, tmp_path, durations=(1.0, 0.5, 0.5), music=False)
+    first = project.episode_by_number(1)
+    second = project.add(Episode(number=2, title="重逢"))
+    (scene,) = project.scenes()
+    scene.episode_id = first.id
+    project.update(scene)
+    later = project.add(type(scene)(number=1, episode_id=second.id, order=1))
+    moved = project.require(type(shots[2]), shots[2].id)
+    moved.scene_id, moved.order = later.id, 0
+    project.update(moved)
+    dlg = HandoffDialog(project)
+    qtbot.addWidget(dlg)
+    errors: list[str] = []
+    dlg.show_error = errors.append
+    assert dlg.episode_combo.isVisibleTo(dlg) and dlg.episode_combo.count() == 3
+    dlg.set_format("otio")
+    dlg.set_episode(2)
+    assert dlg.path_edit.text().endswith("-E02-otio")
+    out = tmp_path / "episode-2"
+    with qtbot.waitSignal(dlg.finished, timeout=30_000):
+        assert dlg.start_handoff(out)
+    assert errors == []
+    tl = otio.adapters.read_from_file(str(next(out.glob("*.otio"))))
+    ids = [c.metadata["storyreel"]["shot_id"] for c in tl.video_tracks()[0].find_clips()]
+    assert ids == [shots[2].id]
+
+
 def test_every_dialog_string_is_translated() -> None:
     source = Path(__file__).resolve().parents[2] / "studio" / "handoff_dialog.py"
     text = source.read_text(encoding="utf-8")
