@@ -1,9 +1,12 @@
 """EBU R128 / ITU-R BS.1770-4 loudness and true peak, measured block by block.
 
 ``LoudnessMeter`` takes audio in any number of blocks (float32, shape (channels, n) at
-48 kHz) and keeps only the K-weighting filter state and one mean-square value per 100 ms,
-so memory stays flat however long the film is. ``TruePeakMeter`` estimates inter-sample
-peaks by 4× polyphase oversampling (BS.1770-4 Annex 2), carrying its filter history.
+48 kHz) and keeps only the K-weighting filter's input history and one mean-square value
+per 100 ms, so memory stays flat however long the film is. The K-weighting (two biquads)
+is applied as its impulse response, long enough that what is cut off is below double
+precision, by FFT convolution: numpy alone, no scipy.signal to import on every export.
+``TruePeakMeter`` estimates inter-sample peaks by 4× polyphase oversampling (BS.1770-4
+Annex 2), carrying its filter history.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import firwin, lfilter
 
 from engine.audio.decode import SourceReader, probe_channels
 
@@ -34,23 +36,57 @@ def _lufs(power: float) -> float:
     return -0.691 + 10.0 * math.log10(power) if power > 0 else -math.inf
 
 
+_K_TAPS = 8192  # the slowest pole (radius 0.99504) has decayed to ~1e-18 by then
+
+
+def _biquad_impulse(b: np.ndarray, a: np.ndarray, x: np.ndarray) -> np.ndarray:
+    y = np.zeros_like(x)
+    x1 = x2 = y1 = y2 = 0.0
+    for n, xn in enumerate(x.tolist()):
+        yn = b[0] * xn + b[1] * x1 + b[2] * x2 - a[1] * y1 - a[2] * y2
+        x2, x1, y2, y1 = x1, xn, y1, yn
+        y[n] = yn
+    return y
+
+
+_k_response: np.ndarray | None = None
+
+
+def k_weighting_response() -> np.ndarray:
+    """The K-weighting filter's impulse response (``_K_TAPS`` samples at 48 kHz)."""
+    global _k_response
+    if _k_response is None:
+        impulse = np.zeros(_K_TAPS)
+        impulse[0] = 1.0
+        _k_response = _biquad_impulse(_HP_B, _HP_A,
+                                      _biquad_impulse(_SHELF_B, _SHELF_A, impulse))
+    return _k_response
+
+
 class LoudnessMeter:
     """Integrated loudness (LUFS) of audio fed block by block at 48 kHz."""
 
     def __init__(self, channels: int) -> None:
         self.channels = channels
-        self._z1 = np.zeros((channels, 2))
-        self._z2 = np.zeros((channels, 2))
+        self._hist = np.zeros((channels, _K_TAPS - 1))  # the last inputs, for the filter
         self._sub: list[float] = []  # channel-summed mean square per 100 ms step
         self._acc = 0.0
         self._acc_n = 0
+
+    def _k_weighted(self, x: np.ndarray) -> np.ndarray:
+        h = k_weighting_response()
+        ext = np.concatenate([self._hist, x], axis=1)
+        self._hist = ext[:, -(_K_TAPS - 1):]
+        size = 1 << int(ext.shape[1] + _K_TAPS - 1).bit_length()
+        spectrum = np.fft.rfft(ext, size, axis=1) * np.fft.rfft(h, size)[None, :]
+        full = np.fft.irfft(spectrum, size, axis=1)
+        return full[:, _K_TAPS - 1 : ext.shape[1]]
 
     def add(self, block: np.ndarray) -> None:
         x = np.asarray(block, dtype=np.float64).reshape(self.channels, -1)
         if x.shape[1] == 0:
             return
-        y, self._z1 = lfilter(_SHELF_B, _SHELF_A, x, axis=1, zi=self._z1)
-        y, self._z2 = lfilter(_HP_B, _HP_A, y, axis=1, zi=self._z2)
+        y = self._k_weighted(x)
         sq = np.sum(y * y, axis=0)  # channel weights are 1.0 for L, R and mono
         pos = 0
         n = len(sq)
@@ -86,7 +122,13 @@ class LoudnessMeter:
 
 
 def _tp_filter() -> np.ndarray:
-    h = firwin(OVERSAMPLE * _TP_TAPS, 1.0 / OVERSAMPLE * 0.92, window=("kaiser", 8.0))
+    """The 4× interpolation filter (a Kaiser-windowed sinc, β = 8, cut at 0.92 of the
+    original Nyquist), split into its phases: (phase, taps)."""
+    taps = OVERSAMPLE * _TP_TAPS
+    cutoff = 1.0 / OVERSAMPLE * 0.92
+    m = np.arange(taps) - 0.5 * (taps - 1)
+    h = cutoff * np.sinc(cutoff * m) * np.kaiser(taps, 8.0)
+    h /= h.sum()
     return (h * OVERSAMPLE).reshape(_TP_TAPS, OVERSAMPLE).T  # (phase, taps)
 
 
@@ -96,6 +138,8 @@ class TruePeakMeter:
     def __init__(self, channels: int) -> None:
         self.channels = channels
         self._phases = _tp_filter()
+        # row j: tap j of each phase, applied to the input j samples into the window
+        self._matrix = np.ascontiguousarray(self._phases[:, ::-1].T)  # (taps, phase)
         self._hist = np.zeros((channels, _TP_TAPS - 1))
         self.peak = 0.0
 
@@ -109,10 +153,14 @@ class TruePeakMeter:
         ext = np.concatenate([self._hist, x], axis=1)
         self._hist = ext[:, -(_TP_TAPS - 1):]
         out = np.abs(x).max(axis=0)
+        acc = np.empty(n)
         for c in range(self.channels):
-            for h in self._phases:
-                y = np.convolve(ext[c], h, mode="valid")  # length n
-                np.maximum(out, np.abs(y), out=out)
+            for phase in self._matrix.T:  # each phase's points: taps × shifted inputs
+                acc[:] = 0.0
+                for j, tap in enumerate(phase.tolist()):
+                    acc += tap * ext[c, j : j + n]
+                np.abs(acc, out=acc)
+                np.maximum(out, acc, out=out)
         if len(out):
             self.peak = max(self.peak, float(out.max()))
         return out

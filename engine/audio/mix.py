@@ -339,11 +339,11 @@ def render_mix(
 
 
 def _limiter_gain(peaks: np.ndarray, ceiling: float, look: int, hold: int) -> np.ndarray:
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
-
     need = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
     if need.min() >= 1.0:
         return np.ones_like(need)
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d  # imported when it limits
+
     held = minimum_filter1d(need, size=2 * (look + hold) + 1, mode="nearest")
     smooth = uniform_filter1d(held, size=2 * look + 1, mode="nearest")
     return np.minimum(smooth, held)

@@ -65,6 +65,32 @@ def fades(clips: list[VideoClip]) -> tuple[dict[int, int], dict[int, int]]:
     return head, tail
 
 
+def source_time(clip: VideoClip, k: int, out_fps: Fraction, timeline_fps: Fraction) -> float:
+    """The source time (seconds) ``clip`` shows at output frame ``k`` (its last frame held
+    after its end)."""
+    local = max(Fraction(0), Fraction(k) / out_fps - Fraction(clip.record_in) / timeline_fps)
+    return min(clip.source_in + float(local) * clip.speed,
+               max(clip.source_in, clip.source_out - 1e-3))
+
+
+def fade_level(i: int, clip: VideoClip, frame: int, head: dict[int, int],
+               tail: dict[int, int]) -> float:
+    """How much of clip ``i``'s picture shows at timeline ``frame`` in a dip to black
+    (1: all of it, 0: black)."""
+    level = 1.0
+    if i in head and frame - clip.record_in < head[i]:
+        level = (frame - clip.record_in + 1) / (head[i] + 1)
+    if i in tail and clip.record_out - frame <= tail[i]:
+        level = min(level, (clip.record_out - frame - 1) / tail[i])
+    return level
+
+
+def crossfade_weight(incoming: VideoClip, frame: int) -> float:
+    """How much of the incoming clip shows at timeline ``frame`` of a crossfade."""
+    n = max(1, incoming.transition_frames)
+    return (frame - incoming.record_in + 1) / (n + 1)
+
+
 class _Clips:
     """Opens each clip's source when the clip starts (or at the range's first frame, at
     the source time shown there) and closes it after it ends."""
@@ -77,10 +103,7 @@ class _Clips:
         self.head, self.tail = fades(self.clips)
 
     def source_time(self, clip: VideoClip, k: int) -> float:
-        local = max(Fraction(0), Fraction(k) / self.out_fps
-                    - Fraction(clip.record_in) / self.timeline.fps)
-        return min(clip.source_in + float(local) * clip.speed,
-                   max(clip.source_in, clip.source_out - 1e-3))
+        return source_time(clip, k, self.out_fps, self.timeline.fps)
 
     def _open(self, clip: VideoClip, k: int) -> Any:
         if clip.kind == SourceKind.VIDEO and clip.path:
@@ -103,11 +126,7 @@ class _Clips:
     def picture(self, i: int, frame: int, k: int) -> Yuv:
         clip = self.clips[i]
         yuv = self.open[i].at(self.source_time(clip, k))
-        level = 1.0
-        if i in self.head and frame - clip.record_in < self.head[i]:
-            level = (frame - clip.record_in + 1) / (self.head[i] + 1)
-        if i in self.tail and clip.record_out - frame <= self.tail[i]:
-            level = min(level, (clip.record_out - frame - 1) / self.tail[i])
+        level = fade_level(i, clip, frame, self.head, self.tail)
         return yuv if level >= 1.0 else fade_to_black(yuv, level)
 
     def close(self) -> None:
@@ -146,9 +165,7 @@ def compose_frames(
                 picture = clips.picture(active[0], frame_no, k)
             else:
                 a, b = active[-2], active[-1]
-                incoming = clips.clips[b]
-                n = max(1, incoming.transition_frames)
-                weight = (frame_no - incoming.record_in + 1) / (n + 1)
+                weight = crossfade_weight(clips.clips[b], frame_no)
                 picture = crossfade(
                     clips.picture(a, frame_no, k), clips.picture(b, frame_no, k), weight)
             frame, view = picture.into_frame()

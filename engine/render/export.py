@@ -278,7 +278,10 @@ def export_timeline(
         timings["mix"] = mixer.elapsed
         cancel.check()
         t0 = time.monotonic()
-        options = {"movflags": "+faststart+write_colr"} if fmt in ("mp4", "mov") else {}
+        # negative composition offsets: the first picture is at time 0 in the samples
+        # themselves (B-frames or not), so the video track needs no edit list
+        options = {"movflags": "+faststart+write_colr+negative_cts_offsets"} \
+            if fmt in ("mp4", "mov") else {}
         metadata = {"title": timeline.title} if timeline.title else {}
         if aigc_label in ("metadata", "both"):
             metadata.update(aigc_metadata(timeline, export_id, aigc))

@@ -1,26 +1,28 @@
-"""Smart render: the film's pictures as per-shot segments, each cached under a key of
-everything that affects its frames, re-encoded only when that changed.
+"""Smart render: the film's pictures as segments, each cached under a key of everything
+that affects its frames, re-encoded only when that changed.
 
 A segment runs from the output frame where a shot starts to the one where the next shot
-starts (a crossfade belongs to the incoming shot's segment, which therefore holds the
-outgoing shot's tail too). Each is its own closed-GOP H.264 stream with the film's encoder
-settings, starting on an IDR frame, so segments join by stream copy into one valid
-stream (``join_segments``). The key (``Segment.key``) hashes, relative to the segment's
-own start: the clips it shows (take media hash, trims, speed, transitions, dip-to-black
-fades), the subtitle cues on it (text, speaker, times), the visible label, the delivery
-size, rate, matrix and encoder settings, the font and the drawing code's own bytes
-(``RENDERER_VERSION`` for deliberate changes). A full render (``--no-cache``) renders
-the same segments the same way, so a smart re-export is bit-for-bit the same file.
+starts, cut further every few seconds on the keyframe grid (``segment_starts``): a trim of
+a shot's tail encodes only its last stretch again. A crossfade belongs to the incoming
+shot's segment, which therefore holds the outgoing shot's tail too. Each is its own
+closed-GOP H.264 stream with the film's encoder settings, starting on an IDR frame, so
+segments join by stream copy into one valid stream. The key (``Segment.key``) hashes what
+each of its frames shows (``_frame_recipe``: take media hash and the source time shown,
+slate words, dip-to-black fade and crossfade weight, subtitle cues on screen, the visible
+label), the delivery size, rate, matrix and encoder settings, the font and the drawing
+code's own bytes (``RENDERER_VERSION`` for deliberate changes) — never where the segment
+sits in the film. A full render (``--no-cache``) renders the same segments the same way,
+so a smart re-export is bit-for-bit the same file.
 
 Segments encode in a process pool (``jobs`` processes, the machine's cores by default);
 the cache is bounded (``SegmentCache.prune``: oldest out) and lives in the project's
-``cache/``, which ``storyreel pack`` never includes.
-"""
+``cache/``, which ``storyreel pack`` never includes."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import secrets
 import sys
@@ -34,10 +36,21 @@ from typing import Any
 
 from engine.errors import Cancelled, StoryreelError
 from engine.jobs.progress import CancelToken
-from engine.model.timeline import Timeline
-from engine.render.compose import Geometry, compose_frames, fades, first_output_frame, frame_at
+from engine.model.timeline import SourceKind, Timeline, VideoClip
+from engine.render.aigc import AigcOptions
+from engine.render.compose import (
+    Geometry,
+    compose_frames,
+    crossfade_weight,
+    fade_level,
+    fades,
+    first_output_frame,
+    frame_at,
+    source_time,
+)
 
-RENDERER_VERSION = "2"
+RENDERER_VERSION = "3"
+CHUNK_SECONDS = 4  # a segment within a shot: at least this long, in whole GOPs
 DEFAULT_CACHE_BYTES = 4 * 1024**3
 ENCODERS = {"x264": "libx264", "nvenc": "h264_nvenc"}
 # the colour tags written on the stream (VUI) and in the container (colr): ITU-T H.273 codes
@@ -130,43 +143,59 @@ def _drawing_code_hash() -> str:
     return _code_hash
 
 
+def segment_starts(timeline: Timeline, fps: Fraction, gop: int, n_out: int) -> list[int]:
+    """Where the segments start: at each shot's first output frame, and within a shot
+    every ``chunk_frames(gop)`` frames after it (on its keyframe grid), so an edit that
+    changes a shot's tail (a trim) encodes only the last stretch of it again."""
+    clips = sorted(timeline.video, key=lambda c: c.record_in)
+    cuts = sorted({0, *(first_output_frame(timeline, fps, c.record_in) for c in clips)})
+    cuts = [k for k in cuts if k < n_out]
+    step = chunk_frames(gop, fps)
+    starts = []
+    for index, k0 in enumerate(cuts):
+        k1 = cuts[index + 1] if index + 1 < len(cuts) else n_out
+        starts.extend(range(k0, k1, step))
+    return starts
+
+
+def chunk_frames(gop: int, fps: Fraction) -> int:
+    """The longest segment: whole GOPs, at least ``CHUNK_SECONDS`` long."""
+    return gop * max(1, math.ceil(CHUNK_SECONDS * fps / gop))
+
+
 def plan_segments(timeline: Timeline, geometry: Geometry, encoder: Encoder,
                   n_out: int) -> list[Segment]:
-    """The film's output frames ``0 … n_out-1`` cut at each shot's start, with their keys."""
+    """The film's output frames ``0 … n_out-1`` in segments (``segment_starts``), each
+    with the key of what its frames show: per frame, each visible source (its media and
+    the source time shown, or a slate's words), its fade, the crossfade's weight, the
+    subtitles on screen and whether the label is; plus everything film-wide (sizes,
+    encoder settings, drawing code, font). Where the segment sits in the film is not in
+    the key, so a shot that only moved is reused."""
     clips = sorted(timeline.video, key=lambda c: c.record_in)
     head, tail = fades(clips)
-    starts = sorted({0, *(first_output_frame(timeline, geometry.fps, c.record_in)
-                          for c in clips)})
-    starts = [k for k in starts if k < n_out]
+    starts = segment_starts(timeline, geometry.fps, encoder.gop, n_out)
     common = [RENDERER_VERSION, _drawing_code_hash(), encoder.to_key(), geometry.width,
               geometry.height, str(geometry.fps), geometry.matrix, geometry.visible_label,
               timeline.language if geometry.visible_label else "", timeline.width,
-              timeline.height, timeline.fit, geometry.label_position, geometry.label_span,
-              geometry.label_at_end]
+              timeline.height, timeline.fit, geometry.label_position]
+    shown_label = AigcOptions(position=geometry.label_position, span=geometry.label_span,
+                              at_end=geometry.label_at_end)
+    cues_sorted = sorted(timeline.subtitles, key=lambda c: c.record_in) \
+        if geometry.burn_subtitles else []
     segments = []
     for index, k0 in enumerate(starts):
         k1 = starts[index + 1] if index + 1 < len(starts) else n_out
         f0, f_last = frame_at(timeline, geometry.fps, k0), frame_at(timeline, geometry.fps, k1 - 1)
         shown = [(i, c) for i, c in enumerate(clips)
                  if c.record_in <= f_last and c.record_out > f0]
-        cues = [c for c in timeline.subtitles if geometry.burn_subtitles
-                and c.record_in <= f_last and c.record_out > f0]
-        phase = Fraction(k0) / geometry.fps - Fraction(f0) / timeline.fps
-        mapping = [frame_at(timeline, geometry.fps, k) - f0 for k in range(k0, k1)]
-        # a label shown only at the opening (or the end) depends on where the segment sits
-        when = [] if geometry.label_span == "whole" or not geometry.visible_label else [
-            str(Fraction(k0) / geometry.fps), str(Fraction(k1) / geometry.fps),
-            repr(geometry.film_seconds)]
-        parts = [
-            *common, *when, str(phase),
-            hashlib.sha256(json.dumps(mapping).encode()).hexdigest(),
-            [[c.kind, c.media, c.label if c.media is None else "",
-              c.slate_text if c.media is None else "", repr(c.source_in), repr(c.source_out),
-              repr(c.speed), c.record_in - f0, c.record_out - f0, str(c.transition),
-              c.transition_frames, head.get(i, 0), tail.get(i, 0)] for i, c in shown],
-            [[c.text, c.speaker, c.record_in - f0, c.record_out - f0] for c in cues],
-        ]
-        key = hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()[:32]
+        cues = [c for c in cues_sorted if c.record_in <= f_last and c.record_out > f0]
+        digest = hashlib.sha256(json.dumps(common).encode())
+        for k in range(k0, k1):
+            digest.update(json.dumps(_frame_recipe(timeline, geometry, shown, cues, head,
+                                                   tail, shown_label, k),
+                                     ensure_ascii=False).encode())
+            digest.update(b"\n")
+        key = digest.hexdigest()[:32]
         # the neighbours too (never shown here): a dip to black into the next shot fades
         # this one's tail, one from the previous shot fades this one's head
         lo = max(0, shown[0][0] - 1) if shown else 0
@@ -174,6 +203,29 @@ def plan_segments(timeline: Timeline, geometry: Geometry, encoder: Encoder,
         part_tl = replace(timeline, video=clips[lo:hi], audio=[], subtitles=cues)
         segments.append(Segment(index, k0, k1, key, part_tl))
     return segments
+
+
+def _frame_recipe(timeline: Timeline, geometry: Geometry, shown: list[tuple[int, VideoClip]],
+                  cues: list[Any], head: dict[int, int], tail: dict[int, int],
+                  label: AigcOptions, k: int) -> list[Any]:
+    """What output frame ``k`` shows, as ``compose_frames`` draws it."""
+    frame = frame_at(timeline, geometry.fps, k)
+    active = [(i, c) for i, c in shown if c.record_in <= frame < c.record_out][-2:]
+    pictures = []
+    for i, clip in active:
+        if clip.media is None:
+            what: list[Any] = [clip.kind, clip.label, clip.slate_text]
+        elif clip.kind == SourceKind.VIDEO:
+            what = [clip.kind, clip.media,
+                    repr(source_time(clip, k, geometry.fps, timeline.fps))]
+        else:
+            what = [clip.kind, clip.media]
+        pictures.append([*what, repr(fade_level(i, clip, frame, head, tail))])
+    weight = repr(crossfade_weight(active[-1][1], frame)) if len(active) == 2 else None
+    on_screen = [[c.text, c.speaker] for c in cues if c.record_in <= frame < c.record_out]
+    visible = geometry.visible_label and label.shown_at(float(k / geometry.fps),
+                                                        geometry.film_seconds)
+    return [pictures, weight, on_screen, visible]
 
 
 # ----------------------------------------------------------------------------- cache

@@ -4,6 +4,7 @@ re-encode only what changed and equal a full render bit for bit."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -73,9 +74,33 @@ def test_re_export_reuses_unchanged_shots_and_equals_a_full_render(film, tmp_pat
     assert tl.video[0].duration_frames == 18 and tl.video[1].record_in == 18
     assert np.abs(smart_frames[18][56, 32].astype(int) - [220, 30, 30]).max() < 30
     assert np.abs(smart_frames[17][56, 32].astype(int) - [220, 30, 30]).max() > 60
-    # a trim that reaches into a crossfade re-renders both sides of it
+    # a still trimmed where it crossfades into the next shot: its own segment is shorter,
+    # but the crossfade shows the same pictures (a still holds), so that one is reused
     set_clip_edit(store, shots[1].id, trim_out=4)
-    assert export_film(store, tmp_path / "x.mp4", **PLAIN).segments["rendered"] == 2
+    assert export_film(store, tmp_path / "x.mp4", **PLAIN).segments["rendered"] == 1
+    # a video's tail trimmed into the dip to black that follows it: its segment only
+    set_clip_edit(store, shots[2].id, trim_out=3)
+    assert export_film(store, tmp_path / "y.mp4", **PLAIN).segments["rendered"] == 1
+
+
+def test_a_long_shot_is_cut_on_its_keyframe_grid_and_a_tail_trim_encodes_its_end_only(
+        film, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(seg_module, "CHUNK_SECONDS", 0.5)  # 12 frames at 24 fps
+    preset = replace(TEST_PRESET, gop_seconds=0.25)  # a keyframe every 6 frames
+    store = film(2, duration=2.0)
+    shots = store.shots()
+    add_take(store, shots[0].id, make_video(tmp_path / "long.mp4", frames=60, fps=30))
+    first = export_film(store, tmp_path / "first.mp4", preset=preset)
+    assert first.segments == {"total": 8, "rendered": 8, "reused": 0}  # 48 + 48 frames
+    set_clip_edit(store, shots[0].id, trim_out=5)  # 43 frames: 12+12+12+7
+    smart = export_film(store, tmp_path / "smart.mp4", preset=preset)
+    assert smart.segments == {"total": 8, "rendered": 1, "reused": 7}
+    full = export_film(store, tmp_path / "full.mp4", preset=preset, use_cache=False)
+    assert _video_packets(tmp_path / "smart.mp4") == _video_packets(tmp_path / "full.mp4")
+    assert smart.frames == full.frames == 91
+    # a trim at the head moves every source time of the shot: all its segments again
+    set_clip_edit(store, shots[0].id, trim_in=2, trim_out=5)
+    assert export_film(store, tmp_path / "head.mp4", preset=preset).segments["rendered"] == 4
 
 
 def test_parallel_and_single_process_encodes_are_identical(film, tmp_path: Path) -> None:
@@ -254,3 +279,65 @@ def test_jobs_must_be_positive(film, tmp_path: Path, capsys) -> None:
     assert main(["export", str(store.root), str(tmp_path / "j.mp4"), "--jobs", "0"]) == 2
     assert "--jobs" in capsys.readouterr().err
 
+
+
+def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[str, int, int]]:
+    """(type, body start, body end) of the ISO BMFF boxes in ``data[start:end]``."""
+    import struct
+
+    while start + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[start:start + 8])
+        head = 8
+        if size == 1:
+            size, head = struct.unpack(">Q", data[start + 8:start + 16])[0], 16
+        elif size == 0:
+            size = end - start
+        yield kind.decode("latin-1"), start + head, start + size
+        start += size
+
+
+def _edit_lists(path: Path) -> dict[str, list[tuple[int, int]]]:
+    """Per track handler (vide/soun): its edit list's (media_time, rate) entries."""
+    import struct
+
+    data = path.read_bytes()
+    moov = next((b, e) for k, b, e in _boxes(data, 0, len(data)) if k == "moov")
+    found: dict[str, list[tuple[int, int]]] = {}
+    for kind, b, e in _boxes(data, *moov):
+        if kind != "trak":
+            continue
+        inner = {k: (bb, ee) for k, bb, ee in _boxes(data, b, e)}
+        mdia = {k: (bb, ee) for k, bb, ee in _boxes(data, *inner["mdia"])}
+        handler = data[mdia["hdlr"][0] + 8:mdia["hdlr"][0] + 12].decode()
+        entries: list[tuple[int, int]] = []
+        if "edts" in inner:
+            for k, bb, _ee in _boxes(data, *inner["edts"]):
+                if k != "elst":
+                    continue
+                version, count = data[bb], struct.unpack(">I", data[bb + 4:bb + 8])[0]
+                fmt, width = (">QqI", 20) if version == 1 else (">IiI", 12)
+                for n in range(count):
+                    _dur, media_time, rate = struct.unpack(
+                        fmt, data[bb + 8 + n * width:bb + 8 + (n + 1) * width])
+                    entries.append((media_time, rate))
+        found[handler] = entries
+    return found
+
+
+def test_the_joined_film_needs_no_edit_list_for_its_pictures(film, tmp_path: Path) -> None:
+    import av
+
+    store, _shots = _four_shots(film, tmp_path)
+    preset = replace(TEST_PRESET, bframes=2)  # B-frames: the pictures' order is delayed
+    out = tmp_path / "b.mp4"
+    report = export_film(store, out, preset=preset)
+    assert report.segments["total"] == 4
+    video = _edit_lists(out)["vide"]
+    # no edit list, or one that maps the track as it is (from media time 0, at speed 1)
+    assert all(entry == (0, 1 << 16) for entry in video), video
+    # read ignoring edit lists: frame k is at k / fps, the first at 0
+    with av.open(str(out), options={"ignore_editlist": "1"}) as c:
+        stream = c.streams.video[0]
+        times = [frame.pts * stream.time_base for frame in c.decode(stream)]
+    fps = build_timeline(store).fps
+    assert times == [k / fps for k in range(report.frames)]
