@@ -10,7 +10,7 @@ import dataclasses
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFocusEvent, QIcon, QPixmap
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.generate import identity, registry
 from engine.model import (
     CameraAngle,
     CameraMove,
@@ -45,12 +44,12 @@ from engine.model import (
     Scene,
     Shot,
     ShotSize,
-    Take,
 )
 from engine.ops import shots as shot_ops
-from engine.ops import takes as take_ops
 from studio.i18n import tr
 from studio.identity_chart import IdentityPanel
+from studio.inspector_fields import CommitTextEdit, FieldCombo, generation_choices
+from studio.inspector_takes import InspectorTakes
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 KIND_COLUMN = 3  # the dialogue table's line-kind combo (speaker, line, emotion, kind)
@@ -59,57 +58,7 @@ USER_FIELDS = {"size", "angle", "camera_move", "duration", "action", "narration"
                "dialogue", "prompt_override", "negative_prompt"}
 
 
-def generation_choices() -> list[tuple[str, str]]:
-    """(key, label) pairs for the backend/model combo: the animatic, then registered models."""
-    choices = [("animatic", "Animatic (CPU)")]
-    try:
-        models = registry.list_models()
-    except registry.ModelError:  # an unreadable registry must not break the inspector
-        models = []
-    choices += [(entry.name, entry.name) for entry in models if entry.name != "animatic"]
-    return choices
-
-
-class FieldCombo(QComboBox):
-    """A combo that scrolling the inspector past does not change (each change is an edit).
-
-    The wheel changes it only once it has focus (clicked or tabbed to).
-    """
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-
-    def wheelEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
-        if self.hasFocus():
-            super().wheelEvent(event)
-        else:
-            event.ignore()  # the scroll area scrolls instead
-
-
-class CommitTextEdit(QPlainTextEdit):
-    """A plain text box that emits ``committed`` when it loses focus after a change."""
-
-    committed = Signal(str)
-
-    def __init__(self, parent: QWidget | None = None, height: int = 64) -> None:
-        super().__init__(parent)
-        self.setFixedHeight(height)
-        self.setTabChangesFocus(True)
-
-    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt API
-        super().focusOutEvent(event)
-        if self.document().isModified():
-            self.document().setModified(False)
-            self.committed.emit(self.toPlainText())
-
-    def set_text(self, text: str) -> None:
-        if text != self.toPlainText():
-            self.setPlainText(text)
-        self.document().setModified(False)
-
-
-class ShotInspector(QWidget):
+class ShotInspector(InspectorTakes, QWidget):
     """Shows and edits one shot. Signals ask the window to generate, play or compare."""
 
     generate_requested = Signal(list)  # shot ids
@@ -410,47 +359,6 @@ class ShotInspector(QWidget):
             self.dialogue.setCellWidget(row, KIND_COLUMN, self._kind_combo(row, line.kind))
         self._load_takes(shot)
 
-    def _load_takes(self, shot: Shot) -> None:
-        takes = self.store.takes(shot.id)
-        signature = (shot.id, shot.approved_take_id,
-                     tuple((t.id, t.approved, t.thumbnail, str(t.identity.get("scored_at")),
-                            str(t.identity.get("status"))) for t in takes))
-        if signature == self._takes_signature:
-            return
-        self._takes_signature = signature
-        selected = {str(i.data(ID_ROLE)) for i in self.takes.selectedItems()}
-        self.takes.clear()
-        threshold = identity.threshold_for(self.store)
-        for n, take in enumerate(takes, start=1):
-            approved = take.id == shot.approved_take_id or take.approved
-            word, score = identity.summary(self.store, take, threshold)
-            mark = f" · {score:.2f}" + (" ⚠" if word == "drift" else "") if score is not None \
-                else ""
-            item = QListWidgetItem(f"#{n} {tr(str(take.kind))}" + (" ✓" if approved else "")
-                                   + mark)
-            item.setData(ID_ROLE, take.id)
-            if take.thumbnail:
-                path = self.store.media_path(take.thumbnail)
-                if path.is_file():
-                    item.setIcon(QIcon(QPixmap(str(path))))
-            item.setToolTip(str(take.record.get("backend", take.kind)))
-            self.takes.addItem(item)
-            if take.id in selected:
-                item.setSelected(True)
-        self._show_identity()
-
-    def _show_identity(self) -> None:
-        """The identity panel follows the selected take, else the one the film uses."""
-        shot = self.shot() if self.store is not None else None
-        takes = self.store.takes(shot.id) if shot is not None else []
-        chosen = {str(i.data(ID_ROLE)) for i in self.takes.selectedItems()}
-        picked = [t for t in takes if t.id in chosen]
-        if not picked and shot is not None:
-            from engine.render.timeline_builder import choose_take
-
-            picked = [t for t in [choose_take(shot, takes)] if t is not None]
-        self.identity_panel.show_take(self.store, picked[0] if picked else None)
-
     # ------------------------------------------------------------------ writing
     def commit(self, label: str, **fields: Any) -> None:
         if self._loading:
@@ -582,53 +490,6 @@ class ShotInspector(QWidget):
             self.commit(tr("Remove dialogue line"), dialogue=lines)
             self.refresh()
 
-    # ------------------------------------------------------------------ takes
-    def selected_take_ids(self) -> list[str]:
-        return [str(i.data(ID_ROLE)) for i in self.takes.selectedItems()]
-
-    def play_selected(self) -> None:
-        ids = self.selected_take_ids() or ([str(self.takes.item(0).data(ID_ROLE))]
-                                           if self.takes.count() else [])
-        if not ids:
-            return
-        take = self.store.get(Take, ids[0])
-        if take is not None:
-            self.play_requested.emit(str(self.store.media_path(take.media)))
-
-    def approve_selected(self) -> None:
-        ids = self.selected_take_ids()
-        if len(ids) != 1:
-            self.error.emit(tr("Select one take to approve."))
-            return
-        self.approve_take(ids[0])
-
-    def approve_take(self, take_id: str) -> None:
-        try:
-            take_ops.approve_take(self.store, take_id)
-        except Exception as exc:  # noqa: BLE001 - the engine's sentence, as a dialog
-            self.error.emit(str(exc))
-        self.refresh()
-
-    def use_selected_keyframe(self, last: bool = False) -> None:
-        """The selected keyframe take's still as the shot's first (or last) frame."""
-        ids = self.selected_take_ids()
-        if len(ids) != 1:
-            self.error.emit(tr("Select one take to use its keyframe."))
-            return
-        try:
-            take_ops.use_keyframe(self.store, ids[0], last=last)
-        except Exception as exc:  # noqa: BLE001 - the engine's sentence, as a dialog
-            self.error.emit(str(exc))
-        self.refresh()
-
-    def compare_selected(self) -> None:
-        ids = self.selected_take_ids()
-        if len(ids) != 2:
-            self.error.emit(tr("Select two takes to compare."))
-            return
-        self.compare_requested.emit(ids[0], ids[1])
-
-
 class InspectorDock(QDockWidget):
     def __init__(self, store: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(tr("Shot inspector"), parent)
@@ -636,3 +497,7 @@ class InspectorDock(QDockWidget):
         self.inspector = ShotInspector(store, self)
         self.setWidget(self.inspector)
         self.setMinimumWidth(340)
+
+
+__all__ = ["CommitTextEdit", "FieldCombo", "InspectorDock", "ShotInspector",
+           "generation_choices"]

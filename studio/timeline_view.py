@@ -15,7 +15,6 @@ tracks follows it (Space plays/pauses). Ctrl+wheel, the +/- buttons and Fit zoom
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -24,13 +23,11 @@ import shiboken6
 from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QPen, QPixmap, QShortcut
 from PySide6.QtWidgets import (
-    QFileDialog,
     QGraphicsLineItem,
     QGraphicsScene,
     QGraphicsView,
     QHBoxLayout,
     QLabel,
-    QMenu,
     QMessageBox,
     QSplitter,
     QToolButton,
@@ -38,25 +35,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.errors import StoryreelError
 from engine.model import (
-    AudioPlacement,
     AudioRole,
-    ClipEdit,
-    MediaAsset,
-    Shot,
     ShotStatus,
-    Take,
-    TransitionKind,
-    VoiceClip,
 )
-from engine.model.timeline import SourceKind, Timeline, VideoClip, seconds_to_frames, timecode
-from engine.ops import audio as audio_ops
+from engine.model.timeline import SourceKind, Timeline, timecode
 from engine.render import audio as render_audio
-from engine.render.timeline_builder import build_timeline
 from studio.background import shared_reader
 from studio.playback import Segment, clip_segments
 from studio.player import PreviewPlayer
+from studio.timeline_edits import TimelineEdits
 from studio.timeline_items import (
     DIALOGUE_COLOR,
     EFFECTS_COLOR,
@@ -77,6 +65,7 @@ from studio.timeline_items import (
     track_top,
     trims_after_drag,
 )
+from studio.timeline_snapshot import _Snapshot, placement_start, read_snapshot
 
 ZH = {
     "Video": "视频",
@@ -110,72 +99,6 @@ ZH = {
 
 
 
-@dataclass
-class _Snapshot:
-    """Everything the tracks show, read from the store off the UI thread."""
-
-    timeline: Timeline | None
-    error: str
-    fps: Fraction
-    statuses: dict[str, ShotStatus] = field(default_factory=dict)
-    trims: dict[str, tuple[int, int]] = field(default_factory=dict)
-    placements: list[AudioPlacement] = field(default_factory=list)
-    lines: dict[tuple[str, int], str] = field(default_factory=dict)
-    media_names: dict[str, str] = field(default_factory=dict)
-    thumbnails: dict[str, str | None] = field(default_factory=dict)  # take id → PNG path
-
-
-def placement_start(placement: AudioPlacement, timeline: Timeline) -> int:
-    """Timeline frame where a music/effects placement starts."""
-    start = 0
-    for clip in timeline.video:
-        if clip.shot_id == placement.from_shot:
-            start = clip.record_in
-            break
-    return start + seconds_to_frames(placement.offset, timeline.fps)
-
-
-def read_snapshot(store: Any, episode: int | None = None) -> _Snapshot:
-    """Read the timeline (of one episode, in a series) and the rows its tracks show (safe
-    on a worker thread)."""
-    timeline: Timeline | None = None
-    error = ""
-    try:
-        timeline = build_timeline(store, episode)
-        fps = Fraction(timeline.fps)
-        snap = _Snapshot(timeline, error, fps)
-        snap.statuses = {s.id: s.status for s in store.all(Shot)}
-        snap.trims = {e.shot_id: (e.trim_in, e.trim_out) for e in store.all(ClipEdit)}
-        snap.placements = store.all(AudioPlacement)
-        snap.lines = {(v.shot_id, v.line_index): v.text for v in store.all(VoiceClip)}
-        if timeline is not None:
-            for sha in {a.media for a in timeline.audio}:
-                asset = store.get(MediaAsset, sha)
-                snap.media_names[sha] = asset.original_name if asset and asset.original_name \
-                    else sha[:8]
-            for clip in timeline.video:
-                snap.thumbnails[clip.take_id or ""] = _thumbnail_path(store, clip)
-        return snap
-    except StoryreelError as exc:
-        return _Snapshot(None, str(exc), Fraction(30))
-    except Exception as exc:  # noqa: BLE001 - e.g. the project was closed under us
-        return _Snapshot(None, f"The timeline could not be read: {exc}", Fraction(30))
-
-
-def _thumbnail_path(store: Any, clip: VideoClip) -> str | None:
-    if not clip.take_id:
-        return None
-    take = store.get(Take, clip.take_id)
-    try:
-        if take is not None and take.thumbnail:
-            return str(store.media_path(take.thumbnail))
-    except StoryreelError:
-        return None
-    if clip.kind == SourceKind.IMAGE and clip.path:
-        return clip.path
-    return None
-
-
 class _Relay(QObject):
     """Store change events and finished builds (any thread) → the UI thread."""
 
@@ -204,7 +127,7 @@ class _Graphics(QGraphicsView):
         super().wheelEvent(event)
 
 
-class TimelineView(QWidget):
+class TimelineView(TimelineEdits, QWidget):
     """Tracks, ruler, playhead and a preview player for the project's timeline."""
 
     playheadMoved = Signal(int)  # frame
@@ -598,114 +521,6 @@ class TimelineView(QWidget):
         self._player_follows_timeline = True
         self.player.seek(float(self.playhead / self.fps))
 
-    # ------------------------------------------------------------------ edits
-    def commit_trim(self, clip: VideoClip, edge: str, delta: int) -> None:
-        trim_in, trim_out = self.trim_of(clip.shot_id)
-        new_in, new_out = trims_after_drag(clip, self.fps, trim_in, trim_out, edge, delta)
-        if (new_in, new_out) == (trim_in, trim_out):
-            self.refresh()
-            return
-        try:
-            audio_ops.set_clip_edit(self.store, clip.shot_id, trim_in=new_in, trim_out=new_out)
-        except StoryreelError as exc:
-            self.show_error(str(exc))
-        self.refresh()
-
-    def commit_music_move(self, placement_id: str, new_start: int) -> None:
-        placement = self.store.get(AudioPlacement, placement_id)
-        if placement is None or self.timeline is None:
-            self.refresh()
-            return
-        anchor = next((c for c in self.timeline.video
-                       if c.record_in <= new_start < c.record_out), None)
-        if anchor is None and self.timeline.video:
-            anchor = self.timeline.video[-1] if new_start > 0 else self.timeline.video[0]
-        base = anchor.record_in if anchor else 0
-        offset = max(0.0, float((new_start - base) / self.fps))
-        fields: dict[str, Any] = {"from_shot": anchor.shot_id if anchor else None,
-                                  "offset": round(offset, 6)}
-        if anchor is not None and placement.to_shot:
-            order = [c.shot_id for c in self.timeline.video]
-            if placement.to_shot in order and order.index(placement.to_shot) < order.index(
-                    anchor.shot_id):
-                fields["to_shot"] = anchor.shot_id
-        try:
-            audio_ops.set_placement_fields(self.store, placement.id, **fields)
-        except StoryreelError as exc:
-            self.show_error(str(exc))
-        self.refresh()
-
-    def set_transition(self, shot_id: str, kind: str, seconds: float = 0.5) -> None:
-        """The transition into a shot's clip: "cut", "crossfade" or "dip-to-black"."""
-        frames = 0 if kind == TransitionKind.CUT else max(1, round(seconds * float(self.fps)))
-        try:
-            audio_ops.set_clip_edit(self.store, shot_id, transition=kind,
-                                    transition_frames=frames)
-        except StoryreelError as exc:
-            self.show_error(str(exc))
-        self.refresh()
-
-    def reset_trims(self, shot_id: str) -> None:
-        try:
-            audio_ops.set_clip_edit(self.store, shot_id, trim_in=0, trim_out=0)
-        except StoryreelError as exc:
-            self.show_error(str(exc))
-        self.refresh()
-
-    def clip_menu(self, clip: VideoClip) -> QMenu:
-        menu = QMenu(self)
-        names = {TransitionKind.CUT: self.tr("Cut into this shot"),
-                 TransitionKind.CROSSFADE: self.tr("Crossfade into this shot (0.5 s)"),
-                 TransitionKind.DIP_TO_BLACK: self.tr("Dip to black into this shot (0.5 s)")}
-        for kind, text in names.items():
-            action = menu.addAction(text)
-            action.setCheckable(True)
-            action.setChecked(TransitionKind(clip.transition) == kind)
-            action.triggered.connect(lambda _=False, k=kind: self.set_transition(
-                clip.shot_id, str(k)))
-        menu.addSeparator()
-        menu.addAction(self.tr("Reset trims"), lambda: self.reset_trims(clip.shot_id))
-        menu.addAction(self.tr("Preview shot"), lambda: self.preview_shot(clip.shot_id))
-        return menu
-
-    def music_menu(self, placement_id: str) -> QMenu:
-        menu = QMenu(self)
-        menu.addAction(self.tr("Remove music"), lambda: self.remove_placement(placement_id))
-        return menu
-
-    def add_music(self, path: str | None = None) -> None:
-        """Place a music file from the shot under the playhead to the end of the film."""
-        path = path or self.choose_music_file()
-        if not path:
-            return
-        from_shot = None
-        if self.timeline is not None:
-            for index, clip in enumerate(self.timeline.video):
-                if clip.record_in <= self.playhead < clip.record_out:
-                    from_shot = index + 1
-                    break
-        try:
-            audio_ops.add_music(self.store, path, from_shot=from_shot)
-        except StoryreelError as exc:
-            self.show_error(str(exc))
-        self.refresh()
-
-    def remove_placement(self, placement_id: str) -> None:
-        placement = self.store.get(AudioPlacement, placement_id)
-        if placement is None:
-            return
-        try:
-            audio_ops.remove_placement(self.store, placement.id)
-        except StoryreelError as exc:
-            self.show_error(str(exc))
-        self.refresh()
-
-    def _music_file_dialog(self) -> str:
-        path, _ = QFileDialog.getOpenFileName(
-            self, self.tr("Add music…"), str(self.store.root.parent),
-            self.tr("Audio (*.wav *.mp3 *.m4a *.aac *.flac *.ogg *.opus)"))
-        return path
-
     # ------------------------------------------------------------------ plumbing
     def _forward(self, changes: list[Any]) -> None:
         """Store listener (any thread): hand the batch to the UI thread."""
@@ -750,4 +565,5 @@ class TimelineView(QWidget):
         super().closeEvent(event)
 
 
-__all__ = ["ClipItem", "TimelineView", "clip_segments", "trims_after_drag"]
+__all__ = ["ClipItem", "TimelineView", "clip_segments", "placement_start", "read_snapshot",
+           "trims_after_drag"]

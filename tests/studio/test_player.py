@@ -174,7 +174,8 @@ def test_every_literal_ui_string_has_a_chinese_translation() -> None:
     import ast
     import importlib
 
-    names = ["studio.player", "studio.timeline_view", "studio.timeline_items",
+    names = ["studio.player", "studio.timeline_view", "studio.timeline_edits",
+             "studio.timeline_items",
              "studio.jobs_dock", "studio.export_dialog", "studio.take_compare"]
     modules = [importlib.import_module(n) for n in names]
     zh: dict[str, str] = {}
