@@ -23,6 +23,8 @@ CHARACTER_FLAGS: dict[str, str] = {
     "name": "a new name (the script's lines follow the character, not the name)",
     "appearance": "face, hair, build (added to prompts)",
     "costume": "what the character wears (added to prompts)",
+    "appearance_en": "the appearance in English (CLIP-family prompts of a Chinese project)",
+    "costume_en": "the costume in English (CLIP-family prompts of a Chinese project)",
     "age": "age, a number or words like 二十多岁",
     "gender": "female, male or unknown (女/男 work too)",
     "personality": "how the character behaves",
@@ -134,7 +136,8 @@ def cmd_character_list(args: argparse.Namespace) -> int:
     with open_project(args.dir) as store:
         rows = [{"id": c.id, "name": c.name, "age": c.age, "gender": c.gender,
                  "appearance": c.appearance, "costume": c.costume,
-                 "personality": c.personality, "description": c.description,
+                 "appearance_en": c.appearance_en, "costume_en": c.costume_en,
+                 "role": c.role, "personality": c.personality, "description": c.description,
                  "reference_images": c.reference_images, "voice": c.voice.to_dict(),
                  "locked": c.locked} for c in store.characters()]
     if args.json:

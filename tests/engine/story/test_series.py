@@ -13,13 +13,13 @@ from engine.cli import main
 from engine.errors import StoryreelError
 from engine.model import Character, Episode, Location, Scene, Shot, ShotSize, ShotStatus
 from engine.ops import series
+from engine.ops import story as story_ops
 from engine.ops.addressing import resolve_scene, resolve_shot, shot_labels
 from engine.ops.base import OpError
 from engine.ops.takes import approve_take, import_take
 from engine.story.breakdown import breakdown_scene
 from engine.story.chinese import parse_chinese
 from engine.story.fountain import parse_fountain
-from engine.story.importer import import_script, import_script_text
 from tests.media_factory import make_image, make_video
 
 SERIES = """《逆光》
@@ -74,6 +74,17 @@ CLOSE ON a letter. It reads "SON".
 MAYA
 Who sent this?
 """
+
+
+
+def import_script(store, path, **options):
+    """The import operation's report (engine.ops.story.import_script)."""
+    return story_ops.import_script(store, path, **options).result
+
+
+def import_script_text(store, text, *args, **options):
+    """The import operation's report (engine.ops.story.import_script_text)."""
+    return story_ops.import_script_text(store, text, *args, **options).result
 
 
 def _run(*argv: str) -> int:
