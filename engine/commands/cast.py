@@ -196,11 +196,14 @@ def cmd_project_set(args: argparse.Namespace) -> int:
     fields = {field: getattr(args, flag) for flag, (field, _h) in PROJECT_FLAGS.items()
               if getattr(args, flag) is not None}
     speakers = getattr(args, "subtitle_speakers", None)
-    if not fields and speakers is None:
+    family = getattr(args, "prompt_family", None)
+    if not fields and speakers is None and family is None:
         raise UsageError("Nothing to change: give at least one of "
                          + ", ".join(_flag(f) for f in PROJECT_FLAGS)
-                         + ", --subtitle-speakers.")
+                         + ", --subtitle-speakers, --prompt-family.")
     with open_project(args.dir) as store:
+        if family is not None:
+            fields["settings"] = {**fields.get("settings", {}), "prompt_family": family}
         if speakers is not None:
             subtitles = {**(store.project.settings.get("subtitles") or {}),
                          "speaker_names": speakers == "on"}
@@ -299,4 +302,8 @@ def register(sub: Any) -> None:
         pst.add_argument(f"--{flag}", dest=flag, help=help_)
     pst.add_argument("--subtitle-speakers", choices=["on", "off"],
                      help="subtitles start with the speaker's name (林雨：你来了)")
+    pst.add_argument("--prompt-family", metavar="F",
+                     help="the kind of text encoder prompts are written for: t5 (Wan, LTX; "
+                     "the default: a Chinese project's prompts in Chinese) or clip (SD, SDXL: "
+                     "English, from the characters' English looks)")
     pst.set_defaults(func=cmd_project_set)

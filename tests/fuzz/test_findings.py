@@ -288,8 +288,8 @@ def test_a_long_script_import_reports_progress_and_cancels_without_a_trace(
     from engine.errors import Cancelled
     from engine.jobs.progress import CancelToken
     from engine.model import Scene, Shot
-    from engine.store import ProjectStore
     from engine.ops.story import import_script
+    from engine.store import ProjectStore
 
     script = tmp_path / "long.txt"
     script.write_text("".join(f"第{n}场 日 内 客厅\n\n李明：你好。\n\n" for n in range(1, 301)),
