@@ -291,8 +291,10 @@ def test_export_one_episode_and_all_episodes(project, tmp_path, capsys) -> None:
     assert _run("export", root, one, "--episode", "2", "--srt", "--preset", "draft") == 0
     subs = [e.text for e in pysubs2.load(str(one.with_suffix(".srt")))]
     assert subs == ["再见", "回家吧"]  # subtitles drop a trailing 。
-    out = tmp_path / "films"
-    out.mkdir()
+    out = tmp_path / "films"  # made by the export, as a single film's folder is
+    (tmp_path / "file").write_text("x")
+    assert _run("export", root, tmp_path / "file", "--all-episodes") == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
     assert _run("export", root, out, "--all-episodes", "--srt", "--otio",
                 "--preset", "draft") == 0
     films = sorted(p.name for p in out.glob("*.mp4"))

@@ -252,6 +252,16 @@ def test_t5_projects_ask_no_english_looks(project) -> None:
         "ScenePlanDraft"}
 
 
+def test_a_shot_size_word_opening_a_line_is_not_a_speaker(project) -> None:
+    text = ("第1集\n第1场 夜 内 厨房\n近景：爸爸在灶台前煮面。\n全景：厨房里只有一盏灯。\n"
+            "林雨：爸，我来吧。\n")
+    report = story_ops.import_script_text(project, text).result
+    assert sorted(c.name for c in project.characters()) == ["林雨"]
+    assert report.characters == 1
+    sizes = [(s.size.value, s.action) for s in project.shots() if s.action]
+    assert ("MCU", "爸爸在灶台前煮面。") in sizes and ("WS", "厨房里只有一盏灯。") in sizes
+
+
 # ----------------------------------------------------------------------------- voice
 def test_voice_one_episode(project, capsys) -> None:
     story_ops.import_script_text(project, SERIES)
