@@ -260,6 +260,9 @@ def test_a_shot_size_word_opening_a_line_is_not_a_speaker(project) -> None:
     assert report.characters == 1
     sizes = [(s.size.value, s.action) for s in project.shots() if s.action]
     assert ("MCU", "爸爸在灶台前煮面。") in sizes and ("WS", "厨房里只有一盏灯。") in sizes
+    story_ops.import_script_text(project, text + "林雨（画外音）：那天我没有回头。\n")
+    heard = [s for s in project.shots() if any(d.text == "那天我没有回头。" for d in s.dialogue)]
+    assert heard and heard[0].action == "林雨的声音从画外传来"  # no space inside Chinese
 
 
 # ----------------------------------------------------------------------------- voice
