@@ -33,8 +33,8 @@ def timed(fn) -> tuple[float, float]:
 
 
 def run(scenes: int, work: Path) -> dict[str, tuple[float, float]]:
+    from engine.ops.story import import_script
     from engine.store import ProjectStore
-    from engine.story.importer import import_script
 
     path = work / f"s{scenes}.txt"
     path.write_text(script(scenes), encoding="utf-8")

@@ -255,6 +255,7 @@ ENGINE_ZH: list[tuple[str, str]] = [
     (r"Writing the script from the idea", "正在根据创意写剧本"),
     (r"Planning shots of scene (\d+)", r"正在规划第 \1 场的镜头"),
     (r"Saving the plan", "正在保存规划"), (r"script and cast imported", "剧本与角色已导入"),
+    (r"Writing the characters' looks in English", "正在把角色外貌与服装写成英文"),
     (r"music bed placed under the whole film", "背景音乐已铺满全片"),
     (r"Planned (\d+) shots in (\d+) scenes", r"已规划 \2 场共 \1 个镜头"),
     (r"Exported (\d+) episodes", r"已导出 \1 集"), (r"Episode (\d+)", r"第 \1 集"),

@@ -46,7 +46,7 @@ class LlmSettings:
     model_path: str = ""
 
     def planner_kwargs(self) -> dict[str, str | None]:
-        """Keyword arguments for engine.story.planner.plan."""
+        """Keyword arguments for engine.ops.story.plan."""
         return {"llm": self.mode, "base_url": self.base_url or None,
                 "model": self.model or None, "model_path": self.model_path or None}
 

@@ -15,9 +15,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from engine.jobs.worker import WorkerProcess
 from engine.model import Job, JobStatus
 from engine.ops import jobs as job_ops
+from engine.ops import story as story_ops
 from engine.render.export import export_film
-from engine.story.importer import import_script, import_script_text
-from engine.story.planner import plan
 from studio import preferences
 from studio.i18n import tr
 from studio.tasks import Task, run_task, start_task
@@ -29,7 +28,7 @@ ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 # a project opens, that cost is paid once, up front, instead of as a UI stall in the middle
 # of the first generation or export.
 WARM_MODULES = (
-    "engine.story.importer", "engine.story.planner", "engine.jobs.queue",
+    "engine.story.importer", "engine.story.planner", "engine.ops.story", "engine.jobs.queue",
     "engine.generate.service", "engine.generate.animatic", "engine.render.timeline_builder",
     "engine.render.export", "engine.audio.mix", "engine.audio.loudness", "engine.audio.voices",
     "engine.interchange.subtitles", "av",
@@ -116,16 +115,16 @@ class Workflows(QObject):
 
     # ------------------------------------------------------------------ script
     def import_script_file(self, path: str) -> None:
-        self._start(tr("Import script"), import_script, self.store, path,
+        self._start(tr("Import script"), story_ops.import_script, self.store, path,
                     on_done=lambda _r: self.message.emit(tr("Script imported.")))
 
     def apply_script_text(self, text: str) -> None:
-        self._start(tr("Import script"), import_script_text, self.store, text,
+        self._start(tr("Import script"), story_ops.import_script_text, self.store, text,
                     on_done=lambda _r: self.message.emit(tr("Script imported.")))
 
     def plan(self, idea: str | None = None) -> None:
         kwargs = preferences.llm().planner_kwargs()
-        self._start(tr("Plan shots"), plan, self.store, idea=idea, **kwargs,
+        self._start(tr("Plan shots"), story_ops.plan, self.store, idea=idea, **kwargs,
                     on_done=lambda _r: self.message.emit(tr("Shots planned.")))
 
     # ------------------------------------------------------------------ generation

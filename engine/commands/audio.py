@@ -31,7 +31,8 @@ def cmd_voice(args: argparse.Namespace) -> int:
 
     with open_project(args.dir) as store:
         ids = resolve_shot_ids(store, args.shots) if args.shots else None
-        report = audio_ops.voice_lines(store, ids, progress=_progress_printer(args.json))
+        report = audio_ops.voice_lines(store, ids, episode=args.episode,
+                                       progress=_progress_printer(args.json))
         if args.json:
             print_json(report.to_dict())
         else:
@@ -136,6 +137,7 @@ def register(sub: Any) -> None:
     p.add_argument("dir")
     p.add_argument("--shots", nargs="+", metavar="SHOT",
                    help="only these shots: labels like 2-3, ids or id prefixes")
+    p.add_argument("--episode", metavar="N", help="the lines of episode N alone")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_voice)
 

@@ -23,6 +23,8 @@ CHARACTER_FLAGS: dict[str, str] = {
     "name": "a new name (the script's lines follow the character, not the name)",
     "appearance": "face, hair, build (added to prompts)",
     "costume": "what the character wears (added to prompts)",
+    "appearance_en": "the appearance in English (CLIP-family prompts of a Chinese project)",
+    "costume_en": "the costume in English (CLIP-family prompts of a Chinese project)",
     "age": "age, a number or words like 二十多岁",
     "gender": "female, male or unknown (女/男 work too)",
     "personality": "how the character behaves",
@@ -134,7 +136,8 @@ def cmd_character_list(args: argparse.Namespace) -> int:
     with open_project(args.dir) as store:
         rows = [{"id": c.id, "name": c.name, "age": c.age, "gender": c.gender,
                  "appearance": c.appearance, "costume": c.costume,
-                 "personality": c.personality, "description": c.description,
+                 "appearance_en": c.appearance_en, "costume_en": c.costume_en,
+                 "role": c.role, "personality": c.personality, "description": c.description,
                  "reference_images": c.reference_images, "voice": c.voice.to_dict(),
                  "locked": c.locked} for c in store.characters()]
     if args.json:
@@ -193,11 +196,14 @@ def cmd_project_set(args: argparse.Namespace) -> int:
     fields = {field: getattr(args, flag) for flag, (field, _h) in PROJECT_FLAGS.items()
               if getattr(args, flag) is not None}
     speakers = getattr(args, "subtitle_speakers", None)
-    if not fields and speakers is None:
+    family = getattr(args, "prompt_family", None)
+    if not fields and speakers is None and family is None:
         raise UsageError("Nothing to change: give at least one of "
                          + ", ".join(_flag(f) for f in PROJECT_FLAGS)
-                         + ", --subtitle-speakers.")
+                         + ", --subtitle-speakers, --prompt-family.")
     with open_project(args.dir) as store:
+        if family is not None:
+            fields["settings"] = {**fields.get("settings", {}), "prompt_family": family}
         if speakers is not None:
             subtitles = {**(store.project.settings.get("subtitles") or {}),
                          "speaker_names": speakers == "on"}
@@ -296,4 +302,8 @@ def register(sub: Any) -> None:
         pst.add_argument(f"--{flag}", dest=flag, help=help_)
     pst.add_argument("--subtitle-speakers", choices=["on", "off"],
                      help="subtitles start with the speaker's name (林雨：你来了)")
+    pst.add_argument("--prompt-family", metavar="F",
+                     help="the kind of text encoder prompts are written for: t5 (Wan, LTX; "
+                     "the default: a Chinese project's prompts in Chinese) or clip (SD, SDXL: "
+                     "English, from the characters' English looks)")
     pst.set_defaults(func=cmd_project_set)

@@ -112,20 +112,27 @@ def cmd_location_set(args: argparse.Namespace) -> int:
 def cmd_character_costume(args: argparse.Namespace) -> int:
     if args.scene and args.episode:
         raise UsageError("Give --scene or --episode, not both.")
+    if args.text is None and args.en is None:
+        raise UsageError("Give the costume's text, --en with its English text, or both.")
     with open_project(args.dir) as store:
         character = resolve_character(store, args.name)
         if args.scene:
             scene = resolve_scene(store, args.scene)
-            series.set_costume(store, character.id, "scene", scene.id, args.text)
+            series.set_costume(store, character.id, "scene", scene.id, args.text,
+                               costume_en=args.en)
             where = f"scene {args.scene}"
         elif args.episode:
             episode = resolve_episode(store, args.episode)
-            series.set_costume(store, character.id, "episode", episode.id, args.text)
+            series.set_costume(store, character.id, "episode", episode.id, args.text,
+                               costume_en=args.en)
             where = f"episode {episode.number}"
         else:
-            set_character_fields(store, character.id, costume=args.text)
+            fields = {k: v for k, v in (("costume", args.text), ("costume_en", args.en))
+                      if v is not None}
+            set_character_fields(store, character.id, **fields)
             where = "every scene without its own costume"
-    shown = args.text.strip() or "the default costume"
+    shown = " / ".join(t.strip() for t in (args.text, args.en) if t and t.strip()) \
+        or "the default costume"
     print(f"{character.name} wears {shown} in {where}.")
     return 0
 
@@ -181,7 +188,10 @@ def register(subparsers: Any) -> None:
         "costume", help="what a character wears: by default, in a scene or an episode")
     cc.add_argument("dir")
     cc.add_argument("name", help="the character's name")
-    cc.add_argument("text", help="the costume ('' removes a scene/episode variant)")
+    cc.add_argument("text", nargs="?",
+                    help="the costume ('' with --en '' removes a scene/episode variant)")
+    cc.add_argument("--en", metavar="TEXT",
+                    help="the costume in English (CLIP-family prompts of a Chinese project)")
     cc.add_argument("--scene", metavar="SCENE", help='a scene: "E2 1" (or 2:1), or 3')
     cc.add_argument("--episode", metavar="N", help="an episode number")
     cc.set_defaults(func=cmd_character_costume)

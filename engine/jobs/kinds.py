@@ -38,7 +38,7 @@ def _voice(store: Any, params: dict[str, Any], progress: Progress,
 
     report = synthesize_project(store, params.get("shot_ids"), progress=progress,
                                 cancel=cancel)
-    return {"report": _plain(report)}
+    return {"report": plain(report)}
 
 
 def _export(store: Any, params: dict[str, Any], progress: Progress,
@@ -50,29 +50,7 @@ def _export(store: Any, params: dict[str, Any], progress: Progress,
                if k in params}
     report = export_film(store, Path(params["out_path"]), progress=progress, cancel=cancel,
                          **options)
-    return {"out_path": str(params["out_path"]), "report": _plain(report)}
-
-
-def _plan(store: Any, params: dict[str, Any], progress: Progress,
-          cancel: CancelToken) -> dict[str, Any]:
-    from engine.story.planner import plan
-
-    options = {k: params[k] for k in ("idea", "llm", "base_url", "model") if k in params}
-    if params.get("model_path"):
-        options["model_path"] = Path(params["model_path"])
-    report = plan(store, progress=progress, cancel=cancel, **options)
-    return {"report": _plain(report)}
-
-
-def _import_script(store: Any, params: dict[str, Any], progress: Progress,
-                   cancel: CancelToken) -> dict[str, Any]:
-    from engine.story.importer import import_script
-
-    progress(0.0, "Reading the script")
-    report = import_script(store, Path(params["path"]), episode=params.get("episode"),
-                           prune=bool(params.get("prune", False)))
-    progress(1.0, "Script imported")
-    return {"report": _plain(report)}
+    return {"out_path": str(params["out_path"]), "report": plain(report)}
 
 
 def _mix(store: Any, params: dict[str, Any], progress: Progress,
@@ -103,28 +81,41 @@ def _score(store: Any, params: dict[str, Any], progress: Progress,
 
 
 HANDLERS: dict[str, Handler] = {
-    VOICE: _voice, EXPORT: _export, PLAN: _plan, IMPORT_SCRIPT: _import_script, MIX: _mix,
-    SCORE: _score,
+    VOICE: _voice, EXPORT: _export, MIX: _mix, SCORE: _score,
 }
+# Kinds whose work is an engine operation (a logged, undoable edit): the operations layer
+# sits above jobs, so it registers their handlers (``register``) when it is imported;
+# ``run_kind`` imports the module named here first when no handler is registered yet.
+OPERATION_KINDS = {PLAN: "engine.ops.story", IMPORT_SCRIPT: "engine.ops.story"}
+
+
+def register(kind: str, handler: Handler) -> None:
+    """Run ``kind`` jobs with ``handler`` (the operations layer registers its own)."""
+    HANDLERS[kind] = handler
 
 
 def run_kind(store: Any, job: E.Job, progress: Progress, cancel: CancelToken) -> dict[str, Any]:
     handler = HANDLERS.get(job.kind)
+    if handler is None and job.kind in OPERATION_KINDS:
+        import importlib
+
+        importlib.import_module(OPERATION_KINDS[job.kind])  # it registers the handler
+        handler = HANDLERS.get(job.kind)
     if handler is None:
         raise StoryreelError(f"Storyreel has no job kind {job.kind!r}.")
     return handler(store, dict(job.params), progress, cancel)
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A report dataclass as JSON-ready data."""
     import dataclasses
 
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
+        return {k: plain(v) for k, v in dataclasses.asdict(value).items()}
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)

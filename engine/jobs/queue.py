@@ -79,9 +79,9 @@ class JobQueue:
     def submit(self, kind: str, params: dict[str, Any] | None = None, *,
                shot_id: str | None = None, message: str = "queued") -> E.Job:
         """Queue a job of any kind (see engine.jobs.kinds); returns its row."""
-        from engine.jobs.kinds import HANDLERS, WORKER_KINDS
+        from engine.jobs.kinds import HANDLERS, OPERATION_KINDS, WORKER_KINDS
 
-        if kind not in HANDLERS and kind not in WORKER_KINDS:
+        if kind not in HANDLERS and kind not in WORKER_KINDS and kind not in OPERATION_KINDS:
             raise JobError(f"Storyreel has no job kind {kind!r}.")
         job = E.Job(kind=kind, params=dict(params or {}), shot_id=shot_id, created_at=_now(),
                     model_key=kind, message=message)

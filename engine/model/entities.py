@@ -148,6 +148,7 @@ class Costume:
     scope: str
     scope_id: str
     text: str = ""
+    text_en: str = ""  # the same costume in English, for CLIP-family prompts (schema 8)
     id: str = field(default_factory=new_id)
     version: int = field(default=0, compare=False, repr=False)  # row version; 0 = unsaved
 

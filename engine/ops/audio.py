@@ -77,8 +77,21 @@ def set_clip_edit(store: ProjectStore, shot_id: str, *, author: str | None = Non
 
 
 def voice_lines(store: ProjectStore, shot_ids: list[str] | None = None, *,
-                progress: Progress = no_progress,
+                episode: str | int | None = None, progress: Progress = no_progress,
                 cancel: CancelToken | None = None) -> voices.VoiceReport:
-    """Synthesize every dialogue line and narration of these shots (all when None); the
-    engine's work (voice clips, shots timed to their voices), not undoable."""
+    """Synthesize every dialogue line and narration of these shots (all when None; with
+    ``episode``, its number or id, that episode's shots alone); the engine's work (voice
+    clips, shots timed to their voices), not undoable."""
+    if episode is not None:
+        from engine.ops.addressing import resolve_episode
+
+        scenes = {sc.id for sc in store.scenes(resolve_episode(store, episode).id)}
+        in_episode = [s.id for s in store.shots() if s.scene_id in scenes]
+        if shot_ids is not None:
+            outside = [s for s in shot_ids if s not in set(in_episode)]
+            if outside:
+                raise OpError(f"Shot {outside[0][:8]} is not in episode {episode}; give "
+                              "shots of that episode, or leave out --episode.")
+        else:
+            shot_ids = in_episode
     return voices.synthesize_project(store, shot_ids, progress=progress, cancel=cancel)

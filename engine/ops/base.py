@@ -49,10 +49,8 @@ def operation(store: ProjectStore, label: str, author: str | None = None,
     if entry is None:
         out.insert(0, Changes(None, []))
     else:
-        rows: list[tuple[str, str]] = []
-        for c in entry.changes:
-            if (c.entity, c.key) not in rows:
-                rows.append((c.entity, c.key))
+        # in order, once each (a dict: a 10,000-scene import touches ~50,000 rows)
+        rows = list(dict.fromkeys((c.entity, c.key) for c in entry.changes))
         out.insert(0, Changes(entry.seq, rows))
 
 

@@ -25,10 +25,7 @@ def _step(store: ProjectStore, author: str | None, *, reverse: bool) -> Changes:
     entry = (store.undo if reverse else store.redo)(author, refresh=refresh)
     if entry is None:
         return Changes(None, [])
-    rows: list[tuple[str, str]] = []
-    for c in entry.changes:
-        if (c.entity, c.key) not in rows:
-            rows.append((c.entity, c.key))
+    rows = list(dict.fromkeys((c.entity, c.key) for c in entry.changes))
     return Changes(entry.seq, rows, entry)
 
 

@@ -51,15 +51,30 @@ def set_project_fields(store: ProjectStore, *, author: str | None = None,
         elif name == "settings":
             if not isinstance(value, dict):
                 raise OpError("Project settings must be a mapping.")
+            if "prompt_family" in value:
+                value = {**value, "prompt_family": _prompt_family(value["prompt_family"])}
             values[name] = {**project.settings, **value}
         else:
             values[name] = text(value, name.replace("_", " ").capitalize())
     with operation(store, "Edit project", author) as out:
         if values:
             store.set_fields(E.Project, project.id, **values)
-            if {"style", "language"} & set(values):
+            family_changed = "settings" in values and values["settings"].get(
+                "prompt_family") != project.settings.get("prompt_family")
+            if {"style", "language"} & set(values) or family_changed:
                 derived.refresh(store, [s.id for s in store.all(E.Shot)])
     return out[0]
+
+
+def _prompt_family(value: Any) -> str:
+    """A prompt family name (clip, sdxl, t5, wan, ...) as the composer knows it."""
+    from engine.errors import StoryreelError
+    from engine.story.composer import family_of
+
+    try:
+        return family_of(str(value))
+    except StoryreelError as exc:
+        raise OpError(str(exc)) from None
 
 
 def set_narrator_voice(store: ProjectStore, *, author: str | None = None,

@@ -112,26 +112,38 @@ def _scope_shots(store: ProjectStore, character_id: str, scope: str, scope_id: s
 
 
 def set_costume(store: ProjectStore, character_id: str, scope: str, scope_id: str,
-                costume: str, *, author: str | None = None) -> Changes:
-    """What a character wears in one scene or episode (``scope`` "scene"/"episode");
-    blank text removes the variant (the default costume applies again). Only the shots
-    of that character in that scope are recomposed and, when generated, marked stale."""
+                costume: str | None, *, costume_en: str | None = None,
+                author: str | None = None) -> Changes:
+    """What a character wears in one scene or episode (``scope`` "scene"/"episode"), in the
+    project's language and (``costume_en``) in English for CLIP-family prompts; None keeps
+    that text as it is. Blank text (both blank) removes the variant (the default costume
+    applies again). Only the shots of that character in that scope are recomposed and,
+    when generated, marked stale."""
     character = store.require(E.Character, character_id)
     if scope not in SCOPES:
         raise OpError(f"A costume applies to a scene or an episode, not {scope!r}.")
     owner = store.get(E.Scene if scope == "scene" else E.Episode, scope_id)
     if owner is None:
         raise OpError(f"No {scope} with id {scope_id} in this project.")
-    costume = text(costume, "The costume", limit=2000).strip()
+    if costume is None and costume_en is None:
+        raise OpError("Give the costume's text, its English text, or both.")
     found = [c for c in store.costumes(character.id)
              if c.scope == scope and c.scope_id == scope_id]
+    current = found[0] if found else None
+    costume = (current.text if current else "") if costume is None else text(
+        costume, "The costume", limit=2000).strip()
+    english = (current.text_en if current else "") if costume_en is None else text(
+        costume_en, "The English costume", limit=2000).strip()
     with operation(store, f"Costume of {character.name}", author) as out:
-        if found and not costume:
-            store.delete(found[0])
-        elif found:
-            store.set_fields(E.Costume, found[0].id, text=costume)
-        elif costume:
+        if current is not None and not costume and not english:
+            store.delete(current)
+        elif current is not None:
+            changed = {k: v for k, v in (("text", costume), ("text_en", english))
+                       if getattr(current, k) != v}
+            if changed:
+                store.set_fields(E.Costume, current.id, **changed)
+        elif costume or english:
             store.add(E.Costume(character_id=character.id, scope=scope, scope_id=scope_id,
-                                text=costume))
+                                text=costume, text_en=english))
         derived.refresh(store, shot_ids=_scope_shots(store, character.id, scope, scope_id))
     return out[0]

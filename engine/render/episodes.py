@@ -27,15 +27,20 @@ def episode_file_name(number: int, title: str, suffix: str = ".mp4") -> str:
 def export_all_episodes(store: Any, out_dir: Path | str, *, suffix: str = ".mp4",
                         progress: Progress = no_progress, cancel: CancelToken | None = None,
                         **options: Any) -> list[ExportReport]:
-    """Export every episode with shots to ``out_dir`` (which must exist)."""
+    """Export every episode with shots to the folder ``out_dir`` (made when missing, as a
+    single export makes its file's folder; a file there is refused)."""
     out = Path(out_dir)
-    if not out.is_dir():
-        raise StoryreelError(f"{out_dir} is not a folder; --all-episodes writes one film per "
-                             "episode into an existing folder.")
+    if out.exists() and not out.is_dir():
+        raise StoryreelError(f"{out_dir} is a file, not a folder; --all-episodes writes one "
+                             "film per episode into a folder.")
     episodes = [e for e in store.episodes()
                 if any(store.shots(sc.id) for sc in store.scenes(e.id))]
     if not episodes:
         raise StoryreelError("No episode has shots yet; import a script first.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoryreelError(f"Cannot make the folder {out_dir}: {exc.strerror}.") from None
     reports: list[ExportReport] = []
     for i, episode in enumerate(episodes):
         if cancel is not None:

@@ -101,6 +101,7 @@ class CostumeRow(Base):
     scope: Mapped[str] = mapped_column(String(8))
     scope_id: Mapped[str] = mapped_column(String(36), index=True)
     text: Mapped[str] = mapped_column(Text, default="")
+    text_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 

@@ -153,6 +153,11 @@ def _is_intense(line: Beat) -> bool:
             or text.count("！") + text.count("!") >= 2)
 
 
+def _gap(name: str | None) -> str:
+    """The space between a name and the Chinese after it: none after a Chinese name."""
+    return "" if name and cjk_count(name[-1]) else " "
+
+
 _SIZE_LEAD = re.compile(
     r"^\s*(大特写|特写|近景|中景|全景|远景|大远景|航拍|EXTREME CLOSE[- ]UP|EXTREME CLOSE|ECU|"
     r"CLOSE[- ]UP|CLOSE ON|INSERT|WIDE SHOT|WIDE|AERIAL)(?:[:：,，.。—-]\s*|\s+)",
@@ -314,7 +319,7 @@ class _SceneBreakdown:
             in_frame = [listener] if listener else []
             size = ShotSize.MEDIUM_CLOSE_UP if in_frame else ShotSize.WIDE
             shot = ShotPlan(size=size, camera_move=CameraMove.STATIC, characters=in_frame,
-                            lines=lines, action=f"{speaker} 的声音从画外传来"
+                            lines=lines, action=f"{speaker}{_gap(speaker)}的声音从画外传来"
                             if first.text and cjk_count(first.text) else
                             f"{speaker} calls out off screen")
         elif len(distinct) >= 2:

@@ -35,7 +35,7 @@ from engine.model import (
     ShotStatus,
     TimeOfDay,
 )
-from engine.model.wardrobe import costume_for
+from engine.model.wardrobe import costume_en_for, costume_for
 
 if TYPE_CHECKING:
     from engine.store.project import ProjectStore
@@ -514,9 +514,10 @@ class PromptContext:
         scene = scene or self.scenes.get(shot.scene_id)
         if scene is None:
             return False
-        in_frame = [dataclasses.replace(self.characters[c], costume=costume_for(
-            self.characters[c], scene, self.costumes)) for c in shot.characters
-            if c in self.characters]
+        in_frame = [dataclasses.replace(
+            self.characters[c], costume=costume_for(self.characters[c], scene, self.costumes),
+            costume_en=costume_en_for(self.characters[c], scene, self.costumes))
+            for c in shot.characters if c in self.characters]
         location = self.locations.get(scene.location_id or "")
         prompt = compose_prompt(shot, scene, in_frame, self.project, self.family, location)
         if not shot.negative_prompt:

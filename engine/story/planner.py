@@ -6,7 +6,10 @@ Stages, each a validated JSON answer from a language model:
   2. script → shots, scene by scene: which script beats each shot covers, shot size, angle,
      camera move, who is in frame and what the camera sees.
 Without an LLM the script is broken down by the rule-based film grammar in ``breakdown``.
-Re-planning never overwrites locked shots or locked characters.
+Re-planning never overwrites locked shots or locked characters. For a Chinese project
+prompting a CLIP-based family, the model also writes the characters' (and wardrobe
+variants') empty English looks. ``prepare`` asks and writes nothing; the operation
+``engine.ops.story.plan`` saves the plan in one undoable step.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import StoryreelError
 from engine.jobs.progress import CancelToken, Progress, no_progress, scaled
-from engine.model import CameraAngle, CameraMove, Character, Language, LineKind, ShotSize
+from engine.model import CameraAngle, CameraMove, Language, LineKind, ShotSize
+from engine.story import english_looks
 from engine.story.breakdown import PlannedLine, ShotPlan, breakdown_scene, reading_seconds
-from engine.story.importer import ImportReport, apply_script, parse_script
+from engine.story.english_looks import EnglishLooks
+from engine.story.importer import ImportReport, parse_script, scope_to_episode
 from engine.story.llm import LLMBackend, ask_json, resolve_backend, strict_schema
 from engine.story.schemas import ScenePlanDraft, StoryDraft, bound_scene_schema
 from engine.story.script import BeatKind, ParsedScript, ScriptScene
@@ -57,7 +62,8 @@ STORY_SYSTEM = (
     "2–3 characters, 2–4 scenes, a hook in the first seconds and a twist at the end. "
     "Write in {language}. Describe each character's face, hair and build in 'appearance' "
     "and their clothes in 'costume' concretely, so a video model can draw them the same way "
-    "in every shot. Each scene is a list of beats: 'action' (what the camera sees), "
+    "in every shot, and the same two in English in 'appearance_en' and 'costume_en' (for "
+    "English-only image models). Each scene is a list of beats: 'action' (what the camera sees), "
     "'dialogue' (speaker = a character name) or 'narration' (speaker empty). "
     "Answer with JSON only.")
 
@@ -231,29 +237,27 @@ def plan_scene_shots(backend: LLMBackend, script: ParsedScript, scene: ScriptSce
 
 
 # ----------------------------------------------------------------------------- entry
-def _merge_draft_characters(store: ProjectStore, draft: StoryDraft) -> None:
-    existing = {c.name: c for c in store.all(Character)}
-    for c in draft.characters:
-        found = existing.get(c.name)
-        if found is not None and found.locked:
-            continue
-        values = {"age": str(c.age), "gender": "" if c.gender == "unknown" else c.gender,
-                  "appearance": c.appearance, "costume": c.costume,
-                  "personality": c.personality}
-        if found is None:
-            store.add(Character(name=c.name, **values), label=f"Add character {c.name}")
-        elif any(v and getattr(found, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                if v:
-                    setattr(found, k, v)
-            store.update(found, label=f"Update character {c.name}")
+@dataclass
+class PreparedPlan:
+    """What planning decided before anything is saved: the script (written from the idea
+    or the project's), its shot plans, the story draft and the English looks the model
+    gave. The plan operation (``engine.ops.story.plan``) saves it in one step."""
+
+    script: ParsedScript
+    plans: list[list[ShotPlan]]
+    report: PlanReport
+    idea: str | None = None
+    text: str | None = None  # the script written from the idea (None: the project's)
+    draft: StoryDraft | None = None
+    looks: EnglishLooks = field(default_factory=EnglishLooks)
+    started: float = 0.0
 
 
-def plan(store: ProjectStore, idea: str | None = None, llm: str = "auto",
-         base_url: str | None = None, model: str | None = None,
-         model_path: Path | None = None, progress: Progress = no_progress,
-         cancel: CancelToken | None = None) -> PlanReport:
-    """Plan the project's shots (and, from an idea, its script). See the module doc."""
+def prepare(store: ProjectStore, idea: str | None = None, llm: str = "auto",
+            base_url: str | None = None, model: str | None = None,
+            model_path: Path | None = None, progress: Progress = no_progress,
+            cancel: CancelToken | None = None) -> PreparedPlan:
+    """Ask the model (or the rules) for the plan; writes nothing. See the module doc."""
     started = time.monotonic()
     notices: list[str] = []
     if idea is not None and not idea.strip():
@@ -282,7 +286,8 @@ def plan(store: ProjectStore, idea: str | None = None, llm: str = "auto",
             raise StoryreelError("This project has no script yet: run 'storyreel import-script "
                                  "DIR FILE' first, or pass --idea with an LLM.")
         script = parse_script(project.script_text)
-        shot_progress = scaled(progress, 0.05, 0.95)
+        shot_progress = scaled(progress, 0.05, 0.9)
+    scope_to_episode(script, None)
     plans: list[list[ShotPlan]] = []
     for i, scene in enumerate(script.scenes):
         if cancel is not None:
@@ -292,30 +297,31 @@ def plan(store: ProjectStore, idea: str | None = None, llm: str = "auto",
             plans.append(breakdown_scene(script, scene))
         else:
             plans.append(plan_scene_shots(backend, script, scene, cancel, report.warnings))
+    looks = EnglishLooks()
+    if backend is not None and draft is None and english_looks.wanted(store):
+        progress(0.92, "Writing the characters' looks in English")
+        looks = english_looks.ask_english_looks(backend, store, cancel)
     if cancel is not None:
         cancel.check()
-    progress(0.96, "Saving the plan")
-    imported = ImportReport(format=script.format)
-    with store.transaction("Plan from idea" if idea else "Plan shots"):
-        if draft is not None:
-            _merge_draft_characters(store, draft)
-            project = store.project
-            project.logline = draft.logline
-            if project.title in ("", "Untitled"):
-                project.title = draft.title
-            store.update(project, label="Set logline")
-        apply_script(store, script, plans, imported, script_text=text)
-        project = store.project
-        project.settings = {**project.settings, "planner": {
-            "backend": report.backend, "idea": idea or "",
-            "planned_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}
-        store.update(project, label="Record planner")
+    return PreparedPlan(script, plans, report, idea, text, draft, looks, started)
+
+
+def draft_character_values(c: Any) -> dict[str, str]:
+    """A drafted character's fields, as a Character's."""
+    return {"age": str(c.age), "gender": "" if c.gender == "unknown" else c.gender,
+            "appearance": c.appearance, "costume": c.costume, "personality": c.personality,
+            "appearance_en": c.appearance_en, "costume_en": c.costume_en}
+
+
+def finish_report(prepared: PreparedPlan, imported: ImportReport, characters: int
+                  ) -> PlanReport:
+    """The plan's report once the operation saved it."""
+    report = prepared.report
     report.scenes = imported.scenes
-    report.characters = len(store.characters())
+    report.characters = characters
     report.shots = imported.shots
     report.shots_kept_locked = imported.shots_kept_locked
     report.characters_kept_locked = imported.characters_kept_locked
     report.warnings.extend(imported.warnings)
-    report.seconds = round(time.monotonic() - started, 2)
-    progress(1.0, f"Planned {report.shots} shots in {report.scenes} scenes")
+    report.seconds = round(time.monotonic() - prepared.started, 2)
     return report

@@ -33,6 +33,9 @@ class CharacterDraft(_Strict):
     appearance: str = Field(max_length=160)
     costume: str = Field(max_length=120)
     personality: str = Field(max_length=80)
+    # the same looks in English, for CLIP-based image models (one language per prompt)
+    appearance_en: str = Field(default="", max_length=200)
+    costume_en: str = Field(default="", max_length=160)
 
 
 class BeatDraft(_Strict):
@@ -54,6 +57,17 @@ class StoryDraft(_Strict):
     logline: str = Field(min_length=1, max_length=160)
     characters: list[CharacterDraft] = Field(min_length=1, max_length=4)
     scenes: list[SceneDraft] = Field(min_length=1, max_length=6)
+
+
+# ----------------------------------------------------------------------------- looks → English
+class LookDraft(_Strict):
+    key: str = Field(min_length=1, max_length=40)  # a character's name, or "costume N"
+    appearance_en: str = Field(max_length=200)
+    costume_en: str = Field(max_length=160)
+
+
+class LooksDraft(_Strict):
+    items: list[LookDraft] = Field(min_length=1, max_length=12)
 
 
 # ----------------------------------------------------------------------------- scene → shots

@@ -288,15 +288,16 @@ def test_a_long_script_import_reports_progress_and_cancels_without_a_trace(
     from engine.errors import Cancelled
     from engine.jobs.progress import CancelToken
     from engine.model import Scene, Shot
+    from engine.ops.story import import_script
     from engine.store import ProjectStore
-    from engine.story.importer import import_script
 
     script = tmp_path / "long.txt"
     script.write_text("".join(f"第{n}场 日 内 客厅\n\n李明：你好。\n\n" for n in range(1, 301)),
                       encoding="utf-8")
     with ProjectStore.create(tmp_path / "p.storyreel") as store:
         seen: list[tuple[float, str]] = []
-        report = import_script(store, script, progress=lambda f, m="": seen.append((f, m)))
+        report = import_script(store, script,
+                               progress=lambda f, m="": seen.append((f, m))).result
         assert report.scenes == 300 and report.shots == len(store.shots()) == 600
         fractions = [f for f, _ in seen]
         assert fractions == sorted(fractions) and fractions[-1] == 1.0

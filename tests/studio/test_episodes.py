@@ -16,8 +16,8 @@ from tests.media_factory import make_image
 
 
 def _open_series(window: Any, qtbot: Any, tmp_path: Path) -> Any:
+    from engine.ops.story import import_script_text
     from engine.store import ProjectStore
-    from engine.story.importer import import_script_text
 
     root = tmp_path / "逆光.storyreel"
     with ProjectStore.create(root) as store:

@@ -18,9 +18,25 @@ from engine.model import (
     Take,
     TakeKind,
 )
-from engine.story.importer import import_script, import_script_text
+from engine.ops import story as story_ops
 
 SAMPLES = Path(__file__).resolve().parents[3] / "assets" / "sample"
+
+
+
+def import_script(store, path, **options):
+    """The import operation's report (engine.ops.story.import_script)."""
+    return story_ops.import_script(store, path, **options).result
+
+
+def import_script_text(store, text, *args, **options):
+    """The import operation's report (engine.ops.story.import_script_text)."""
+    return story_ops.import_script_text(store, text, *args, **options).result
+
+
+def plan(store, **options):
+    """The plan operation's report (engine.ops.story.plan)."""
+    return story_ops.plan(store, **options).result
 
 
 def test_import_sample_chinese_script(project) -> None:
@@ -177,7 +193,6 @@ def test_cli_errors_exit_2(tmp_path: Path, capsys) -> None:
 def test_plan_can_be_cancelled_before_anything_changes(project) -> None:
     from engine.errors import Cancelled
     from engine.jobs.progress import CancelToken
-    from engine.story.planner import plan
 
     import_script(project, SAMPLES / "script.txt")
     before = [(s.id, s.prompt) for s in project.shots()]
@@ -196,7 +211,6 @@ def test_plan_can_be_cancelled_before_anything_changes(project) -> None:
 
 
 def test_replan_leaves_user_edits_of_scenes_and_characters(project) -> None:
-    from engine.story.planner import plan
 
     import_script(project, SAMPLES / "script.txt")
     scene = project.scenes()[0]

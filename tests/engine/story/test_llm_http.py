@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 from engine.model import Character, Shot, ShotSize
+from engine.ops import story as story_ops
 from engine.story import llm as llm_module
-from engine.story.importer import import_script
 from engine.story.llm import LLMError, OpenAICompatBackend, ask_json, extract_json
-from engine.story.planner import plan
 from engine.story.schemas import ScenePlanDraft
 
 from .llm_server import FakeLLMServer
@@ -21,6 +20,17 @@ SAMPLES = Path(__file__).resolve().parents[3] / "assets" / "sample"
 
 GOOD = {"shots": [{"beats": [0], "size": "WS", "angle": "eye-level", "camera_move": "static",
                    "characters": [], "action": "雨夜的咖啡馆"}]}
+
+
+
+def import_script(store, path, **options):
+    """The import operation's report (engine.ops.story.import_script)."""
+    return story_ops.import_script(store, path, **options).result
+
+
+def plan(store, **options):
+    """The plan operation's report (engine.ops.story.plan)."""
+    return story_ops.plan(store, **options).result
 
 
 def _scene_reply(request: dict[str, Any], size: str = "CU") -> str:

@@ -11,9 +11,8 @@ import pytest
 
 from engine.errors import StoryreelError
 from engine.model import Shot
-from engine.story.importer import import_script_text
+from engine.ops import story as story_ops
 from engine.story.llm import LocalTransformersBackend, Message, ask_json, strict_schema
-from engine.story.planner import plan
 from engine.story.schemas import ScenePlanDraft, ShotDraft, bound_scene_schema
 
 torch = pytest.importorskip("torch")
@@ -34,6 +33,17 @@ You came.
 BOB
 I did.
 """
+
+
+
+def import_script_text(store, text, *args, **options):
+    """The import operation's report (engine.ops.story.import_script_text)."""
+    return story_ops.import_script_text(store, text, *args, **options).result
+
+
+def plan(store, **options):
+    """The plan operation's report (engine.ops.story.plan)."""
+    return story_ops.plan(store, **options).result
 
 
 @pytest.fixture(autouse=True)

@@ -13,13 +13,13 @@ from engine.cli import main
 from engine.errors import StoryreelError
 from engine.model import Character, Episode, Location, Scene, Shot, ShotSize, ShotStatus
 from engine.ops import series
+from engine.ops import story as story_ops
 from engine.ops.addressing import resolve_scene, resolve_shot, shot_labels
 from engine.ops.base import OpError
 from engine.ops.takes import approve_take, import_take
 from engine.story.breakdown import breakdown_scene
 from engine.story.chinese import parse_chinese
 from engine.story.fountain import parse_fountain
-from engine.story.importer import import_script, import_script_text
 from tests.media_factory import make_image, make_video
 
 SERIES = """《逆光》
@@ -74,6 +74,17 @@ CLOSE ON a letter. It reads "SON".
 MAYA
 Who sent this?
 """
+
+
+
+def import_script(store, path, **options):
+    """The import operation's report (engine.ops.story.import_script)."""
+    return story_ops.import_script(store, path, **options).result
+
+
+def import_script_text(store, text, *args, **options):
+    """The import operation's report (engine.ops.story.import_script_text)."""
+    return story_ops.import_script_text(store, text, *args, **options).result
 
 
 def _run(*argv: str) -> int:
@@ -280,8 +291,10 @@ def test_export_one_episode_and_all_episodes(project, tmp_path, capsys) -> None:
     assert _run("export", root, one, "--episode", "2", "--srt", "--preset", "draft") == 0
     subs = [e.text for e in pysubs2.load(str(one.with_suffix(".srt")))]
     assert subs == ["再见", "回家吧"]  # subtitles drop a trailing 。
-    out = tmp_path / "films"
-    out.mkdir()
+    out = tmp_path / "films"  # made by the export, as a single film's folder is
+    (tmp_path / "file").write_text("x")
+    assert _run("export", root, tmp_path / "file", "--all-episodes") == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
     assert _run("export", root, out, "--all-episodes", "--srt", "--otio",
                 "--preset", "draft") == 0
     films = sorted(p.name for p in out.glob("*.mp4"))
