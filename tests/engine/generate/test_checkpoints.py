@@ -194,9 +194,9 @@ def test_shared_parts_load_once_across_models_and_families(film, parts, register
     assert by_role == {"transformer": 2, "transformer_2": 1, "text_encoder": 1, "vae": 1}
     # SDXL keyframe → I2V → SDXL → I2V: each component read from disk once
     CACHE.loads.clear()
-    for _ in range(2):
-        _generate(film, registered["sdxl"], pool=pool, seed=len(CACHE.loads))
-        _generate(film, "i2v-files", pool=pool, shot=1, seed=len(CACHE.loads) + 7)
+    for round_ in range(2):  # new seeds: every job makes a new take
+        _generate(film, registered["sdxl"], pool=pool, seed=100 + round_)
+        _generate(film, "i2v-files", pool=pool, shot=1, seed=200 + round_)
     assert CACHE.loads and all(count == 1 for count in CACHE.loads.values()), CACHE.loads
     roles = {key.split(":")[0] for key in CACHE.loads}
     assert {"unet", "vae", "text_encoder", "text_encoder_2", "ip_image_encoder"} <= roles
