@@ -43,9 +43,11 @@ class SdxlKeyframeBackend(DiffusersBackend):
         adapter = Path(self.entry.ip_adapter)
         key = f"ip_image_encoder:{self.entry.content_hash}:{self.pipe.unet.dtype}"
         encoder = CACHE.peek(key)
-        if encoder is not None and getattr(self.pipe.unet, "encoder_hid_proj", None) is not None:
+        if (encoder is not None and key + ":processor" in CACHE
+                and getattr(self.pipe.unet, "encoder_hid_proj", None) is not None):
             # the cached UNet already carries this adapter: only the encoder is reattached
-            self.pipe.register_modules(image_encoder=encoder)
+            self.pipe.register_modules(image_encoder=encoder,
+                                       feature_extractor=CACHE.peek(key + ":processor"))
             self.pipe.set_ip_adapter_scale(IP_ADAPTER_SCALE)
             self.component_keys["ip_image_encoder"] = key
             CACHE.pin(set(self.component_keys.values()))
@@ -59,6 +61,7 @@ class SdxlKeyframeBackend(DiffusersBackend):
             raise GenerationError(f"IP-Adapter {adapter.name} failed to load: {exc}") from exc
         self.pipe.set_ip_adapter_scale(IP_ADAPTER_SCALE)
         CACHE.put(key, self.pipe.image_encoder)
+        CACHE.put(key + ":processor", self.pipe.feature_extractor)
         self.component_keys["ip_image_encoder"] = key
         CACHE.pin(set(self.component_keys.values()))
 

@@ -39,10 +39,10 @@ def parts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "umt5": comfy / "text_encoders" / "umt5_xxl_tiny.safetensors",
         "vae": comfy / "vae" / "wan_2.1_vae_tiny.safetensors",
         "gguf": tc.save_gguf_transformer(t2v, files / "wan2.1-t2v-tiny-Q8_0.gguf"),
-        "high": tc.save_original_transformer(
-            tc.tiny_wan_transformer(36, 16, seed=1), files / "wan2.2_i2v_high_noise_tiny.safetensors"),
-        "low": tc.save_original_transformer(
-            tc.tiny_wan_transformer(36, 16, seed=2), files / "wan2.2_i2v_low_noise_tiny.safetensors"),
+        "high": tc.save_original_transformer(tc.tiny_wan_transformer(36, 16, seed=1),
+                                             files / "wan2.2_i2v_high_noise_tiny.safetensors"),
+        "low": tc.save_original_transformer(tc.tiny_wan_transformer(36, 16, seed=2),
+                                            files / "wan2.2_i2v_low_noise_tiny.safetensors"),
         "ti2v": tc.save_original_transformer(
             tc.tiny_wan_transformer(48, 48, seed=3), files / "wan2.2_ti2v_5B_tiny.safetensors"),
         "ti2v_folder": tc.build_wan22_ti2v_folder(root / "Wan2.2-TI2V-tiny-Diffusers"),
