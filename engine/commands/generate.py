@@ -49,7 +49,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
             "Add one with `storyreel models add PATH`."
         )
     for m in models:
-        ok = "" if m.folder.is_dir() else "  (folder missing)"
+        ok = "" if m.folder.exists() else "  (missing)"
         print(f"{m.name}\t{m.family}\t{m.content_hash[:12]}\t{m.path}{ok}")
     return 0
 
