@@ -20,8 +20,15 @@ from engine.store.codec import to_values
 def cmd_models_add(args: argparse.Namespace) -> int:
     from engine.generate.registry import add_model
 
-    entry = add_model(args.path, name=args.name, ip_adapter=args.ip_adapter)
+    parts = {role: getattr(args, role) for role in (
+        "transformer", "transformer_2", "text_encoder", "vae", "image_encoder", "tokenizer")}
+    entry = add_model(args.path, name=args.name, ip_adapter=args.ip_adapter, parts=parts,
+                      task=args.task or "")
     adapter = f", IP-Adapter {Path(entry.ip_adapter).name}" if entry.ip_adapter else ""
+    if entry.options.get("source") == "single-file":
+        formats = entry.options.get("formats", {})
+        experts = ", two experts" if "transformer_2" in formats else ""
+        adapter += f", transformer {formats.get('transformer', '')}{experts}"
     print(
         f"Registered {entry.name}: {entry.pipeline} ({entry.family}{adapter}), "
         f"hash {entry.content_hash[:12]}, {entry.path}"
@@ -42,7 +49,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
             "Add one with `storyreel models add PATH`."
         )
     for m in models:
-        ok = "" if m.folder.is_dir() else "  (folder missing)"
+        ok = "" if m.folder.exists() else "  (missing)"
         print(f"{m.name}\t{m.family}\t{m.content_hash[:12]}\t{m.path}{ok}")
     return 0
 
@@ -372,8 +379,22 @@ def cmd_takes(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     p = sub.add_parser("models", help="register local diffusers models (never downloads)")
     msub = p.add_subparsers(dest="models_command", metavar="ACTION", parser_class=type(p))
-    a = msub.add_parser("add", help="register a local diffusers folder")
-    a.add_argument("path", help="a diffusers model folder on this machine")
+    a = msub.add_parser(
+        "add", help="register a local diffusers folder, single-file checkpoints or a ComfyUI "
+                    "models/ folder")
+    a.add_argument("path", help="a diffusers model folder, a Wan transformer .safetensors or "
+                                ".gguf (original key layout), or a ComfyUI models/ folder")
+    for flag, what in (
+        ("--transformer", "ComfyUI folder: the diffusion_models/ file to use"),
+        ("--transformer-2", "Wan 2.2 A14B: the low-noise expert file"),
+        ("--text-encoder", "the UMT5 text encoder .safetensors"),
+        ("--vae", "the Wan VAE .safetensors (or a diffusers vae/ folder)"),
+        ("--image-encoder", "Wan 2.1 I2V: the CLIP image encoder folder"),
+        ("--tokenizer", "the UMT5 tokenizer folder (default: beside the text encoder)"),
+    ):
+        a.add_argument(flag, metavar="PATH", help=what)
+    a.add_argument("--task", choices=("t2v", "i2v"),
+                   help="Wan 2.2 TI2V-5B: register it as text- or image-to-video (default t2v)")
     a.add_argument("--name", help="the name to use with --backend (default: the folder name)")
     a.add_argument(
         "--ip-adapter",

@@ -63,8 +63,9 @@ class DiffusersBackend:
     def __init__(self, entry: ModelEntry, device: str = "auto", memory_profile: str = "") -> None:
         self.entry = entry
         self.name = entry.name
-        self.placement: Placement = plan(device, entry.folder, memory_profile)
+        self.placement: Placement = plan(device, entry, memory_profile)
         self.pipe: Any = None
+        self.component_keys: dict[str, str] = {}  # role → component cache key
         self.load_seconds = 0.0
         self.previous: Any = None  # the tail of the previous segment while one is made
         self.segment_index, self.segment_count = 0, 1  # the segment being made, of how many
@@ -78,15 +79,16 @@ class DiffusersBackend:
         if self.pipe is not None:
             return
         require_torch()
-        diffusers = importlib.import_module("diffusers")
         verify(self.entry)
         start = time.perf_counter()
-        cls = getattr(diffusers, self.entry.pipeline)
+        dtype = torch_dtype(self.placement.dtype)
         try:
-            pipe = cls.from_pretrained(
-                str(self.entry.folder), dtype=torch_dtype(self.placement.dtype),
-                local_files_only=True, use_safetensors=True,
-            )
+            if self.entry.options.get("source") == "single-file":
+                from engine.generate.assemble import load_pipeline
+
+                pipe, self.component_keys = load_pipeline(self.entry, dtype)
+            else:
+                pipe, self.component_keys = self._load_folder(dtype)
         except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
             raise GenerationError(f"Model {self.entry.name!r} failed to load: {exc}") from exc
         pipe.set_progress_bar_config(disable=True)
@@ -95,10 +97,46 @@ class DiffusersBackend:
         apply(pipe, self.placement)
         self.load_seconds = time.perf_counter() - start
 
+    def _load_folder(self, dtype: Any) -> tuple[Any, dict[str, str]]:
+        """A diffusers folder, its components shared through the component cache: a part
+        another loaded model has with the same content is not read again."""
+        import json
+
+        from engine.generate.assemble import file_digest
+        from engine.generate.components import CACHE
+
+        diffusers = importlib.import_module("diffusers")
+        folder = self.entry.folder
+        index = json.loads((folder / "model_index.json").read_text("utf-8"))
+        dname = str(dtype).removeprefix("torch.")
+        keys: dict[str, str] = {}
+        for role, spec in index.items():
+            sub = folder / role
+            if role.startswith("_") or not isinstance(spec, list) or not sub.is_dir():
+                continue
+            if not any(sub.glob("*.safetensors")):
+                continue  # tokenizers, schedulers, processors: cheap, not shared
+            loaded_into = self.entry.ip_adapter if role in ("unet", "image_encoder") else ""
+            keys[role] = f"{role}:{file_digest(sub)}:{dname}:{loaded_into}"
+        cached = {role: CACHE.peek(key) for role, key in keys.items() if key in CACHE}
+        cls = getattr(diffusers, self.entry.pipeline)
+        pipe = cls.from_pretrained(str(folder), dtype=dtype, local_files_only=True,
+                                   use_safetensors=True, **cached)
+        for role, key in keys.items():
+            module = getattr(pipe, role, None)
+            if module is not None and role not in cached:
+                CACHE.put(key, module)
+        CACHE.pin(set(keys.values()))
+        return pipe, keys
     def _after_load(self) -> None:
         """Hook: load adapters before the pipeline is placed on the device."""
 
     def unload(self) -> None:
+        if self.pipe is not None:
+            from engine.generate.components import release
+
+            release(self.pipe, self.component_keys, self.placement.device,
+                    self.placement.profile)
         self.pipe = None
         gc.collect()
         torch = importlib.import_module("torch")

@@ -151,7 +151,7 @@ def estimate(store: Any, shot_ids: list[str], spec: Any) -> BatchEstimate:
     if family != ANIMATIC:
         from engine.generate.registry import get_model
 
-        folder = get_model(spec.backend).folder
+        folder = get_model(spec.backend)
     placement = plan(spec.device, folder, spec.memory_profile) if family != ANIMATIC else None
     device = placement.device if placement else "cpu"
     profile = placement.profile if placement else "none"

@@ -94,8 +94,38 @@ def torch_dtype(name: str) -> Any:
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
 
 
-def plan(device: str, model_folder: Path | None, forced_profile: str = "") -> Placement:
-    """Where and how to run a model: resolve ``auto``, measure free VRAM, pick a profile."""
+def model_weights(model: Path | Any | None) -> tuple[int, int]:
+    """(total, largest component) bytes a model takes once loaded in half precision.
+
+    ``model`` is a diffusers folder or a registry entry. An assembled entry counts each part
+    file: a GGUF transformer by its quantized size (it stays quantized on the GPU), a
+    Wan 2.2 A14B model's two experts separately (only one runs at a time).
+    """
+    if model is None:
+        return 0, 0
+    options = getattr(model, "options", None)
+    if options and options.get("source") == "single-file":
+        from engine.generate.assemble import part_bytes
+
+        sizes = part_bytes(model)
+        formats = options.get("formats", {})
+        for role in list(sizes):
+            if formats.get(role, "safetensors") == "safetensors" and _stored_fp32(
+                    Path(options["parts"][role])):
+                sizes[role] //= 2
+        sizes.pop("tokenizer", None)
+        return sum(sizes.values()), max(sizes.values(), default=0)
+    folder = Path(getattr(model, "folder", model))
+    total, largest = weights_bytes(folder)
+    if _stored_fp32(folder):
+        # checkpoints stored in fp32 take half the memory once loaded in half precision
+        total, largest = total // 2, largest // 2
+    return total, largest
+
+
+def plan(device: str, model: Path | Any | None, forced_profile: str = "") -> Placement:
+    """Where and how to run a model: resolve ``auto``, measure free VRAM, pick a profile.
+    ``model``: a diffusers folder or a registry entry (see ``model_weights``)."""
     resolved = resolve_device(device)
     if resolved == "cpu":
         return Placement("cpu", "float32", "none", False)
@@ -103,10 +133,7 @@ def plan(device: str, model_folder: Path | None, forced_profile: str = "") -> Pl
 
     free, _total = torch.cuda.mem_get_info()
     dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
-    total, largest = weights_bytes(model_folder) if model_folder else (0, 0)
-    if _stored_fp32(model_folder):
-        # checkpoints stored in fp32 take half the memory once loaded in half precision
-        total, largest = total // 2, largest // 2
+    total, largest = model_weights(model)
     profile, tiling = pick_profile(free, total, largest, forced_profile)
     return Placement("cuda", dtype, profile, tiling, free)
 
@@ -117,7 +144,10 @@ def _stored_fp32(folder: Path | None) -> bool:
     try:
         from safetensors import safe_open
 
-        first = next(iter(sorted(folder.rglob("*.safetensors"))), None)
+        first = folder if folder.is_file() else next(iter(sorted(folder.rglob(
+            "*.safetensors"))), None)
+        if first is None or first.suffix != ".safetensors":
+            return False
         if first is None:
             return False
         with safe_open(str(first), framework="numpy") as fh:

@@ -165,17 +165,32 @@ def _default_name(folder: Path) -> str:
 
 
 def add_model(path: str | Path, name: str | None = None,
-              ip_adapter: str | Path | None = None) -> ModelEntry:
-    """Register a local diffusers folder under ``name`` (default: the folder name)."""
+              ip_adapter: str | Path | None = None,
+              parts: dict[str, str | None] | None = None, task: str = "") -> ModelEntry:
+    """Register a local model under ``name`` (default: the folder or file name).
+
+    ``path`` is a diffusers folder; or a single-file Wan transformer (``.safetensors`` or
+    ``.gguf``) with its other ``parts`` (text_encoder, vae, image_encoder, tokenizer,
+    transformer_2) as files; or a ComfyUI ``models/`` folder (``parts`` then picks files by
+    name where several fit). Nothing is registered unless every part checks out.
+    """
     from engine.model.entities import utc_now
 
     folder = Path(path).expanduser().resolve()
-    pipeline, family = inspect_folder(folder)
-    name = name or _default_name(folder)
+    parts = {k: v for k, v in (parts or {}).items() if v}
+    name = name or _default_name(folder.with_suffix("") if folder.is_file() else folder)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise ModelError(f"Model name {name!r} may contain only letters, digits, '.', '_', '-'.")
     if name in RESERVED_NAMES:
         raise ModelError(f"Model name {name!r} is reserved; pick another with --name.")
+    if folder.is_file() or (folder.is_dir() and not (folder / "model_index.json").is_file()
+                            and (parts or (folder / "diffusion_models").is_dir()
+                                 or (folder / "unet").is_dir())):
+        return _add_assembled(folder, name, ip_adapter, parts, task, utc_now())
+    if parts or task:
+        raise ModelError(f"{folder.name} is a diffusers folder; --text-encoder, --vae, "
+                         "--transformer and --task apply to single files and ComfyUI folders.")
+    pipeline, family = inspect_folder(folder)
     adapter_file = _find_ip_adapter(folder, ip_adapter) if family == "sdxl" else None
     if ip_adapter and family != "sdxl":
         raise ModelError(f"--ip-adapter applies to SDXL models; {folder.name} is {family}.")
@@ -185,6 +200,32 @@ def add_model(path: str | Path, name: str | None = None,
         content_hash=content_hash(folder, extra), ip_adapter=str(adapter_file or ""),
         added_at=utc_now(),
     )
+    models = _read()
+    models[name] = entry.to_dict()
+    _write(models)
+    return entry
+
+
+def _add_assembled(path: Path, name: str, ip_adapter: Any, parts: dict[str, Any], task: str,
+                   now: str) -> ModelEntry:
+    from engine.generate import assemble
+
+    if ip_adapter:
+        raise ModelError("--ip-adapter applies to SDXL diffusers folders.")
+    if path.is_dir():
+        found: dict[str, Any] = assemble.comfy_parts(path, parts)
+        found["tokenizer"] = parts.get("tokenizer")
+        found["transformer_2"] = parts.get("transformer_2") or assemble.comfy_second_expert(
+            path, found["transformer"])
+    else:
+        found = {"transformer": path, **{k: Path(v) for k, v in parts.items()}}
+        for role, part in found.items():
+            if role != "tokenizer" and not Path(part).exists():
+                raise ModelError(f"The {role.replace('_', ' ')} {part} does not exist.")
+    made = assemble.inspect_parts(found, task)
+    entry = ModelEntry(name=name, path=str(path), family=made["family"],
+                       pipeline=made["pipeline"], content_hash=made["content_hash"],
+                       added_at=now, options=made["options"])
     models = _read()
     models[name] = entry.to_dict()
     _write(models)
@@ -234,6 +275,11 @@ def remove_model(name: str) -> None:
 
 def verify(entry: ModelEntry) -> None:
     """Raise ModelError if the folder moved or its content changed since registration."""
+    if entry.options.get("source") == "single-file":
+        from engine.generate.assemble import verify_parts
+
+        verify_parts(entry)
+        return
     if not entry.folder.is_dir():
         raise ModelError(f"Model {entry.name!r}: folder {entry.path} is gone.")
     extra = []

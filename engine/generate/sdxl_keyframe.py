@@ -38,7 +38,20 @@ class SdxlKeyframeBackend(DiffusersBackend):
     def _after_load(self) -> None:
         if not self.has_ip_adapter:
             return
+        from engine.generate.components import CACHE
+
         adapter = Path(self.entry.ip_adapter)
+        key = f"ip_image_encoder:{self.entry.content_hash}:{self.pipe.unet.dtype}"
+        encoder = CACHE.peek(key)
+        if (encoder is not None and key + ":processor" in CACHE
+                and getattr(self.pipe.unet, "encoder_hid_proj", None) is not None):
+            # the cached UNet already carries this adapter: only the encoder is reattached
+            self.pipe.register_modules(image_encoder=encoder,
+                                       feature_extractor=CACHE.peek(key + ":processor"))
+            self.pipe.set_ip_adapter_scale(IP_ADAPTER_SCALE)
+            self.component_keys["ip_image_encoder"] = key
+            CACHE.pin(set(self.component_keys.values()))
+            return
         try:
             self.pipe.load_ip_adapter(
                 str(adapter.parent), subfolder="", weight_name=adapter.name,
@@ -47,6 +60,10 @@ class SdxlKeyframeBackend(DiffusersBackend):
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise GenerationError(f"IP-Adapter {adapter.name} failed to load: {exc}") from exc
         self.pipe.set_ip_adapter_scale(IP_ADAPTER_SCALE)
+        CACHE.put(key, self.pipe.image_encoder)
+        CACHE.put(key + ":processor", self.pipe.feature_extractor)
+        self.component_keys["ip_image_encoder"] = key
+        CACHE.pin(set(self.component_keys.values()))
 
     def character_embeds(self, images: list[Path], hashes: list[str]) -> Any:
         """Mean IP-Adapter image embedding of one character's reference images (cached)."""

@@ -169,6 +169,7 @@ def test_sdxl_keyframe_feeds_image_to_video(film, registered, capsys) -> None:
 
     s1 = film.film["shots"][0]
     (job,) = _run(film, [s1], registered["sdxl"])
+    assert job.status is JobStatus.DONE, job.error
     keyframe_take = _latest(film, s1)
     assert main(["use-keyframe", str(film.root), keyframe_take.id[:8]]) == 0
     with ProjectStore.open(film.root) as store:
