@@ -19,7 +19,7 @@ from typing import Any
 
 from engine.generate import checkpoints as ck
 from engine.generate.components import CACHE
-from engine.generate.registry import ModelEntry, ModelError, list_models
+from engine.generate.registry import ModelEntry, ModelError, list_models, update_with_weight_file
 
 TOKENIZER_FILES = ("tokenizer.json", "spiece.model", "tokenizer_config.json")
 COMFY_DIRS = {
@@ -45,13 +45,7 @@ def file_digest(path: Path) -> str:
                 else:
                     digest.update(file_digest(p).encode())
         return digest.hexdigest()
-    size = path.stat().st_size
-    digest.update(str(size).encode())
-    with open(path, "rb") as fh:
-        digest.update(fh.read(1 << 20))
-        if size > 2 << 20:
-            fh.seek(size - (1 << 20))
-            digest.update(fh.read())
+    update_with_weight_file(digest, path)
     return digest.hexdigest()
 
 
