@@ -96,9 +96,10 @@ class AudioFeed:
 
 def encode_aac(
     wav: Path, out_path: Path, sample_rate: int = 48000, bit_rate: int = 192_000,
-    codec: str = "aac", cancel: CancelToken | None = None,
+    codec: str = "aac", cancel: CancelToken | None = None, coder: str | None = None,
 ) -> Path:
-    """Encode the mix WAV into an audio-only MP4 (AAC, stereo), in small frames."""
+    """Encode the mix WAV into an audio-only MP4 (AAC, stereo), in small frames.
+    ``coder``: the native AAC encoder's ``aac_coder`` (None: FFmpeg's default)."""
     import av
 
     cancel = cancel or CancelToken()
@@ -106,6 +107,8 @@ def encode_aac(
         stream = container.add_stream(codec, rate=sample_rate)
         stream.layout = "stereo"
         stream.bit_rate = bit_rate
+        if coder and codec == "aac":
+            stream.options = {"aac_coder": coder}
         feed = AudioFeed(wav, stream, container)
         try:
             while not feed.done:
@@ -200,7 +203,7 @@ class ExportSound:
 def export_sound(
     timeline: Timeline, mix_wav: Path, out_path: Path, sample_rate: int = 48000,
     bit_rate: int = 192_000, codec: str = "aac", cancel: CancelToken | None = None,
-    target_lufs: float = -14.0,
+    target_lufs: float = -14.0, coder: str | None = None,
 ) -> ExportSound:
     """The film's sound for an export: mixed, encoded to ``out_path``, then decoded back
     and measured. AAC overshoots the mix's peaks and drops the top of the spectrum (more
@@ -213,7 +216,7 @@ def export_sound(
 
     cancel = cancel or CancelToken()
     mix = mix_timeline(timeline, mix_wav, sample_rate, no_progress, cancel)
-    encode_aac(mix_wav, out_path, sample_rate, bit_rate, codec, cancel)
+    encode_aac(mix_wav, out_path, sample_rate, bit_rate, codec, cancel, coder)
     lufs, peak = measure_loudness(out_path)
     ceiling, target, relimited = TRUE_PEAK_CEILING, target_lufs, 0
     silent = not math.isfinite(lufs)
@@ -228,7 +231,7 @@ def export_sound(
             render_mix([AudioSegment(mix_wav, 0.0, AudioRole.EFFECTS)], timeline.duration, again,
                        sample_rate=sample_rate, channels=CHANNELS, duck_db=0.0,
                        target_lufs=target, true_peak_db=max(-20.0, ceiling), cancel=cancel)
-            encode_aac(again, out_path, sample_rate, bit_rate, codec, cancel)
+            encode_aac(again, out_path, sample_rate, bit_rate, codec, cancel, coder)
         finally:
             again.unlink(missing_ok=True)
         relimited += 1

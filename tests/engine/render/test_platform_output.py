@@ -111,3 +111,11 @@ def test_a_loud_bed_is_at_minus_14_lufs_and_under_minus_1_dbtp_once_encoded(
     assert loudness["measured_on"] == "encoded" and loudness["relimited"] >= 1
     assert abs(loudness["integrated_lufs"] - lufs) <= 0.3
     assert loudness["true_peak_db"] <= -1.0
+    # the native AAC encoder's fast quantiser search, as the preset says and the report
+    assert report.audio == {"codec": "aac", "rate": 48000, "bitrate": 96_000, "coder": "fast"}
+    import av
+
+    with av.open(str(out)) as c:
+        sound = c.streams.audio[0].codec_context
+        assert (sound.name, sound.profile, sound.sample_rate, sound.channels) == \
+            ("aac", "LC", 48000, 2)
