@@ -7,8 +7,9 @@ blended where transitions and overlays need it) and encoded as its own closed-GO
 stream, in a process pool. Encoded segments are cached in the project's ``cache/`` under
 a key of everything that affects their frames; a re-export encodes only the segments
 whose key changed and joins the rest by stream copy. Sound: mixed for the whole film to
-a WAV on disk, encoded to AAC once, decoded back to measure its true peak (re-limited and
-re-encoded when the encoder pushed it over −1 dBTP).
+a WAV on disk, encoded to AAC once (``aac_coder`` fast), each packet decoded as it is
+made to measure the true peak (re-limited and re-encoded when the encoder pushed it over
+−1 dBTP).
 
 Everything is written to ``OUT.part-XXXXXXXX`` next to the target and renamed only when
 complete: a cancelled or failed export leaves nothing behind (cached segments stay).
