@@ -276,7 +276,8 @@ def ffmpeg_command(plan: dict, out: Path) -> list[str]:
         "-filter_complex", ";".join(filters), "-map", f"[{last}]", "-map", "[aout]",
         "-c:v", "libx264", "-preset", p.x264_preset, "-crf", str(p.crf), "-profile:v", p.profile,
         "-pix_fmt", "yuv420p", "-g", str(gop), "-r", str(p.fps),
-        "-c:a", "aac", "-b:a", str(p.audio_bitrate), "-ar", str(p.audio_rate), "-ac", "2",
+        "-c:a", "aac", "-aac_coder", p.aac_coder, "-b:a", str(p.audio_bitrate),
+        "-ar", str(p.audio_rate), "-ac", "2",
         "-movflags", "+faststart", str(out),
     ]
     return args

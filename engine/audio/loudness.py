@@ -63,6 +63,17 @@ def k_weighting_response() -> np.ndarray:
     return _k_response
 
 
+_k_spectra: dict[int, np.ndarray] = {}
+
+
+def _k_spectrum(size: int) -> np.ndarray:
+    """The K-weighting response's spectrum at FFT ``size`` (computed once per size)."""
+    spectrum = _k_spectra.get(size)
+    if spectrum is None:
+        spectrum = _k_spectra[size] = np.fft.rfft(k_weighting_response(), size)
+    return spectrum
+
+
 class LoudnessMeter:
     """Integrated loudness (LUFS) of audio fed block by block at 48 kHz."""
 
@@ -74,11 +85,10 @@ class LoudnessMeter:
         self._acc_n = 0
 
     def _k_weighted(self, x: np.ndarray) -> np.ndarray:
-        h = k_weighting_response()
         ext = np.concatenate([self._hist, x], axis=1)
         self._hist = ext[:, -(_K_TAPS - 1):]
         size = 1 << int(ext.shape[1] + _K_TAPS - 1).bit_length()
-        spectrum = np.fft.rfft(ext, size, axis=1) * np.fft.rfft(h, size)[None, :]
+        spectrum = np.fft.rfft(ext, size, axis=1) * _k_spectrum(size)[None, :]
         full = np.fft.irfft(spectrum, size, axis=1)
         return full[:, _K_TAPS - 1 : ext.shape[1]]
 
@@ -108,7 +118,12 @@ class LoudnessMeter:
 
     @property
     def integrated(self) -> float:
-        z = self.block_powers()
+        return self.integrated_scaled(1.0)
+
+    def integrated_scaled(self, gain: float) -> float:
+        """The integrated loudness of what was fed, multiplied by the linear ``gain``
+        (the filter is linear: each block's power scales by gain², gated again)."""
+        z = self.block_powers() * (gain * gain)
         if len(z) == 0:
             return -math.inf
         loud = -0.691 + 10.0 * np.log10(np.maximum(z, 1e-30))

@@ -325,7 +325,7 @@ def render_mix(
         # ---- pass 2: gain + true-peak limiter → final file
         for _attempt in range(3):
             _normalize(raw, out_path, total, sample_rate, channels, gain_db, true_peak_db,
-                       report, progress, cancel)
+                       report, progress, cancel, meter)
             miss = target_lufs - report.integrated_lufs
             # limiting took loudness away: push the gain up and limit again
             if not math.isfinite(miss) or abs(miss) <= 0.3 or report.limited_db > -0.1:
@@ -351,7 +351,10 @@ def _limiter_gain(peaks: np.ndarray, ceiling: float, look: int, hold: int) -> np
 
 def _normalize(raw: Path, out_path: Path, total: int, sr: int, channels: int, gain_db: float,
                true_peak_db: float, report: MixReport, progress: Progress,
-               cancel: CancelToken | None) -> None:
+               cancel: CancelToken | None, measured: LoudnessMeter) -> None:
+    """Write ``raw`` × the gain, true-peak limited, to ``out_path``. Where the limiter
+    never acted the output is the raw mix scaled, so its loudness is the raw mix's
+    (``measured``) scaled; otherwise the written file is measured."""
     gain = 10.0 ** (gain_db / 20.0)
     ceiling = 10.0 ** ((true_peak_db - 0.2) / 20.0)  # 0.2 dB for the estimate's error
     look = max(1, int(LIMITER_LOOKAHEAD * sr))
@@ -359,7 +362,6 @@ def _normalize(raw: Path, out_path: Path, total: int, sr: int, channels: int, ga
     ctx = 2 * (look + hold) + look  # samples of context read on each side of a block
     block = int(BLOCK_SECONDS * sr)
     frame_bytes = 4 * channels
-    out_meter = LoudnessMeter(channels)
     out_peak = 0.0  # oversampled peaks scale with the (slowly varying) gain
     tp = TruePeakMeter(channels)
     tmp_out = out_path.with_name(out_path.name + ".part")
@@ -391,7 +393,6 @@ def _normalize(raw: Path, out_path: Path, total: int, sr: int, channels: int, ga
                 y = (y.reshape(-1, channels).T.astype(np.float64) * gain * g_block)
                 y = np.clip(y, -1.0, 1.0).astype(np.float32)
                 writer.write(y)
-                out_meter.add(y)
                 if len(g_block):
                     peaks = pending[b0 - p0 : b1 - p0] * g_block
                     out_peak = max(out_peak, float(peaks.max()))
@@ -404,7 +405,13 @@ def _normalize(raw: Path, out_path: Path, total: int, sr: int, channels: int, ga
         if not writer._fh.closed:
             writer._fh.close()
         tmp_out.unlink(missing_ok=True)
-    report.integrated_lufs = out_meter.integrated
+    if deepest < 1.0:
+        out_meter = LoudnessMeter(channels)
+        for block in read_mix(out_path, int(BLOCK_SECONDS * sr)):
+            out_meter.add(block)
+        report.integrated_lufs = out_meter.integrated
+    else:  # nothing limited: every sample is raw × gain (under the ceiling, not clipped)
+        report.integrated_lufs = measured.integrated_scaled(gain)
     report.true_peak_db = 20.0 * math.log10(out_peak) if out_peak > 0 else -math.inf
     report.limited_db = 20.0 * math.log10(max(deepest, 1e-9))
 

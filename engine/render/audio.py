@@ -62,9 +62,12 @@ class AudioFeed:
         # (its first packet at -initial_padding) is written as an edit list and players
         # drop it — the sound starts with the first picture, not one AAC frame late
         self.done = False
+        self.on_packet: Any = None  # called with each packet before it is muxed
 
     def _encode(self, frame: Any) -> None:
         for packet in self.stream.encode(frame):
+            if self.on_packet is not None:
+                self.on_packet(packet)
             self.container.mux(packet)
 
     def feed_until(self, seconds: float) -> None:
@@ -86,6 +89,8 @@ class AudioFeed:
     def finish(self) -> None:
         self.feed_until(float("inf"))
         for packet in self.stream.encode(None):
+            if self.on_packet is not None:
+                self.on_packet(packet)
             self.container.mux(packet)
         self.close()
 
@@ -96,25 +101,133 @@ class AudioFeed:
 
 def encode_aac(
     wav: Path, out_path: Path, sample_rate: int = 48000, bit_rate: int = 192_000,
-    codec: str = "aac", cancel: CancelToken | None = None,
-) -> Path:
-    """Encode the mix WAV into an audio-only MP4 (AAC, stereo), in small frames."""
+    codec: str = "aac", cancel: CancelToken | None = None, coder: str | None = None,
+    measure: bool = False,
+) -> Any:
+    """Encode the mix WAV into an audio-only MP4 (AAC, stereo), in small frames.
+    ``coder``: the native AAC encoder's ``aac_coder`` (None: FFmpeg's default).
+    Returns ``out_path``; with ``measure``, (integrated LUFS, true peak dBTP) of the
+    encoded sound instead: each packet decoded as it is made and measured in a thread
+    while the encoder goes on, what a player decodes from the file."""
     import av
 
     cancel = cancel or CancelToken()
-    with av.open(str(out_path), "w", format="mp4") as container:
-        stream = container.add_stream(codec, rate=sample_rate)
-        stream.layout = "stereo"
-        stream.bit_rate = bit_rate
-        feed = AudioFeed(wav, stream, container)
-        try:
-            while not feed.done:
-                cancel.check()
-                feed.feed_until(feed.written + 10.0)
-            feed.finish()
-        finally:
-            feed.close()
-    return out_path
+    meter = _EncodedMeter(sample_rate) if measure else None
+    try:
+        with av.open(str(out_path), "w", format="mp4") as container:
+            stream = container.add_stream(codec, rate=sample_rate)
+            stream.layout = "stereo"
+            stream.bit_rate = bit_rate
+            if coder and codec == "aac":
+                stream.options = {"aac_coder": coder}
+            feed = AudioFeed(wav, stream, container)
+            try:
+                if meter is not None:
+                    feed.on_packet = meter.packet
+                while not feed.done:
+                    cancel.check()
+                    feed.feed_until(feed.written + 10.0)
+                feed.finish()
+            finally:
+                feed.close()
+        if meter is None:
+            return out_path
+        return meter.result(feed._samples)
+    finally:
+        if meter is not None:
+            meter.stop()
+
+
+class _EncodedMeter:
+    """Decodes the encoder's packets (priming dropped, as the file's edit list has players
+    do) and measures them in a thread, 5 s at a time."""
+
+    def __init__(self, sample_rate: int) -> None:
+        import queue
+        import threading
+
+        from engine.audio.loudness import LoudnessMeter, TruePeakMeter
+
+        self.rate = sample_rate
+        self.loud, self.peak = LoudnessMeter(CHANNELS), TruePeakMeter(CHANNELS)
+        self._decoder: Any = None
+        self._parts: list[Any] = []
+        self._held = 0
+        self._position = 0  # samples decoded, priming included (from the first pts)
+        self._start: int | None = None
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=4)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="storyreel-measure",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            block = self._queue.get()
+            if block is None:
+                return
+            try:
+                if self._error is None:
+                    self.loud.add(block)
+                    self.peak.add(block)
+            except BaseException as exc:  # handed to the caller by result()
+                self._error = exc
+
+    def packet(self, packet: Any) -> None:
+        import av
+        import numpy as np
+
+        if self._decoder is None:
+            ctx = packet.stream.codec_context
+            self._decoder = av.CodecContext.create(ctx.name, "r")
+            self._decoder.extradata = ctx.extradata
+            self._decoder.sample_rate, self._decoder.layout = ctx.sample_rate, "stereo"
+        if self._start is None and packet.pts is not None:
+            self._start = int(packet.pts * packet.time_base * self.rate)  # −priming
+            self._position = self._start
+        for frame in self._decoder.decode(packet):
+            data = frame.to_ndarray().reshape(CHANNELS, -1)
+            skip = max(0, -self._position)  # the encoder's priming, before time 0
+            self._position += data.shape[1]
+            if skip:
+                data = data[:, skip:]
+            if data.shape[1]:
+                self._parts.append(np.asarray(data, dtype=np.float32))
+                self._held += data.shape[1]
+            if self._held >= 5 * self.rate:
+                self._flush()
+
+    def _flush(self) -> None:
+        import numpy as np
+
+        if self._parts:
+            self._queue.put(np.concatenate(self._parts, axis=1))
+        self._parts, self._held = [], 0
+
+    def result(self, samples: int) -> tuple[float, float]:
+        """(LUFS, dBTP) of the first ``samples`` decoded (the padding after them dropped)."""
+        import numpy as np
+
+        if self._decoder is not None:
+            for frame in self._decoder.decode(None):
+                data = frame.to_ndarray().reshape(CHANNELS, -1)
+                skip = max(0, -self._position)
+                self._position += data.shape[1]
+                self._parts.append(np.asarray(data[:, skip:], dtype=np.float32))
+        over = (self._position - max(0, self._start or 0)) - samples
+        if over > 0 and self._parts:  # the last frame's padding past the sound's end
+            tail = np.concatenate(self._parts, axis=1)
+            self._parts = [tail[:, : max(0, tail.shape[1] - over)]]
+        self._flush()
+        self.stop()
+        if self._error is not None:
+            raise self._error
+        return self.loud.integrated, self.peak.dbtp
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
 
 def preview_mix(
@@ -200,21 +313,20 @@ class ExportSound:
 def export_sound(
     timeline: Timeline, mix_wav: Path, out_path: Path, sample_rate: int = 48000,
     bit_rate: int = 192_000, codec: str = "aac", cancel: CancelToken | None = None,
-    target_lufs: float = -14.0,
+    target_lufs: float = -14.0, coder: str | None = None,
 ) -> ExportSound:
     """The film's sound for an export: mixed, encoded to ``out_path``, then decoded back
     and measured. AAC overshoots the mix's peaks and drops the top of the spectrum (more
     at low bit rates), so while the encoded file is over −1 dBTP or off the loudness
     target by more than 0.3 LU, the mix is levelled and limited again — the ceiling
     lowered by the overshoot, the target moved by the miss — and re-encoded."""
-    from engine.audio.loudness import measure_loudness
     from engine.audio.mix import AudioSegment, render_mix
     from engine.model import AudioRole
 
     cancel = cancel or CancelToken()
     mix = mix_timeline(timeline, mix_wav, sample_rate, no_progress, cancel)
-    encode_aac(mix_wav, out_path, sample_rate, bit_rate, codec, cancel)
-    lufs, peak = measure_loudness(out_path)
+    lufs, peak = encode_aac(mix_wav, out_path, sample_rate, bit_rate, codec, cancel, coder,
+                            measure=True)
     ceiling, target, relimited = TRUE_PEAK_CEILING, target_lufs, 0
     silent = not math.isfinite(lufs)
     while not silent and relimited < RELIMIT_ATTEMPTS and (
@@ -228,9 +340,9 @@ def export_sound(
             render_mix([AudioSegment(mix_wav, 0.0, AudioRole.EFFECTS)], timeline.duration, again,
                        sample_rate=sample_rate, channels=CHANNELS, duck_db=0.0,
                        target_lufs=target, true_peak_db=max(-20.0, ceiling), cancel=cancel)
-            encode_aac(again, out_path, sample_rate, bit_rate, codec, cancel)
+            lufs, peak = encode_aac(again, out_path, sample_rate, bit_rate, codec, cancel,
+                                    coder, measure=True)
         finally:
             again.unlink(missing_ok=True)
         relimited += 1
-        lufs, peak = measure_loudness(out_path)
     return ExportSound(mix, lufs, peak, relimited, ceiling)

@@ -7,8 +7,9 @@ blended where transitions and overlays need it) and encoded as its own closed-GO
 stream, in a process pool. Encoded segments are cached in the project's ``cache/`` under
 a key of everything that affects their frames; a re-export encodes only the segments
 whose key changed and joins the rest by stream copy. Sound: mixed for the whole film to
-a WAV on disk, encoded to AAC once, decoded back to measure its true peak (re-limited and
-re-encoded when the encoder pushed it over −1 dBTP).
+a WAV on disk, encoded to AAC once (``aac_coder`` fast), each packet decoded as it is
+made to measure the true peak (re-limited and re-encoded when the encoder pushed it over
+−1 dBTP).
 
 Everything is written to ``OUT.part-XXXXXXXX`` next to the target and renamed only when
 complete: a cancelled or failed export leaves nothing behind (cached segments stay).
@@ -68,6 +69,7 @@ class ExportReport:
     loudness: dict[str, Any] = field(default_factory=dict)
     segments: dict[str, int] = field(default_factory=dict)  # total / rendered / reused
     video: dict[str, Any] = field(default_factory=dict)  # codec, level, bitrate, colour
+    audio: dict[str, Any] = field(default_factory=dict)  # codec, coder, rate, bitrate
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,6 +89,7 @@ class ExportReport:
             "loudness": self.loudness,
             "segments": self.segments,
             "video": self.video,
+            "audio": self.audio,
             "warnings": self.warnings,
         }
 
@@ -250,7 +253,7 @@ def export_timeline(
         # the sound mixes (and is checked after AAC) in a thread while the pictures encode
         mixer = Background(lambda: export_sound(
             timeline, mix_wav, audio_tmp, resolved.audio_rate, resolved.audio_bitrate,
-            resolved.audio_codec, mix_cancel))
+            resolved.audio_codec, mix_cancel, coder=resolved.aac_coder))
         t0 = time.monotonic()
         paths: list[Path] = []
         todo: list[SegmentJob] = []
@@ -357,6 +360,9 @@ def export_timeline(
                "bitrate": bitrate, "min_bitrate": resolved.min_bitrate,
                "gop_frames": enc.gop, "bframes": enc.bframes,
                "color": "bt709" if matrix == "ITU709" else "smpte170m", "range": "tv"},
+        audio={"codec": resolved.audio_codec, "rate": resolved.audio_rate,
+               "bitrate": resolved.audio_bitrate,
+               "coder": resolved.aac_coder if resolved.audio_codec == "aac" else None},
         warnings=warnings,
     )
 

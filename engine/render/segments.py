@@ -26,9 +26,10 @@ import math
 import os
 import secrets
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -49,9 +50,12 @@ from engine.render.compose import (
     source_time,
 )
 
-RENDERER_VERSION = "3"
+RENDERER_VERSION = "4"
 CHUNK_SECONDS = 4  # a segment within a shot: at least this long, in whole GOPs
 DEFAULT_CACHE_BYTES = 4 * 1024**3
+# at most this much to encode (pixels × frames: 150 frames of 1080×1920) goes to threads
+# of this process, not to worker processes
+THREADED_WORK = 150 * 1080 * 1920
 ENCODERS = {"x264": "libx264", "nvenc": "h264_nvenc"}
 # the colour tags written on the stream (VUI) and in the container (colr): ITU-T H.273 codes
 COLOR_TAGS = {"ITU709": (1, 1, 1), "ITU601": (6, 6, 6)}  # primaries, transfer, matrix
@@ -302,6 +306,54 @@ def _worker_encode(job: SegmentJob, slot: int) -> int:
     return encode_segment(job, token, done)
 
 
+WARM_FRAMES = 32  # x264 has made all its buffers by then (veryfast: 10 look-ahead + B + refs)
+_perturb_lock = threading.Lock()
+_perturb_users = 0
+
+
+@contextmanager
+def _new_memory_filled() -> Iterator[None]:
+    """While inside, the C allocator fills every new block with one fixed byte (glibc's
+    ``mallopt(M_PERTURB)``; elsewhere nothing happens). x264's look-ahead (its
+    macroblock-tree rate control) reads bytes of buffers it never wrote, so without this
+    a segment's bits depend on what the process did before: encoding the same frames 10
+    times in one process gave 3–4 different streams, with this 1. Only while an encoder
+    starts (``WARM_FRAMES``): x264 allocates its buffers then and reuses them after, and
+    filling every later picture's memory costs 6–9 % of an export's time."""
+    global _perturb_users
+    libc = _libc()
+    with _perturb_lock:
+        if _perturb_users == 0 and libc is not None:
+            libc.mallopt(-6, 0x5A)  # M_PERTURB
+        _perturb_users += 1
+    try:
+        yield
+    finally:
+        with _perturb_lock:
+            _perturb_users -= 1
+            if _perturb_users == 0 and libc is not None:
+                libc.mallopt(-6, 0)
+
+
+_libc_handle: Any = False
+
+
+def _libc() -> Any:
+    global _libc_handle
+    if _libc_handle is False:
+        _libc_handle = None
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            try:
+                handle = ctypes.CDLL(None)
+                if hasattr(handle, "mallopt"):
+                    _libc_handle = handle
+            except OSError:
+                pass
+    return _libc_handle
+
+
 def encode_segment(job: SegmentJob, cancel: CancelToken,
                    on_frames: Callable[[int], None] = lambda n: None) -> int:
     """Render and encode one segment into ``job.out`` (via a part file). Returns bytes."""
@@ -325,9 +377,12 @@ def encode_segment(job: SegmentJob, cancel: CancelToken,
             options = {"profile": enc.profile}
             if enc.codec == "libx264":
                 ctx.thread_count, ctx.thread_type = enc.threads, "FRAME"
+                # keyframes on the preset's GOP grid, not at scene cuts; the thread counts
+                # said to x264 itself too: the codec context's alone did not always reach
+                # it, and a second segment encoded in one process came out different
+                params = f"open-gop=0:scenecut=0:threads={enc.threads}:lookahead-threads=1"
                 options.update({"preset": enc.x264_preset, "crf": str(enc.crf),
-                                # keyframes on the preset's GOP grid, not at scene cuts
-                                "x264-params": "open-gop=0:scenecut=0"})
+                                "x264-params": params})
                 if enc.level:
                     options["level"] = enc.level
             else:  # h264_nvenc: constant quality like CRF
@@ -335,12 +390,16 @@ def encode_segment(job: SegmentJob, cancel: CancelToken,
                 if enc.level:
                     options["level"] = enc.level
             stream.options = options
-            for n, frame in enumerate(frames, start=1):
-                for packet in stream.encode(frame):
+            with ExitStack() as warming:
+                warming.enter_context(_new_memory_filled())
+                for n, frame in enumerate(frames, start=1):
+                    for packet in stream.encode(frame):
+                        out.mux(packet)
+                    on_frames(n)
+                    if n == WARM_FRAMES:
+                        warming.close()
+                for packet in stream.encode(None):
                     out.mux(packet)
-                on_frames(n)
-            for packet in stream.encode(None):
-                out.mux(packet)
         cancel.check()
         os.replace(part, job.out)
     finally:
@@ -352,9 +411,11 @@ def encode_segment(job: SegmentJob, cancel: CancelToken,
 def encode_all(jobs: list[SegmentJob], workers: int, cancel: CancelToken,
                progress: Callable[[int], None]) -> None:
     """Encode ``jobs`` in a pool of ``workers`` processes (in this process when
-    ``workers`` is 1). ``progress(frames_done)`` is called as they advance. Even one job
-    goes to a worker: this process mixes the sound meanwhile, and the two would share
-    one interpreter lock here."""
+    ``workers`` is 1). ``progress(frames_done)`` is called as they advance. Up to
+    ``THREADED_WORK`` pixels × frames in all (a re-export after an edit) encode in threads of
+    this process instead: starting a process and importing the renderer in it costs more
+    than those frames, and x264, libswscale and numpy let go of the interpreter lock
+    while they work (the sound mixes in another thread meanwhile)."""
     if not jobs:
         return
     if workers <= 1:
@@ -362,6 +423,10 @@ def encode_all(jobs: list[SegmentJob], workers: int, cancel: CancelToken,
         for job in jobs:
             encode_segment(job, cancel, lambda n, base=done: progress(base + n))
             done += job.segment.frames
+        return
+    work = sum(job.segment.frames * job.encoder.width * job.encoder.height for job in jobs)
+    if work <= THREADED_WORK:
+        _encode_in_threads(jobs, workers, cancel, progress)
         return
     import multiprocessing as mp
 
@@ -391,6 +456,38 @@ def encode_all(jobs: list[SegmentJob], workers: int, cancel: CancelToken,
                 stray.unlink(missing_ok=True)
         raise
     pool.shutdown(wait=True)
+
+
+def _encode_in_threads(jobs: list[SegmentJob], workers: int, cancel: CancelToken,
+                       progress: Callable[[int], None]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    counts = [0] * len(jobs)
+    stop = CancelToken(poll=lambda: cancel.cancelled)
+
+    def run(i: int) -> int:
+        def done(n: int) -> None:
+            counts[i] = n
+
+        return encode_segment(jobs[i], stop, done)
+
+    order = sorted(range(len(jobs)), key=lambda i: -jobs[i].segment.frames)
+    with ThreadPoolExecutor(max_workers=min(workers, len(jobs)),
+                            thread_name_prefix="storyreel-segment") as pool:
+        pending: set[Future[int]] = {pool.submit(run, i) for i in order}
+        try:
+            while pending:
+                finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    future.result()  # re-raises a thread's error here
+                progress(sum(counts))
+                if cancel.cancelled:
+                    raise Cancelled("Cancelled by the user.")
+        except BaseException:
+            stop.cancel()
+            for future in pending:
+                future.cancel()
+            raise
 
 
 @contextmanager

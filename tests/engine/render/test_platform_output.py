@@ -111,3 +111,23 @@ def test_a_loud_bed_is_at_minus_14_lufs_and_under_minus_1_dbtp_once_encoded(
     assert loudness["measured_on"] == "encoded" and loudness["relimited"] >= 1
     assert abs(loudness["integrated_lufs"] - lufs) <= 0.3
     assert loudness["true_peak_db"] <= -1.0
+    # the native AAC encoder's fast quantiser search, as the preset says and the report
+    assert report.audio == {"codec": "aac", "rate": 48000, "bitrate": 96_000, "coder": "fast"}
+    import av
+
+    with av.open(str(out)) as c:
+        sound = c.streams.audio[0].codec_context
+        assert (sound.name, sound.profile, sound.sample_rate, sound.channels) == \
+            ("aac", "LC", 48000, 2)
+
+
+def test_the_sound_measured_while_it_encodes_is_the_file_decoded(tmp_path: Path) -> None:
+    from engine.audio.loudness import measure_loudness
+    from engine.render.audio import encode_aac
+
+    wav = _loud_bed(tmp_path / "bed.wav")
+    out = tmp_path / "bed.m4a"
+    lufs, peak = encode_aac(wav, out, bit_rate=96_000, coder="fast", measure=True)
+    file_lufs, file_peak = measure_loudness(out)  # decoded back from the file, as before
+    assert np.isfinite(lufs) and np.isfinite(peak)
+    assert abs(lufs - file_lufs) < 1e-6 and abs(peak - file_peak) < 1e-6

@@ -105,7 +105,13 @@ def test_a_long_shot_is_cut_on_its_keyframe_grid_and_a_tail_trim_encodes_its_end
     assert export_film(store, tmp_path / "head.mp4", preset=preset).segments["rendered"] == 4
 
 
-def test_parallel_and_single_process_encodes_are_identical(film, tmp_path: Path) -> None:
+@pytest.mark.parametrize("pool", ["processes", "threads"])
+def test_parallel_and_single_process_encodes_are_identical(film, tmp_path: Path, monkeypatch,
+                                                           pool: str) -> None:
+    from engine.render import segments
+
+    # a small film encodes in threads of this process; processes for more work than that
+    monkeypatch.setattr(segments, "THREADED_WORK", 0 if pool == "processes" else 10**12)
     store, _shots = _four_shots(film, tmp_path)
     pooled = export_film(store, tmp_path / "pool.mp4", use_cache=False, jobs=3, **PLAIN)
     alone = export_film(store, tmp_path / "one.mp4", use_cache=False, jobs=1, **PLAIN)
@@ -242,10 +248,14 @@ def test_cache_is_bounded_oldest_out_and_never_packed(film, tmp_path: Path) -> N
         assert not [n for n in zf.namelist() if "segments" in n or n.startswith("cache/")]
 
 
-def test_cancelled_pool_leaves_no_part_files(film, tmp_path: Path) -> None:
+@pytest.mark.parametrize("pool", ["processes", "threads"])
+def test_cancelled_pool_leaves_no_part_files(film, tmp_path: Path, monkeypatch,
+                                             pool: str) -> None:
     from engine.errors import Cancelled
     from engine.jobs.progress import CancelToken
+    from engine.render import segments
 
+    monkeypatch.setattr(segments, "THREADED_WORK", 0 if pool == "processes" else 10**12)
     store, _shots = _four_shots(film, tmp_path)
     cancel = CancelToken()
 
@@ -343,3 +353,32 @@ def test_the_joined_film_needs_no_edit_list_for_its_pictures(film, tmp_path: Pat
         times = [frame.pts * stream.time_base for frame in c.decode(stream)]
     fps = build_timeline(store).fps
     assert times == [k / fps for k in range(report.frames)]
+
+
+def test_a_segment_encodes_to_the_same_bits_every_time_in_one_process(
+        film, tmp_path: Path, monkeypatch) -> None:
+    # x264's look-ahead reads memory it never wrote: without the allocator filling new
+    # blocks while an encoder starts, the second encode in a process could differ
+    from engine.jobs.progress import CancelToken
+    from engine.render.segments import SegmentJob, encode_segment
+
+    monkeypatch.setattr(seg_module, "CHUNK_SECONDS", 0.5)
+    store = film(2, duration=2.0)
+    add_take(store, store.shots()[0].id, make_video(tmp_path / "long.mp4", frames=60, fps=30))
+    tl = build_timeline(store)
+    preset = replace(TEST_PRESET, gop_seconds=0.25).resolve(tl.width, tl.height, tl.fps)
+    matrix = matrix_for(preset.width, preset.height)
+    geometry = Geometry(preset.width, preset.height, preset.fps, matrix,
+                        film_seconds=float(tl.duration))
+    enc = Encoder("libx264", preset.width, preset.height, preset.fps, preset.crf,
+                  preset.x264_preset, preset.profile, preset.level, 6, preset.bframes,
+                  preset.pix_fmt, matrix, 1)
+    segments = plan_segments(tl, geometry, enc, tl.duration_frames)
+    runs = []
+    for run in range(4):
+        outs = [tmp_path / f"r{run}-{s.index}.mp4" for s in segments]
+        for segment, out in zip(segments, outs, strict=True):
+            encode_segment(SegmentJob(segment, geometry, enc, out), CancelToken())
+        runs.append([_video_packets(out) for out in outs])
+    assert len(segments) == 8
+    assert all(r == runs[0] for r in runs[1:])
