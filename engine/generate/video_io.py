@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from engine.render.allocator import WARM_FRAMES, new_memory_filled
 
 
 def to_uint8(frames: Any) -> np.ndarray:
@@ -20,6 +23,9 @@ def to_uint8(frames: Any) -> np.ndarray:
     if arr.dtype != np.uint8:
         arr = (np.clip(arr.astype(np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     return arr
+
+
+TAKE_THREADS = 2  # x264's output depends on its thread count: fixed, not the machine's
 
 
 def write_video(frames: Any, path: Path, fps: float | Fraction, crf: int = 18) -> Path:
@@ -36,13 +42,23 @@ def write_video(frames: Any, path: Path, fps: float | Fraction, crf: int = 18) -
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=rate)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "veryfast"}
-        for i in range(t):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr[i]), format="rgb24")
-            for packet in stream.encode(frame):
+        # the same bits for the same frames on every machine and after anything the
+        # process did before (a seed reproduces its take): a fixed thread count, said to
+        # x264 itself, and new memory filled while the encoder starts (engine.render.allocator)
+        stream.codec_context.thread_count = TAKE_THREADS
+        stream.codec_context.thread_type = "FRAME"
+        stream.options = {"crf": str(crf), "preset": "veryfast",
+                          "x264-params": f"threads={TAKE_THREADS}:lookahead-threads=1"}
+        with ExitStack() as warming:
+            warming.enter_context(new_memory_filled())
+            for i in range(t):
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr[i]), format="rgb24")
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+                if i + 1 == WARM_FRAMES:
+                    warming.close()
+            for packet in stream.encode():
                 out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
     return path
 
 

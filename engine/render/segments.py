@@ -26,7 +26,6 @@ import math
 import os
 import secrets
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import ExitStack, contextmanager
@@ -39,6 +38,7 @@ from engine.errors import Cancelled, StoryreelError
 from engine.jobs.progress import CancelToken
 from engine.model.timeline import SourceKind, Timeline, VideoClip
 from engine.render.aigc import AigcOptions
+from engine.render.allocator import WARM_FRAMES, new_memory_filled
 from engine.render.compose import (
     Geometry,
     compose_frames,
@@ -306,54 +306,6 @@ def _worker_encode(job: SegmentJob, slot: int) -> int:
     return encode_segment(job, token, done)
 
 
-WARM_FRAMES = 32  # x264 has made all its buffers by then (veryfast: 10 look-ahead + B + refs)
-_perturb_lock = threading.Lock()
-_perturb_users = 0
-
-
-@contextmanager
-def _new_memory_filled() -> Iterator[None]:
-    """While inside, the C allocator fills every new block with one fixed byte (glibc's
-    ``mallopt(M_PERTURB)``; elsewhere nothing happens). x264's look-ahead (its
-    macroblock-tree rate control) reads bytes of buffers it never wrote, so without this
-    a segment's bits depend on what the process did before: encoding the same frames 10
-    times in one process gave 3–4 different streams, with this 1. Only while an encoder
-    starts (``WARM_FRAMES``): x264 allocates its buffers then and reuses them after, and
-    filling every later picture's memory costs 6–9 % of an export's time."""
-    global _perturb_users
-    libc = _libc()
-    with _perturb_lock:
-        if _perturb_users == 0 and libc is not None:
-            libc.mallopt(-6, 0x5A)  # M_PERTURB
-        _perturb_users += 1
-    try:
-        yield
-    finally:
-        with _perturb_lock:
-            _perturb_users -= 1
-            if _perturb_users == 0 and libc is not None:
-                libc.mallopt(-6, 0)
-
-
-_libc_handle: Any = False
-
-
-def _libc() -> Any:
-    global _libc_handle
-    if _libc_handle is False:
-        _libc_handle = None
-        if sys.platform.startswith("linux"):
-            import ctypes
-
-            try:
-                handle = ctypes.CDLL(None)
-                if hasattr(handle, "mallopt"):
-                    _libc_handle = handle
-            except OSError:
-                pass
-    return _libc_handle
-
-
 def encode_segment(job: SegmentJob, cancel: CancelToken,
                    on_frames: Callable[[int], None] = lambda n: None) -> int:
     """Render and encode one segment into ``job.out`` (via a part file). Returns bytes."""
@@ -391,7 +343,7 @@ def encode_segment(job: SegmentJob, cancel: CancelToken,
                     options["level"] = enc.level
             stream.options = options
             with ExitStack() as warming:
-                warming.enter_context(_new_memory_filled())
+                warming.enter_context(new_memory_filled())
                 for n, frame in enumerate(frames, start=1):
                     for packet in stream.encode(frame):
                         out.mux(packet)

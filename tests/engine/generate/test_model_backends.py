@@ -67,8 +67,6 @@ def test_wan_vace_take_through_worker_with_full_record(film, registered) -> None
     assert film.require(E.Shot, shot_id).status is ShotStatus.GENERATED
 
 
-@pytest.mark.xfail(strict=False, reason="open bug: after earlier jobs in the same process the "
-                   "first take's frames after the first can differ from a fresh process's")
 def test_reference_images_change_the_output_and_seeds_reproduce(film, registered) -> None:
     from engine.generate.service import BackendPool
 
