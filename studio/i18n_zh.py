@@ -134,13 +134,14 @@ ZH: dict[str, str] = {
     "Select one take to use a frame of it.": "请只选择一个版本来使用它的画面。",
     "Play the take in the preview and pause on the frame to use; then choose this again.":
         "请在预览中播放这个版本，停在要用的那一帧上，然后再选一次。",
+    "Takes: ": "版本数：",
     "How many takes to make, each with its own seed": "要生成几个版本，每个版本用各自的种子",
     "Re-roll (new seed)": "重新生成（新种子）",
     "The shot has an up-to-date take: make a new one with a fresh seed":
         "这个镜头已有最新的版本：用新的种子再生成一个",
     "Make a take of this shot": "为这个镜头生成一个版本",
     "short take · slowed": "素材偏短 · 慢放",
-    "short take · last frame held": "素材偏短 · 定格尾帧",
+    "short take · held": "素材偏短 · 定格",
     "Choose a sherpa-onnx voice folder (Browse…).": "请选择一个 sherpa-onnx 声音文件夹（浏览…）。",
     "Select one take to use its keyframe.": "请选择一个版本来使用它的关键帧。",
     "Media file:": "媒体文件：",

@@ -188,7 +188,7 @@ class ShotInspector(InspectorTakes, QWidget):
         self.generate_button.clicked.connect(self.generate)
         self.takes_count = QSpinBox()  # N takes with N seeds, as one group (best-of-N)
         self.takes_count.setRange(1, 8)
-        self.takes_count.setSuffix(" " + tr("takes"))
+        self.takes_count.setPrefix(tr("Takes: "))
         self.takes_count.setToolTip(tr("How many takes to make, each with its own seed"))
         generate_row = QHBoxLayout()
         generate_row.addWidget(self.takes_count)

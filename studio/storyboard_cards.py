@@ -89,7 +89,7 @@ def short_take_text(card: Card) -> str:
     """The short-take badge ("" when the take covers its shot), in the UI language."""
     if card.short_take == "slow":
         return tr("short take · slowed")
-    return tr("short take · last frame held") if card.short_take else ""
+    return tr("short take · held") if card.short_take else ""
 
 
 def card_for(store: Any, scene: Scene, shot: Shot, index: int,

@@ -217,12 +217,13 @@
 <message><source>Select a shot first.</source><translation>请先选择一个镜头。</translation></message>
 <message><source>Select one take to use a frame of it.</source><translation>请只选择一个版本来使用它的画面。</translation></message>
 <message><source>Play the take in the preview and pause on the frame to use; then choose this again.</source><translation>请在预览中播放这个版本，停在要用的那一帧上，然后再选一次。</translation></message>
+<message><source>Takes: </source><translation>版本数：</translation></message>
 <message><source>How many takes to make, each with its own seed</source><translation>要生成几个版本，每个版本用各自的种子</translation></message>
 <message><source>Re-roll (new seed)</source><translation>重新生成（新种子）</translation></message>
 <message><source>The shot has an up-to-date take: make a new one with a fresh seed</source><translation>这个镜头已有最新的版本：用新的种子再生成一个</translation></message>
 <message><source>Make a take of this shot</source><translation>为这个镜头生成一个版本</translation></message>
 <message><source>short take · slowed</source><translation>素材偏短 · 慢放</translation></message>
-<message><source>short take · last frame held</source><translation>素材偏短 · 定格尾帧</translation></message>
+<message><source>short take · held</source><translation>素材偏短 · 定格</translation></message>
 <message><source>Choose a sherpa-onnx voice folder (Browse…).</source><translation>请选择一个 sherpa-onnx 声音文件夹（浏览…）。</translation></message>
 <message><source>Select one take to use its keyframe.</source><translation>请选择一个版本来使用它的关键帧。</translation></message>
 <message><source>Media file:</source><translation>媒体文件：</translation></message>

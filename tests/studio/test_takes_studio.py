@@ -299,7 +299,7 @@ def test_short_take_badge_appears_exactly_when_the_take_is_shorter(
 
     qtbot.waitUntil(lambda: card(short_shot) is not None and card(short_shot).takes == 1)
     assert card(short_shot).short_take == "hold"
-    assert short_take_text(card(short_shot)) == "short take · last frame held"
+    assert short_take_text(card(short_shot)) == "short take · held"
     assert card(full_shot).short_take == "" and short_take_text(card(full_shot)) == ""
     assert card(still_shot).short_take == ""
 
