@@ -106,8 +106,9 @@ ZH: dict[str, str] = {
     "Recompose": "重新生成提示词",
     "Compose the prompt again from the shot's fields": "根据镜头字段重新组合提示词",
     "First frame…": "首帧…", "Last frame…": "尾帧…", "Keyframes": "关键帧",
-    "An image the clip starts or ends on (right-click clears)":
-        "片段开始或结束时的画面（右键清除）",
+    "An image the clip starts or ends on (right-click clears; drop an image on the "
+    "inspector: first frame, with Shift: last frame)":
+        "片段开始或结束时的画面（右键清除；把图片拖到检查器上：设为首帧，按住 Shift：设为尾帧）",
     "Keep when re-planning": "重新规划时保留",
     "Re-importing or re-planning the script leaves this shot as it is":
         "重新导入或规划剧本时不改动这个镜头",
@@ -123,10 +124,25 @@ ZH: dict[str, str] = {
     "Add dialogue line": "添加台词", "Remove dialogue line": "删除台词",
     "Approve take": "通过版本", "Select one take to approve.": "请选择一个版本来通过。",
     "Select two takes to compare.": "请选择两个版本进行对比。",
-    "Use keyframe": "用作首帧",
+    "Keyframe": "关键帧",
+    "Use the frame the preview shows (or a keyframe model's image) as this shot's first or "
+    "last frame": "把预览中显示的这一帧（或关键帧模型生成的图片）用作这个镜头的首帧或尾帧",
+    "Use this frame as first keyframe": "用这一帧作首帧关键帧",
+    "Use this frame as last keyframe": "用这一帧作尾帧关键帧",
+    "Use the take's keyframe image": "使用这个版本的关键帧图片",
+    "Select a shot first.": "请先选择一个镜头。",
+    "Select one take to use a frame of it.": "请只选择一个版本来使用它的画面。",
+    "Play the take in the preview and pause on the frame to use; then choose this again.":
+        "请在预览中播放这个版本，停在要用的那一帧上，然后再选一次。",
+    "Takes: ": "版本数：",
+    "How many takes to make, each with its own seed": "要生成几个版本，每个版本用各自的种子",
+    "Re-roll (new seed)": "重新生成（新种子）",
+    "The shot has an up-to-date take: make a new one with a fresh seed":
+        "这个镜头已有最新的版本：用新的种子再生成一个",
+    "Make a take of this shot": "为这个镜头生成一个版本",
+    "short take · slowed": "素材偏短 · 慢放",
+    "short take · held": "素材偏短 · 定格",
     "Choose a sherpa-onnx voice folder (Browse…).": "请选择一个 sherpa-onnx 声音文件夹（浏览…）。",
-    "Use the selected take's keyframe image as this shot's first frame":
-        "把所选版本的关键帧图片用作这个镜头的首帧",
     "Select one take to use its keyframe.": "请选择一个版本来使用它的关键帧。",
     "Media file:": "媒体文件：",
     # cast
@@ -273,6 +289,8 @@ OP_LABEL_ZH: list[tuple[str, str]] = [
     (r"Move shot (.+)", r"移动镜头 \1"), (r"Edit prompt of shot (.+)", r"修改镜头 \1 的提示词"),
     (r"Edit shot (.+)", r"修改镜头 \1"), (r"Edit clip of shot (.+)", r"修改镜头 \1 的剪辑"),
     (r"Set keyframe of shot (.+)", r"设置镜头 \1 的关键帧"),
+    (r"First keyframe of shot (.+)", r"设置镜头 \1 的首帧关键帧"),
+    (r"Last keyframe of shot (.+)", r"设置镜头 \1 的尾帧关键帧"),
     (r"Clear keyframe of shot (.+)", r"清除镜头 \1 的关键帧"),
     (r"Recompose prompts", "重新组合提示词"), (r"Use keyframe", "使用关键帧"),
     (r"Import take for shot (.+)", r"为镜头 \1 导入版本"),

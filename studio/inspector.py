@@ -61,7 +61,7 @@ USER_FIELDS = {"size", "angle", "camera_move", "duration", "action", "narration"
 class ShotInspector(InspectorTakes, QWidget):
     """Shows and edits one shot. Signals ask the window to generate, play or compare."""
 
-    generate_requested = Signal(list)  # shot ids
+    generate_requested = Signal(list, int)  # shot ids, takes per shot (one group)
     play_requested = Signal(str)  # a media file path
     compare_requested = Signal(str, str)  # take ids
     error = Signal(str)
@@ -73,6 +73,7 @@ class ShotInspector(InspectorTakes, QWidget):
         self._loading = False
         self._refresh_pending = False
         self._takes_signature: tuple[Any, ...] = ()
+        self.setAcceptDrops(True)  # an image dropped on the inspector: the shot's keyframe
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -184,14 +185,22 @@ class ShotInspector(InspectorTakes, QWidget):
         self.backend.currentIndexChanged.connect(self._backend_changed)
         self.generate_button = QPushButton(tr("Generate"))
         self.generate_button.setObjectName("primary")
-        self.generate_button.clicked.connect(
-            lambda: self.shot_id and self.generate_requested.emit([self.shot_id]))
+        self.generate_button.clicked.connect(self.generate)
+        self.takes_count = QSpinBox()  # N takes with N seeds, as one group (best-of-N)
+        self.takes_count.setRange(1, 8)
+        self.takes_count.setPrefix(tr("Takes: "))
+        self.takes_count.setToolTip(tr("How many takes to make, each with its own seed"))
+        generate_row = QHBoxLayout()
+        generate_row.addWidget(self.takes_count)
+        generate_row.addWidget(self.generate_button, 1)
         self.keyframe_buttons: dict[str, QPushButton] = {}
         key_row = QHBoxLayout()
         for field, label in (("first_keyframe", tr("First frame…")),
                              ("last_keyframe", tr("Last frame…"))):
             button = QPushButton(label)
-            button.setToolTip(tr("An image the clip starts or ends on (right-click clears)"))
+            button.setToolTip(tr("An image the clip starts or ends on (right-click clears; "
+                                 "drop an image on the inspector: first frame, with Shift: "
+                                 "last frame)"))
             button.clicked.connect(lambda _=False, f=field: self.choose_keyframe(f))
             button.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
             button.customContextMenuRequested.connect(
@@ -205,7 +214,7 @@ class ShotInspector(InspectorTakes, QWidget):
         gform.addRow(tr("Model"), self.backend)
         gform.addRow(tr("Keyframes"), key_row)
         gform.addRow("", self.keep)
-        gform.addRow("", self.generate_button)
+        gform.addRow("", generate_row)
         layout.addWidget(gen_box)
 
         takes_box = QGroupBox(tr("Takes"))
@@ -217,6 +226,9 @@ class ShotInspector(InspectorTakes, QWidget):
         self.takes.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.takes.setFixedHeight(120)
         self.takes.itemDoubleClicked.connect(lambda _item: self.play_selected())
+        self.takes.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.takes.customContextMenuRequested.connect(
+            lambda pos: self.keyframe_menu(self.takes).exec(self.takes.mapToGlobal(pos)))
         tl.addWidget(self.takes)
         self.identity_panel = IdentityPanel()  # per-frame identity chart, worst frame
         self.takes.itemSelectionChanged.connect(self._show_identity)
@@ -228,10 +240,11 @@ class ShotInspector(InspectorTakes, QWidget):
         self.approve_button.clicked.connect(self.approve_selected)
         self.compare_button = QPushButton(tr("Compare"))
         self.compare_button.clicked.connect(self.compare_selected)
-        self.keyframe_button = QPushButton(tr("Use keyframe"))
-        self.keyframe_button.setToolTip(tr("Use the selected take's keyframe image as this "
-                                           "shot's first frame"))
-        self.keyframe_button.clicked.connect(lambda: self.use_selected_keyframe())
+        self.keyframe_button = QPushButton(tr("Keyframe"))
+        self.keyframe_button.setToolTip(tr("Use the frame the preview shows (or a keyframe "
+                                           "model's image) as this shot's first or last "
+                                           "frame"))
+        self.keyframe_button.setMenu(self.keyframe_menu(self.keyframe_button))
         for b in (self.play_button, self.approve_button, self.compare_button,
                   self.keyframe_button):
             row.addWidget(b)
@@ -358,6 +371,21 @@ class ShotInspector(InspectorTakes, QWidget):
                 self.dialogue.setItem(row, col, item)
             self.dialogue.setCellWidget(row, KIND_COLUMN, self._kind_combo(row, line.kind))
         self._load_takes(shot)
+        self._show_generate_kind(shot)
+
+    def _show_generate_kind(self, shot: Shot) -> None:
+        """Generate re-rolls (a new seed) when the shot already has an up-to-date take."""
+        from engine.generate.staleness import needs_generation
+
+        reroll = not shot.seed_locked and not needs_generation(self.store, shot)
+        self.generate_button.setText(tr("Re-roll (new seed)") if reroll else tr("Generate"))
+        self.generate_button.setToolTip(
+            tr("The shot has an up-to-date take: make a new one with a fresh seed") if reroll
+            else tr("Make a take of this shot"))
+
+    def generate(self) -> None:
+        if self.shot_id:
+            self.generate_requested.emit([self.shot_id], self.takes_count.value())
 
     # ------------------------------------------------------------------ writing
     def commit(self, label: str, **fields: Any) -> None:

@@ -1,16 +1,21 @@
 """The inspector's takes list: load, play, approve, keyframes, compare.
 
 ``InspectorTakes`` is mixed into ``studio.inspector.ShotInspector`` (which holds the widgets
-and the store); every change goes through the engine's take operations.
+and the store); every change goes through the engine's take operations. Keyframes come
+from the frame the preview shows ("Use this frame as first/last keyframe", in the takes'
+keyframe menu, their context menu and the preview's), from a keyframe model's still, or
+from an image file dropped on the inspector (Shift or Alt: the last keyframe).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QIcon, QPixmap
-from PySide6.QtWidgets import QListWidgetItem
+from PySide6.QtCore import QMimeData, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QIcon, QPixmap
+from PySide6.QtWidgets import QListWidgetItem, QMenu, QWidget
 
 from engine.generate import identity
 from engine.model import Shot, Take
@@ -35,6 +40,8 @@ class InspectorTakes(_Base):
     play_requested: Any  # Signal(str)
     compare_requested: Any  # Signal(str, str)
     _takes_signature: tuple[Any, ...]
+    # set by the window: the file and time of the frame the preview shows (None: nothing)
+    frame_source: Callable[[], tuple[Path, float] | None] | None = None
 
     def shot(self) -> Shot | None: ...
     def refresh(self) -> None: ...
@@ -119,9 +126,109 @@ class InspectorTakes(_Base):
             self.error.emit(str(exc))
         self.refresh()
 
+    # ------------------------------------------------------------------ frame → keyframe
+    def shown_take(self) -> tuple[Take, float] | None:
+        """The take whose frame the preview shows now, and that frame's time in the take
+        (this shot's takes are looked at first, then any take of the project)."""
+        shown = self.frame_source() if self.frame_source is not None else None
+        if shown is None or self.store is None:
+            return None
+        path, at = shown
+        path = path.resolve()
+        shot = self.shot()
+        mine = self.store.takes(shot.id) if shot is not None else []
+        seen: set[str] = set()
+        for take in [*mine, *self.store.all(Take)]:
+            if take.media in seen:
+                continue
+            seen.add(take.media)
+            try:
+                if self.store.media_path(take.media).resolve() == path:
+                    return take, at
+            except Exception:  # noqa: BLE001 - a take whose media is gone is not shown
+                continue
+        return None
+
+    def use_shown_frame(self, last: bool = False) -> None:
+        """The frame the preview shows becomes this shot's first (or last) keyframe,
+        through the engine's keyframe operation (one undo step). With one take selected,
+        the preview must be showing that take."""
+        shot = self.shot()
+        if shot is None:
+            self.error.emit(tr("Select a shot first."))
+            return
+        ids = self.selected_take_ids()
+        if len(ids) > 1:
+            self.error.emit(tr("Select one take to use a frame of it."))
+            return
+        shown = self.shown_take()
+        if shown is None or (ids and shown[0].id != ids[0]):
+            self.error.emit(tr("Play the take in the preview and pause on the frame to use; "
+                               "then choose this again."))
+            return
+        take, at = shown
+        try:
+            take_ops.set_keyframe(self.store, shot.id, take.id, at=round(at, 6), last=last)
+        except Exception as exc:  # noqa: BLE001 - the engine's sentence, as a dialog
+            self.error.emit(str(exc))
+        self.refresh()
+
+    def keyframe_menu(self, parent: QWidget | None = None) -> QMenu:
+        """Use this frame as first / last keyframe, and a keyframe model's still."""
+        menu = QMenu(parent)
+        menu.addAction(tr("Use this frame as first keyframe"),
+                       lambda: self.use_shown_frame(last=False))
+        menu.addAction(tr("Use this frame as last keyframe"),
+                       lambda: self.use_shown_frame(last=True))
+        menu.addSeparator()
+        menu.addAction(tr("Use the take's keyframe image"), lambda: self.use_selected_keyframe())
+        return menu
+
+    # ------------------------------------------------------------------ dropped images
+    def use_image_file(self, path: str | Path, last: bool = False) -> None:
+        """An image file as the shot's first (or last) keyframe: the same operation and
+        checks as ``storyreel keyframe DIR SHOT FILE`` (a bad file: one sentence)."""
+        shot = self.shot()
+        if shot is None:
+            self.error.emit(tr("Select a shot first."))
+            return
+        try:
+            take_ops.set_keyframe(self.store, shot.id, Path(path), last=last)
+        except Exception as exc:  # noqa: BLE001 - the engine's sentence, as a dialog
+            self.error.emit(str(exc))
+        self.refresh()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
+        if self.shot() is not None and dropped_file(event.mimeData()) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 - Qt API
+        self.dragEnterEvent(event)  # type: ignore[arg-type]
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
+        path = dropped_file(event.mimeData())
+        if path is None or self.shot() is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        modifiers = event.modifiers()
+        last = bool(modifiers & (Qt.KeyboardModifier.ShiftModifier
+                                 | Qt.KeyboardModifier.AltModifier))
+        self.use_image_file(path, last=last)
+
     def compare_selected(self) -> None:
         ids = self.selected_take_ids()
         if len(ids) != 2:
             self.error.emit(tr("Select two takes to compare."))
             return
         self.compare_requested.emit(ids[0], ids[1])
+
+
+def dropped_file(mime: QMimeData) -> Path | None:
+    """The one local file a drag carries (None: no file, several, or not local)."""
+    if not mime.hasUrls():
+        return None
+    files = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+    return Path(files[0]) if len(files) == 1 else None

@@ -119,6 +119,12 @@ class MainWindow(WindowMenus, QMainWindow):
         self.preview_dock.setObjectName("previewDock")
         self.player = PreviewPlayer(self.preview_dock)
         self.preview_dock.setWidget(self.player)
+        # "Use this frame as first/last keyframe" of the inspector's shot, on the preview too
+        self.inspector.frame_source = self.player.shown_source
+        self.player.screen.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.player.screen.customContextMenuRequested.connect(
+            lambda pos: self.inspector.keyframe_menu(self.player.screen).exec(
+                self.player.screen.mapToGlobal(pos)))
         # Space plays/pauses, as on the timeline
         space = QShortcut(QKeySequence(Qt.Key.Key_Space), self.preview_dock)
         space.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -462,11 +468,13 @@ class MainWindow(WindowMenus, QMainWindow):
         if self.store is not None:
             self.generate(self.storyboard.selected_shot_ids())
 
-    def generate(self, shot_ids: list[str]) -> list[Any]:
-        """Queue generation jobs for these shots (the worker runs them); returns the jobs."""
+    def generate(self, shot_ids: list[str], takes: int = 1) -> list[Any]:
+        """Queue generation jobs for these shots (the worker runs them); returns the jobs.
+        A shot with an up-to-date take is re-rolled (a new seed); ``takes`` N > 1 makes N
+        takes per shot with N seeds as one group."""
         if self.store is None:
             return []
-        return self.workflows.generate(list(shot_ids))
+        return self.workflows.generate(list(shot_ids), takes=takes)
 
     def export(self) -> None:
         if self.store is None:

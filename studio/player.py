@@ -196,6 +196,19 @@ class PreviewPlayer(QWidget):
     def audio_out(self) -> Any:
         return self._audio_out
 
+    def shown_source(self) -> tuple[Path, float] | None:
+        """The file of the frame now on screen and that frame's time in the file (None
+        when nothing, or a gap, is shown)."""
+        t = self.current_time
+        if t is None or self.current_image is None:
+            return None
+        for seg in reversed(self._segments):
+            if seg.start <= t + 1e-6:
+                if seg.path is None:
+                    return None
+                return Path(seg.path), max(0.0, seg.source_in + (t - seg.start))
+        return None
+
     def set_audio(self, samples: np.ndarray | None, sample_rate: int = 48000,
                   offset: float = 0.0) -> None:
         """The sound under the picture: player time t plays ``samples`` at t + ``offset``

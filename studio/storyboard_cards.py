@@ -10,7 +10,7 @@ import dataclasses
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPixmap
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from engine.model import Scene, Shot, ShotStatus
@@ -19,8 +19,11 @@ from studio.i18n import tr
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 CARD_ROLE = Qt.ItemDataRole.UserRole + 1
-CARD_W, CARD_H = 156, 178
+CARD_W, CARD_H = 156, 198
 THUMB_H = 104
+BADGE_H, BADGE_GAP, BADGE_PAD = 16, 3, 10  # badge height, space between, text padding
+BADGE_ROWS = 2  # size/camera/review badges wrap onto a second row before eliding
+SHORT_TAKE_COLOR = "#b45309"
 
 STATUS_COLORS = {
     ShotStatus.DRAFT: "#6b7280",
@@ -52,6 +55,7 @@ class Card:
     review: str = ""  # the team's review status when someone reviewed it ("" = none yet)
     assignee: str = ""
     notes: int = 0
+    short_take: str = ""  # the shown take is shorter than the shot: "hold" or "slow"
 
 
 def chosen_take(shot: Shot, takes: list[Any]) -> Any:
@@ -59,6 +63,33 @@ def chosen_take(shot: Shot, takes: list[Any]) -> Any:
     from engine.render.timeline_builder import choose_take
 
     return choose_take(shot, takes)
+
+
+def short_take_fill(store: Any, shot: Shot, take: Any) -> str:
+    """How the film fills a shot whose take is shorter (``engine.render.timeline_builder``):
+    "hold" (its last frame held) or "slow" (slowed down), per the shot's setting; "" when
+    the take covers the shot (or is a still, which lasts as long as its shot)."""
+    from engine.model import MediaAsset, MediaKind
+    from engine.model.timeline import seconds_to_frames
+    from engine.render.timeline_builder import SHORT_TAKE_HOLD, SHORT_TAKE_SLOW
+
+    if take is None:
+        return ""
+    asset = store.get(MediaAsset, take.media)
+    if asset is None or asset.kind is not MediaKind.VIDEO or not asset.duration:
+        return ""
+    fps = store.project.fps
+    if seconds_to_frames(asset.duration, fps) >= max(1, seconds_to_frames(shot.duration, fps)):
+        return ""
+    return SHORT_TAKE_SLOW if shot.generation.get("short_take") == SHORT_TAKE_SLOW \
+        else SHORT_TAKE_HOLD
+
+
+def short_take_text(card: Card) -> str:
+    """The short-take badge ("" when the take covers its shot), in the UI language."""
+    if card.short_take == "slow":
+        return tr("short take · slowed")
+    return tr("short take · held") if card.short_take else ""
 
 
 def card_for(store: Any, scene: Scene, shot: Shot, index: int,
@@ -83,7 +114,8 @@ def card_for(store: Any, scene: Scene, shot: Shot, index: int,
                 identity=word, identity_score=score,
                 review=state.status if state is not None else "",
                 assignee=state.assignee if state is not None else "",
-                notes=len(store.all(ReviewNote, shot_id=shot.id)))
+                notes=len(store.all(ReviewNote, shot_id=shot.id)),
+                short_take=short_take_fill(store, shot, take))
 
 
 IDENTITY_COLORS = {"ok": "#15803d", "drift": "#dc2626", "no face": "#b45309", "n/a": "#4b5563"}
@@ -110,6 +142,30 @@ def badge_texts(card: Card) -> list[str]:
     if card.notes:
         badges.append(tr("{n} notes").format(n=card.notes))
     return badges
+
+
+def layout_badges(texts: list[str], metrics: QFontMetrics, width: int,
+                  rows: int = BADGE_ROWS) -> list[tuple[QRect, str]]:
+    """Badges placed left to right in up to ``rows`` rows ``width`` pixels wide (origin
+    0, 0): a badge that does not fit on its row starts the next; one wider than a whole
+    row, or the last that finds no room, is elided ("…"); none ever runs past ``width``."""
+    placed: list[tuple[QRect, str]] = []
+    x = row = 0
+    least = metrics.horizontalAdvance("…") + BADGE_PAD
+    for text in texts:
+        full = metrics.horizontalAdvance(text) + BADGE_PAD
+        if x and x + full > width and row + 1 < rows:
+            row, x = row + 1, 0
+        room = width - x
+        if room < least:
+            break
+        shown = text
+        if full > room:
+            shown = metrics.elidedText(text, Qt.TextElideMode.ElideRight, room - BADGE_PAD)
+        w = min(room, metrics.horizontalAdvance(shown) + BADGE_PAD)
+        placed.append((QRect(x, row * (BADGE_H + BADGE_GAP), w, BADGE_H), shown))
+        x += w + BADGE_GAP
+    return placed
 
 
 class CardDelegate(QStyledItemDelegate):
@@ -196,19 +252,29 @@ class CardDelegate(QStyledItemDelegate):
         small = QFont(painter.font())
         small.setPointSize(8)
         painter.setFont(small)
-        x = r.left() + 8
-        y = line1.bottom() + 4
-        for text in badge_texts(card):
-            color = "#3b4252"
-            width = painter.fontMetrics().horizontalAdvance(text) + 10
-            badge = QRect(x, y, min(width, r.right() - 8 - x), 18)
+        if short_take_text(card):  # the take is shorter than the shot: held or slowed
+            text = painter.fontMetrics().elidedText(
+                short_take_text(card), Qt.TextElideMode.ElideRight, thumb.width() - 8 - BADGE_PAD)
+            width = painter.fontMetrics().horizontalAdvance(text) + BADGE_PAD
+            bottom = thumb.bottom() - (8 if card.progress is not None else 3)
+            badge = QRect(thumb.left() + 4, bottom - BADGE_H + 1, width, BADGE_H)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(color))
+            painter.setBrush(QColor(SHORT_TAKE_COLOR))
+            painter.drawRoundedRect(badge, 4, 4)
+            painter.setPen(QColor("white"))
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
+        x0, y0 = r.left() + 8, line1.bottom() + 4
+        placed = layout_badges(badge_texts(card), painter.fontMetrics(), r.width() - 16)
+        for rect, text in placed:
+            badge = rect.translated(x0, y0)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor("#3b4252"))
             painter.drawRoundedRect(badge, 4, 4)
             painter.setPen(QColor("#dfe3ea"))
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
-            x = badge.right() + 4
-        status_rect = QRect(r.left() + 8, y + 22, r.width() - 16, 16)
+        # the status line sits under the badge rows, at the same height on every card
+        rows_h = BADGE_ROWS * BADGE_H + (BADGE_ROWS - 1) * BADGE_GAP
+        status_rect = QRect(r.left() + 8, y0 + rows_h + 2, r.width() - 16, 15)
         painter.setPen(status_color)
         takes = f" · {card.takes} " + (tr("take") if card.takes == 1 else tr("takes"))
         status_text = tr(card.status) + (takes if card.takes else "")

@@ -145,12 +145,14 @@ class Workflows(QObject):
                 pass
             self.worker = None
 
-    def generate(self, shot_ids: list[str], quality: str = "draft") -> list[Any]:
+    def generate(self, shot_ids: list[str], quality: str = "draft", takes: int = 1
+                 ) -> list[Any]:
         if not shot_ids:
             self.error.emit(tr("Select one or more shots to generate."))
             return []
         try:
-            jobs: list[Any] = job_ops.enqueue_generation(self.store, shot_ids, quality=quality)
+            jobs: list[Any] = job_ops.enqueue_generation(self.store, shot_ids, quality=quality,
+                                                          takes=takes)
             self.ensure_worker()
         except Exception as exc:  # noqa: BLE001 - the engine's sentence, as a dialog
             self.error.emit(str(exc))

@@ -33,22 +33,39 @@ def clear_finished(store: ProjectStore) -> int:
 
 
 def enqueue_generation(store: ProjectStore, shot_ids: list[str], *,
-                       quality: str = "draft") -> list[E.Job]:
-    """Queue one generation job per shot, each with the model its shot chose (validated
-    first: nothing is queued when any shot's settings are bad)."""
+                       quality: str = "draft", new_seed: bool | None = None,
+                       takes: int = 1) -> list[E.Job]:
+    """Queue generation for shots, each with the model its shot chose (validated first:
+    nothing is queued when any shot's settings are bad).
+
+    ``new_seed``: True re-rolls every shot (a fresh seed, so a new take, never a cache
+    hit: ``generate --new-seed``); None re-rolls the shots that already have an up-to-date
+    take and whose seed is not locked (the studio's Generate); False never does.
+    ``takes`` N > 1 queues N jobs per shot with N seeds as one group (``--takes N``)."""
+    import secrets
+
+    from engine.generate.staleness import needs_generation
     from engine.ops.base import OpError
 
     if not shot_ids:
         raise OpError("Choose one or more shots to generate.")
-    by_backend: dict[str, list[str]] = {}
+    if not isinstance(takes, int) or not 1 <= takes <= 64:
+        raise OpError(f"Takes per shot {takes} is outside 1–64.")
+    batches: dict[tuple[str, int | None], list[str]] = {}
     for shot_id in shot_ids:
         shot = store.require(E.Shot, shot_id)
         key = str(shot.generation.get("model") or shot.generation.get("backend")
                   or "animatic")
-        by_backend.setdefault(key, []).append(shot.id)
+        reroll = new_seed if new_seed is not None else (
+            not shot.seed_locked and not needs_generation(store, shot))
+        # a re-roll: a fresh base seed per shot (the group's takes use base + 0..N-1)
+        seed = secrets.randbelow(2**31 - 64) if reroll else None
+        batches.setdefault((key, seed), []).append(shot.id)
     queue = JobQueue(store)
     jobs: list[E.Job] = []
     with store.transaction("Queue generation", undoable=False):
-        for backend, ids in by_backend.items():
-            jobs += queue.enqueue_generation(ids, backend=backend, quality=quality)
+        for (backend, seed), ids in batches.items():
+            jobs += queue.enqueue_generation(
+                ids, backend=backend, quality=quality, variants=takes,
+                overrides={"seed": seed} if seed is not None else None)
     return jobs

@@ -92,6 +92,7 @@ def set_keyframe(store: ProjectStore, shot_id: str, source: str | Path, *,
             if path.suffix.lower() not in IMAGE_EXTS:
                 raise OpError(f"{path.name} is not an image; give a .png/.jpg/.webp file or "
                               "a take id (with @SECONDS for a frame of it).")
+            _require_image(path)
             image, origin = path, {"file": path.name}
         else:
             try:
@@ -115,6 +116,20 @@ def set_keyframe(store: ProjectStore, shot_id: str, source: str | Path, *,
         store.set_fields(E.Shot, shot.id, **{field: asset.sha256})
         derived.refresh(store, [shot.id], recompose=False)
     return with_result(out[0], {"media": asset.sha256, **origin})
+
+
+def _require_image(path: Path) -> None:
+    """The file decodes as a picture (a renamed or truncated file is refused, not stored)."""
+    from engine.errors import MediaError
+    from engine.model import MediaKind
+    from engine.store.media import probe
+
+    try:
+        kind = probe(path).kind
+    except MediaError as exc:
+        raise OpError(f"Keyframe {str(exc).rstrip('.')}; nothing was changed.") from None
+    if kind is not MediaKind.IMAGE:
+        raise OpError(f"{path.name} is not an image.")
 
 
 # --------------------------------------------------------------------------- identity

@@ -174,7 +174,7 @@
 <message><source>First frame…</source><translation>首帧…</translation></message>
 <message><source>Last frame…</source><translation>尾帧…</translation></message>
 <message><source>Keyframes</source><translation>关键帧</translation></message>
-<message><source>An image the clip starts or ends on (right-click clears)</source><translation>片段开始或结束时的画面（右键清除）</translation></message>
+<message><source>An image the clip starts or ends on (right-click clears; drop an image on the inspector: first frame, with Shift: last frame)</source><translation>片段开始或结束时的画面（右键清除；把图片拖到检查器上：设为首帧，按住 Shift：设为尾帧）</translation></message>
 <message><source>Keep when re-planning</source><translation>重新规划时保留</translation></message>
 <message><source>Re-importing or re-planning the script leaves this shot as it is</source><translation>重新导入或规划剧本时不改动这个镜头</translation></message>
 <message><source>Keep shot</source><translation>保留镜头</translation></message>
@@ -209,9 +209,22 @@
 <message><source>Approve take</source><translation>通过版本</translation></message>
 <message><source>Select one take to approve.</source><translation>请选择一个版本来通过。</translation></message>
 <message><source>Select two takes to compare.</source><translation>请选择两个版本进行对比。</translation></message>
-<message><source>Use keyframe</source><translation>用作首帧</translation></message>
+<message><source>Keyframe</source><translation>关键帧</translation></message>
+<message><source>Use the frame the preview shows (or a keyframe model's image) as this shot's first or last frame</source><translation>把预览中显示的这一帧（或关键帧模型生成的图片）用作这个镜头的首帧或尾帧</translation></message>
+<message><source>Use this frame as first keyframe</source><translation>用这一帧作首帧关键帧</translation></message>
+<message><source>Use this frame as last keyframe</source><translation>用这一帧作尾帧关键帧</translation></message>
+<message><source>Use the take's keyframe image</source><translation>使用这个版本的关键帧图片</translation></message>
+<message><source>Select a shot first.</source><translation>请先选择一个镜头。</translation></message>
+<message><source>Select one take to use a frame of it.</source><translation>请只选择一个版本来使用它的画面。</translation></message>
+<message><source>Play the take in the preview and pause on the frame to use; then choose this again.</source><translation>请在预览中播放这个版本，停在要用的那一帧上，然后再选一次。</translation></message>
+<message><source>Takes: </source><translation>版本数：</translation></message>
+<message><source>How many takes to make, each with its own seed</source><translation>要生成几个版本，每个版本用各自的种子</translation></message>
+<message><source>Re-roll (new seed)</source><translation>重新生成（新种子）</translation></message>
+<message><source>The shot has an up-to-date take: make a new one with a fresh seed</source><translation>这个镜头已有最新的版本：用新的种子再生成一个</translation></message>
+<message><source>Make a take of this shot</source><translation>为这个镜头生成一个版本</translation></message>
+<message><source>short take · slowed</source><translation>素材偏短 · 慢放</translation></message>
+<message><source>short take · held</source><translation>素材偏短 · 定格</translation></message>
 <message><source>Choose a sherpa-onnx voice folder (Browse…).</source><translation>请选择一个 sherpa-onnx 声音文件夹（浏览…）。</translation></message>
-<message><source>Use the selected take's keyframe image as this shot's first frame</source><translation>把所选版本的关键帧图片用作这个镜头的首帧</translation></message>
 <message><source>Select one take to use its keyframe.</source><translation>请选择一个版本来使用它的关键帧。</translation></message>
 <message><source>Media file:</source><translation>媒体文件：</translation></message>
 <message><source>Add character</source><translation>添加角色</translation></message>
