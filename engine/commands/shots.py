@@ -28,10 +28,14 @@ FIELD_FLAGS: dict[str, tuple[str, str]] = {
     "narration": ("narration", "narrator's words over the shot"),
     "characters": ("characters", "who is in frame, by name: A,B ('' for nobody)"),
     "status": ("status", "draft or ready (the engine sets the others)"),
+    "short-take": ("short_take", "a take shorter than the shot: hold (its last frame) or "
+                                 "slow (slowed to fit)"),
 }
 BOOL_FLAGS: dict[str, tuple[str, str]] = {
     "seed_locked": ("lock-seed", "keep the seed when regenerating"),
     "locked": ("lock", "re-planning keeps this shot as it is"),
+    "continue_from_previous": ("continue-from-previous",
+                               "generate starting from the previous shot's last frame"),
 }
 
 
@@ -76,7 +80,10 @@ def shot_row(store: Any, shot: E.Shot, labels: dict[str, str],
         "action": shot.action, "narration": shot.narration,
         "dialogue": [{"speaker": names.get(d.character_id or "", "narrator"), "text": d.text,
                       "emotion": d.emotion, "kind": str(d.kind)} for d in shot.dialogue],
-        "prompt": shot.effective_prompt, "prompt_override": shot.prompt_override,
+        "prompt": shot.effective_prompt,
+        "short_take": shot.generation.get("short_take", "hold"),
+        "continue_from_previous": bool(shot.generation.get("continue_from_previous")),
+        "prompt_override": shot.prompt_override,
         "negative_prompt": shot.negative_prompt, "seed": shot.seed,
         "seed_locked": shot.seed_locked, "locked": shot.locked, "version": shot.version,
     }

@@ -14,7 +14,11 @@ from engine.store.project import ProjectStore
 
 SETTABLE = ("size", "angle", "camera_move", "duration", "action", "characters", "dialogue",
             "narration", "prompt_override", "negative_prompt", "seed", "seed_locked",
-            "first_keyframe", "last_keyframe", "status", "locked", "generation")
+            "first_keyframe", "last_keyframe", "status", "locked", "generation",
+            "short_take", "continue_from_previous")
+# per-shot generation settings a user sets by name; kept in the shot's ``generation``
+SHORT_TAKE_FILLS = ("hold", "slow")  # a take shorter than its shot: hold its last frame, or slow
+GENERATION_SETTINGS = ("short_take", "continue_from_previous")
 USER_STATUSES = (ShotStatus.DRAFT, ShotStatus.READY)
 # editing these makes the shot the user's: re-planning the script keeps it (locked)
 USER_FIELDS = frozenset({"size", "angle", "camera_move", "duration", "action", "narration",
@@ -68,7 +72,25 @@ def validate_shot_fields(store: ProjectStore, fields: dict[str, Any]) -> dict[st
             if not isinstance(value, dict):
                 raise OpError("Generation settings must be a mapping.")
             out[name] = dict(value)
+        elif name == "short_take":
+            fill = str(value).strip().lower()
+            if fill not in SHORT_TAKE_FILLS:
+                raise OpError(f"A short take is filled by {' or '.join(SHORT_TAKE_FILLS)}, "
+                              f"not {value!r}.")
+            out[name] = fill
+        elif name == "continue_from_previous":
+            out[name] = bool(value)
     return out
+
+
+def fold_generation(current: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with the named generation settings moved into its ``generation``."""
+    named = {k: values.pop(k) for k in GENERATION_SETTINGS if k in values}
+    if named:
+        generation = dict(values.get("generation", current))
+        generation.update(named)
+        values["generation"] = generation
+    return values
 
 
 def validate_line(store: ProjectStore, line: Any) -> E.DialogueLine:
@@ -91,6 +113,9 @@ def set_shot_fields(store: ProjectStore, shot_id: str, *, author: str | None = N
     given."""
     values = validate_shot_fields(store, fields)
     shot = store.require(E.Shot, shot_id)
+    values = fold_generation(shot.generation, values)
+    if values.get("generation") == shot.generation:
+        values.pop("generation")
     if USER_FIELDS & set(values) and "locked" not in values and not shot.locked:
         values["locked"] = True
     label = f"Edit shot {shot_label(store, shot_id)}"
@@ -120,7 +145,7 @@ def add_shot(store: ProjectStore, scene_id: str, *, after: str | None = None,
     scene = store.get(E.Scene, scene_id)
     if scene is None:
         raise OpError(f"No scene with id {scene_id} in this project.")
-    values = validate_shot_fields(store, fields)
+    values = fold_generation({}, validate_shot_fields(store, fields))
     shot = E.Shot(scene_id=scene.id, order=_next_order(store, scene.id), **values)
     with operation(store, "Add shot", author) as out:
         store.add(shot)
