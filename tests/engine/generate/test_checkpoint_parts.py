@@ -63,6 +63,12 @@ def test_wan22_vae_single_file_decodes_like_its_source(film, comfy) -> None:
                                    source.encode(video).latent_dist.mean, rtol=1e-5, atol=1e-5)
     # and the assembled TI2V-5B makes a take with it
     assert _frames(film, _generate(film, "ti2v-comfy")).std() > 1.0
+    # the same files given one by one make the same model
+    folder = comfy["ti2v"]
+    assert _add(folder / "diffusion_models" / "wan2.2_ti2v_5B_tiny.safetensors",
+                "--text-encoder", folder / "text_encoders" / "umt5_xxl_tiny.safetensors",
+                "--vae", vae_file, "--name", "ti2v-files") == 0
+    assert get_model("ti2v-files").content_hash == entry.content_hash
 
 
 def test_wan22_vae_file_with_unknown_or_misshapen_tensors_is_refused(comfy, tmp_path: Path,
@@ -164,3 +170,24 @@ def test_bad_clip_vision_files_are_refused_in_one_sentence(comfy, tmp_path: Path
     shutil.rmtree(folder / "clip_vision")
     assert "needs its CLIP image encoder" in _refused(capsys, folder)
     assert list_models() == []
+
+
+def test_comfy_clip_vision_folder_with_several_files(comfy, tmp_path: Path, capsys) -> None:
+    """An I2V transformer takes clip_vision_h among other CLIP files; a T2V transformer is
+    not held up by them (it reads no image features)."""
+    from tests.engine.generate import tiny_checkpoints as tc
+
+    folder = tmp_path / "models"
+    shutil.copytree(comfy["i2v"], folder)
+    shutil.copy(comfy["other_clip"], folder / "clip_vision" / "clip_vision_g.safetensors")
+    assert _add(folder, "--name", "i2v-h") == 0
+    parts = get_model("i2v-h").options["parts"]
+    assert Path(parts["image_encoder"]).name == "clip_vision_h_tiny.safetensors"
+    shutil.copy(comfy["other_clip"], folder / "clip_vision" / "clip_vision_h_other.safetensors")
+    err = _refused(capsys, folder)
+    assert "several image encoders" in err and "--image-encoder" in err
+    (folder / "diffusion_models" / "wan2.1_i2v_tiny.safetensors").unlink()
+    tc.save_original_transformer(tc.tiny_wan_transformer(),
+                                 folder / "diffusion_models" / "wan2.1_t2v_tiny.safetensors")
+    assert _add(folder, "--name", "t2v") == 0
+    assert "image_encoder" not in get_model("t2v").options["parts"]
