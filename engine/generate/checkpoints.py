@@ -7,7 +7,9 @@ weights), tells what each file is, infers the diffusers config from the shapes (
 ComfyUI's model detection uses: 128-wide attention heads, blocks counted), and refuses a
 file it cannot account for — unknown keys, a truncated GGUF, parts of two architectures —
 with one sentence. Loading (``engine.generate.assemble``) uses diffusers' own key
-conversion (``convert_wan_transformer_to_diffusers``, ``convert_wan_vae_to_diffusers``).
+conversion (``convert_wan_transformer_to_diffusers``, ``convert_wan_vae_to_diffusers``),
+except for the Wan 2.2 VAE, which diffusers 0.42 cannot convert (``engine.generate.
+wan22_vae``); CLIP image encoder files are read by ``engine.generate.clip_vision``.
 """
 
 from __future__ import annotations

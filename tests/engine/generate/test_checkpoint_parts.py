@@ -191,3 +191,41 @@ def test_comfy_clip_vision_folder_with_several_files(comfy, tmp_path: Path, caps
                                  folder / "diffusion_models" / "wan2.1_t2v_tiny.safetensors")
     assert _add(folder, "--name", "t2v") == 0
     assert "image_encoder" not in get_model("t2v").options["parts"]
+
+
+# --------------------------------------------------------------------------- real sizes
+def test_published_sizes_are_inferred_from_headers() -> None:
+    """Headers shaped like the real files (models built on the meta device, no memory):
+    Wan2.2's VAE (TI2V-5B) and ViT-H/14 (clip_vision_h) give their published configs."""
+    import torch
+    from diffusers import AutoencoderKLWan
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    from engine.generate import clip_vision, wan22_vae
+    from tests.engine.generate import tiny_checkpoints as tc
+
+    published_vae = {  # diffusers' Wan2.2-TI2V-5B-Diffusers vae/config.json
+        "base_dim": 160, "decoder_base_dim": 256, "z_dim": 48, "dim_mult": [1, 2, 4, 4],
+        "num_res_blocks": 2, "temperal_downsample": [False, True, True], "is_residual": True,
+        "in_channels": 12, "out_channels": 12, "patch_size": 2, "scale_factor_temporal": 4,
+        "scale_factor_spatial": 16}
+    with torch.device("meta"):
+        vae = AutoencoderKLWan(**published_vae)
+        clip = CLIPVisionModelWithProjection(CLIPVisionConfig(
+            hidden_size=1280, intermediate_size=5120, num_hidden_layers=32,
+            num_attention_heads=16, patch_size=14, image_size=224, projection_dim=1024,
+            hidden_act="gelu"))
+    shapes = {k: tuple(v.shape) for k, v in tc.to_original_vae22(vae.state_dict(), 2).items()}
+    inferred = wan22_vae.config(shapes, "wan2.2_vae.safetensors")
+    assert {k: inferred[k] for k in published_vae} == published_vae
+    from engine.generate import checkpoints as ck
+
+    ck.check_vae_keys(ck.FileInfo(Path("wan2.2_vae.safetensors"), shapes, "safetensors"),
+                      inferred)  # every name and shape in place
+    clip_shapes = {k: tuple(v.shape) for k, v in clip.state_dict().items()}
+    inferred_clip = clip_vision.config(clip_shapes, "clip_vision_h.safetensors")
+    assert inferred_clip == {
+        "hidden_size": 1280, "intermediate_size": 5120, "num_hidden_layers": 32,
+        "num_attention_heads": 16, "num_channels": 3, "patch_size": 14, "image_size": 224,
+        "hidden_act": "gelu", "layer_norm_eps": 1e-5, "projection_dim": 1024}
+    clip_vision.check(clip_shapes, inferred_clip, "clip_vision_h.safetensors")
