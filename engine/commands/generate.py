@@ -389,7 +389,8 @@ def register(sub: Any) -> None:
         ("--transformer-2", "Wan 2.2 A14B: the low-noise expert file"),
         ("--text-encoder", "the UMT5 text encoder .safetensors"),
         ("--vae", "the Wan VAE .safetensors (or a diffusers vae/ folder)"),
-        ("--image-encoder", "Wan 2.1 I2V: the CLIP image encoder folder"),
+        ("--image-encoder", "Wan 2.1 I2V: the CLIP image encoder .safetensors "
+                             "(clip_vision_h) or folder"),
         ("--tokenizer", "the UMT5 tokenizer folder (default: beside the text encoder)"),
     ):
         a.add_argument(flag, metavar="PATH", help=what)

@@ -1,6 +1,7 @@
 """A pipeline assembled from single files: a Wan transformer (``.safetensors`` or GGUF, in
 the original key layout; Wan 2.2 A14B's two experts), a UMT5 text encoder file, a Wan VAE
-file or folder, optionally a CLIP image encoder folder; or all of it from a ComfyUI
+file or folder (Wan 2.1's or the 48-channel Wan 2.2's), a CLIP image encoder file
+(ComfyUI's ``clip_vision_h.safetensors``) or folder; or all of it from a ComfyUI
 ``models/`` folder (``diffusion_models/``, ``text_encoders/``, ``vae/``, ``clip_vision/``).
 
 ``inspect_parts`` runs at ``models add``: it reads headers only, infers every config, checks
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.generate import checkpoints as ck
+from engine.generate import clip_vision
 from engine.generate.components import CACHE
 from engine.generate.registry import ModelEntry, ModelError, list_models, update_with_weight_file
 
@@ -55,6 +57,9 @@ def comfy_parts(folder: Path, chosen: dict[str, str | None]) -> dict[str, Path |
     parts: dict[str, Path | None] = {}
     for role, dirs in COMFY_DIRS.items():
         given = chosen.get(role)
+        if role == "image_encoder" and not given and not _takes_images(parts["transformer"]):
+            parts[role] = None  # only Wan 2.1 I2V's transformer reads CLIP image features
+            continue
         candidates = sorted(
             p for d in dirs if (folder / d).is_dir() for p in (folder / d).iterdir()
             if p.suffix.lower() in ck.WEIGHT_SUFFIXES or (p.is_dir() and role != "transformer")
@@ -75,6 +80,16 @@ def comfy_parts(folder: Path, chosen: dict[str, str | None]) -> dict[str, Path |
     return parts
 
 
+def _takes_images(transformer: Path | None) -> bool:
+    if transformer is None:
+        return False
+    try:
+        keys = ck.strip_prefix(ck.read_file(transformer).shapes)
+    except ModelError:
+        return False  # inspect_parts says what is wrong with it
+    return "img_emb.proj.0.weight" in keys
+
+
 def _pick(folder: Path, role: str, candidates: list[Path]) -> Path | None:
     fits = []
     for p in candidates:
@@ -88,7 +103,8 @@ def _pick(folder: Path, role: str, candidates: list[Path]) -> Path | None:
             fits.append(p)
         elif role == "vae" and (p.is_dir() or (info and "decoder.head.2.weight" in info.shapes)):
             fits.append(p)
-        elif role == "image_encoder" and p.is_dir():
+        elif role == "image_encoder" and (p.is_dir() or (
+                info and clip_vision.is_clip_vision(info.shapes))):
             fits.append(p)
     if role == "transformer":
         # Wan 2.2 A14B: the high-noise expert first (``transformer``), the low-noise second
@@ -97,6 +113,10 @@ def _pick(folder: Path, role: str, candidates: list[Path]) -> Path | None:
             raise ModelError(f"{folder.name}/diffusion_models has several Wan transformers "
                              f"({', '.join(p.name for p in fits)}); pick one with --transformer.")
     elif len(fits) > 1:
+        if role == "image_encoder":  # Wan 2.1 I2V's is ViT-H/14, ComfyUI's clip_vision_h
+            vit_h = [p for p in fits if "clip_vision_h" in p.name.lower()]
+            if len(vit_h) == 1:
+                return vit_h[0]
         raise ModelError(f"{folder.name} has several {role.replace('_', ' ')}s "
                          f"({', '.join(p.name for p in fits)}); pick one with "
                          f"--{role.replace('_', '-')}.")
@@ -145,11 +165,8 @@ def inspect_parts(parts: dict[str, Path | None], task: str = "") -> dict[str, An
     options["configs"]["text_encoder"] = te_config
     options["configs"]["vae"] = _vae(parts.get("vae"), config, transformer.name)
     if family == "wan-i2v" and "image_dim" in config:
-        encoder = parts.get("image_encoder")
-        if encoder is None or not (Path(encoder) / "config.json").is_file():
-            raise ModelError(f"{transformer.name} is a Wan 2.1 image-to-video transformer; it "
-                             "needs its CLIP image encoder folder (config.json and safetensors)"
-                             " — give --image-encoder DIR.")
+        options["configs"]["image_encoder"] = _image_encoder(
+            parts.get("image_encoder"), config["image_dim"], transformer.name)
     else:
         parts = {**parts, "image_encoder": None}
     tokenizer = find_tokenizer(parts.get("tokenizer"), Path(text))
@@ -214,6 +231,34 @@ def _vae(vae: Path | None, config: dict[str, Any], name: str) -> dict[str, Any]:
                          f"{name} makes {config['out_channels']}: parts of two different "
                          "models (Wan 2.2 TI2V-5B uses the 48-channel Wan 2.2 VAE).")
     return vae_config
+
+
+def _image_encoder(encoder: Path | None, image_dim: int, name: str) -> dict[str, Any]:
+    """The CLIP image encoder's config: a single file's inferred from its shapes, a folder's
+    read from its config.json."""
+    if encoder is None:
+        raise ModelError(f"{name} is a Wan 2.1 image-to-video transformer; it needs its CLIP "
+                         "image encoder — give --image-encoder FILE (clip_vision_h.safetensors)"
+                         " or a folder with config.json.")
+    encoder = Path(encoder)
+    if encoder.is_dir():
+        cfg_file = encoder / "config.json"
+        if not cfg_file.is_file() or not any(encoder.glob("*.safetensors")):
+            raise ModelError(f"The image encoder folder {encoder.name} needs config.json and "
+                             "safetensors weights.")
+        folder_config = json.loads(cfg_file.read_text("utf-8"))
+        folder_config = folder_config.get("vision_config", folder_config)
+        config = {"folder": True, "hidden_size": int(folder_config.get("hidden_size", 0)),
+                  "image_size": int(folder_config.get("image_size", 224))}
+    else:
+        info = ck.read_file(encoder)
+        config = clip_vision.config(info.shapes, encoder.name)
+        clip_vision.check(info.shapes, config, encoder.name)
+    if config["hidden_size"] != image_dim:
+        raise ModelError(f"The image encoder {encoder.name} gives {config['hidden_size']}-wide "
+                         f"features but {name} takes {image_dim}: parts of two different "
+                         "models (Wan 2.1 I2V uses clip_vision_h, ViT-H/14).")
+    return config
 
 
 def find_tokenizer(given: Path | str | None, text_encoder: Path) -> Path:
@@ -290,10 +335,11 @@ def load_pipeline(entry: ModelEntry, dtype: Any) -> tuple[Any, dict[str, str]]:
         Path(parts["text_encoder"]), options["configs"]["text_encoder"], dtype))
     components["vae"] = CACHE.get(key("vae"), lambda: _load_vae(
         Path(parts["vae"]), options["configs"]["vae"]))
+    clip_config = options["configs"].get("image_encoder", {})
     if parts.get("image_encoder"):
         components["image_encoder"] = CACHE.get(key("image_encoder"), lambda: _load_clip(
-            Path(parts["image_encoder"]), dtype))
-    from transformers import AutoTokenizer, CLIPImageProcessor
+            Path(parts["image_encoder"]), clip_config, dtype))
+    from transformers import AutoTokenizer
 
     components["tokenizer"] = AutoTokenizer.from_pretrained(parts["tokenizer"],
                                                             local_files_only=True)
@@ -304,8 +350,9 @@ def load_pipeline(entry: ModelEntry, dtype: Any) -> tuple[Any, dict[str, str]]:
     cls = getattr(diffusers, entry.pipeline)
     if entry.pipeline == "WanImageToVideoPipeline":
         components.setdefault("image_encoder", None)
-        components["image_processor"] = (CLIPImageProcessor() if components["image_encoder"]
-                                         is not None else None)
+        components["image_processor"] = (
+            clip_vision.processor(int(clip_config.get("image_size", 224)))
+            if components["image_encoder"] is not None else None)
     extra = dict(options.get("pipeline_config", {}))
     if entry.pipeline != "WanVACEPipeline" or "transformer_2" in components:
         extra.setdefault("transformer_2", components.pop("transformer_2", None))
@@ -375,16 +422,18 @@ def _load_vae(path: Path, config: dict[str, Any]) -> Any:
     if path.is_dir():  # the VAE stays in fp32 (Wan's decoder is not stable in half)
         return AutoencoderKLWan.from_pretrained(str(path), local_files_only=True,
                                                 dtype=torch.float32).eval()
-    from diffusers.loaders.single_file_utils import convert_wan_vae_to_diffusers
     from safetensors.torch import load_file
 
     model = AutoencoderKLWan(**config).eval()
-    state = convert_wan_vae_to_diffusers(load_file(str(path)))
+    state = ck.convert_vae_keys(load_file(str(path)))
     model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
     return model
 
 
-def _load_clip(path: Path, dtype: Any) -> Any:
+def _load_clip(path: Path, config: dict[str, Any], dtype: Any) -> Any:
+    if path.is_file():
+        return clip_vision.load(path, {k: v for k, v in config.items() if k != "folder"},
+                                dtype)
     from transformers import CLIPVisionModel
 
     return CLIPVisionModel.from_pretrained(str(path), local_files_only=True,

@@ -7,7 +7,9 @@ weights), tells what each file is, infers the diffusers config from the shapes (
 ComfyUI's model detection uses: 128-wide attention heads, blocks counted), and refuses a
 file it cannot account for — unknown keys, a truncated GGUF, parts of two architectures —
 with one sentence. Loading (``engine.generate.assemble``) uses diffusers' own key
-conversion (``convert_wan_transformer_to_diffusers``, ``convert_wan_vae_to_diffusers``).
+conversion (``convert_wan_transformer_to_diffusers``, ``convert_wan_vae_to_diffusers``),
+except for the Wan 2.2 VAE, which diffusers 0.42 cannot convert (``engine.generate.
+wan22_vae``); CLIP image encoder files are read by ``engine.generate.clip_vision``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.generate import wan22_vae
 from engine.generate.registry import PICKLE_SUFFIXES, ModelError
 
 WEIGHT_SUFFIXES = (".safetensors", ".gguf")
@@ -192,13 +195,18 @@ def convert_transformer_keys(names: dict[str, Any]) -> dict[str, Any]:
 def expected_keys(cls_name: str, config: dict[str, Any]) -> set[str]:
     """The parameter names a diffusers model with ``config`` has (built on the meta device:
     no memory, even at 14B)."""
+    return set(expected_shapes(cls_name, config))
+
+
+def expected_shapes(cls_name: str, config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """Parameter name → shape of a diffusers model with ``config`` (on the meta device)."""
     import diffusers
     import torch
 
     cls = getattr(diffusers, cls_name)
     with torch.device("meta"):
         model = cls.from_config(config)
-    return set(model.state_dict())
+    return {name: tuple(t.shape) for name, t in model.state_dict().items()}
 
 
 def check_keys(info: FileInfo, cls_name: str, config: dict[str, Any]) -> None:
@@ -248,7 +256,7 @@ def umt5_config(info: FileInfo) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- VAE
 def wan_vae_config(info: FileInfo) -> dict[str, Any]:
-    """AutoencoderKLWan config of a Wan 2.1 VAE file in the original layout."""
+    """AutoencoderKLWan config of a Wan 2.1 or Wan 2.2 VAE file in the original layout."""
     keys = info.shapes
     if "encoder.conv1.weight" not in keys or "decoder.head.2.weight" not in keys:
         if "encoder.conv_in.weight" in keys and "decoder.conv_out.weight" in keys:
@@ -256,13 +264,15 @@ def wan_vae_config(info: FileInfo) -> dict[str, Any]:
                              "folder (config.json beside the weights) instead.")
         raise ModelError(f"{info.path.name} is not a Wan VAE (no encoder.conv1 / decoder.head "
                          "weights).")
+    if wan22_vae.is_wan22_vae(keys):
+        return wan22_vae.config(keys, info.path.name)
     z_dim = keys["conv2.weight"][0]
-    if z_dim != 16 or "encoder.downsamples.0.residual.0.gamma" not in keys:
-        raise ModelError(
-            f"{info.path.name} is a {z_dim}-channel Wan 2.2 VAE, which diffusers cannot "
-            "convert from a single file yet; give --vae the vae/ folder of "
-            "Wan2.2-TI2V-5B-Diffusers."
-        )
+    if "encoder.downsamples.0.residual.0.gamma" not in keys:
+        raise ModelError(f"{info.path.name} has Wan VAE heads but neither the Wan 2.1 nor the "
+                         "Wan 2.2 block layout.")
+    if z_dim != 16:
+        raise ModelError(f"{info.path.name} is a {z_dim}-channel VAE in the Wan 2.1 layout; "
+                         "the Wan 2.1 VAE has 16 latent channels.")
     base = keys["encoder.conv1.weight"][0]
     mult = []
     for index in (0, 3, 6, 9):  # each level: two residual blocks, then a resample
@@ -276,13 +286,27 @@ def wan_vae_config(info: FileInfo) -> dict[str, Any]:
 
 
 def check_vae_keys(info: FileInfo, config: dict[str, Any]) -> None:
-    from diffusers.loaders.single_file_utils import convert_wan_vae_to_diffusers
-
-    converted = set(convert_wan_vae_to_diffusers(dict.fromkeys(info.shapes, None)))
-    expected = expected_keys("AutoencoderKLWan", config)
-    unknown, missing = sorted(converted - expected), sorted(expected - converted)
+    converted = convert_vae_keys(dict(info.shapes))
+    expected = expected_shapes("AutoencoderKLWan", config)
+    unknown = sorted(set(converted) - set(expected))
+    missing = sorted(set(expected) - set(converted))
     if unknown or missing:
         first = unknown[0] if unknown else missing[0]
         raise ModelError(f"{info.path.name} does not match a Wan VAE of its shape "
                          f"({len(unknown)} unknown, {len(missing)} missing tensors; first: "
                          f"{first!r}).")
+    wrong = sorted(k for k, shape in expected.items() if tuple(converted[k]) != shape)
+    if wrong:
+        raise ModelError(f"{info.path.name}: {len(wrong)} tensor(s) do not have the shape a "
+                         f"Wan VAE of its size needs (first: {wrong[0]!r} is "
+                         f"{tuple(converted[wrong[0]])}, not {expected[wrong[0]]}).")
+
+
+def convert_vae_keys(state: dict[str, Any]) -> dict[str, Any]:
+    """Original Wan VAE names → diffusers names: the Wan 2.2 layout by ``wan22_vae``, the
+    Wan 2.1 layout by diffusers' own converter."""
+    if wan22_vae.is_wan22_vae(state):
+        return wan22_vae.convert(state)
+    from diffusers.loaders.single_file_utils import convert_wan_vae_to_diffusers
+
+    return convert_wan_vae_to_diffusers(state)

@@ -210,6 +210,94 @@ def tiny_wan22_vae():
     ).eval()
 
 
+# Wan 2.2 VAE, diffusers → original (``Wan2_2_VAE`` in Wan2.2's wan/modules/vae2_2.py):
+# whole-name prefixes first, then the blocks of each level; residual-block parts last
+VAE22_PREFIXES = (
+    ("quant_conv.", "conv1."), ("post_quant_conv.", "conv2."),
+    ("encoder.conv_in.", "encoder.conv1."), ("decoder.conv_in.", "decoder.conv1."),
+    ("encoder.norm_out.", "encoder.head.0."), ("decoder.norm_out.", "decoder.head.0."),
+    ("encoder.conv_out.", "encoder.head.2."), ("decoder.conv_out.", "decoder.head.2."),
+    ("encoder.mid_block.resnets.0.", "encoder.middle.0."),
+    ("encoder.mid_block.attentions.0.", "encoder.middle.1."),
+    ("encoder.mid_block.resnets.1.", "encoder.middle.2."),
+    ("decoder.mid_block.resnets.0.", "decoder.middle.0."),
+    ("decoder.mid_block.attentions.0.", "decoder.middle.1."),
+    ("decoder.mid_block.resnets.1.", "decoder.middle.2."),
+)
+VAE22_RESNET = (("norm1.", "residual.0."), ("conv1.", "residual.2."),
+                ("norm2.", "residual.3."), ("conv2.", "residual.6."),
+                ("conv_shortcut.", "shortcut."))
+
+
+def to_original_vae22(state: dict, num_res_blocks: int) -> dict:
+    """Diffusers AutoencoderKLWan (is_residual) names → the original Wan 2.2 VAE's: level
+    i's resnets and resampler form one sequence, encoder.downsamples.i.downsamples.j (the
+    resampler after the num_res_blocks resnets; the decoder has one resnet more)."""
+    out = {}
+    for name, value in state.items():
+        new, rest = name, None
+        for a, b in VAE22_PREFIXES:
+            if name.startswith(a):
+                new, rest = b, name[len(a):]
+                break
+        if m := re.match(r"(encoder|decoder)\.(down|up)_blocks\.(\d+)\.(.*)", name):
+            part, kind, level, tail = m.groups()
+            seq = f"{part}.{kind}samples.{level}.{kind}samples."
+            if tail.startswith(f"{kind}sampler."):
+                resampler = num_res_blocks + (1 if kind == "up" else 0)
+                new = f"{seq}{resampler}.{tail[len(kind) + 8:]}"
+            else:
+                j, rest = re.match(r"resnets\.(\d+)\.(.*)", tail).groups()
+                new = f"{seq}{j}."
+        if rest is not None:
+            if ".middle.1." in new or new.endswith(("conv1.", "conv2.", "head.0.", "head.2.")):
+                new += rest
+            else:
+                for a, b in VAE22_RESNET:
+                    if rest.startswith(a):
+                        new += b + rest[len(a):]
+                        break
+        out[new] = value
+    return out
+
+
+def tiny_wan22_vae_original_layout(seed: int = 0):
+    """A tiny Wan 2.2 VAE with the real block structure (four levels, two resnets per
+    level, a decoder wider than the encoder, temporal down-sampling in levels 2 and 3)."""
+    import torch
+    from diffusers import AutoencoderKLWan
+
+    from engine.generate.wan22_vae import LATENTS_MEAN_48, LATENTS_STD_48
+
+    torch.manual_seed(seed)
+    vae = AutoencoderKLWan(
+        base_dim=8, decoder_base_dim=12, z_dim=48, dim_mult=[1, 2, 4, 4], num_res_blocks=2,
+        temperal_downsample=[False, True, True], is_residual=True, in_channels=12,
+        out_channels=12, patch_size=2, scale_factor_temporal=4, scale_factor_spatial=16,
+        latents_mean=LATENTS_MEAN_48, latents_std=LATENTS_STD_48,
+    ).eval()
+    with torch.no_grad():  # every tensor distinct, so a swapped name changes the frames
+        for name, param in vae.named_parameters():
+            if name.endswith("gamma"):
+                param.normal_(1.0, 0.1)
+            elif param.ndim >= 4:
+                param.normal_(0.0, (2.0 / param[0].numel()) ** 0.5)
+            else:
+                param.normal_(0.0, 0.05)
+    return vae
+
+
+def save_original_vae22(vae, path: Path) -> Path:
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().clone().contiguous() for k, v in vae.state_dict().items()}
+    original = to_original_vae22(state, vae.config.num_res_blocks)
+    assert len(original) == len(state)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(original, str(path))
+    return path
+
+
 def build_comfy_folder(root: Path) -> Path:
     """A ComfyUI models/ folder holding a tiny Wan 2.1 T2V."""
     save_original_transformer(tiny_wan_transformer(),
@@ -241,3 +329,50 @@ def build_wan22_a14b_folder(target: Path) -> Path:
                        transformer_2=tiny_wan_transformer(seed=2), boundary_ratio=0.875)
     pipe.save_pretrained(target, safe_serialization=True)
     return target
+
+
+def tiny_clip_vision(seed: int = 0):
+    """A tiny CLIP vision tower with a projection, as ComfyUI's clip_vision_h is stored
+    (64 wide: one 64-wide head; 8×8 images in 4×4 patches; GELU, as ViT-H/14's)."""
+    import torch
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(seed)
+    return CLIPVisionModelWithProjection(CLIPVisionConfig(
+        hidden_size=64, intermediate_size=32, num_hidden_layers=2, num_attention_heads=1,
+        image_size=8, patch_size=4, projection_dim=16, hidden_act="gelu",
+    )).eval()
+
+
+def save_clip_vision(model, path: Path) -> Path:
+    """The transformers state dict itself: ComfyUI's clip_vision layout."""
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    assert "visual_projection.weight" in state and "vision_model.pre_layrnorm.weight" in state
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(path))
+    return path
+
+
+def build_comfy_i2v_folder(root: Path, clip_seed: int = 0) -> Path:
+    """A ComfyUI models/ folder holding a tiny Wan 2.1 I2V: its transformer reads 64-wide
+    CLIP features, and clip_vision/ holds the CLIP file."""
+    save_original_transformer(tiny_wan_transformer(36, 16, seed=4, image_dim=64),
+                              root / "diffusion_models" / "wan2.1_i2v_tiny.safetensors")
+    save_umt5(root / "text_encoders" / "umt5_xxl_tiny.safetensors")
+    save_original_vae(root / "vae" / "wan_2.1_vae_tiny.safetensors")
+    save_clip_vision(tiny_clip_vision(clip_seed),
+                     root / "clip_vision" / "clip_vision_h_tiny.safetensors")
+    return root
+
+
+def build_comfy_ti2v_folder(root: Path) -> Path:
+    """A ComfyUI models/ folder holding a tiny Wan 2.2 TI2V-5B with its single-file
+    48-channel VAE in the original Wan 2.2 layout."""
+    save_original_transformer(tiny_wan_transformer(48, 48, seed=3),
+                              root / "diffusion_models" / "wan2.2_ti2v_5B_tiny.safetensors")
+    save_umt5(root / "text_encoders" / "umt5_xxl_tiny.safetensors")
+    save_original_vae22(tiny_wan22_vae_original_layout(),
+                        root / "vae" / "wan2.2_vae_tiny.safetensors")
+    return root
