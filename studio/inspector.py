@@ -210,9 +210,25 @@ class ShotInspector(InspectorTakes, QWidget):
         self.keep = QCheckBox(tr("Keep when re-planning"))
         self.keep.setToolTip(tr("Re-importing or re-planning the script leaves this shot as it is"))
         self.keep.toggled.connect(lambda on: self.commit(tr("Keep shot"), locked=on))
+        # a take shorter than the shot (an imported clip): hold its last frame or slow it
+        self.short_take = FieldCombo()
+        self.short_take.addItem(tr("Hold the last frame"), "hold")
+        self.short_take.addItem(tr("Slow it to fit"), "slow")
+        self.short_take.setToolTip(tr("When the take is shorter than the shot"))
+        self.short_take.currentIndexChanged.connect(
+            lambda _i: self._generation_setting(tr("Choose short-take fill"), "short_take",
+                                                str(self.short_take.currentData())))
+        self.continue_previous = QCheckBox(tr("Start from the previous shot's last frame"))
+        self.continue_previous.setToolTip(tr("For match cuts: the take starts where the "
+                                             "previous shot's current take ends"))
+        self.continue_previous.toggled.connect(
+            lambda on: self._generation_setting(tr("Continue from previous shot"),
+                                                "continue_from_previous", on))
         gform.addRow(tr("Seed"), seed_row)
         gform.addRow(tr("Model"), self.backend)
         gform.addRow(tr("Keyframes"), key_row)
+        gform.addRow(tr("Short take"), self.short_take)
+        gform.addRow("", self.continue_previous)
         gform.addRow("", self.keep)
         gform.addRow("", generate_row)
         layout.addWidget(gen_box)
@@ -336,6 +352,9 @@ class ShotInspector(InspectorTakes, QWidget):
             self.seed.setValue(-1 if shot.seed is None else int(shot.seed))
         self.seed_lock.setChecked(shot.seed_locked)
         self.keep.setChecked(shot.locked)
+        self.short_take.setCurrentIndex(
+            max(0, self.short_take.findData(shot.generation.get("short_take", "hold"))))
+        self.continue_previous.setChecked(bool(shot.generation.get("continue_from_previous")))
         for field, button in self.keyframe_buttons.items():
             sha = getattr(shot, field)
             path = self.store.media_path(sha) if sha else None
@@ -437,6 +456,17 @@ class ShotInspector(InspectorTakes, QWidget):
     def _seed_changed(self) -> None:
         value = self.seed.value()
         self.commit(tr("Edit seed"), seed=None if value < 0 else value)
+
+    def _generation_setting(self, label: str, name: str, value: Any) -> None:
+        shot = self.shot()
+        if shot is None or self._loading:
+            return
+        generation = {**shot.generation, name: value}
+        if name == "short_take" and value == "hold":
+            generation.pop(name)  # the default
+        if name == "continue_from_previous" and not value:
+            generation.pop(name)
+        self.commit(label, generation=generation)
 
     def _backend_changed(self, _index: int) -> None:
         shot = self.shot()

@@ -224,6 +224,14 @@
 <message><source>Make a take of this shot</source><translation>为这个镜头生成一个版本</translation></message>
 <message><source>short take · slowed</source><translation>素材偏短 · 慢放</translation></message>
 <message><source>short take · held</source><translation>素材偏短 · 定格</translation></message>
+<message><source>Hold the last frame</source><translation>定格最后一帧</translation></message>
+<message><source>Slow it to fit</source><translation>放慢以填满</translation></message>
+<message><source>When the take is shorter than the shot</source><translation>素材比镜头短时</translation></message>
+<message><source>Choose short-take fill</source><translation>选择短素材填充方式</translation></message>
+<message><source>Start from the previous shot's last frame</source><translation>从上一镜头的最后一帧开始</translation></message>
+<message><source>For match cuts: the take starts where the previous shot's current take ends</source><translation>用于匹配剪辑：素材从上一镜头当前素材结束的画面开始</translation></message>
+<message><source>Continue from previous shot</source><translation>接续上一镜头</translation></message>
+<message><source>Short take</source><translation>短素材</translation></message>
 <message><source>Choose a sherpa-onnx voice folder (Browse…).</source><translation>请选择一个 sherpa-onnx 声音文件夹（浏览…）。</translation></message>
 <message><source>Select one take to use its keyframe.</source><translation>请选择一个版本来使用它的关键帧。</translation></message>
 <message><source>Media file:</source><translation>媒体文件：</translation></message>

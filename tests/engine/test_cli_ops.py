@@ -130,6 +130,21 @@ def test_shot_set_changes_exactly_the_fields_it_names(capsys, proj: Path) -> Non
     assert "nothing changed" in out and history(capsys, proj)[0]["seq"] == entry["seq"]
 
 
+def test_shot_set_short_take_fill_and_continuity(capsys, proj: Path) -> None:
+    before = shots(capsys, proj)["1-2"]
+    assert (before["short_take"], before["continue_from_previous"]) == ("hold", False)
+    ok(capsys, "shot", "set", str(proj), "1-2", "--short-take", "slow",
+       "--continue-from-previous")
+    after = shots(capsys, proj)["1-2"]
+    assert (after["short_take"], after["continue_from_previous"]) == ("slow", True)
+    assert after["locked"] is False  # how the take fills the shot is not re-planned content
+    (entry,) = history(capsys, proj)
+    assert [c["field"] for c in entry["changes"]] == ["generation"]
+    ok(capsys, "shot", "set", str(proj), "1-2", "--no-continue-from-previous")
+    assert shots(capsys, proj)["1-2"]["continue_from_previous"] is False
+    assert shots(capsys, proj)["1-2"]["short_take"] == "slow"
+
+
 def test_a_shot_edited_in_the_cli_survives_re_planning(capsys, proj: Path) -> None:
     ok(capsys, "shot", "set", str(proj), "1-2", "--action", "她把伞放下", "--size", "ECU")
     planned_id = shots(capsys, proj)["1-3"]["id"]
@@ -155,6 +170,7 @@ def test_a_shot_edited_in_the_cli_survives_re_planning(capsys, proj: Path) -> No
     (["abcd", "--size", "CU"], "'abcd' matches 2 shots: 2-"),
     (["9-9", "--size", "CU"], "There is no shot 9-9"),
     (["1-1"], "Nothing to change"),
+    (["1-1", "--short-take", "loop"], "A short take is filled by hold or slow, not 'loop'"),
 ])
 def test_shot_set_refuses_bad_values(capsys, proj: Path, argv: list[str], words: str) -> None:
     assert words in refused(capsys, proj, "shot", "set", str(proj), *argv)

@@ -346,3 +346,33 @@ def test_badges_fit_the_card_in_both_languages(qtbot: Any, language: str) -> Non
     assert len(crowded) < len(many)
     long = layout_badges(["x" * 80], metrics, width)
     assert long[0][1].endswith("…") and long[0][0].right() < width
+
+
+def test_inspector_picks_the_short_take_fill_and_continuity_per_shot(
+        window: Any, qtbot: Any, tmp_path: Path) -> None:
+    from engine.ops.history import undo
+    from engine.render.timeline_builder import build_timeline
+
+    shot, _take = open_with_take(window, tmp_path, frames=10)  # a 1 s take, a 2 s shot
+    store, inspector = window.store, window.inspector
+    assert inspector.short_take.currentData() == "hold"
+    assert not inspector.continue_previous.isChecked()
+
+    def clip_speed() -> float:
+        (clip,) = [c for c in build_timeline(store).video if c.shot_id == shot.id]
+        return clip.speed
+
+    assert clip_speed() == pytest.approx(1.0)  # held: the last frame fills the rest
+    inspector.short_take.setCurrentIndex(inspector.short_take.findData("slow"))
+    assert store.require(Shot, shot.id).generation["short_take"] == "slow"
+    assert clip_speed() == pytest.approx(0.5, abs=0.06)  # slowed to fill its 2 s
+    inspector.continue_previous.setChecked(True)
+    assert store.require(Shot, shot.id).generation["continue_from_previous"] is True
+    assert store.require(Shot, shot.id).generation["width"] == SMALL["width"]  # kept
+    undo(store)
+    undo(store)
+    assert "short_take" not in store.require(Shot, shot.id).generation
+    # a change made elsewhere (the CLI's `shot set --short-take slow`) shows when refreshed
+    shot_ops.set_shot_fields(store, shot.id, short_take="slow")
+    inspector.refresh()
+    assert inspector.short_take.currentData() == "slow"
