@@ -29,7 +29,7 @@ def test_load_shows_first_frame_and_duration(qtbot, clip: Path) -> None:
     player.show()
     player.load(clip)
     assert player.duration == pytest.approx(1.0, abs=0.05)
-    qtbot.waitUntil(lambda: player.current_image is not None, timeout=3000)
+    qtbot.waitUntil(lambda: player.current_image is not None, timeout=10000)
     assert player.current_time == pytest.approx(0.0, abs=1e-3)
     assert abs(_blue(player) - 0) <= 6
     assert player.current_image.width() == 64
@@ -40,14 +40,14 @@ def test_seek_shows_the_frame_at_that_time(qtbot, clip: Path) -> None:
     player = PreviewPlayer()
     qtbot.addWidget(player)
     player.load(clip)
-    qtbot.waitUntil(lambda: player.current_image is not None, timeout=3000)
+    qtbot.waitUntil(lambda: player.current_image is not None, timeout=10000)
     player.seek(0.5)  # frame 12: blue 84
     qtbot.waitUntil(lambda: player.current_time is not None
-                    and abs(player.current_time - 0.5) < 0.03, timeout=3000)
+                    and abs(player.current_time - 0.5) < 0.03, timeout=10000)
     assert abs(_blue(player) - 84) <= 8
     assert player.slider.value() == 500
     player.seek(0.25)  # backwards: frame 6, blue 42
-    qtbot.waitUntil(lambda: abs(player.current_time - 0.25) < 0.03, timeout=3000)
+    qtbot.waitUntil(lambda: abs(player.current_time - 0.25) < 0.03, timeout=10000)
     assert abs(_blue(player) - 42) <= 8
 
 
@@ -55,12 +55,12 @@ def test_play_advances_and_stops_at_the_end(qtbot, clip: Path) -> None:
     player = PreviewPlayer()
     qtbot.addWidget(player)
     player.load(clip)
-    qtbot.waitUntil(lambda: player.current_image is not None, timeout=3000)
+    qtbot.waitUntil(lambda: player.current_image is not None, timeout=10000)
     shown: list[float] = []
     player.frameShown.connect(shown.append)
     player.play()
     assert player.playing
-    qtbot.waitUntil(lambda: not player.playing, timeout=5000)
+    qtbot.waitUntil(lambda: not player.playing, timeout=10000)
     assert player.position == pytest.approx(1.0, abs=0.05)
     assert player.current_time == pytest.approx(23 / 24, abs=0.03)
     assert shown == sorted(shown) and len(shown) >= 6  # frames went forward in time
@@ -81,7 +81,7 @@ def test_segments_play_a_sequence_of_clips(qtbot, tmp_path: Path) -> None:
     assert player.duration == pytest.approx(0.75, abs=0.02)
     player.seek(0.6)  # inside b at source time 0.6 → frame 14, blue 98
     qtbot.waitUntil(lambda: player.current_label == "B"
-                    and abs(player.current_time - 0.6) < 0.03, timeout=3000)
+                    and abs(player.current_time - 0.6) < 0.03, timeout=10000)
     assert player.current_image.width() == 48
     assert abs(_blue(player) - 98) <= 8
 
@@ -133,7 +133,7 @@ def test_compare_dialog_plays_both_and_approves_a_take(qtbot, project, tmp_path:
     assert dialog.side_a.prompt.toPlainText() == "雨夜街头，女主回头 0"
     dialog.play_both()
     assert a.playing and b.playing
-    qtbot.waitUntil(lambda: not b.playing, timeout=3000)  # the shorter take ends first
+    qtbot.waitUntil(lambda: not b.playing, timeout=10000)  # the shorter take ends first
     qtbot.waitUntil(lambda: a.current_image is not None and b.current_image is not None)
     dialog.grab().save("/tmp/take_compare.png")
 
