@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import StoryreelError
-from engine.jobs.kinds import eta_seconds
+from engine.jobs.kinds import LOCAL_KINDS, eta_seconds
 from engine.jobs.queue import JobQueue
 from engine.jobs.worker import WorkerProcess
 from engine.model import Job, JobStatus
@@ -70,6 +70,12 @@ ZH = {
     "voice": "配音",
     "export": "导出",
     "plan": "分镜规划",
+    "mix": "混音",
+    "import-script": "导入剧本",
+    "preview-mix": "预览混音",
+    "voice-sample": "试听配音",
+    "handoff": "导出剪辑",
+    "score": "角色一致性评分",
 }
 
 POLL_MS = 250
@@ -130,6 +136,7 @@ class JobsDock(QDockWidget):
         self.setObjectName("JobsDock")
         self.store = store
         self.worker: Any = None
+        self.runner: Any = None  # the window's StudioJobs: runs retried local jobs
         self.show_error: Callable[[str], None] = self._error_dialog
         self._rates = _RateTracker()
         self._row_of: dict[str, int] = {}
@@ -221,9 +228,12 @@ class JobsDock(QDockWidget):
 
     def retry_job(self, job_id: str) -> None:
         try:
-            job_ops.retry_job(self.store, job_id)
+            job = job_ops.retry_job(self.store, job_id)
         except StoryreelError as exc:
             self.show_error(str(exc))
+        else:
+            if job.kind in LOCAL_KINDS and self.runner is not None:
+                self.runner.enqueue(job.id)  # the worker runs only generation and scores
         self.poll()
 
     def clear_finished(self) -> int:

@@ -9,8 +9,6 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QTranslator
 
-from engine.errors import StoryreelError
-
 
 def test_gui_screenshot_through_cli(tmp_path: Path, qapp: Any) -> None:
     from PIL import Image, ImageStat
@@ -138,49 +136,6 @@ def test_every_ui_string_has_a_chinese_translation() -> None:
             if text not in ZH:
                 missing.append(f"{name}: {text}")
     assert missing == []
-
-
-def test_task_reports_progress_result_and_cancel(qtbot: Any) -> None:
-    from engine.errors import Cancelled
-    from studio.tasks import run_task, start_task
-
-    seen: list[tuple[float, str]] = []
-    threads: list[int] = []
-
-    def work(n: int, progress: Any, cancel: Any) -> int:
-        threads.append(threading.get_ident())
-        for i in range(n):
-            cancel.check()
-            progress((i + 1) / n, f"step {i + 1}")
-        return n * 2
-
-    task = run_task(work, 4, label="demo", start=False)
-    task.signals.progress.connect(lambda f, m: seen.append((f, m)))
-    with qtbot.waitSignal(task.signals.finished, timeout=5000):
-        start_task(task)
-    assert task.result == 8 and threads[0] != threading.get_ident()
-    qtbot.waitUntil(lambda: len(seen) == 4, timeout=2000)
-    assert seen == [(0.25, "step 1"), (0.5, "step 2"), (0.75, "step 3"), (1.0, "step 4")]
-
-    def blocked(progress: Any, cancel: Any) -> None:
-        while True:
-            cancel.check()
-            threading.Event().wait(0.005)
-
-    task2 = run_task(blocked, label="forever")
-    cancelled: list[bool] = []
-    task2.signals.cancelled.connect(lambda: cancelled.append(True))
-    task2.cancel()
-    qtbot.waitUntil(lambda: task2.done and cancelled == [True], timeout=5000)
-
-    def bad(progress: Any, cancel: Any) -> None:
-        raise StoryreelError("The script is empty.")
-
-    task3 = run_task(bad, start=False)
-    with qtbot.waitSignal(task3.signals.failed, timeout=5000) as blocker:
-        start_task(task3)
-    assert blocker.args == ["The script is empty."]
-    assert issubclass(Cancelled, StoryreelError)
 
 
 def test_store_bridge_delivers_worker_thread_changes_on_ui_thread(qtbot: Any,
