@@ -162,6 +162,7 @@ class ExportDialog(QDialog):
         self.report: Any = None
         self.output_path: Path | None = None
         self._task: JobTicket | None = None
+        self.last_job: JobTicket | None = None
         self._eta = Eta()
         self.in_process = False  # True: export on the runner's thread, not a child process
         project = store.project
@@ -307,12 +308,13 @@ class ExportDialog(QDialog):
         self._task = jobs_of(self, self.store).submit(
             EXPORT, params, label="export", done=self._on_succeeded, failed=self._on_failed,
             cancelled=self._on_cancelled, progress=self._on_job_progress)
+        self.last_job = self._task
         return True
 
     @property
     def job_id(self) -> str | None:
-        """The export job's row (once written)."""
-        return self._task.job_id if self._task is not None else None
+        """The row of the running (else the last) export job, once written."""
+        return self.last_job.job_id if self.last_job is not None else None
 
     def cancel_export(self) -> None:
         """Cancel the export job (as the jobs dock's Cancel does)."""
