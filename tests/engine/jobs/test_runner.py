@@ -96,3 +96,74 @@ def test_unknown_kind_is_refused_and_eta_follows_progress(scripted) -> None:
     assert kinds.eta_seconds(job, start + timedelta(seconds=10)) == pytest.approx(30.0)
     job.status = JobStatus.DONE
     assert kinds.eta_seconds(job, start + timedelta(seconds=10)) is None
+
+
+def _blocking_kind(monkeypatch, release: threading.Event, started: list[str]) -> None:
+    def blocking(store, params, progress, cancel):
+        started.append(params["name"])
+        while not release.wait(0.01):
+            cancel.check()
+        return {"name": params["name"]}
+
+    monkeypatch.setitem(kinds.HANDLERS, "blocking-test", blocking)
+
+
+def test_a_queued_job_cancelled_behind_a_busy_runner_ends_at_once(scripted,
+                                                                  monkeypatch) -> None:
+    release, started, ended = threading.Event(), [], []
+    _blocking_kind(monkeypatch, release, started)
+    runner = LocalRunner(scripted, on_finished=ended.append)
+    first = runner.submit("blocking-test", {"name": "first"})
+    waiting = runner.submit("blocking-test", {"name": "waiting"})
+    deadline = time.monotonic() + 30
+    while started != ["first"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    runner.cancel(waiting.id)  # queued behind "first": it ends now, not when first ends
+    assert [(j.id, j.status) for j in ended] == [(waiting.id, JobStatus.CANCELLED)]
+    release.set()
+    assert runner.wait(timeout=30)
+    assert [(j.id, j.status) for j in ended] == [(waiting.id, JobStatus.CANCELLED),
+                                                  (first.id, JobStatus.DONE)]  # once each
+    assert started == ["first"]
+
+
+def test_lanes_run_jobs_side_by_side(scripted, monkeypatch) -> None:
+    release, started = threading.Event(), []
+    _blocking_kind(monkeypatch, release, started)
+    runner = LocalRunner(scripted, threads=2)
+    runner.submit("blocking-test", {"name": "long export"})
+    runner.submit("blocking-test", {"name": "voice sample"})
+    deadline = time.monotonic() + 30
+    while len(started) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sorted(started) == ["long export", "voice sample"]  # the second did not wait
+    assert len(runner.threads) == 2
+    release.set()
+    assert runner.wait(timeout=30)
+    assert all(j.status is JobStatus.DONE for j in JobQueue(scripted).jobs())
+
+
+def test_an_export_cancelled_after_it_finished_leaves_no_file(scripted, tmp_path,
+                                                              monkeypatch) -> None:
+    from engine.errors import Cancelled
+    from engine.jobs.progress import CancelToken
+    from engine.render import export
+
+    out = tmp_path / "late.mp4"
+    token = CancelToken()
+
+    class Report:
+        def to_dict(self):
+            return {"path": str(out), "srt": str(out.with_suffix(".srt")), "otio": None}
+
+    def finished_then_cancelled(store, path, progress, cancel, **options):
+        Path(path).write_bytes(b"film")
+        out.with_suffix(".srt").write_text("1\n")
+        token.cancel()  # the user's cancel lands as the film is renamed into place
+        return Report()
+
+    monkeypatch.setattr(export, "export_film", finished_then_cancelled)
+    with pytest.raises(Cancelled):
+        kinds.HANDLERS[kinds.EXPORT](scripted, {"out_path": str(out), "preset": "draft"},
+                                     lambda f, m="": None, token)
+    assert not out.exists() and not out.with_suffix(".srt").exists()
