@@ -18,9 +18,9 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from engine.errors import StoryreelError
-from engine.jobs.queue import JobQueue
 from engine.jobs.runner import LocalRunner
 from engine.model import Job, JobStatus
+from engine.ops import jobs as job_ops
 from studio.background import shared_reader
 
 Callback = Callable[..., None]
@@ -106,7 +106,7 @@ class StudioJobs(QObject):
                 relay.refused.emit(ticket, "The project is closed.")
                 return
             try:
-                job = JobQueue(store).submit(kind, params, shot_id=shot_id)
+                job = job_ops.submit_job(store, kind, params, shot_id=shot_id)
             except StoryreelError as exc:
                 relay.refused.emit(ticket, str(exc))
                 return
