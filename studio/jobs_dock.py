@@ -71,12 +71,16 @@ ZH = {
     "export": "导出",
     "plan": "分镜规划",
     "mix": "混音",
-    "import-script": "导入剧本",
-    "preview-mix": "预览混音",
-    "voice-sample": "试听配音",
-    "handoff": "导出剪辑",
-    "score": "角色一致性评分",
+    "import script": "导入剧本",
+    "preview sound": "预览声音",
+    "voice sample": "试听配音",
+    "hand-off": "导出剪辑",
+    "identity score": "角色一致性评分",
 }
+
+# what the Job column calls a kind (the English words are the translation's keys)
+KIND_LABELS = {"import-script": "import script", "preview-mix": "preview sound",
+               "voice-sample": "voice sample", "handoff": "hand-off", "score": "identity score"}
 
 POLL_MS = 250
 COLUMNS = ("Job", "Shot", "Status", "Progress", "ETA", "Message", "")
@@ -379,7 +383,7 @@ class JobsDock(QDockWidget):
             self._row_of[job.id] = row
             for col in (0, 1, 2, 4, 5):
                 self.table.setItem(row, col, QTableWidgetItem())
-            self.table.item(row, 0).setText(self.tr(job.kind))
+            self.table.item(row, 0).setText(self.tr(KIND_LABELS.get(job.kind, job.kind)))
             self.table.item(row, 1).setText(self._shot_label(job.shot_id))
             bar = QProgressBar(self.table)
             bar.setRange(0, 1000)

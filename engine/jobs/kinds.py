@@ -65,12 +65,26 @@ def _export(store: Any, params: dict[str, Any], progress: Progress,
 
         report = export_film(store, out, progress=progress, cancel=cancel,
                              **options).to_dict()
-    if cancel.cancelled:
+    result = {"out_path": str(out), "report": report}
+    if cancel.poll_now():
+        discard_result(EXPORT, result)
+        cancel.check()
+    return result
+
+
+def discard_result(kind: str, result: dict[str, Any]) -> None:
+    """Remove what a job wrote when it was cancelled as it finished (the runner calls this
+    when the row turned CANCELLED before the result could be kept): a cancelled export or
+    hand-off leaves no file."""
+    import shutil
+
+    report = result.get("report") or {}
+    if kind == EXPORT:
         for written in (report.get("path"), report.get("srt"), report.get("otio")):
             if written:
                 Path(written).unlink(missing_ok=True)
-        cancel.check()
-    return {"out_path": str(out), "report": report}
+    elif kind == HANDOFF and report.get("folder"):
+        shutil.rmtree(report["folder"], ignore_errors=True)  # a folder this job made
 
 
 def _preview_mix(store: Any, params: dict[str, Any], progress: Progress,
@@ -107,7 +121,11 @@ def _handoff(store: Any, params: dict[str, Any], progress: Progress,
     timeline = build_timeline(store, params.get("episode"))
     report = handoff(timeline, Path(params["out"]), str(params["format"]),
                      bundle=bool(params.get("bundle")), progress=progress, cancel=cancel)
-    return {"report": plain(report)}
+    result = {"report": report.to_dict()}
+    if cancel.poll_now():
+        discard_result(HANDOFF, result)
+        cancel.check()
+    return result
 
 
 def _mix(store: Any, params: dict[str, Any], progress: Progress,

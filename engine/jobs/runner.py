@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.errors import Cancelled, StoryreelError
-from engine.jobs.kinds import run_kind
+from engine.jobs.kinds import discard_result, run_kind
 from engine.jobs.progress import CancelToken
 from engine.jobs.queue import JobQueue
 from engine.model import JobStatus
@@ -64,7 +64,8 @@ def run_claimed(store: Any, job: E.Job, on_progress: Listener | None = None,
         jobs.finish(job.id, JobStatus.FAILED, message="failed",
                     error=f"{type(exc).__name__}: {exc}")
     else:
-        jobs.finish(job.id, JobStatus.DONE, message="done", result=result)
+        if not jobs.finish(job.id, JobStatus.DONE, message="done", result=result):
+            discard_result(job.kind, result)  # cancelled as it finished: keep nothing
     return jobs.get(job.id)
 
 

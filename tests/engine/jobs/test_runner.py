@@ -167,3 +167,35 @@ def test_an_export_cancelled_after_it_finished_leaves_no_file(scripted, tmp_path
         kinds.HANDLERS[kinds.EXPORT](scripted, {"out_path": str(out), "preset": "draft"},
                                      lambda f, m="": None, token)
     assert not out.exists() and not out.with_suffix(".srt").exists()
+
+
+def test_a_row_cancelled_as_the_export_finished_keeps_no_file(scripted, tmp_path,
+                                                               monkeypatch) -> None:
+    """The cancel lands between the handler's last look and the runner keeping the result:
+    the row stays cancelled and what the job wrote is removed."""
+    from engine.render import export
+
+    out = tmp_path / "raced.mp4"
+
+    class Report:
+        def to_dict(self):
+            return {"path": str(out), "srt": None, "otio": None}
+
+    def export_film(store, path, progress, cancel, **options):
+        Path(path).write_bytes(b"film")
+        return Report()
+
+    monkeypatch.setattr(export, "export_film", export_film)
+    real_finish = JobQueue.finish
+
+    def finish(self, job_id, status, **kwargs):  # the user's cancel wins the race
+        if status is JobStatus.DONE:
+            JobQueue(scripted).cancel(job_id)
+        return real_finish(self, job_id, status, **kwargs)
+
+    monkeypatch.setattr(JobQueue, "finish", finish)
+    runner = LocalRunner(scripted)
+    job = runner.submit(kinds.EXPORT, {"out_path": str(out), "preset": "draft"})
+    assert runner.wait(timeout=30)
+    assert JobQueue(scripted).get(job.id).status is JobStatus.CANCELLED
+    assert not out.exists()
