@@ -166,7 +166,7 @@ def test_store_bridge_delivers_worker_thread_changes_on_ui_thread(qtbot: Any,
     assert len(received) == 1
 
 
-def test_autosave_snapshot_and_restore(project: Any, qapp: Any) -> None:
+def test_autosave_snapshot_and_restore(project: Any, qapp: Any, qtbot: Any) -> None:
     import dataclasses
 
     from studio import autosave
@@ -174,13 +174,29 @@ def test_autosave_snapshot_and_restore(project: Any, qapp: Any) -> None:
     saver = autosave.Autosave(project, interval_ms=10_000)
     root = project.root
     assert autosave.crashed_before(root) and not autosave.has_snapshot(root)
-    saver.tick()
-    assert autosave.has_snapshot(root) and saver.snapshots == 1
-    saver.tick()
-    assert saver.snapshots == 1  # nothing changed, no new snapshot
-    project.update(dataclasses.replace(project.project, title="changed"))
-    saver.tick()
-    assert saver.snapshots == 2
+    ui_thread = threading.get_ident()
+    writers: list[int] = []
+    real_write = autosave.write_snapshot
+
+    def write(db: Path, at: Path) -> Path:
+        writers.append(threading.get_ident())
+        return real_write(db, at)
+
+    autosave.write_snapshot = write  # type: ignore[assignment]
+    try:
+        saver.tick()
+        qtbot.waitUntil(lambda: saver.pending == 0, timeout=5000)
+        assert autosave.has_snapshot(root) and saver.snapshots == 1
+        saver.tick()
+        qtbot.waitUntil(lambda: saver.pending == 0, timeout=5000)
+        assert saver.snapshots == 1  # nothing changed, no new snapshot
+        project.update(dataclasses.replace(project.project, title="changed"))
+        saver.tick()
+        qtbot.waitUntil(lambda: saver.pending == 0, timeout=5000)
+        assert saver.snapshots == 2
+    finally:
+        autosave.write_snapshot = real_write  # type: ignore[assignment]
+    assert writers and ui_thread not in writers  # copied off the UI thread
     project.update(dataclasses.replace(project.project, title="after snapshot"))
     saver.close()
     assert not autosave.crashed_before(root)
