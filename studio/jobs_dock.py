@@ -127,6 +127,7 @@ class _RateTracker:
 
 class _Relay(QObject):
     read = Signal(object)  # (jobs, labels) or an exception, from the polling thread
+    acted = Signal(str, object, object)  # name, result (or the exception), rows read after
 
 
 class JobsDock(QDockWidget):
@@ -134,6 +135,7 @@ class JobsDock(QDockWidget):
 
     workerStateChanged = Signal(bool)  # running
     jobFinished = Signal(str, str)  # job id, final status
+    acted = Signal(str, object)  # cancel / retry / clear done: its name and result
 
     def __init__(self, store: Any, parent: QWidget | None = None) -> None:
         super().__init__(self.tr("Jobs"), parent)
@@ -154,6 +156,7 @@ class JobsDock(QDockWidget):
         self._reading = False
         self._relay = _Relay(self)
         self._relay.read.connect(self._on_read)
+        self._relay.acted.connect(self._on_acted)
         self._reader = shared_reader()
 
         body = QWidget(self)
@@ -224,31 +227,54 @@ class JobsDock(QDockWidget):
         return sorted(jobs, key=lambda j: (_STATUS_RANK.get(j.status, 9), j.created_at, j.id))
 
     def cancel_job(self, job_id: str) -> None:
-        try:
-            job_ops.cancel_job(self.store, job_id)
-        except StoryreelError as exc:
-            self.show_error(str(exc))
-        self.poll()
+        """Cancel the job's row (on the background thread; the row shows it at once)."""
+        self._act("cancel", lambda: job_ops.cancel_job(self.store, job_id))
 
     def retry_job(self, job_id: str) -> None:
-        try:
-            job = job_ops.retry_job(self.store, job_id)
-        except StoryreelError as exc:
-            self.show_error(str(exc))
-        else:
-            if job.kind in LOCAL_KINDS and self.runner is not None:
-                self.runner.enqueue(job.id)  # the worker runs only generation and scores
-        self.poll()
+        """Queue a failed or cancelled job again; a local one runs in the window's runner
+        (the worker runs only generation and scores)."""
+        self._act("retry", lambda: job_ops.retry_job(self.store, job_id))
 
-    def clear_finished(self) -> int:
-        """Delete done and cancelled job rows (failed ones stay, with their reason)."""
-        removed = 0
-        try:
-            removed = job_ops.clear_finished(self.store)
-        except StoryreelError as exc:
-            self.show_error(str(exc))
-        self.poll()
-        return removed
+    def clear_finished(self) -> None:
+        """Delete done and cancelled job rows (failed ones stay, with their reason);
+        ``acted("clear", n)`` says how many went."""
+        self._act("clear", lambda: job_ops.clear_finished(self.store))
+
+    def _act(self, name: str, action: Callable[[], Any]) -> None:
+        """Run a job operation off the UI thread (a busy database never freezes the
+        window); the outcome comes back to ``_on_acted``."""
+        relay = self._relay
+
+        def work() -> None:
+            try:
+                result: Any = action()
+            except Exception as exc:  # noqa: BLE001 - shown as one sentence
+                result = exc
+            try:  # the rows as they are now: the table shows the action at once
+                jobs = self.jobs()
+                rows: Any = (jobs, self._read_labels(jobs))
+            except Exception as exc:  # noqa: BLE001 - shown in the summary line
+                rows = exc
+            try:
+                relay.acted.emit(name, result, rows)
+            except RuntimeError:  # the dock is gone
+                pass
+
+        self._reader.submit(work)
+
+    def _on_acted(self, name: str, result: Any, rows: Any) -> None:
+        if isinstance(result, StoryreelError):
+            self.show_error(str(result))
+        elif isinstance(result, Exception):
+            self.show_error(f"{type(result).__name__}: {result}")
+        elif (name == "retry" and isinstance(result, Job) and result.kind in LOCAL_KINDS
+              and self.runner is not None):
+            self.runner.enqueue(result.id)
+        if isinstance(rows, Exception):
+            self.summary_label.setText(str(rows))
+        elif self._timer.isActive():
+            self._apply(*rows)
+        self.acted.emit(name, result)
 
     # ------------------------------------------------------------------ worker
     def start_worker(self) -> bool:

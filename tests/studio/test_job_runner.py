@@ -204,3 +204,10 @@ def test_cancel_from_the_dock_stops_the_dialogs_export(window, qtbot, tmp_path) 
     assert JobQueue(window.store).get(dialog.job_id).status is JobStatus.CANCELLED
     assert window.errors == []
     assert dialog.status_label.text() == "Export cancelled; no file was written."
+    # Retry in the dock runs the same export row again in the window's runner
+    job_id = dialog.job_id
+    qtbot.waitUntil(lambda: dock.button(job_id, "retry").isEnabled(), timeout=5_000)
+    dock.button(job_id, "retry").click()
+    qtbot.waitUntil(lambda: JobQueue(window.store).get(job_id).status is JobStatus.DONE,
+                    timeout=90_000)
+    assert out.is_file() and _runners_of(window.store) == [window.job_runner.runner]
