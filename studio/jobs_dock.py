@@ -184,7 +184,7 @@ class JobsDock(QDockWidget):
         self.clear_button.setToolTip(self.tr("Remove done and cancelled jobs from the list"))
         self.clear_button.clicked.connect(self.clear_finished)
         self.hide_finished = QCheckBox(self.tr("Hide finished"), body)
-        self.hide_finished.toggled.connect(lambda _: self.poll(force_rebuild=True))
+        self.hide_finished.toggled.connect(lambda _: self._reapply())
 
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
@@ -208,7 +208,8 @@ class JobsDock(QDockWidget):
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.stop_worker)
-        self.poll()
+        self._jobs_read: list[Job] = []  # the rows of the last read (shown again on toggles)
+        self._poll_in_background()
 
     def retranslate(self) -> None:
         """Re-read every visible string in the current UI language (live language switch)."""
@@ -219,7 +220,7 @@ class JobsDock(QDockWidget):
         self.clear_button.setToolTip(self.tr("Remove done and cancelled jobs from the list"))
         self.hide_finished.setText(self.tr("Hide finished"))
         self._worker_was = None  # the worker label and button are set again
-        self.poll(force_rebuild=True)  # kinds, statuses and row buttons
+        self._reapply()  # kinds, statuses and row buttons
 
     # ------------------------------------------------------------------ jobs
     def jobs(self) -> list[Job]:
@@ -373,7 +374,12 @@ class JobsDock(QDockWidget):
             self._shot_labels_at = time.monotonic()
         return self._shot_labels
 
+    def _reapply(self) -> None:
+        """Show the last rows read again, rebuilt (a filter or the language changed)."""
+        self._apply(self._jobs_read, self._labels, force_rebuild=True)
+
     def _apply(self, jobs: list[Job], labels: dict[str, str], force_rebuild: bool = False) -> None:
+        self._jobs_read = jobs
         self._labels = labels
         for job in jobs:
             before = self._last_status.get(job.id)

@@ -88,6 +88,8 @@ def dock(qtbot, project):
     widget.show()
     errors: list[str] = []
     widget.show_error = errors.append
+    # the rows are read on the background thread, never the UI's: shown once they arrive
+    qtbot.waitUntil(lambda: job.id in widget._row_of, timeout=5000)
     yield widget, job, errors
     widget.shutdown()
 
@@ -252,7 +254,8 @@ def test_worker_started_from_the_dock_runs_an_animatic_job(qtbot, project, tmp_p
     widget.workerStateChanged.connect(states.append)
     assert widget.start_worker(), errors
     try:
-        qtbot.waitUntil(lambda: widget.row_values(job.id)["status"] == "done", timeout=90_000)
+        qtbot.waitUntil(lambda: job.id in widget._row_of
+                        and widget.row_values(job.id)["status"] == "done", timeout=90_000)
     finally:
         widget.shutdown()
     assert widget.row_values(job.id)["progress"] == 1.0
