@@ -3,7 +3,7 @@
 ``StudioJobs`` owns the window's single ``engine.jobs.runner.LocalRunner``. A widget asks
 for work with ``submit(kind, params, done=..., failed=..., cancelled=..., progress=...)``
 and gets a ``JobTicket`` at once; the job row is written, run and cancelled off the UI
-thread (the row on the studio's background thread, the work on the runner's), and the
+thread (the row on the runner's row thread, the work on its lanes), and the
 outcome comes back to the widget that asked through the runner's completion signal,
 delivered on the UI thread. The jobs dock shows the same rows (progress, ETA, cancel,
 retry), so a job cancelled there stops here too.
@@ -21,7 +21,7 @@ from engine.errors import StoryreelError
 from engine.jobs.runner import LocalRunner
 from engine.model import Job, JobStatus
 from engine.ops import jobs as job_ops
-from studio.background import shared_reader
+from studio.background import BackgroundReader
 
 Callback = Callable[..., None]
 # jobs of the window that run at once: an export does not hold up a voice sample or the
@@ -83,7 +83,9 @@ class StudioJobs(QObject):
         self.runner = LocalRunner(store, on_progress=self._emit_progress,
                                   on_finished=self._emit_finished, threads=LANES)
         self._tickets: dict[str, JobTicket] = {}  # job id → ticket of a running job
-        self._reader = shared_reader()
+        # the rows are written (and cancelled) in order on the runner's own thread, so a
+        # slow read of the views (a timeline snapshot) never delays the start of a job
+        self._reader = BackgroundReader("storyreel-job-rows")
         self.closed = False
 
     # ------------------------------------------------------------------ asking
@@ -155,6 +157,7 @@ class StudioJobs(QObject):
             if ticket.job_id is not None and not ticket.done:
                 self._cancel_now(ticket.job_id)
         self.runner.stop()
+        self._reader.close()
 
     def wait(self, timeout: float = 60.0) -> bool:
         """Block until the runner is idle (closing the project, scripts)."""
