@@ -14,7 +14,6 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.jobs import kinds
-from engine.jobs.worker import WorkerProcess
 from engine.model import Job, JobStatus
 from engine.ops import jobs as job_ops
 from studio import preferences
@@ -79,7 +78,6 @@ class Workflows(QObject):
         self.store: Any = None
         self.jobs: StudioJobs | None = None  # the window's runner (set by attach)
         self.task: JobTicket | None = None
-        self.worker: Any = None  # our own WorkerProcess when there is no jobs dock
         self.start_worker_hook: Callable[[], None] | None = None
         self._job_state: dict[str, tuple[str, float, str]] = {}  # status, progress, shot
         self._reading = False
@@ -105,7 +103,6 @@ class Workflows(QObject):
         self.poll.stop()
         if self.task is not None:
             self.task.cancel()
-        self.stop_worker()
         self.store = None
         self.jobs = None
 
@@ -163,21 +160,9 @@ class Workflows(QObject):
 
     # ------------------------------------------------------------------ generation
     def ensure_worker(self) -> None:
+        """Start the generation worker: the jobs dock owns it (the window's one owner)."""
         if self.start_worker_hook is not None:
             self.start_worker_hook()
-            return
-        if self.worker is not None and self.worker.is_alive():
-            return
-        self.worker = WorkerProcess(self.store.root)
-        self.worker.start()
-
-    def stop_worker(self) -> None:
-        if self.worker is not None:
-            try:
-                self.worker.stop()
-            except Exception:  # noqa: BLE001 - shutting down anyway
-                pass
-            self.worker = None
 
     def generate(self, shot_ids: list[str], quality: str = "draft") -> list[Any]:
         if not shot_ids:
