@@ -138,7 +138,9 @@ class StudioJobs(QObject):
         self._reader.submit(lambda: self._cancel_now(job_id))
 
     def enqueue(self, job_id: str) -> None:
-        """Run a queued local row again (a retry from the dock)."""
+        """Run a queued local row again (a retry from the dock): a job of this window,
+        so closing the project cancels it like the rest."""
+        self._tickets[job_id] = JobTicket("retry", job_id=job_id, owner=self)
         self.runner.enqueue(job_id)
 
     def _cancel_now(self, job_id: str) -> None:
@@ -187,7 +189,7 @@ class StudioJobs(QObject):
             ticket.status, ticket.progress, ticket.message = job.status, job.progress, \
                 job.message
             if ticket.progress_cb is not None:
-                ticket.progress_cb(job)
+                _call(ticket.progress_cb, job)
         self.jobProgress.emit(job)
 
     def _on_finished(self, job: Job) -> None:
@@ -197,17 +199,26 @@ class StudioJobs(QObject):
             ticket.progress, ticket.message = job.progress, job.message
             ticket.status = job.status
             if job.status is JobStatus.DONE and ticket.done_cb is not None:
-                ticket.done_cb(ticket.result)
+                _call(ticket.done_cb, ticket.result)
             elif job.status is JobStatus.FAILED and ticket.failed_cb is not None:
-                ticket.failed_cb(job.error or "The job failed.")
+                _call(ticket.failed_cb, job.error or "The job failed.")
             elif job.status is JobStatus.CANCELLED and ticket.cancelled_cb is not None:
-                ticket.cancelled_cb()
+                _call(ticket.cancelled_cb)
         self.jobFinished.emit(job)
 
     def _on_refused(self, ticket: JobTicket, message: str) -> None:
         ticket.status, ticket.error = JobStatus.FAILED, message
         if ticket.failed_cb is not None:
-            ticket.failed_cb(message)
+            _call(ticket.failed_cb, message)
+
+
+def _call(callback: Callback, *args: Any) -> None:
+    """A widget's callback; a widget closed while its job ran is no longer told."""
+    try:
+        callback(*args)
+    except RuntimeError as exc:
+        if "already deleted" not in str(exc):
+            raise
 
 
 def jobs_for(widget: Any) -> StudioJobs | None:

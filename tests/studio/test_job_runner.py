@@ -211,3 +211,40 @@ def test_cancel_from_the_dock_stops_the_dialogs_export(window, qtbot, tmp_path) 
     qtbot.waitUntil(lambda: JobQueue(window.store).get(job_id).status is JobStatus.DONE,
                     timeout=90_000)
     assert out.is_file() and _runners_of(window.store) == [window.job_runner.runner]
+
+
+def test_closing_the_project_cancels_its_jobs_and_a_closed_dialog_is_not_told(
+        window, qtbot, tmp_path) -> None:
+    from engine.store import ProjectStore
+
+    folder = tmp_path / "closing.storyreel"
+    store = ProjectStore.create(folder, _project())
+    make_tiny_project(store, tmp_path, durations=(1.0, 0.5))
+    store.close()
+    assert window.open_project(str(folder))
+    # an export whose dialog is gone before it ends: the job still ends, nobody is told
+    window.act_export.trigger()
+    gone = window.dialogs.shown[-1]
+    gone.set_preset("draft")
+    gone.in_process = True
+    first = tmp_path / "first.mp4"
+    assert gone.start_export(first)
+    qtbot.waitUntil(lambda: gone.job_id is not None, timeout=10_000)
+    first_id = gone.job_id
+    gone.deleteLater()
+    qtbot.waitUntil(lambda: JobQueue(window.store).get(first_id).status is JobStatus.DONE,
+                    timeout=60_000)
+    assert first.is_file()
+    # closing the project while an export runs cancels it: no file, the row cancelled
+    window.act_export.trigger()
+    dialog = window.dialogs.shown[-1]
+    dialog.set_preset("draft")
+    out = tmp_path / "closed.mp4"
+    assert dialog.start_export(out)
+    qtbot.waitUntil(lambda: dialog.job_id is not None, timeout=10_000)
+    job_id = dialog.job_id
+    window.close_project()
+    assert window.job_runner is None
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("closed.mp4")] == []
+    with ProjectStore.open(folder) as reopened:
+        assert JobQueue(reopened).get(job_id).status is JobStatus.CANCELLED
