@@ -199,3 +199,13 @@ def test_a_row_cancelled_as_the_export_finished_keeps_no_file(scripted, tmp_path
     assert runner.wait(timeout=30)
     assert JobQueue(scripted).get(job.id).status is JobStatus.CANCELLED
     assert not out.exists()
+
+
+def test_import_script_job_takes_the_editors_text(scripted) -> None:
+    runner = LocalRunner(scripted)
+    job = runner.submit(kinds.IMPORT_SCRIPT, {"text": SCRIPT})
+    assert runner.wait(timeout=60)
+    row = JobQueue(scripted).get(job.id)
+    assert row.status is JobStatus.DONE, row.error
+    assert {c.name for c in scripted.characters()} >= {"林雨", "陈默"}
+    assert len(scripted.shots()) >= 2
