@@ -24,9 +24,9 @@ from studio.job_runner import JobTicket, StudioJobs
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 # Engine modules the window's work needs. Importing them the first time runs C extension
-# initialisers that hold the GIL for tenths of a second; done on a pool thread right after
-# a project opens, that cost is paid once, up front, instead of as a UI stall in the middle
-# of the first generation or export.
+# initialisers that hold the GIL for tenths of a second; done on the background thread
+# right after a project opens, that cost is paid once, up front, instead of as a UI stall
+# in the middle of the first generation or export.
 WARM_MODULES = (
     "engine.story.importer", "engine.story.planner", "engine.ops.story", "engine.jobs.queue",
     "engine.generate.service", "engine.generate.animatic", "engine.render.timeline_builder",
