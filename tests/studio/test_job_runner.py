@@ -118,7 +118,7 @@ def test_a_preview_mix_is_a_job_that_leaves_no_part_file_when_cancelled(qtbot, p
 
 def _runners_of(store: Any) -> list[LocalRunner]:
     gc.collect()
-    return [o for o in gc.get_objects() if isinstance(o, LocalRunner) and o.store is store]
+    return [o for o in gc.get_objects() if type(o) is LocalRunner and o.store is store]
 
 
 def test_the_window_owns_one_runner_for_every_long_task(window, qtbot, tmp_path) -> None:
