@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, Qt, QThreadPool
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -88,10 +88,6 @@ def setup_application(app: QApplication) -> None:
             app.setFont(font)
     app.setStyleSheet(STYLESHEET)
     i18n.install_language(preferences.language())
-    # planning, export, timeline builds, voice samples and the module warm-up share the
-    # pool; with only one thread per core a slow one would queue the user's next action
-    pool = QThreadPool.globalInstance()
-    pool.setMaxThreadCount(max(pool.maxThreadCount(), 6))
 
 
 def application(argv: list[str] | None = None) -> QApplication:

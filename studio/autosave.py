@@ -6,7 +6,8 @@ go wrong is a crash in the middle of a bad series of edits, or a damaged databas
 * on open, ``cache/studio.lock`` is written (with the pid); a clean close removes it.
   Finding it on open means the last session did not close cleanly → offer recovery.
 * every ``interval_ms`` (and on Save) the database is copied with SQLite's online backup
-  to ``cache/autosave/project.db`` when something changed since the last snapshot.
+  to ``cache/autosave/project.db`` when something changed since the last snapshot; the
+  copy is made on the studio's background thread (``studio.background``), never the UI's.
 * "Restore snapshot" replaces project.db with that copy (the current one is kept as
   ``cache/autosave/project.before-restore.db``). Media files are content-addressed and
   never deleted, so the snapshot's references still resolve.
@@ -17,10 +18,13 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
+
+from studio.background import shared_reader
 
 LOCK_NAME = "studio.lock"
 SNAPSHOT_DIR = "autosave"
@@ -124,6 +128,8 @@ class Autosave(QObject):
         self.root = Path(store.root)
         self.changed_since_snapshot = False
         self.snapshots = 0
+        self.pending = 0  # snapshots queued on the background thread, not written yet
+        self._lock = threading.Lock()
         acquire(self.root)
         self._unsubscribe = store.subscribe(self._on_change)
         self.timer = QTimer(self)
@@ -135,13 +141,42 @@ class Autosave(QObject):
         self.changed_since_snapshot = True  # may run on a worker thread: just a flag
 
     def tick(self) -> None:
-        if self.changed_since_snapshot or not has_snapshot(self.root):
-            self.snapshot()
+        """The timer's snapshot, when something changed (checked and written off the UI
+        thread); ``snapshots`` counts the copies written."""
+        if self.pending:
+            return
+        self._count(+1)
+
+        def work() -> None:
+            try:
+                if self.changed_since_snapshot or not has_snapshot(self.root):
+                    self._write()
+            finally:
+                self._count(-1)
+
+        shared_reader().submit(work)
 
     def snapshot(self) -> Path:
-        self.changed_since_snapshot = False
+        """Queue a snapshot now (Save); returns where it is written."""
+        self._count(+1)
+
+        def work() -> None:
+            try:
+                self._write()
+            finally:
+                self._count(-1)
+
+        shared_reader().submit(work)
+        return snapshot_path(self.root)
+
+    def _count(self, step: int) -> None:
+        with self._lock:
+            self.pending += step
+
+    def _write(self) -> None:  # on the background thread
+        self.changed_since_snapshot = False  # a change from here on makes the next one
+        write_snapshot(self.store.db_path, self.root)
         self.snapshots += 1
-        return write_snapshot(self.store.db_path, self.root)
 
     def close(self) -> None:
         """A clean close: stop the timer, drop the lock."""

@@ -29,13 +29,14 @@ from PySide6.QtWidgets import (
 )
 
 from engine.audio import tts
+from engine.jobs.kinds import VOICE_SAMPLE
 from engine.model import Character, VoiceProfile
 from engine.ops import characters as character_ops
 from engine.ops import project as project_ops
 from engine.store.media import IMAGE_EXTS as IMAGE_SUFFIXES
 from studio.i18n import tr
 from studio.inspector import CommitTextEdit
-from studio.tasks import Task, run_task, start_task
+from studio.job_runner import JobTicket, jobs_of
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 NARRATOR_ID = "__narrator__"  # the list's last row: the project's narrator voice
@@ -122,7 +123,8 @@ class CastView(QWidget):
         self.character_id: str | None = None
         self._loading = False
         self._refresh_pending = False
-        self._sample_task: Task | None = None
+        self._sample_task: JobTicket | None = None  # the voice-sample job
+        self.jobs: Any = None  # the window's StudioJobs (studio.job_runner)
         self.last_sample: str = ""
 
         split = QSplitter(Qt.Orientation.Horizontal, self)
@@ -518,16 +520,14 @@ class CastView(QWidget):
         language = str(self.store.project.language)
         self.sample_status.setText(tr("Synthesizing…"))
         self.play_button.setEnabled(False)
-        task = run_task(tts.preview, profile, language, pass_progress=False, label="voice sample",
-                        start=False)
-        task.signals.succeeded.connect(self._sample_done)
-        task.signals.failed.connect(self._sample_failed)
-        self._sample_task = task
-        start_task(task)
+        self._sample_task = jobs_of(self, self.store).submit(
+            VOICE_SAMPLE, {"profile": profile.to_dict(), "language": language},
+            label="voice sample", done=self._sample_done, failed=self._sample_failed,
+            cancelled=lambda: self._sample_failed(""))
 
-    def _sample_done(self, path: object) -> None:
+    def _sample_done(self, result: dict[str, Any]) -> None:
         self.play_button.setEnabled(True)
-        self.last_sample = str(path)
+        self.last_sample = str(result["path"])
         how = play_wav(self.last_sample, self)
         shown = tr("Playing") if how else tr("Sample written to")
         self.sample_status.setText(f"{shown} {self.last_sample}")
@@ -537,4 +537,5 @@ class CastView(QWidget):
     def _sample_failed(self, message: str) -> None:
         self.play_button.setEnabled(True)
         self.sample_status.setText("")
-        self.error.emit(message)
+        if message:  # a cancelled sample (from the jobs list) is no error
+            self.error.emit(message)

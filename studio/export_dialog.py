@@ -1,33 +1,27 @@
 """Export dialog: preset, output file, subtitle/sidecar/AIGC-label options, progress.
 
-The export runs as a task on the global QThreadPool with the engine's Progress and
-CancelToken; progress and the outcome come back as queued Qt signals, so the UI never
-blocks and no widget is touched from the pool thread. By default the pool task runs
-``engine.render.export.export_film`` in a child process (``python -m
-studio.export_dialog``, JSON lines on stdout, "cancel" on stdin): mixing, subtitle
-rendering and first-time imports hold Python's GIL for up to a few hundred milliseconds,
-which would stall the UI if they ran in this process. ``ExportDialog.in_process = True``
-runs it on the pool thread itself. A cancelled or failed export leaves no file behind
-(the engine writes OUT.part-XXXX and renames it only when complete).
+The export is an ``export`` job row run by the window's one local runner
+(``studio.job_runner``): the jobs dock lists it with its progress and ETA and can cancel
+it, and the dialog follows the same job (progress, Cancel, the report) through the
+runner's signals on the UI thread. By default the job exports in a child process
+(``engine.render.export_process``): mixing, subtitle rendering and first-time imports
+hold Python's GIL for up to a few hundred milliseconds, which would stall the UI if they
+ran in this process; ``ExportDialog.in_process = True`` runs it on the runner's thread.
+A cancelled or failed export leaves no file behind (the engine writes OUT.part-XXXX and
+renames it only when complete).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 import tempfile
-import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -44,13 +38,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.errors import Cancelled, StoryreelError
-from engine.jobs.progress import CancelToken, Eta, Progress, no_progress
-from engine.model import Aspect, Language
-from engine.render import export
+from engine.errors import StoryreelError
+from engine.jobs.kinds import EXPORT
+from engine.jobs.progress import Eta
+from engine.model import Aspect, Job, Language
 from engine.render.presets import PRESETS
 from studio.handoff_dialog import HandoffDialog
 from studio.i18n import tr_engine
+from studio.job_runner import JobTicket, StudioJobs, jobs_of
 from studio.jobs_dock import format_eta
 
 ZH = {
@@ -140,198 +135,36 @@ class ExportResult:
     otio: Path | None = None
     data: dict[str, Any] = field(default_factory=dict)
 
-
-PROGRESS_EVERY = 0.04  # seconds between progress lines from the child
-
-
-def export_in_subprocess(
-    store: Any, out_path: Path | str, progress: Progress = no_progress,
-    cancel: CancelToken | None = None, **options: Any,
-) -> ExportResult:
-    """``export_film(store, out_path, **options)`` in a child process (blocks the caller).
-
-    Progress arrives as JSON lines; cancelling the token tells the child to stop (it
-    removes its partial file). Raises Cancelled or StoryreelError like export_film."""
-    cancel = cancel or CancelToken()
-    request = {"project": str(store.root), "out": str(Path(out_path)), "options": options}
-    root = Path(__file__).resolve().parent.parent
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
-    env.setdefault("QT_QPA_PLATFORM", "offscreen")
-    log_path = store.cache_dir / "export.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "studio.export_dialog", json.dumps(request)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
-            text=True, encoding="utf-8", bufsize=1,
-        )
-    assert proc.stdin is not None and proc.stdout is not None
-
-    def forward_cancel() -> None:
-        while proc.poll() is None:
-            if cancel.cancelled:
-                try:
-                    proc.stdin.write("cancel\n")  # type: ignore[union-attr]
-                    proc.stdin.flush()  # type: ignore[union-attr]
-                except (OSError, ValueError):
-                    pass
-                return
-            time.sleep(0.05)
-
-    watcher = threading.Thread(target=forward_cancel, name="storyreel-export-cancel",
-                               daemon=True)
-    watcher.start()
-    outcome: dict[str, Any] | None = None
-    for line in proc.stdout:
-        try:
-            message = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(message, dict):
-            continue
-        if message.get("event") == "progress":
-            progress(float(message.get("fraction", 0.0)), str(message.get("message", "")))
-        else:
-            outcome = message
-    code = proc.wait()
-    try:
-        proc.stdin.close()
-    except OSError:
-        pass
-    watcher.join(timeout=1.0)
-    event = outcome.get("event") if outcome else None
-    if event == "done":
-        data = dict(outcome.get("report") or {})  # type: ignore[union-attr]
-        return ExportResult(
-            path=Path(data.get("path") or out_path),
-            srt=Path(data["srt"]) if data.get("srt") else None,
-            otio=Path(data["otio"]) if data.get("otio") else None, data=data,
-        )
-    if event == "cancelled":
-        raise Cancelled("Export cancelled.")
-    if event == "error":
-        raise StoryreelError(str(outcome.get("message")))  # type: ignore[union-attr]
-    raise StoryreelError(
-        f"The export process stopped unexpectedly (exit code {code}); see {log_path}.")
-
-
-def _child_main(argv: list[str]) -> int:
-    """Entry point of the export child process: one export, JSON lines on stdout."""
-    request = json.loads(argv[0])
-    if hasattr(os, "nice"):
-        os.nice(5)  # the encoder may use every core: the studio's UI comes first
-    proto: TextIO = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
-    os.dup2(2, 1)  # anything else printed (by C libraries too) goes to the log
-    sys.stdout = sys.stderr
-    token = CancelToken()
-
-    def send(message: dict[str, Any]) -> None:
-        proto.write(json.dumps(message, ensure_ascii=False) + "\n")
-        proto.flush()
-
-    def watch_stdin() -> None:
-        for line in sys.stdin:
-            if line.strip() == "cancel":
-                break
-        token.cancel()  # "cancel", or the parent went away (EOF)
-
-    threading.Thread(target=watch_stdin, daemon=True).start()
-    last = [0.0, ""]
-
-    def progress(fraction: float, message: str = "") -> None:
-        now = time.monotonic()
-        if now - last[0] >= PROGRESS_EVERY or message != last[1] or fraction >= 1.0:
-            last[0], last[1] = now, message
-            send({"event": "progress", "fraction": float(fraction), "message": message})
-
-    try:
-        from engine.render.export import export_film
-        from engine.store import ProjectStore
-
-        token.check()  # cancelled while this process was starting
-        store = ProjectStore.open(request["project"])
-        try:
-            report = export_film(store, Path(request["out"]), progress=progress, cancel=token,
-                                 **request["options"])
-        finally:
-            store.close()
-    except Cancelled:
-        send({"event": "cancelled"})
-        return 0
-    except StoryreelError as exc:
-        send({"event": "error", "message": str(exc)})
-        return 2
-    except Exception as exc:  # noqa: BLE001 - reported to the dialog as one sentence
-        traceback.print_exc()
-        send({"event": "error", "message": f"Export failed: {type(exc).__name__}: {exc}"})
-        return 1
-    send({"event": "done", "report": report.to_dict()})
-    return 0
-
-
-class _ExportSignals(QObject):
-    progress = Signal(float, str)
-    succeeded = Signal(object)  # ExportReport
-    failed = Signal(str)
-    cancelled = Signal()
-
-
-class _ExportTask(QRunnable):
-    def __init__(self, fn: Callable[..., Any], kwargs: dict[str, Any]) -> None:
-        super().__init__()
-        self.setAutoDelete(False)  # Python owns it; see _KEEP
-        self.done = False
-        self.fn = fn
-        self.kwargs = kwargs
-        self.token = CancelToken()
-        self.signals = _ExportSignals()
-
-    def run(self) -> None:  # on a pool thread: no widgets here
-        try:
-            report = self.fn(progress=self._progress, cancel=self.token, **self.kwargs)
-        except Cancelled:
-            self.signals.cancelled.emit()
-        except StoryreelError as exc:
-            self.signals.failed.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001 - a bug must reach the user as a dialog
-            traceback.print_exc()
-            self.signals.failed.emit(f"Export failed: {type(exc).__name__}: {exc}")
-        else:  # finished before it saw a late cancel: the film is complete, keep it
-            self.signals.succeeded.emit(report)
-        finally:
-            self.done = True
-
-    def _progress(self, fraction: float, message: str = "") -> None:
-        self.signals.progress.emit(float(fraction), str(message))
-
-
-# Tasks stay referenced until well after run() returned (pruned when the next one starts),
-# so a closed dialog never frees a runnable the pool thread is still leaving.
-_KEEP: list[_ExportTask] = []
+    @classmethod
+    def from_report(cls, data: dict[str, Any], out: Path) -> ExportResult:
+        """From an export job's report (``ExportReport.to_dict()``)."""
+        return cls(path=Path(data.get("path") or out),
+                   srt=Path(data["srt"]) if data.get("srt") else None,
+                   otio=Path(data["otio"]) if data.get("otio") else None, data=dict(data))
 
 
 class ExportDialog(QDialog):
-    """Choose a preset and options, export on the thread pool, show progress and result."""
+    """Choose a preset and options, export as a job, show its progress and result."""
 
     finished = Signal(str)  # the output path, after a successful export
     failed = Signal(str)  # the engine's sentence
     cancelled = Signal()
 
-    def __init__(self, store: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, store: Any, parent: QWidget | None = None, *,
+                 jobs: StudioJobs | None = None) -> None:
         super().__init__(parent)
         self.store = store
+        self.jobs = jobs  # the window's runner (else the parent window's, else our own)
         self.setWindowTitle(self.tr("Export film"))
         self.setMinimumWidth(560)
         self.show_error: Callable[[str], None] = self._error_dialog
         self.choose_path: Callable[[str], str] = self._file_dialog
         self.report: Any = None
         self.output_path: Path | None = None
-        self._task: _ExportTask | None = None
-        self._signals: _ExportSignals | None = None
+        self._task: JobTicket | None = None
+        self.last_job: JobTicket | None = None
         self._eta = Eta()
-        self._pool = QThreadPool.globalInstance()
-        self.in_process = False  # True: export on the pool thread instead of a child process
+        self.in_process = False  # True: export on the runner's thread, not a child process
         project = store.project
 
         self.preset_combo = QComboBox(self)
@@ -464,14 +297,7 @@ class ExportDialog(QDialog):
             return False
         self.output_path = out
         self.report = None
-        fn = export.export_film if self.in_process else export_in_subprocess
-        task = _ExportTask(fn, {"store": self.store, "out_path": out, **self.options()})
-        task.signals.progress.connect(self._on_progress)
-        task.signals.succeeded.connect(self._on_succeeded)
-        task.signals.failed.connect(self._on_failed)
-        task.signals.cancelled.connect(self._on_cancelled)
-        self._task = task
-        self._signals = task.signals  # keep the QObject alive until the outcome arrives
+        params = {"out_path": str(out), **self.options(), "isolated": not self.in_process}
         self._eta = Eta()
         self._set_busy(True)
         self.progress_bar.setValue(0)
@@ -479,18 +305,28 @@ class ExportDialog(QDialog):
         self.eta_label.setText("")
         self.result_label.setText("")
         self._started = time.monotonic()
-        _KEEP[:] = [t for t in _KEEP if not t.done]
-        _KEEP.append(task)
-        self._pool.start(task)
+        self._task = jobs_of(self, self.store).submit(
+            EXPORT, params, label="export", done=self._on_succeeded, failed=self._on_failed,
+            cancelled=self._on_cancelled, progress=self._on_job_progress)
+        self.last_job = self._task
         return True
 
+    @property
+    def job_id(self) -> str | None:
+        """The row of the running (else the last) export job, once written."""
+        return self.last_job.job_id if self.last_job is not None else None
+
     def cancel_export(self) -> None:
+        """Cancel the export job (as the jobs dock's Cancel does)."""
         if self._task is not None:
-            self._task.token.cancel()
+            self._task.cancel()
             self.cancel_button.setEnabled(False)
             self.status_label.setText(self.tr("Cancelling…"))
 
     # ------------------------------------------------------------------ outcome
+    def _on_job_progress(self, job: Job) -> None:
+        self._on_progress(float(job.progress), job.message)
+
     def _on_progress(self, fraction: float, message: str) -> None:
         if self._task is None:
             return
@@ -503,8 +339,10 @@ class ExportDialog(QDialog):
             self.eta_label.setText(self.tr("{percent}% · about {eta} left").format(
                 percent=int(fraction * 100), eta=format_eta(eta)))
 
-    def _on_succeeded(self, report: Any) -> None:
+    def _on_succeeded(self, result: dict[str, Any]) -> None:
         self._done()
+        report = ExportResult.from_report(dict(result.get("report") or {}),
+                                          self.output_path or Path(result["out_path"]))
         self.report = report
         path = str(getattr(report, "path", self.output_path))
         self.progress_bar.setValue(1000)
@@ -574,6 +412,3 @@ def _selectable() -> Any:
 
     return Qt.TextInteractionFlag.TextSelectableByMouse
 
-
-if __name__ == "__main__":
-    sys.exit(_child_main(sys.argv[1:]))

@@ -1,19 +1,19 @@
 """Hand-off dialog: the edit to 剪映, Premiere, Resolve or Final Cut, and the edit back.
 
-Opened from the export dialog, next to the film. The timeline is built on the UI thread
-(a quick read of the project); writing the hand-off (and copying media for a bundle)
-runs on the global QThreadPool, its outcome coming back as queued signals. Importing an
+Opened from the export dialog, next to the film. Writing the hand-off (and copying media
+for a bundle) is a ``handoff`` job row run by the window's one local runner
+(``studio.job_runner``): the jobs dock shows and can cancel it, the outcome comes back
+here on the UI thread, and a cancelled or failed hand-off leaves no folder behind. Importing an
 edit is one engine operation (``engine.ops.edit_import``): the changes are listed and one
 undo takes them back.
 """
 
 from __future__ import annotations
 
-import traceback
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
 
 from engine.errors import StoryreelError
 from engine.interchange.handoff import FORMATS, safe_name
+from engine.jobs.kinds import HANDOFF
+from studio.job_runner import JobTicket, jobs_of
 
 TARGETS = (
     ("jianying", "剪映 draft (JianYing; no CapCut variant)"),
@@ -60,6 +62,8 @@ ZH = {
     "Hand off": "导出剪辑",
     "Import an edit…": "导入剪辑…",
     "Close": "关闭",
+    "Cancel": "取消",
+    "Hand-off cancelled; nothing was written.": "已取消导出剪辑；未写入任何内容。",
     "Ready.": "就绪。",
     "Writing…": "正在写入…",
     "Wrote {path}.": "已写入 {path}。",
@@ -76,40 +80,8 @@ ZH = {
 }
 
 
-class _Signals(QObject):
-    succeeded = Signal(object)
-    failed = Signal(str)
-
-
-class _HandoffTask(QRunnable):
-    def __init__(self, timeline: Any, out: Path, fmt: str, bundle: bool) -> None:
-        super().__init__()
-        self.setAutoDelete(False)
-        self.args = (timeline, out, fmt, bundle)
-        self.signals = _Signals()
-
-    def run(self) -> None:  # on a pool thread: no widgets here
-        from engine.interchange.handoff import handoff
-
-        timeline, out, fmt, bundle = self.args
-        try:
-            report = handoff(timeline, out, fmt, bundle=bundle)
-        except StoryreelError as exc:
-            self.signals.failed.emit(str(exc))
-        except OSError as exc:
-            self.signals.failed.emit(f"{exc.strerror or exc}: {exc.filename or ''}".strip())
-        except Exception as exc:  # noqa: BLE001 - a bug must reach the user as a dialog
-            traceback.print_exc()
-            self.signals.failed.emit(f"Hand-off failed: {type(exc).__name__}: {exc}")
-        else:
-            self.signals.succeeded.emit(report)
-
-
-_KEEP: list[_HandoffTask] = []  # referenced until the pool thread has left run()
-
-
 class HandoffDialog(QDialog):
-    """Choose an editor and a folder; write the edit on the pool; bring an edit back."""
+    """Choose an editor and a folder; write the edit as a job; bring an edit back."""
 
     finished = Signal(str)  # the folder written
     failed = Signal(str)
@@ -122,7 +94,8 @@ class HandoffDialog(QDialog):
         self.setMinimumWidth(560)
         self.show_error = self._error_dialog
         self.report: Any = None
-        self._task: _HandoffTask | None = None
+        self._task: JobTicket | None = None
+        self.jobs: Any = getattr(parent, "jobs", None)  # the export dialog's runner
         self.format_combo = QComboBox(self)
         for value, text in TARGETS:
             self.format_combo.addItem(self.tr(text), value)
@@ -148,6 +121,9 @@ class HandoffDialog(QDialog):
         self.handoff_button.clicked.connect(lambda: self.start_handoff())
         self.import_button = QPushButton(self.tr("Import an edit…"), self)
         self.import_button.clicked.connect(lambda: self.import_edit())
+        self.cancel_button = QPushButton(self.tr("Cancel"), self)
+        self.cancel_button.clicked.connect(self.cancel_handoff)
+        self.cancel_button.setEnabled(False)
         self.close_button = QPushButton(self.tr("Close"), self)
         self.close_button.clicked.connect(self.reject)
         row = QHBoxLayout()
@@ -165,6 +141,7 @@ class HandoffDialog(QDialog):
         buttons.addWidget(self.import_button)
         buttons.addStretch(1)
         buttons.addWidget(self.handoff_button)
+        buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.close_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -204,37 +181,42 @@ class HandoffDialog(QDialog):
         if not text:
             self.show_error(self.tr("Choose a folder for the edit."))
             return False
-        from engine.render.timeline_builder import build_timeline
-
-        try:
-            timeline = build_timeline(self.store, self.episode_combo.currentData())
-        except StoryreelError as exc:
-            self.show_error(str(exc))
-            self.failed.emit(str(exc))
-            return False
-        task = _HandoffTask(timeline, Path(text), self.format_combo.currentData(),
-                            self.bundle_check.isChecked())
-        task.signals.succeeded.connect(self._succeeded)
-        task.signals.failed.connect(self._failed)
-        self._task = task
-        _KEEP.append(task)
-        del _KEEP[:-4]
+        params = {"out": str(Path(text)), "format": self.format_combo.currentData(),
+                  "bundle": self.bundle_check.isChecked(),
+                  "episode": self.episode_combo.currentData()}
         self.handoff_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
         self.status_label.setText(self.tr("Writing…"))
-        QThreadPool.globalInstance().start(task)
+        self._task = jobs_of(self, self.store).submit(
+            HANDOFF, params, label="handoff", done=self._succeeded, failed=self._failed,
+            cancelled=self._cancelled)
         return True
 
-    def _succeeded(self, report: Any) -> None:
+    def cancel_handoff(self) -> None:
+        """Cancel the hand-off job (nothing is left in the folder)."""
+        if self._task is not None:
+            self._task.cancel()
+
+    def _cancelled(self) -> None:
         self._task = None
+        self.handoff_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.status_label.setText(self.tr("Hand-off cancelled; nothing was written."))
+
+    def _succeeded(self, result: dict[str, Any]) -> None:
+        self._task = None
+        report = dict(result.get("report") or {})
         self.report = report
         self.handoff_button.setEnabled(True)
-        self.status_label.setText(self.tr("Wrote {path}.").format(path=report.edit)
-                                  + "".join(f"\n{note}" for note in report.notes))
-        self.finished.emit(str(report.folder))
+        self.cancel_button.setEnabled(False)
+        self.status_label.setText(self.tr("Wrote {path}.").format(path=report.get("edit"))
+                                  + "".join(f"\n{note}" for note in report.get("notes", [])))
+        self.finished.emit(str(report.get("folder")))
 
     def _failed(self, message: str) -> None:
         self._task = None
         self.handoff_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
         self.status_label.setText(message)
         self.show_error(message)
         self.failed.emit(message)

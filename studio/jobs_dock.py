@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import StoryreelError
-from engine.jobs.kinds import eta_seconds
+from engine.jobs.kinds import LOCAL_KINDS, eta_seconds
 from engine.jobs.queue import JobQueue
 from engine.jobs.worker import WorkerProcess
 from engine.model import Job, JobStatus
@@ -70,7 +70,17 @@ ZH = {
     "voice": "配音",
     "export": "导出",
     "plan": "分镜规划",
+    "mix": "混音",
+    "import script": "导入剧本",
+    "preview sound": "预览声音",
+    "voice sample": "试听配音",
+    "hand-off": "导出剪辑",
+    "identity score": "角色一致性评分",
 }
+
+# what the Job column calls a kind (the English words are the translation's keys)
+KIND_LABELS = {"import-script": "import script", "preview-mix": "preview sound",
+               "voice-sample": "voice sample", "handoff": "hand-off", "score": "identity score"}
 
 POLL_MS = 250
 COLUMNS = ("Job", "Shot", "Status", "Progress", "ETA", "Message", "")
@@ -117,6 +127,7 @@ class _RateTracker:
 
 class _Relay(QObject):
     read = Signal(object)  # (jobs, labels) or an exception, from the polling thread
+    acted = Signal(str, object, object)  # name, result (or the exception), rows read after
 
 
 class JobsDock(QDockWidget):
@@ -124,12 +135,14 @@ class JobsDock(QDockWidget):
 
     workerStateChanged = Signal(bool)  # running
     jobFinished = Signal(str, str)  # job id, final status
+    acted = Signal(str, object)  # cancel / retry / clear done: its name and result
 
     def __init__(self, store: Any, parent: QWidget | None = None) -> None:
         super().__init__(self.tr("Jobs"), parent)
         self.setObjectName("JobsDock")
         self.store = store
         self.worker: Any = None
+        self.runner: Any = None  # the window's StudioJobs: runs retried local jobs
         self.show_error: Callable[[str], None] = self._error_dialog
         self._rates = _RateTracker()
         self._row_of: dict[str, int] = {}
@@ -143,6 +156,7 @@ class JobsDock(QDockWidget):
         self._reading = False
         self._relay = _Relay(self)
         self._relay.read.connect(self._on_read)
+        self._relay.acted.connect(self._on_acted)
         self._reader = shared_reader()
 
         body = QWidget(self)
@@ -170,7 +184,7 @@ class JobsDock(QDockWidget):
         self.clear_button.setToolTip(self.tr("Remove done and cancelled jobs from the list"))
         self.clear_button.clicked.connect(self.clear_finished)
         self.hide_finished = QCheckBox(self.tr("Hide finished"), body)
-        self.hide_finished.toggled.connect(lambda _: self.poll(force_rebuild=True))
+        self.hide_finished.toggled.connect(lambda _: self._reapply())
 
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
@@ -194,7 +208,8 @@ class JobsDock(QDockWidget):
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.stop_worker)
-        self.poll()
+        self._jobs_read: list[Job] = []  # the rows of the last read (shown again on toggles)
+        self._poll_in_background()
 
     def retranslate(self) -> None:
         """Re-read every visible string in the current UI language (live language switch)."""
@@ -205,7 +220,7 @@ class JobsDock(QDockWidget):
         self.clear_button.setToolTip(self.tr("Remove done and cancelled jobs from the list"))
         self.hide_finished.setText(self.tr("Hide finished"))
         self._worker_was = None  # the worker label and button are set again
-        self.poll(force_rebuild=True)  # kinds, statuses and row buttons
+        self._reapply()  # kinds, statuses and row buttons
 
     # ------------------------------------------------------------------ jobs
     def jobs(self) -> list[Job]:
@@ -213,28 +228,54 @@ class JobsDock(QDockWidget):
         return sorted(jobs, key=lambda j: (_STATUS_RANK.get(j.status, 9), j.created_at, j.id))
 
     def cancel_job(self, job_id: str) -> None:
-        try:
-            job_ops.cancel_job(self.store, job_id)
-        except StoryreelError as exc:
-            self.show_error(str(exc))
-        self.poll()
+        """Cancel the job's row (on the background thread; the row shows it at once)."""
+        self._act("cancel", lambda: job_ops.cancel_job(self.store, job_id))
 
     def retry_job(self, job_id: str) -> None:
-        try:
-            job_ops.retry_job(self.store, job_id)
-        except StoryreelError as exc:
-            self.show_error(str(exc))
-        self.poll()
+        """Queue a failed or cancelled job again; a local one runs in the window's runner
+        (the worker runs only generation and scores)."""
+        self._act("retry", lambda: job_ops.retry_job(self.store, job_id))
 
-    def clear_finished(self) -> int:
-        """Delete done and cancelled job rows (failed ones stay, with their reason)."""
-        removed = 0
-        try:
-            removed = job_ops.clear_finished(self.store)
-        except StoryreelError as exc:
-            self.show_error(str(exc))
-        self.poll()
-        return removed
+    def clear_finished(self) -> None:
+        """Delete done and cancelled job rows (failed ones stay, with their reason);
+        ``acted("clear", n)`` says how many went."""
+        self._act("clear", lambda: job_ops.clear_finished(self.store))
+
+    def _act(self, name: str, action: Callable[[], Any]) -> None:
+        """Run a job operation off the UI thread (a busy database never freezes the
+        window); the outcome comes back to ``_on_acted``."""
+        relay = self._relay
+
+        def work() -> None:
+            try:
+                result: Any = action()
+            except Exception as exc:  # noqa: BLE001 - shown as one sentence
+                result = exc
+            try:  # the rows as they are now: the table shows the action at once
+                jobs = self.jobs()
+                rows: Any = (jobs, self._read_labels(jobs))
+            except Exception as exc:  # noqa: BLE001 - shown in the summary line
+                rows = exc
+            try:
+                relay.acted.emit(name, result, rows)
+            except RuntimeError:  # the dock is gone
+                pass
+
+        self._reader.submit(work)
+
+    def _on_acted(self, name: str, result: Any, rows: Any) -> None:
+        if isinstance(result, StoryreelError):
+            self.show_error(str(result))
+        elif isinstance(result, Exception):
+            self.show_error(f"{type(result).__name__}: {result}")
+        elif (name == "retry" and isinstance(result, Job) and result.kind in LOCAL_KINDS
+              and self.runner is not None):
+            self.runner.enqueue(result.id)
+        if isinstance(rows, Exception):
+            self.summary_label.setText(str(rows))
+        elif self._timer.isActive():
+            self._apply(*rows)
+        self.acted.emit(name, result)
 
     # ------------------------------------------------------------------ worker
     def start_worker(self) -> bool:
@@ -333,7 +374,12 @@ class JobsDock(QDockWidget):
             self._shot_labels_at = time.monotonic()
         return self._shot_labels
 
+    def _reapply(self) -> None:
+        """Show the last rows read again, rebuilt (a filter or the language changed)."""
+        self._apply(self._jobs_read, self._labels, force_rebuild=True)
+
     def _apply(self, jobs: list[Job], labels: dict[str, str], force_rebuild: bool = False) -> None:
+        self._jobs_read = jobs
         self._labels = labels
         for job in jobs:
             before = self._last_status.get(job.id)
@@ -369,7 +415,7 @@ class JobsDock(QDockWidget):
             self._row_of[job.id] = row
             for col in (0, 1, 2, 4, 5):
                 self.table.setItem(row, col, QTableWidgetItem())
-            self.table.item(row, 0).setText(self.tr(job.kind))
+            self.table.item(row, 0).setText(self.tr(KIND_LABELS.get(job.kind, job.kind)))
             self.table.item(row, 1).setText(self._shot_label(job.shot_id))
             bar = QProgressBar(self.table)
             bar.setRange(0, 1000)

@@ -29,6 +29,7 @@ from studio.dialogs import Dialogs
 from studio.export_dialog import ExportDialog
 from studio.i18n import tr, tr_engine
 from studio.inspector import InspectorDock
+from studio.job_runner import StudioJobs
 from studio.jobs_dock import JobsDock
 from studio.player import PreviewPlayer
 from studio.review import ReviewDock
@@ -57,6 +58,7 @@ class MainWindow(WindowMenus, QMainWindow):
         self.follower: Follower | None = None
         self.autosave: autosave.Autosave | None = None
         self.autosave_ms = autosave_ms
+        self.job_runner: StudioJobs | None = None  # the one runner of the window's jobs
         self.undo = UndoController(self, error_handler=self.show_error)
         self.undo.history_changed.connect(self.update_title)
         self.workflows = Workflows(self)
@@ -274,7 +276,8 @@ class MainWindow(WindowMenus, QMainWindow):
         # derived state (stale, prompts) is the operations' own work (engine.ops.derived)
         self.follower = Follower(store, parent=self)
         self.undo.attach(store, self.bridge)
-        self.workflows.attach(store)
+        self.job_runner = StudioJobs(store, self)
+        self.workflows.attach(store, self.job_runner)
         self._attach_views()
         preferences.add_recent_project(store.root)
         self.stack.setCurrentWidget(self.tabs)
@@ -289,18 +292,21 @@ class MainWindow(WindowMenus, QMainWindow):
         self.inspector.set_store(store)
         self.review_dock.set_store(store)
         self.cast.set_store(store)
+        self.cast.jobs = self.job_runner
         if store is not None:
             if self.timeline is not None:
                 index = self.tabs.indexOf(self.timeline)
                 self.tabs.removeTab(index)
                 self.timeline.deleteLater()
             self.timeline = TimelineView(store, None)
+            self.timeline.jobs = self.job_runner
             self.tabs.insertTab(3, self.timeline, tr("Timeline"))
             self.timeline.clipSelected.connect(self._timeline_clip_selected)
         if store is not None and self.jobs_dock is None:
             self.jobs_dock = JobsDock(store, self)
             self.jobs_dock.setObjectName("jobsDock")
             self.jobs_dock.show_error = self.show_error
+            self.jobs_dock.runner = self.job_runner  # a retried local job runs here
             self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.jobs_dock)
             self.view_menu.addAction(self.jobs_dock.toggleViewAction())
             self.workflows.start_worker_hook = self.jobs_dock.start_worker
@@ -321,7 +327,11 @@ class MainWindow(WindowMenus, QMainWindow):
         if dialog is not None and getattr(dialog, "running", False):
             dialog.cancel_export()
         self.workflows.detach()
-        self.workflows.wait(30_000)
+        if self.job_runner is not None:
+            self.job_runner.close()  # cancels what still runs (no partial files)
+            self.job_runner.wait(30)
+            self.job_runner.deleteLater()
+            self.job_runner = None
         if self.jobs_dock is not None:
             try:
                 self.jobs_dock.shutdown()
@@ -479,7 +489,7 @@ class MainWindow(WindowMenus, QMainWindow):
     def export(self) -> None:
         if self.store is None:
             return
-        self.export_dialog = ExportDialog(self.store, self)
+        self.export_dialog = ExportDialog(self.store, self, jobs=self.job_runner)
         self.export_dialog.show_error = self.show_error
         self.dialogs.run(self.export_dialog)
 

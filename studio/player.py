@@ -7,7 +7,7 @@ them on a timer, follows a wall-clock playback clock, and turns the current fram
 a QImage. No widget is touched from the decoder thread.
 
 Sound: PySide6-Essentials has no QtMultimedia, so ``set_audio`` takes the cut's mix as an
-array (the timeline view renders it on a pool thread and memory-maps it) and
+array (the timeline view has it mixed by a preview-mix job and memory-maps it) and
 ``studio.preview_audio`` streams it through miniaudio from the playhead whenever the
 picture plays; pause, seek and J/K/L restart it at the new position. Without a mix (or a
 sound device) the preview is silent and the time label's tooltip says why.

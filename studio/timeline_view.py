@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.jobs.kinds import PREVIEW_MIX
 from engine.model import (
     AudioRole,
     ShotStatus,
@@ -42,6 +43,7 @@ from engine.model import (
 from engine.model.timeline import SourceKind, Timeline, timecode
 from engine.render import audio as render_audio
 from studio.background import shared_reader
+from studio.job_runner import jobs_of
 from studio.playback import Segment, clip_segments
 from studio.player import PreviewPlayer
 from studio.timeline_edits import TimelineEdits
@@ -141,7 +143,8 @@ class TimelineView(TimelineEdits, QWidget):
         self.fps = Fraction(store.project.fps)
         self.ppf = 4.0  # pixels per frame
         self.playhead = 0
-        self.sound_task: Any = None  # the preview mix being made on a pool thread
+        self.sound_task: Any = None  # the preview-mix job (a JobTicket)
+        self.jobs: Any = None  # the window's StudioJobs (studio.job_runner)
         self._sound_request = 0
         self.selected_shot: str | None = None
         self.dragging = False
@@ -474,42 +477,32 @@ class TimelineView(TimelineEdits, QWidget):
         self._load_sound(float(clip.record_in / fps))
 
     def _load_sound(self, offset: float) -> None:
-        """Mix the cut's sound on a pool thread (cached in the project's cache/); the
-        player gets it when it is ready, starting at ``offset`` seconds of the cut."""
+        """Mix the cut's sound as a ``preview-mix`` job (cached in the project's cache/);
+        the player gets it when the job is done, starting at ``offset`` seconds of the cut.
+        A newer preview cancels the older mix (its partial file is removed)."""
         if self.timeline is None or self.store is None:
             return
-        from studio.tasks import run_task, start_task
-
         self._sound_request += 1
         request = self._sound_request
-        cache = Path(self.store.root) / "cache" / "preview"
-        timeline = self.timeline
-
-        def work(progress: Any, cancel: Any) -> Any:
-            path = render_audio.preview_mix(timeline, cache, progress=progress, cancel=cancel)
-            return render_audio.load_mix(path)
-
         if self.sound_task is not None and not self.sound_task.done:
             self.sound_task.cancel()
-        task = run_task(work, label="preview sound", start=False)
 
         def alive() -> bool:  # the view may be closed before the mix is done
             return shiboken6.isValid(self) and shiboken6.isValid(self.player) \
                 and request == self._sound_request  # and no newer preview replaced it
 
-        def ready(result: Any) -> None:
+        def ready(result: dict[str, Any]) -> None:
             if alive():
-                samples, rate = result
-                self.player.set_audio(samples, rate, offset)
+                samples = render_audio.map_mix(result)
+                self.player.set_audio(samples, int(result["rate"]), offset)
 
         def failed(message: str) -> None:
             if alive():
                 self.show_error(message)
 
-        task.signals.succeeded.connect(ready)
-        task.signals.failed.connect(failed)
-        self.sound_task = task
-        start_task(task)
+        self.sound_task = jobs_of(self, self.store).submit(
+            PREVIEW_MIX, {"episode": getattr(self, "episode", None)},
+            label="preview sound", done=ready, failed=failed)
 
     def preview_cut(self) -> None:
         """Load the whole cut (every clip in order) into the player at the playhead."""

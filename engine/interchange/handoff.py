@@ -29,6 +29,7 @@ from typing import Any
 
 from engine.errors import StoryreelError
 from engine.interchange.otio import build_otio, file_url
+from engine.jobs.progress import CancelToken, Progress, no_progress
 from engine.model import TransitionKind
 from engine.model.timeline import SourceKind, Timeline
 
@@ -112,8 +113,13 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def handoff(timeline: Timeline, out: Path, fmt: str, *, bundle: bool = False) -> HandoffReport:
-    """Write the film's edit for another editor into the new folder ``out``."""
+def handoff(timeline: Timeline, out: Path, fmt: str, *, bundle: bool = False,
+            progress: Progress = no_progress, cancel: CancelToken | None = None
+            ) -> HandoffReport:
+    """Write the film's edit for another editor into the new folder ``out``; it is written
+    in a hidden folder beside it and renamed when complete, so a cancel (``cancel``, seen
+    between media copies) or an error leaves nothing at ``out``."""
+    cancel = cancel or CancelToken()
     check_format(fmt)
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -129,7 +135,8 @@ def handoff(timeline: Timeline, out: Path, fmt: str, *, bundle: bool = False) ->
     try:
         if fmt != "jianying":  # pyJianYingDraft makes the draft folder itself
             staging.mkdir()
-        report = _write(timeline, staging, out, fmt, bundle)
+        report = _write(timeline, staging, out, fmt, bundle, progress, cancel)
+        cancel.check()
         if out.exists():
             out.rmdir()
         os.replace(staging, out)
@@ -138,8 +145,10 @@ def handoff(timeline: Timeline, out: Path, fmt: str, *, bundle: bool = False) ->
     return report
 
 
-def _write(timeline: Timeline, staging: Path, out: Path, fmt: str,
-           bundle: bool) -> HandoffReport:
+def _write(timeline: Timeline, staging: Path, out: Path, fmt: str, bundle: bool,
+           progress: Progress = no_progress, cancel: CancelToken | None = None
+           ) -> HandoffReport:
+    cancel = cancel or CancelToken()
     name = safe_name(timeline.title)
     if fmt == "jianying":
         from engine.interchange.jianying import create_draft
@@ -149,7 +158,10 @@ def _write(timeline: Timeline, staging: Path, out: Path, fmt: str,
     copies: dict[str, Path] = {}
     if bundle:
         (staging / "media").mkdir()
-        for path in _media_paths(timeline):
+        paths = _media_paths(timeline)
+        for index, path in enumerate(paths):
+            cancel.check()
+            progress(index / max(1, len(paths)), "copying media")
             dest = staging / "media" / Path(path).name
             shutil.copy2(path, dest)
             copies[path] = dest

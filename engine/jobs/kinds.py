@@ -26,7 +26,10 @@ MIX = "mix"
 PLAN = "plan"
 IMPORT_SCRIPT = "import-script"
 SCORE = "score"  # identity scores of takes (engine.generate.identity)
-LOCAL_KINDS = (VOICE, EXPORT, MIX, PLAN, IMPORT_SCRIPT)
+PREVIEW_MIX = "preview-mix"  # the cut's sound for the studio's player, cached in cache/
+VOICE_SAMPLE = "voice-sample"  # a voice speaking a sample sentence (the Cast tab)
+HANDOFF = "handoff"  # the edit for another editor (engine.interchange.handoff)
+LOCAL_KINDS = (VOICE, EXPORT, MIX, PLAN, IMPORT_SCRIPT, PREVIEW_MIX, VOICE_SAMPLE, HANDOFF)
 WORKER_KINDS = (GENERATE, SCORE)
 
 Handler = Callable[[Any, dict[str, Any], Progress, CancelToken], dict[str, Any]]
@@ -41,16 +44,88 @@ def _voice(store: Any, params: dict[str, Any], progress: Progress,
     return {"report": plain(report)}
 
 
+EXPORT_OPTIONS = ("preset", "srt", "otio", "burn_subtitles", "aigc_label", "c2pa", "c2pa_cert",
+                  "c2pa_key")
+
+
 def _export(store: Any, params: dict[str, Any], progress: Progress,
             cancel: CancelToken) -> dict[str, Any]:
-    from engine.render.export import export_film
+    """``isolated``: in a child process (engine.render.export_process), so a GUI running
+    the job keeps its GIL; a cancel that lands after the film was finished removes what
+    it wrote, so a cancelled export job never leaves a file."""
+    out = Path(params["out_path"])
+    options = {k: params[k] for k in EXPORT_OPTIONS if k in params}
+    if params.get("isolated"):
+        from engine.render.export_process import export_in_subprocess
 
-    options = {k: params[k] for k in ("preset", "srt", "otio", "burn_subtitles", "aigc_label",
-                                      "c2pa", "c2pa_cert", "c2pa_key")
-               if k in params}
-    report = export_film(store, Path(params["out_path"]), progress=progress, cancel=cancel,
-                         **options)
-    return {"out_path": str(params["out_path"]), "report": plain(report)}
+        report = export_in_subprocess(store, out, progress=progress, cancel=cancel,
+                                      **options)
+    else:
+        from engine.render.export import export_film
+
+        report = export_film(store, out, progress=progress, cancel=cancel,
+                             **options).to_dict()
+    result = {"out_path": str(out), "report": report}
+    if cancel.poll_now():
+        discard_result(EXPORT, result)
+        cancel.check()
+    return result
+
+
+def discard_result(kind: str, result: dict[str, Any]) -> None:
+    """Remove what a job wrote when it was cancelled as it finished (the runner calls this
+    when the row turned CANCELLED before the result could be kept): a cancelled export or
+    hand-off leaves no file."""
+    import shutil
+
+    report = result.get("report") or {}
+    if kind == EXPORT:
+        for written in (report.get("path"), report.get("srt"), report.get("otio")):
+            if written:
+                Path(written).unlink(missing_ok=True)
+    elif kind == HANDOFF and report.get("folder"):
+        shutil.rmtree(report["folder"], ignore_errors=True)  # a folder this job made
+
+
+def _preview_mix(store: Any, params: dict[str, Any], progress: Progress,
+                 cancel: CancelToken) -> dict[str, Any]:
+    """The cut's (or one episode's) mix as a cached WAV in cache/preview, with its layout,
+    so the player maps it without reading the file on its own thread."""
+    from engine.audio.mix import _wav_layout
+    from engine.render.audio import preview_mix
+    from engine.render.timeline_builder import build_timeline
+
+    timeline = build_timeline(store, params.get("episode"))
+    cancel.check()
+    path = preview_mix(timeline, store.cache_dir / "preview", progress=progress, cancel=cancel)
+    offset, frames, channels, rate = _wav_layout(path)
+    return {"path": str(path), "offset": offset, "frames": frames, "channels": channels,
+            "rate": rate}
+
+
+def _voice_sample(store: Any, params: dict[str, Any], progress: Progress,
+                  cancel: CancelToken) -> dict[str, Any]:
+    from engine.audio import tts
+    from engine.model import VoiceProfile
+
+    profile = VoiceProfile.from_dict(params.get("profile"))
+    path = tts.preview(profile, str(params.get("language") or "zh"), params.get("text"))
+    return {"path": str(path)}
+
+
+def _handoff(store: Any, params: dict[str, Any], progress: Progress,
+             cancel: CancelToken) -> dict[str, Any]:
+    from engine.interchange.handoff import handoff
+    from engine.render.timeline_builder import build_timeline
+
+    timeline = build_timeline(store, params.get("episode"))
+    report = handoff(timeline, Path(params["out"]), str(params["format"]),
+                     bundle=bool(params.get("bundle")), progress=progress, cancel=cancel)
+    result = {"report": report.to_dict()}
+    if cancel.poll_now():
+        discard_result(HANDOFF, result)
+        cancel.check()
+    return result
 
 
 def _mix(store: Any, params: dict[str, Any], progress: Progress,
@@ -81,7 +156,8 @@ def _score(store: Any, params: dict[str, Any], progress: Progress,
 
 
 HANDLERS: dict[str, Handler] = {
-    VOICE: _voice, EXPORT: _export, MIX: _mix, SCORE: _score,
+    VOICE: _voice, EXPORT: _export, MIX: _mix, SCORE: _score, PREVIEW_MIX: _preview_mix,
+    VOICE_SAMPLE: _voice_sample, HANDOFF: _handoff,
 }
 # Kinds whose work is an engine operation (a logged, undoable edit): the operations layer
 # sits above jobs, so it registers their handlers (``register``) when it is imported;

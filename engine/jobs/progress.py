@@ -43,6 +43,15 @@ class CancelToken:
                     self._event.set()
         return self._event.is_set()
 
+    def poll_now(self) -> bool:
+        """``cancelled``, asking the poll now rather than at most every 0.2 s (before a
+        finished task keeps what it made)."""
+        if not self._event.is_set() and self._poll is not None:
+            self._last_poll = time.monotonic()
+            if self._poll():
+                self._event.set()
+        return self._event.is_set()
+
     def check(self) -> None:
         if self.cancelled:
             raise Cancelled("Cancelled by the user.")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.errors import Cancelled, StoryreelError
-from engine.jobs.kinds import run_kind
+from engine.jobs.kinds import discard_result, run_kind
 from engine.jobs.progress import CancelToken
 from engine.jobs.queue import JobQueue
 from engine.model import JobStatus
@@ -25,10 +25,20 @@ REPORT_INTERVAL = 0.2  # seconds between progress writes of one job
 Listener = Callable[[E.Job], None]
 
 
-def run_claimed(store: Any, job: E.Job, on_progress: Listener | None = None) -> E.Job:
-    """Run one claimed (RUNNING) local job to its end state; returns the final row."""
+def row_cancel_token(store: Any, job_id: str) -> CancelToken:
+    """A token that is cancelled when the job's row is (polled at most every 0.2 s)."""
     jobs = JobQueue(store)
-    cancel = CancelToken(poll=lambda: jobs.is_cancelled(job.id))
+    return CancelToken(poll=lambda: jobs.is_cancelled(job_id))
+
+
+def run_claimed(store: Any, job: E.Job, on_progress: Listener | None = None,
+                cancel: CancelToken | None = None) -> E.Job:
+    """Run one claimed (RUNNING) local job to its end state; returns the final row.
+
+    ``cancel``: a token the caller may also set (the runner's own cancel); it must poll
+    the row's status (``row_cancel_token``), so a cancel from any process stops the job."""
+    jobs = JobQueue(store)
+    cancel = cancel or row_cancel_token(store, job.id)
     last = [0.0]
 
     def progress(fraction: float, message: str = "") -> None:
@@ -54,34 +64,72 @@ def run_claimed(store: Any, job: E.Job, on_progress: Listener | None = None) -> 
         jobs.finish(job.id, JobStatus.FAILED, message="failed",
                     error=f"{type(exc).__name__}: {exc}")
     else:
-        jobs.finish(job.id, JobStatus.DONE, message="done", result=result)
+        if not jobs.finish(job.id, JobStatus.DONE, message="done", result=result):
+            discard_result(job.kind, result)  # cancelled as it finished: keep nothing
     return jobs.get(job.id)
 
 
 class LocalRunner:
-    """One background thread running this process's queued local jobs in order."""
+    """Background threads (``threads``, one by default) running this process's queued
+    local jobs in order.
+
+    ``on_progress`` and ``on_finished`` are called on a runner thread with the job's row
+    (``on_finished`` on the caller's thread for a queued job cancelled through ``cancel``),
+    once per job, also for one cancelled before it started, so whoever waits for a job
+    always hears of its end."""
 
     def __init__(self, store: Any, on_progress: Listener | None = None,
-                 on_finished: Listener | None = None) -> None:
+                 on_finished: Listener | None = None, threads: int = 1) -> None:
+        if threads < 1:
+            raise StoryreelError(f"A runner needs at least one thread, not {threads}.")
         self.store = store
         self.on_progress = on_progress
         self.on_finished = on_finished
+        self.size = threads
         self._queue: queue_mod.Queue[str | None] = queue_mod.Queue()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._running: dict[str, CancelToken] = {}  # job id → the token of the running job
+        self._ended: set[str] = set()  # queued jobs whose end was announced by cancel()
 
     def submit(self, kind: str, params: dict[str, Any] | None = None, **kwargs: Any) -> E.Job:
         job = JobQueue(self.store).submit(kind, params, **kwargs)
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="storyreel-jobs",
-                                                daemon=True)
-                self._thread.start()
-        self._queue.put(job.id)
+        self.enqueue(job.id)
         return job
 
+    def enqueue(self, job_id: str) -> None:
+        """Run an already queued local job row (one just submitted, or retried)."""
+        with self._lock:
+            self._ended.discard(job_id)
+            self._threads = [t for t in self._threads if t.is_alive()]
+            busy = len(self._running) + self._queue.qsize()
+            if len(self._threads) < self.size and busy >= len(self._threads):
+                thread = threading.Thread(target=self._run, daemon=True,
+                                          name=f"storyreel-jobs-{len(self._threads) + 1}")
+                self._threads.append(thread)
+                thread.start()
+        self._queue.put(job_id)
+
     def cancel(self, job_id: str) -> E.Job:
-        return JobQueue(self.store).cancel(job_id)
+        """Cancel the row; a job running here stops at once (not at the next row poll),
+        a queued one ends now."""
+        with self._lock:  # a claim and a cancel of one job never interleave
+            job = JobQueue(self.store).cancel(job_id)
+            token = self._running.get(job.id)
+            if token is None:
+                self._ended.add(job.id)
+        if token is not None:
+            token.cancel()
+        elif self.on_finished is not None:
+            self.on_finished(job)
+        return job
+
+    def is_running(self, job_id: str) -> bool:
+        return job_id in self._running
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        return [t for t in self._threads if t.is_alive()]
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every submitted job has finished (scripts and tests)."""
@@ -94,7 +142,9 @@ class LocalRunner:
         return True
 
     def stop(self) -> None:
-        self._queue.put(None)
+        """End the threads once the jobs already queued have run."""
+        for _ in self._threads:
+            self._queue.put(None)
 
     def _run(self) -> None:
         while True:
@@ -102,11 +152,27 @@ class LocalRunner:
             try:
                 if job_id is None:
                     return
-                job = JobQueue(self.store).claim(job_id)
-                if job is None:  # cancelled before it started
-                    continue
-                final = run_claimed(self.store, job, self.on_progress)
-                if self.on_finished is not None:
-                    self.on_finished(final)
+                self._run_one(job_id)
             finally:
                 self._queue.task_done()
+
+    def _run_one(self, job_id: str) -> None:
+        with self._lock:
+            job = JobQueue(self.store).claim(job_id)
+            if job is None:  # cancelled (or gone) before it started
+                if job_id in self._ended:
+                    self._ended.discard(job_id)
+                    return  # cancel() announced it
+                final = self.store.get(E.Job, job_id)
+                if final is not None and self.on_finished is not None:
+                    self.on_finished(final)
+                return
+            token = row_cancel_token(self.store, job.id)
+            self._running[job.id] = token
+        try:
+            final = run_claimed(self.store, job, self.on_progress, token)
+        finally:
+            with self._lock:
+                self._running.pop(job.id, None)
+        if self.on_finished is not None:
+            self.on_finished(final)

@@ -1,4 +1,4 @@
-"""Job operations: cancel and retry (through the one JobQueue)."""
+"""Job operations: submit, cancel and retry (through the one JobQueue)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,22 @@ from typing import Any
 from engine.jobs.queue import JobQueue
 from engine.model import entities as E
 from engine.store.project import ProjectStore
+
+
+def submit_job(store: ProjectStore, kind: str, params: dict[str, Any] | None = None, *,
+               shot_id: str | None = None) -> E.Job:
+    """Queue a job of ``kind`` (engine.jobs.kinds) with plain JSON ``params``; a local kind
+    is then run by the caller's runner (``LocalRunner.enqueue``). An unknown kind or
+    params that are not JSON are refused with one sentence and nothing is queued."""
+    import json
+
+    from engine.ops.base import OpError
+
+    try:
+        json.dumps(params or {})
+    except (TypeError, ValueError) as exc:
+        raise OpError(f"The {kind} job's settings are not plain values ({exc}).") from None
+    return JobQueue(store).submit(kind, params, shot_id=shot_id)
 
 
 def cancel_job(store: ProjectStore, job_id: str) -> E.Job:

@@ -130,9 +130,13 @@ def recompose(store: ProjectStore, shot_ids: list[str] | None = None, *,
 # ----------------------------------------------------------------------------- jobs
 def _import_job(store: Any, params: dict[str, Any], progress: Progress,
                 cancel: CancelToken) -> dict[str, Any]:
-    changes = import_script(store, Path(params["path"]), episode=params.get("episode"),
-                            prune=bool(params.get("prune", False)), progress=progress,
-                            cancel=cancel)
+    """``path`` (a script file) or ``text`` (the studio's script editor)."""
+    options = {"episode": params.get("episode"), "prune": bool(params.get("prune", False)),
+               "progress": progress, "cancel": cancel}
+    if "text" in params:
+        changes = import_script_text(store, str(params["text"]), **options)
+    else:
+        changes = import_script(store, Path(params["path"]), **options)
     return {"report": kinds.plain(changes.result), "seq": changes.seq}
 
 

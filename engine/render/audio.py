@@ -282,6 +282,18 @@ def load_mix(path: Path) -> tuple[Any, int]:
     return data, rate
 
 
+def map_mix(layout: dict[str, Any]) -> Any:
+    """``load_mix`` from a known layout (a preview-mix job's result: path, offset, frames,
+    channels): maps the samples without reading the file's header again."""
+    import numpy as np
+
+    frames, channels = int(layout["frames"]), int(layout["channels"])
+    if frames == 0:
+        return np.zeros((0, channels), dtype=np.float32)
+    return np.memmap(layout["path"], dtype="<f4", mode="r", offset=int(layout["offset"]),
+                     shape=(frames, channels))
+
+
 TRUE_PEAK_CEILING = -1.0  # dBTP of the encoded sound, decoded back
 LOUDNESS_TOLERANCE = 0.3  # LU off the target the encoded sound may be
 RELIMIT_ATTEMPTS = 3

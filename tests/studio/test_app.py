@@ -9,8 +9,6 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QTranslator
 
-from engine.errors import StoryreelError
-
 
 def test_gui_screenshot_through_cli(tmp_path: Path, qapp: Any) -> None:
     from PIL import Image, ImageStat
@@ -140,49 +138,6 @@ def test_every_ui_string_has_a_chinese_translation() -> None:
     assert missing == []
 
 
-def test_task_reports_progress_result_and_cancel(qtbot: Any) -> None:
-    from engine.errors import Cancelled
-    from studio.tasks import run_task, start_task
-
-    seen: list[tuple[float, str]] = []
-    threads: list[int] = []
-
-    def work(n: int, progress: Any, cancel: Any) -> int:
-        threads.append(threading.get_ident())
-        for i in range(n):
-            cancel.check()
-            progress((i + 1) / n, f"step {i + 1}")
-        return n * 2
-
-    task = run_task(work, 4, label="demo", start=False)
-    task.signals.progress.connect(lambda f, m: seen.append((f, m)))
-    with qtbot.waitSignal(task.signals.finished, timeout=5000):
-        start_task(task)
-    assert task.result == 8 and threads[0] != threading.get_ident()
-    qtbot.waitUntil(lambda: len(seen) == 4, timeout=2000)
-    assert seen == [(0.25, "step 1"), (0.5, "step 2"), (0.75, "step 3"), (1.0, "step 4")]
-
-    def blocked(progress: Any, cancel: Any) -> None:
-        while True:
-            cancel.check()
-            threading.Event().wait(0.005)
-
-    task2 = run_task(blocked, label="forever")
-    cancelled: list[bool] = []
-    task2.signals.cancelled.connect(lambda: cancelled.append(True))
-    task2.cancel()
-    qtbot.waitUntil(lambda: task2.done and cancelled == [True], timeout=5000)
-
-    def bad(progress: Any, cancel: Any) -> None:
-        raise StoryreelError("The script is empty.")
-
-    task3 = run_task(bad, start=False)
-    with qtbot.waitSignal(task3.signals.failed, timeout=5000) as blocker:
-        start_task(task3)
-    assert blocker.args == ["The script is empty."]
-    assert issubclass(Cancelled, StoryreelError)
-
-
 def test_store_bridge_delivers_worker_thread_changes_on_ui_thread(qtbot: Any,
                                                                   project: Any) -> None:
     from engine.model import Character
@@ -211,7 +166,7 @@ def test_store_bridge_delivers_worker_thread_changes_on_ui_thread(qtbot: Any,
     assert len(received) == 1
 
 
-def test_autosave_snapshot_and_restore(project: Any, qapp: Any) -> None:
+def test_autosave_snapshot_and_restore(project: Any, qapp: Any, qtbot: Any) -> None:
     import dataclasses
 
     from studio import autosave
@@ -219,13 +174,29 @@ def test_autosave_snapshot_and_restore(project: Any, qapp: Any) -> None:
     saver = autosave.Autosave(project, interval_ms=10_000)
     root = project.root
     assert autosave.crashed_before(root) and not autosave.has_snapshot(root)
-    saver.tick()
-    assert autosave.has_snapshot(root) and saver.snapshots == 1
-    saver.tick()
-    assert saver.snapshots == 1  # nothing changed, no new snapshot
-    project.update(dataclasses.replace(project.project, title="changed"))
-    saver.tick()
-    assert saver.snapshots == 2
+    ui_thread = threading.get_ident()
+    writers: list[int] = []
+    real_write = autosave.write_snapshot
+
+    def write(db: Path, at: Path) -> Path:
+        writers.append(threading.get_ident())
+        return real_write(db, at)
+
+    autosave.write_snapshot = write  # type: ignore[assignment]
+    try:
+        saver.tick()
+        qtbot.waitUntil(lambda: saver.pending == 0, timeout=5000)
+        assert autosave.has_snapshot(root) and saver.snapshots == 1
+        saver.tick()
+        qtbot.waitUntil(lambda: saver.pending == 0, timeout=5000)
+        assert saver.snapshots == 1  # nothing changed, no new snapshot
+        project.update(dataclasses.replace(project.project, title="changed"))
+        saver.tick()
+        qtbot.waitUntil(lambda: saver.pending == 0, timeout=5000)
+        assert saver.snapshots == 2
+    finally:
+        autosave.write_snapshot = real_write  # type: ignore[assignment]
+    assert writers and ui_thread not in writers  # copied off the UI thread
     project.update(dataclasses.replace(project.project, title="after snapshot"))
     saver.close()
     assert not autosave.crashed_before(root)

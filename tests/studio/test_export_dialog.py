@@ -1,4 +1,4 @@
-"""ExportDialog runs the real export on the thread pool: a valid file, or none on cancel."""
+"""ExportDialog runs the real export as a job: a valid file, or none on cancel."""
 
 from __future__ import annotations
 
@@ -45,6 +45,13 @@ def test_draft_export_emits_finished_with_a_valid_file(dialog, qtbot, tmp_path: 
     assert out.with_suffix(".srt").exists() or dlg.report.srt is None
     assert str(out) in dlg.result_label.text()
     assert sorted(p.name for p in out.parent.iterdir() if ".part" in p.name) == []
+    # the export was a job row of the dialog's runner, done with its report
+    from engine.jobs.queue import JobQueue
+    from engine.model import JobStatus
+
+    row = JobQueue(dlg.store).get(dlg.job_id)
+    assert row.kind == "export" and row.status is JobStatus.DONE and row.params["isolated"]
+    assert row.result["report"]["path"] == str(out) and row.progress == 1.0
     dlg.grab().save("/tmp/export_dialog.png")
 
 
@@ -83,7 +90,7 @@ def test_options_follow_the_controls(dialog, project) -> None:
         "douyin", "kuaishou", "bilibili", "youtube", "square", "draft"]
 
 
-def test_in_process_export_on_the_pool_thread(dialog, qtbot, tmp_path: Path) -> None:
+def test_in_process_export_on_the_runners_thread(dialog, qtbot, tmp_path: Path) -> None:
     import av
 
     dlg, errors = dialog
@@ -109,3 +116,7 @@ def test_cancel_during_the_export_leaves_no_file(qtbot, project, tmp_path: Path)
         dlg.start_export(out)
     assert errors == []
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("mid.mp4")] == []
+    from engine.jobs.queue import JobQueue
+    from engine.model import JobStatus
+
+    assert JobQueue(project).get(dlg.job_id).status is JobStatus.CANCELLED

@@ -131,3 +131,41 @@ def test_export_dialog_signs_with_c2pa(qtbot, project, tmp_path: Path, monkeypat
         dlg.start_export(out)
     assert errors == []
     assert verify_file(out).valid
+
+
+def test_a_cancelled_handoff_leaves_no_folder(qtbot, project, tmp_path: Path) -> None:
+    """Cancelled between media copies (the job's cancel token): nothing at the folder."""
+    import pytest
+
+    from engine.errors import Cancelled
+    from engine.interchange.handoff import handoff
+    from engine.jobs.progress import CancelToken
+    from engine.render.timeline_builder import build_timeline
+
+    make_tiny_project(project, tmp_path, durations=(1.0, 0.5))
+    token = CancelToken()
+    copies: list[float] = []
+
+    def progress(fraction: float, message: str = "") -> None:
+        copies.append(fraction)
+        if len(copies) == 2:
+            token.cancel()  # the user cancels after the first file was copied
+
+    out = tmp_path / "bundle"
+    with pytest.raises(Cancelled):
+        handoff(build_timeline(project), out, "otio", bundle=True, progress=progress,
+                cancel=token)
+    assert len(copies) == 2 and not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".bundle")] == []
+    # and from the dialog: a handoff job cancelled at once writes nothing either
+    dlg = HandoffDialog(project)
+    qtbot.addWidget(dlg)
+    errors: list[str] = []
+    dlg.show_error = errors.append
+    dlg.set_format("otio")
+    dlg.bundle_check.setChecked(True)
+    assert dlg.start_handoff(out) and dlg.cancel_button.isEnabled()
+    dlg.cancel_handoff()
+    qtbot.waitUntil(lambda: not dlg.running, timeout=30_000)
+    assert errors == [] and not out.exists()
+    assert dlg.status_label.text() == "Hand-off cancelled; nothing was written."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import types
 from pathlib import Path
@@ -87,6 +88,8 @@ def dock(qtbot, project):
     widget.show()
     errors: list[str] = []
     widget.show_error = errors.append
+    # the rows are read on the background thread, never the UI's: shown once they arrive
+    qtbot.waitUntil(lambda: job.id in widget._row_of, timeout=5000)
     yield widget, job, errors
     widget.shutdown()
 
@@ -157,11 +160,26 @@ def test_first_eta_is_the_engines_estimate_from_the_start(dock, project) -> None
 
 def test_cancel_button_sets_the_row_status_and_retry_requeues(dock, project, qtbot) -> None:
     widget, job, _ = dock
-    qtbot.mouseClick(widget.button(job.id, "cancel"), Qt.MouseButton.LeftButton)
+    ui_thread = threading.get_ident()
+    writers: list[int] = []
+    real_cancel = JobQueue.cancel
+
+    def cancel(self, job_id):
+        writers.append(threading.get_ident())
+        return real_cancel(self, job_id)
+
+    JobQueue.cancel = cancel
+    try:
+        with qtbot.waitSignal(widget.acted, timeout=5000):
+            qtbot.mouseClick(widget.button(job.id, "cancel"), Qt.MouseButton.LeftButton)
+    finally:
+        JobQueue.cancel = real_cancel
+    assert writers and ui_thread not in writers  # the row is written off the UI thread
     assert project.get(Job, job.id).status == JobStatus.CANCELLED
     assert widget.row_values(job.id)["status"] == "cancelled"
     assert not widget.button(job.id, "cancel").isEnabled()
-    widget.button(job.id, "retry").click()
+    with qtbot.waitSignal(widget.acted, timeout=5000):
+        widget.button(job.id, "retry").click()
     again = project.get(Job, job.id)
     assert again.status == JobStatus.QUEUED and again.progress == 0.0
 
@@ -188,7 +206,9 @@ def test_failed_job_shows_its_reason(dock, project, qtbot) -> None:
     assert queue.finish(done.id, JobStatus.DONE, message="done")
     widget.poll()
     assert widget.table.rowCount() == 2
-    assert widget.clear_finished() == 1  # the failed job stays with its reason
+    with qtbot.waitSignal(widget.acted, timeout=5000) as cleared:
+        widget.clear_finished()
+    assert cleared.args[:2] == ["clear", 1]  # the failed job stays with its reason
     assert [j.id for j in queue.jobs()] == [job.id] and widget.table.rowCount() == 1
 
 
@@ -234,7 +254,8 @@ def test_worker_started_from_the_dock_runs_an_animatic_job(qtbot, project, tmp_p
     widget.workerStateChanged.connect(states.append)
     assert widget.start_worker(), errors
     try:
-        qtbot.waitUntil(lambda: widget.row_values(job.id)["status"] == "done", timeout=90_000)
+        qtbot.waitUntil(lambda: job.id in widget._row_of
+                        and widget.row_values(job.id)["status"] == "done", timeout=90_000)
     finally:
         widget.shutdown()
     assert widget.row_values(job.id)["progress"] == 1.0

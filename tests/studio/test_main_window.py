@@ -294,13 +294,15 @@ def test_open_errors_are_one_sentence(window: Any, tmp_path: Path) -> None:
     assert window.store is None and window.windowTitle() == "Storyreel"
 
 
-def test_crash_recovery_offers_the_snapshot(window: Any, tmp_path: Path) -> None:
+def test_crash_recovery_offers_the_snapshot(window: Any, qtbot: Any, tmp_path: Path) -> None:
     from engine.store import ProjectStore
 
     path = tmp_path / "p.storyreel"
     ProjectStore.create(path, Project(title="before")).close()
     assert window.open_project(str(path))
-    window.save()  # snapshot with title "before"
+    window.save()  # snapshot with title "before" (written on the background thread)
+    qtbot.waitUntil(lambda: window.autosave.pending == 0 and window.autosave.snapshots >= 1,
+                    timeout=5000)
     store = window.store
     store.update(store.project.__class__(**{**store.project.__dict__, "title": "after"}))
     # simulate a crash: the lock stays behind

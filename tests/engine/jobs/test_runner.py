@@ -96,3 +96,116 @@ def test_unknown_kind_is_refused_and_eta_follows_progress(scripted) -> None:
     assert kinds.eta_seconds(job, start + timedelta(seconds=10)) == pytest.approx(30.0)
     job.status = JobStatus.DONE
     assert kinds.eta_seconds(job, start + timedelta(seconds=10)) is None
+
+
+def _blocking_kind(monkeypatch, release: threading.Event, started: list[str]) -> None:
+    def blocking(store, params, progress, cancel):
+        started.append(params["name"])
+        while not release.wait(0.01):
+            cancel.check()
+        return {"name": params["name"]}
+
+    monkeypatch.setitem(kinds.HANDLERS, "blocking-test", blocking)
+
+
+def test_a_queued_job_cancelled_behind_a_busy_runner_ends_at_once(scripted,
+                                                                  monkeypatch) -> None:
+    release, started, ended = threading.Event(), [], []
+    _blocking_kind(monkeypatch, release, started)
+    runner = LocalRunner(scripted, on_finished=ended.append)
+    first = runner.submit("blocking-test", {"name": "first"})
+    waiting = runner.submit("blocking-test", {"name": "waiting"})
+    deadline = time.monotonic() + 30
+    while started != ["first"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    runner.cancel(waiting.id)  # queued behind "first": it ends now, not when first ends
+    assert [(j.id, j.status) for j in ended] == [(waiting.id, JobStatus.CANCELLED)]
+    release.set()
+    assert runner.wait(timeout=30)
+    assert [(j.id, j.status) for j in ended] == [(waiting.id, JobStatus.CANCELLED),
+                                                  (first.id, JobStatus.DONE)]  # once each
+    assert started == ["first"]
+
+
+def test_lanes_run_jobs_side_by_side(scripted, monkeypatch) -> None:
+    release, started = threading.Event(), []
+    _blocking_kind(monkeypatch, release, started)
+    runner = LocalRunner(scripted, threads=2)
+    runner.submit("blocking-test", {"name": "long export"})
+    runner.submit("blocking-test", {"name": "voice sample"})
+    deadline = time.monotonic() + 30
+    while len(started) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sorted(started) == ["long export", "voice sample"]  # the second did not wait
+    assert len(runner.threads) == 2
+    release.set()
+    assert runner.wait(timeout=30)
+    assert all(j.status is JobStatus.DONE for j in JobQueue(scripted).jobs())
+
+
+def test_an_export_cancelled_after_it_finished_leaves_no_file(scripted, tmp_path,
+                                                              monkeypatch) -> None:
+    from engine.errors import Cancelled
+    from engine.jobs.progress import CancelToken
+    from engine.render import export
+
+    out = tmp_path / "late.mp4"
+    token = CancelToken()
+
+    class Report:
+        def to_dict(self):
+            return {"path": str(out), "srt": str(out.with_suffix(".srt")), "otio": None}
+
+    def finished_then_cancelled(store, path, progress, cancel, **options):
+        Path(path).write_bytes(b"film")
+        out.with_suffix(".srt").write_text("1\n")
+        token.cancel()  # the user's cancel lands as the film is renamed into place
+        return Report()
+
+    monkeypatch.setattr(export, "export_film", finished_then_cancelled)
+    with pytest.raises(Cancelled):
+        kinds.HANDLERS[kinds.EXPORT](scripted, {"out_path": str(out), "preset": "draft"},
+                                     lambda f, m="": None, token)
+    assert not out.exists() and not out.with_suffix(".srt").exists()
+
+
+def test_a_row_cancelled_as_the_export_finished_keeps_no_file(scripted, tmp_path,
+                                                               monkeypatch) -> None:
+    """The cancel lands between the handler's last look and the runner keeping the result:
+    the row stays cancelled and what the job wrote is removed."""
+    from engine.render import export
+
+    out = tmp_path / "raced.mp4"
+
+    class Report:
+        def to_dict(self):
+            return {"path": str(out), "srt": None, "otio": None}
+
+    def export_film(store, path, progress, cancel, **options):
+        Path(path).write_bytes(b"film")
+        return Report()
+
+    monkeypatch.setattr(export, "export_film", export_film)
+    real_finish = JobQueue.finish
+
+    def finish(self, job_id, status, **kwargs):  # the user's cancel wins the race
+        if status is JobStatus.DONE:
+            JobQueue(scripted).cancel(job_id)
+        return real_finish(self, job_id, status, **kwargs)
+
+    monkeypatch.setattr(JobQueue, "finish", finish)
+    runner = LocalRunner(scripted)
+    job = runner.submit(kinds.EXPORT, {"out_path": str(out), "preset": "draft"})
+    assert runner.wait(timeout=30)
+    assert JobQueue(scripted).get(job.id).status is JobStatus.CANCELLED
+    assert not out.exists()
+
+
+def test_import_script_job_takes_the_editors_text(scripted) -> None:
+    runner = LocalRunner(scripted)
+    job = runner.submit(kinds.IMPORT_SCRIPT, {"text": SCRIPT})
+    assert runner.wait(timeout=60)
+    row = JobQueue(scripted).get(job.id)
+    assert row.status is JobStatus.DONE, row.error
+    assert {c.name for c in scripted.characters()} >= {"林雨", "陈默"}
+    assert len(scripted.shots()) >= 2
