@@ -83,16 +83,22 @@ class JobQueue:
 
         if kind not in HANDLERS and kind not in WORKER_KINDS and kind not in OPERATION_KINDS:
             raise JobError(f"Storyreel has no job kind {kind!r}.")
+        from engine.jobs.owner import this_process
+
         job = E.Job(kind=kind, params=dict(params or {}), shot_id=shot_id, created_at=_now(),
-                    model_key=kind, message=message)
+                    model_key=kind, message=message,
+                    owner="" if kind in WORKER_KINDS else this_process())
         self.store.add(job)
         return job
 
     def claim(self, job_id: str) -> E.Job | None:
         """Claim one queued job by id (a local runner taking the job it queued)."""
+        from engine.jobs.owner import this_process
+
         claimed = self._exec(
             "UPDATE jobs SET status='running', started_at=:now, message='starting', "
-            "progress=0 WHERE id=:id AND status='queued'", id=job_id, now=E.utc_now())
+            "progress=0, owner=:owner WHERE id=:id AND status='queued'", id=job_id,
+            now=E.utc_now(), owner=this_process())
         return self.get(job_id) if claimed else None
 
     # ----------------------------------------------------------------- reads
@@ -139,10 +145,39 @@ class JobQueue:
 
     # ----------------------------------------------------------------- worker side
     def requeue_orphans(self) -> int:
-        """Jobs left RUNNING by a worker that died go back to the queue (call under lock)."""
+        """The worker's jobs (generation, scoring) left RUNNING by a worker that died go
+        back to the queue (call under the worker lock). Local jobs are not the worker's: a
+        studio's running export stays its own."""
+        from engine.jobs.kinds import WORKER_KINDS
+
+        kinds = ", ".join(f"'{k}'" for k in WORKER_KINDS)
         return self._exec(
             "UPDATE jobs SET status='queued', progress=0, message='resumed after interruption' "
-            "WHERE status='running'")
+            f"WHERE status='running' AND kind IN ({kinds})")
+
+    def end_orphaned_local(self) -> list[str]:
+        """Local jobs queued or running in a process of this machine that has ended (a
+        crashed studio, a killed CLI) fail with the reason; returns their ids. Nothing else
+        would ever run or finish them."""
+        from engine.jobs.kinds import WORKER_KINDS
+        from engine.jobs.owner import is_gone
+
+        ended = []
+        for job in self.jobs():
+            if job.kind in WORKER_KINDS or job.status not in (JobStatus.QUEUED,
+                                                              JobStatus.RUNNING):
+                continue
+            if not job.owner or not is_gone(job.owner):
+                continue
+            error = (f"Interrupted: the Storyreel process that ran it ({job.owner}) ended "
+                     "before it finished; retry it to run it again.")
+            if self._exec(
+                    "UPDATE jobs SET status='failed', message='interrupted', error=:error, "
+                    "finished_at=:now WHERE id=:id AND owner=:owner AND "
+                    "status IN ('queued', 'running')",
+                    id=job.id, owner=job.owner, error=error, now=E.utc_now()):
+                ended.append(job.id)
+        return ended
 
     def claim_next(self, warm_key: str | None = None,
                    kinds: tuple[str, ...] = (GENERATE,)) -> E.Job | None:

@@ -91,6 +91,8 @@ class LocalRunner:
         self._lock = threading.Lock()
         self._running: dict[str, CancelToken] = {}  # job id → the token of the running job
         self._ended: set[str] = set()  # queued jobs whose end was announced by cancel()
+        # rows a process of this machine left unfinished when it ended: failed, with why
+        self.interrupted = JobQueue(store).end_orphaned_local()
 
     def submit(self, kind: str, params: dict[str, Any] | None = None, **kwargs: Any) -> E.Job:
         job = JobQueue(self.store).submit(kind, params, **kwargs)

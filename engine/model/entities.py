@@ -328,5 +328,6 @@ class Job:
     started_at: str | None = None
     finished_at: str | None = None
     node: str = ""  # the render node (or "" for this machine's worker) that ran it
+    owner: str = ""  # a local job's process ("host:pid", engine.jobs.owner); "" for the worker's
     id: str = field(default_factory=new_id)
     version: int = field(default=0, compare=False, repr=False)  # row version; 0 = unsaved

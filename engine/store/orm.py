@@ -223,6 +223,7 @@ class JobRow(Base):
     started_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
     finished_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
     node: Mapped[str] = mapped_column(Text, default="", server_default="")
+    owner: Mapped[str] = mapped_column(Text, default="", server_default="")
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 

@@ -209,3 +209,45 @@ def test_import_script_job_takes_the_editors_text(scripted) -> None:
     assert row.status is JobStatus.DONE, row.error
     assert {c.name for c in scripted.characters()} >= {"林雨", "陈默"}
     assert len(scripted.shots()) >= 2
+
+
+def test_jobs_left_by_a_process_that_ended_fail_with_the_reason(scripted, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from engine.jobs.owner import this_process
+    from engine.jobs.worker import run_worker
+
+    # another studio queues two local jobs, starts one, and dies without finishing them
+    code = ("import os, sys\n"
+            "from engine.store import ProjectStore\n"
+            "from engine.jobs.queue import JobQueue\n"
+            "store = ProjectStore.open(sys.argv[1])\n"
+            "queue = JobQueue(store)\n"
+            "started = queue.submit('export', {'out_path': sys.argv[2]})\n"
+            "queue.claim(started.id)\n"
+            "waiting = queue.submit('voice', {})\n"
+            "print(started.id, waiting.id, started.owner, flush=True)\n"
+            "os._exit(9)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(scripted.root),
+                          str(tmp_path / "film.mp4")], capture_output=True, text=True,
+                         timeout=120, cwd=Path(__file__).parents[3])
+    started_id, waiting_id, dead_owner = out.stdout.split()
+    assert dead_owner != this_process()
+    mine = JobQueue(scripted).submit(kinds.VOICE, {})  # this live process's: not touched
+    assert mine.owner == this_process()
+    # the worker restarting takes over its own orphans only, never a local job
+    run_worker(scripted.root, once=True)
+    queue = JobQueue(scripted)
+    assert queue.get(started_id).status is JobStatus.RUNNING
+    runner = LocalRunner(scripted)  # the next studio or CLI opened on this machine
+    assert sorted(runner.interrupted) == sorted([started_id, waiting_id])
+    for job_id in (started_id, waiting_id):
+        job = queue.get(job_id)
+        assert job.status is JobStatus.FAILED and job.message == "interrupted"
+        assert job.error.startswith("Interrupted: the Storyreel process that ran it "
+                                    f"({dead_owner}) ended before it finished")
+    assert queue.get(mine.id).status is JobStatus.QUEUED
+    assert LocalRunner(scripted).interrupted == []  # said once
+    queue.retry(started_id)  # and it can run again, here
+    assert queue.claim(started_id).owner == this_process()
