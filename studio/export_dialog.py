@@ -182,6 +182,15 @@ class ExportDialog(QDialog):
         self.otio_check = QCheckBox(
             self.tr("Write an OTIO timeline (for Resolve, Premiere, Kdenlive)"), self)
         self.c2pa_check = QCheckBox(self.tr("Sign with C2PA content credentials"), self)
+        # a series exports one episode (as `export --episode N`) or the whole of it
+        self.episode_combo = QComboBox(self)
+        self.episode_combo.addItem(self.tr("The whole series"), None)
+        for episode in store.episodes():
+            text = (self.tr("Episode {number}: {title}") if episode.title
+                    else self.tr("Episode {number}"))
+            self.episode_combo.addItem(text.format(number=episode.number,
+                                                   title=episode.title), episode.number)
+        self.episode_combo.currentIndexChanged.connect(self._suggest_name)
         self.label_combo = QComboBox(self)
         for value, text in LABEL_CHOICES:
             self.label_combo.addItem(self.tr(text), value)
@@ -216,6 +225,10 @@ class ExportDialog(QDialog):
         path_row.addWidget(self.browse_button)
         form = QFormLayout()
         form.addRow(self.tr("Preset"), self.preset_combo)
+        if len(store.episodes()) > 1:
+            form.addRow(self.tr("Episode"), self.episode_combo)
+        else:
+            self.episode_combo.hide()
         form.addRow(self.tr("Output file"), path_row)
         form.addRow("", self.burn_check)
         form.addRow("", self.srt_check)
@@ -239,8 +252,9 @@ class ExportDialog(QDialog):
         layout.addLayout(status_row)
         layout.addWidget(self.result_label)
         layout.addLayout(buttons)
-        self._inputs = [self.preset_combo, self.path_edit, self.browse_button, self.burn_check,
-                        self.srt_check, self.otio_check, self.label_combo, self.c2pa_check]
+        self._inputs = [self.preset_combo, self.episode_combo, self.path_edit,
+                        self.browse_button, self.burn_check, self.srt_check, self.otio_check,
+                        self.label_combo, self.c2pa_check]
 
     def _show_drift(self, store: Any) -> None:
         from engine.errors import StoryreelError
@@ -271,7 +285,23 @@ class ExportDialog(QDialog):
         }
         if self.c2pa_check.isChecked():
             options["c2pa"] = True  # signed with the local identity (engine.interchange)
+        if self.episode_combo.currentData() is not None:
+            options["episode"] = int(self.episode_combo.currentData())
         return options
+
+    def _suggest_name(self, _index: int = 0) -> None:
+        """An episode's film is named like `export --all-episodes` names it (E01_TITLE.mp4),
+        next to where the film was going."""
+        from engine.render.episodes import episode_file_name
+
+        number = self.episode_combo.currentData()
+        folder = Path(self.path_edit.text().strip() or str(self.store.root.parent)).parent
+        if number is None:
+            name = f"{_safe_name(self.store.project.title)}.mp4"
+        else:
+            episode = next(e for e in self.store.episodes() if e.number == number)
+            name = episode_file_name(episode.number, episode.title)
+        self.path_edit.setText(str(folder / name))
 
     def set_preset(self, name: str) -> None:
         index = self.preset_combo.findData(name)

@@ -45,7 +45,7 @@ def _voice(store: Any, params: dict[str, Any], progress: Progress,
 
 
 EXPORT_OPTIONS = ("preset", "srt", "otio", "burn_subtitles", "aigc_label", "c2pa", "c2pa_cert",
-                  "c2pa_key")
+                  "c2pa_key", "episode")
 
 
 def _export(store: Any, params: dict[str, Any], progress: Progress,

@@ -120,3 +120,43 @@ def test_cancel_during_the_export_leaves_no_file(qtbot, project, tmp_path: Path)
     from engine.model import JobStatus
 
     assert JobQueue(project).get(dlg.job_id).status is JobStatus.CANCELLED
+
+
+def test_a_series_exports_one_episode(qtbot, project, tmp_path: Path) -> None:
+    import av
+
+    from engine.model import Episode
+
+    shots = make_tiny_project(project, tmp_path, durations=(1.0, 0.5, 0.5), music=False)
+    first = project.episode_by_number(1)
+    second = project.add(Episode(number=2, title="重逢"))
+    (scene,) = project.scenes()
+    scene.episode_id = first.id
+    project.update(scene)
+    later = project.add(type(scene)(number=1, episode_id=second.id, order=1))
+    moved = project.require(type(shots[2]), shots[2].id)
+    moved.scene_id, moved.order = later.id, 0
+    project.update(moved)
+    dlg = ExportDialog(project)
+    qtbot.addWidget(dlg)
+    errors: list[str] = []
+    dlg.show_error = errors.append
+    dlg.set_preset("draft")
+    assert dlg.episode_combo.isVisibleTo(dlg) and dlg.episode_combo.count() == 3
+    assert "episode" not in dlg.options()
+    dlg.episode_combo.setCurrentIndex(dlg.episode_combo.findData(2))
+    assert dlg.options()["episode"] == 2
+    assert Path(dlg.path_edit.text()).name == "E02_重逢.mp4"  # as --all-episodes names it
+    out = tmp_path / "E02.mp4"
+    with qtbot.waitSignal(dlg.finished, timeout=60_000):
+        assert dlg.start_export(out)
+    assert errors == []
+    with av.open(str(out)) as container:  # episode 2 holds its one 0.5 s shot only
+        assert container.duration / 1e6 == pytest.approx(0.5, abs=0.1)
+    dlg.episode_combo.setCurrentIndex(0)
+    assert "episode" not in dlg.options()
+
+
+def test_a_single_film_has_no_episode_choice(dialog) -> None:
+    dlg, _errors = dialog
+    assert not dlg.episode_combo.isVisibleTo(dlg) and "episode" not in dlg.options()
