@@ -46,6 +46,9 @@ ZH = {
     "Jobs": "任务",
     "Job": "任务",
     "Shot": "镜头",
+    "the film": "全片",
+    "the script": "剧本",
+    "Episode {number}": "第 {number} 集",
     "Status": "状态",
     "Progress": "进度",
     "ETA": "剩余时间",
@@ -400,10 +403,18 @@ class JobsDock(QDockWidget):
         self.empty_label.setVisible(not jobs)
         self._update_worker_label()
 
-    def _shot_label(self, shot_id: str | None) -> str:
-        if not shot_id:
-            return "—"
-        return self._labels.get(shot_id, shot_id[:8])
+    def _shot_label(self, job: Job) -> str:
+        """The shot a job is for; else what it works on: an episode, the film, the script."""
+        if job.shot_id:
+            return self._labels.get(job.shot_id, job.shot_id[:8])
+        episode = job.params.get("episode")
+        if isinstance(episode, int) and not isinstance(episode, bool):
+            return self.tr("Episode {number}").format(number=episode)
+        if job.kind in ("plan", "import-script"):
+            return self.tr("the script")
+        if job.kind in ("export", "mix", "preview-mix", "handoff", "voice"):
+            return self.tr("the film")
+        return "—"
 
     def _rebuild(self, jobs: list[Job]) -> None:
         self.table.setRowCount(0)
@@ -416,7 +427,7 @@ class JobsDock(QDockWidget):
             for col in (0, 1, 2, 4, 5):
                 self.table.setItem(row, col, QTableWidgetItem())
             self.table.item(row, 0).setText(self.tr(KIND_LABELS.get(job.kind, job.kind)))
-            self.table.item(row, 1).setText(self._shot_label(job.shot_id))
+            self.table.item(row, 1).setText(self._shot_label(job))
             bar = QProgressBar(self.table)
             bar.setRange(0, 1000)
             bar.setTextVisible(True)

@@ -261,3 +261,14 @@ def test_worker_started_from_the_dock_runs_an_animatic_job(qtbot, project, tmp_p
     assert widget.row_values(job.id)["progress"] == 1.0
     assert len(project.takes(shot.id)) == 1
     assert states[0] is True and not widget.worker_running()
+
+
+def test_a_job_without_a_shot_names_what_it_works_on(dock, project, qtbot) -> None:
+    widget, _job, _ = dock
+    queue = JobQueue(project)
+    film = queue.submit("export", {"out_path": "/tmp/x.mp4"})
+    episode = queue.submit("export", {"out_path": "/tmp/e2.mp4", "episode": 2})
+    script = queue.submit("import-script", {"text": "第1场"})
+    qtbot.waitUntil(lambda: script.id in widget._row_of, timeout=5000)
+    assert [widget.row_values(j.id)["shot"] for j in (film, episode, script)] == \
+        ["the film", "Episode 2", "the script"]
