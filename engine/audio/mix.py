@@ -44,6 +44,16 @@ DUCK_BRIDGE = 0.6  # lines closer than this keep the music down between them
 LIMITER_LOOKAHEAD = 0.005  # seconds: gain ramps down over this before a peak
 LIMITER_HOLD = 0.03  # seconds the reduced gain is held around a peak (no fast flutter)
 WAVE_FORMAT_IEEE_FLOAT = 3
+# the loudness gain is a multiple of this: a small edit (a trim) moves the measured
+# loudness by hundredths of a dB, so the gain — and every sample before the edit — stays
+# the same, and an export reuses the sound it already encoded (engine.render.sound_chunks);
+# it puts the mix at most half a step (0.05 LU) off its target
+GAIN_STEP_DB = 0.1
+
+
+def quantized_gain(gain_db: float) -> float:
+    """``gain_db`` rounded to a multiple of ``GAIN_STEP_DB``."""
+    return round(round(gain_db / GAIN_STEP_DB) * GAIN_STEP_DB, 6)
 
 
 @dataclass
@@ -320,7 +330,7 @@ def render_mix(
                 a.reader.close()
         measured = meter.integrated
         report.measured_lufs = measured
-        gain_db = target_lufs - measured if math.isfinite(measured) else 0.0
+        gain_db = quantized_gain(target_lufs - measured) if math.isfinite(measured) else 0.0
         report.gain_db = gain_db
         # ---- pass 2: gain + true-peak limiter → final file
         for _attempt in range(3):
@@ -330,7 +340,7 @@ def render_mix(
             # limiting took loudness away: push the gain up and limit again
             if not math.isfinite(miss) or abs(miss) <= 0.3 or report.limited_db > -0.1:
                 break
-            gain_db += miss
+            gain_db = quantized_gain(gain_db + miss)
             report.gain_db = gain_db
     finally:
         raw.unlink(missing_ok=True)

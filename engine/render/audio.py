@@ -295,6 +295,7 @@ class ExportSound:
         self.mix, self.lufs, self.true_peak = mix, lufs, true_peak
         self.relimited, self.ceiling = relimited, ceiling
         self.warnings: list[str] = []
+        self.chunks: dict[str, int] = {}  # AAC chunks: total, encoded, reused
         if true_peak > TRUE_PEAK_CEILING:
             self.warnings.append(
                 f"The encoded sound peaks at {true_peak:.1f} dBTP after {relimited} re-limits "
@@ -310,23 +311,45 @@ class ExportSound:
                 "limiter_ceiling_db": round(self.ceiling, 2), "relimited": self.relimited}
 
 
+def encode_film_sound(
+    wav: Path, out_path: Path, settings: Any, cache: Any = None, use_cache: bool = True,
+    cancel: CancelToken | None = None, workers: int | None = None,
+) -> tuple[float, float, Any]:
+    """The mix WAV encoded in chunks (``engine.render.sound_chunks``: in threads, unchanged
+    chunks taken from ``cache``) into an audio-only MP4 at ``out_path``. Returns
+    (integrated LUFS, true peak dBTP) of the packets decoded back as a player decodes the
+    file, and the ``ChunkedEncode`` (how many chunks were encoded)."""
+    from engine.render.sound_chunks import encode_chunks, measure_packets, write_packets
+
+    pcm, _rate = load_mix(wav)
+    result = encode_chunks(pcm, settings, cache, use_cache, workers, cancel)
+    write_packets(result, settings, out_path)
+    lufs, peak = measure_packets(result, settings, cancel)
+    return lufs, peak, result
+
+
 def export_sound(
     timeline: Timeline, mix_wav: Path, out_path: Path, sample_rate: int = 48000,
     bit_rate: int = 192_000, codec: str = "aac", cancel: CancelToken | None = None,
-    target_lufs: float = -14.0, coder: str | None = None,
+    target_lufs: float = -14.0, coder: str | None = None, chunk_cache: Any = None,
+    use_cache: bool = True,
 ) -> ExportSound:
-    """The film's sound for an export: mixed, encoded to ``out_path``, then decoded back
-    and measured. AAC overshoots the mix's peaks and drops the top of the spectrum (more
-    at low bit rates), so while the encoded file is over −1 dBTP or off the loudness
-    target by more than 0.3 LU, the mix is levelled and limited again — the ceiling
-    lowered by the overshoot, the target moved by the miss — and re-encoded."""
+    """The film's sound for an export: mixed, encoded to ``out_path`` (in chunks, those
+    unchanged since an earlier export taken from ``chunk_cache`` when ``use_cache``), then
+    decoded back and measured. AAC overshoots the mix's peaks and drops the top of the
+    spectrum (more at low bit rates), so while the encoded file is over −1 dBTP or off the
+    loudness target by more than 0.3 LU, the mix is levelled and limited again — the
+    ceiling lowered by the overshoot, the target moved by the miss — and re-encoded."""
     from engine.audio.mix import AudioSegment, render_mix
     from engine.model import AudioRole
+    from engine.render.sound_chunks import AacSettings
 
     cancel = cancel or CancelToken()
+    settings = AacSettings(sample_rate, bit_rate, codec, coder, CHANNELS)
     mix = mix_timeline(timeline, mix_wav, sample_rate, no_progress, cancel)
-    lufs, peak = encode_aac(mix_wav, out_path, sample_rate, bit_rate, codec, cancel, coder,
-                            measure=True)
+    lufs, peak, chunks = encode_film_sound(mix_wav, out_path, settings, chunk_cache,
+                                           use_cache, cancel)
+    encoded = chunks.encoded
     ceiling, target, relimited = TRUE_PEAK_CEILING, target_lufs, 0
     silent = not math.isfinite(lufs)
     while not silent and relimited < RELIMIT_ATTEMPTS and (
@@ -340,9 +363,13 @@ def export_sound(
             render_mix([AudioSegment(mix_wav, 0.0, AudioRole.EFFECTS)], timeline.duration, again,
                        sample_rate=sample_rate, channels=CHANNELS, duck_db=0.0,
                        target_lufs=target, true_peak_db=max(-20.0, ceiling), cancel=cancel)
-            lufs, peak = encode_aac(again, out_path, sample_rate, bit_rate, codec, cancel,
-                                    coder, measure=True)
+            lufs, peak, chunks = encode_film_sound(again, out_path, settings, chunk_cache,
+                                                   use_cache, cancel)
+            encoded += chunks.encoded
         finally:
             again.unlink(missing_ok=True)
         relimited += 1
-    return ExportSound(mix, lufs, peak, relimited, ceiling)
+    sound = ExportSound(mix, lufs, peak, relimited, ceiling)
+    sound.chunks = {"total": len(chunks.chunks), "encoded": encoded,
+                    "reused": len(chunks.chunks) - chunks.encoded}
+    return sound

@@ -1,0 +1,355 @@
+"""The film's sound encoded to AAC in chunks: in parallel, and reused across exports.
+
+The mix is cut into chunks of ``CHUNK_FRAMES`` AAC frames (3.2 s at 48 kHz: 150 frames of
+1024 samples, 32 loudness steps of 100 ms). Each chunk is encoded by its own encoder with
+``PRE_ROLL`` samples of the mix before it and ``POST_ROLL`` after it, and only the packets
+whose decoded output lies inside the chunk are kept. AAC packet *p* (its timestamp, in
+samples of the film) decodes to samples [p, p + 1024) by overlap-adding the second half of
+packet p − 1024's window and the first half of its own, and each window spans 2048
+samples: at a splice both windows were computed from the same sound (each encoder saw
+past the cut), so the aliasing cancels as it does inside one stream, and the join is as
+clean as any other frame. The first chunk has no pre-roll: its encoder's priming packet
+(at −1024) starts the stream, and the file's edit list has players drop it.
+
+A chunk's packets are a pure function of the samples its encoder saw and the encoder's
+settings, so they are cached in the project's ``cache/`` under a hash of exactly those
+(bounded in bytes, least recently used out): a re-export after a trim reuses every chunk
+before the trim point and encodes only the rest, in threads (PyAV encodes without the
+GIL). A full ``--no-cache`` export encodes the same chunks, so both files hold the same
+packets.
+
+Cache files are plain bytes (a magic, the packet count, the sizes, the payloads): never
+pickle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.jobs.progress import CancelToken
+
+AAC_FRAME = 1024
+CHUNK_FRAMES = 150
+CHUNK = CHUNK_FRAMES * AAC_FRAME  # samples
+PRE_ROLL = 4 * AAC_FRAME  # the encoder settles (window shape, rate control) before the cut
+POST_ROLL = 3 * AAC_FRAME  # the last kept window and the encoder's look-ahead see the sound
+CHUNK_CODE_VERSION = "1"  # bump when what a chunk's packets are made from changes
+_MAGIC = b"SRAAC1\n\0"
+DEFAULT_CHUNK_CACHE_BYTES = 256 * 1024**2
+
+
+@dataclass(frozen=True)
+class AacSettings:
+    rate: int = 48000
+    bit_rate: int = 192_000
+    codec: str = "aac"
+    coder: str | None = None
+    channels: int = 2
+
+    def key(self) -> str:
+        import av
+
+        return "|".join(map(str, (CHUNK_CODE_VERSION, av.library_versions.get("libavcodec"),
+                                  self.rate, self.bit_rate, self.codec, self.coder,
+                                  self.channels, CHUNK, PRE_ROLL, POST_ROLL)))
+
+    def encoder(self) -> Any:
+        import av
+
+        ctx = av.CodecContext.create(self.codec, "w")
+        ctx.sample_rate = self.rate
+        ctx.layout = "stereo" if self.channels == 2 else "mono"
+        ctx.format = "fltp"
+        ctx.bit_rate = self.bit_rate
+        ctx.time_base = Fraction(1, self.rate)
+        if self.coder and self.codec == "aac":
+            ctx.options = {"aac_coder": self.coder}
+        return ctx
+
+
+@dataclass(frozen=True)
+class Chunk:
+    index: int
+    start: int  # first sample of the film this chunk's packets decode to
+    end: int  # exclusive
+    feed_start: int  # first sample its encoder reads (start − pre-roll, or 0)
+    feed_end: int  # exclusive (end + post-roll, or the film's end)
+
+    @property
+    def first_pts(self) -> int:
+        return -AAC_FRAME if self.start == 0 else self.start
+
+
+def plan_chunks(total: int) -> list[Chunk]:
+    """The chunks of a ``total``-sample mix."""
+    chunks = []
+    for i, c0 in enumerate(range(0, max(total, 1), CHUNK)):
+        c1 = min(total, c0 + CHUNK)
+        chunks.append(Chunk(i, c0, c1, max(0, c0 - PRE_ROLL), min(total, c1 + POST_ROLL)))
+    return chunks
+
+
+def chunk_key(settings: AacSettings, chunk: Chunk, pcm: np.ndarray, total: int) -> str:
+    """A hash of all a chunk's packets depend on: the settings, the samples its encoder
+    reads (``pcm``, (frames, channels) float32 of the whole mix), where the chunk sits in
+    them, and whether the stream starts or ends there."""
+    h = hashlib.sha256(settings.key().encode())
+    h.update(struct.pack("<qqqq?", chunk.start - chunk.feed_start, chunk.end - chunk.start,
+                         chunk.feed_end - chunk.end, chunk.feed_end - chunk.feed_start,
+                         chunk.start == 0))
+    h.update(struct.pack("<?", chunk.feed_end == total))
+    h.update(np.ascontiguousarray(pcm[chunk.feed_start:chunk.feed_end], dtype="<f4").data)
+    return h.hexdigest()[:32]
+
+
+def encode_chunk(settings: AacSettings, chunk: Chunk, pcm: np.ndarray,
+                 cancel: CancelToken | None = None) -> list[bytes]:
+    """The packets (payloads, in order, one per 1024 samples from ``chunk.first_pts``)
+    that decode to the chunk's samples."""
+    import av
+
+    ctx = settings.encoder()
+    layout = "stereo" if settings.channels == 2 else "mono"
+    kept: list[bytes] = []
+    last_pts = ((chunk.end - 1) // AAC_FRAME) * AAC_FRAME  # decodes to the chunk's last sample
+
+    def take(packets: list[Any]) -> None:
+        for packet in packets:
+            pts = int(packet.pts)
+            if chunk.first_pts <= pts <= last_pts and (pts - chunk.first_pts) % AAC_FRAME == 0:
+                kept.append(bytes(packet))
+
+    step = 8 * AAC_FRAME
+    for s0 in range(chunk.feed_start, chunk.feed_end, step):
+        if cancel is not None:
+            cancel.check()
+        s1 = min(chunk.feed_end, s0 + step)
+        block = np.ascontiguousarray(pcm[s0:s1].T, dtype=np.float32)
+        frame = av.AudioFrame.from_ndarray(block, format="fltp", layout=layout)
+        frame.sample_rate = settings.rate
+        frame.pts = s0
+        frame.time_base = Fraction(1, settings.rate)
+        take(ctx.encode(frame))
+    take(ctx.encode(None))
+    expected = (last_pts - chunk.first_pts) // AAC_FRAME + 1
+    if len(kept) != expected:
+        raise RuntimeError(f"AAC chunk {chunk.index}: {len(kept)} packets, not {expected}.")
+    return kept
+
+
+class ChunkCache:
+    """Encoded chunks in a folder, by key; bounded in bytes, least recently used out."""
+
+    def __init__(self, folder: Path, limit_bytes: int = DEFAULT_CHUNK_CACHE_BYTES) -> None:
+        self.folder, self.limit = folder, limit_bytes
+
+    def path(self, key: str) -> Path:
+        return self.folder / f"{key}.aacchunk"
+
+    def get(self, key: str) -> list[bytes] | None:
+        path = self.path(key)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        packets = _unpack(data)
+        if packets is None:  # damaged: made again
+            path.unlink(missing_ok=True)
+            return None
+        os.utime(path)
+        return packets
+
+    def put(self, key: str, packets: list[bytes]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.path(key)
+        tmp = path.with_name(f"{path.name}.part-{os.getpid()}-{id(packets):x}")
+        try:
+            tmp.write_bytes(_pack(packets))
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def prune(self, keep: set[str]) -> int:
+        if not self.folder.is_dir():
+            return 0
+        entries = []
+        for path in self.folder.glob("*.aacchunk"):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            entries.append((st.st_mtime_ns, st.st_size, path))
+        total = sum(size for _t, size, _p in entries)
+        removed = 0
+        for _t, size, path in sorted(entries):
+            if total <= self.limit:
+                break
+            if path.stem in keep:
+                continue
+            path.unlink(missing_ok=True)
+            total -= size
+            removed += 1
+        return removed
+
+
+def _pack(packets: list[bytes]) -> bytes:
+    sizes = struct.pack(f"<I{len(packets)}I", len(packets), *(len(p) for p in packets))
+    return _MAGIC + sizes + b"".join(packets)
+
+
+def _unpack(data: bytes) -> list[bytes] | None:
+    if not data.startswith(_MAGIC) or len(data) < len(_MAGIC) + 4:
+        return None
+    pos = len(_MAGIC)
+    (count,) = struct.unpack_from("<I", data, pos)
+    pos += 4
+    if len(data) < pos + 4 * count:
+        return None
+    sizes = struct.unpack_from(f"<{count}I", data, pos)
+    pos += 4 * count
+    if pos + sum(sizes) != len(data):
+        return None
+    out = []
+    for size in sizes:
+        out.append(data[pos:pos + size])
+        pos += size
+    return out
+
+
+@dataclass
+class ChunkedEncode:
+    packets: list[list[bytes]]  # per chunk
+    chunks: list[Chunk]
+    encoded: int  # chunks encoded in this call (the rest came from the cache)
+    keys: list[str]
+
+
+def encode_chunks(pcm: np.ndarray, settings: AacSettings, cache: ChunkCache | None = None,
+                  use_cache: bool = True, workers: int | None = None,
+                  cancel: CancelToken | None = None) -> ChunkedEncode:
+    """Every chunk of ``pcm`` ((frames, channels) float32) encoded, or taken from
+    ``cache``; the missing ones in ``workers`` threads (None: one per core)."""
+    total = int(pcm.shape[0])
+    chunks = plan_chunks(total)
+    keys = [chunk_key(settings, c, pcm, total) for c in chunks]
+    packets: list[list[bytes] | None] = [None] * len(chunks)
+    todo: list[int] = []
+    for i, key in enumerate(keys):
+        hit = cache.get(key) if cache is not None and use_cache else None
+        if hit is not None:
+            packets[i] = hit
+        else:
+            todo.append(i)
+
+    def run(i: int) -> list[bytes]:
+        out = encode_chunk(settings, chunks[i], pcm, cancel)
+        if cache is not None:
+            cache.put(keys[i], out)
+        return out
+
+    n = max(1, min(len(todo), workers or os.cpu_count() or 1))
+    if n == 1:
+        for i in todo:
+            packets[i] = run(i)
+    else:
+        with ThreadPoolExecutor(max_workers=n, thread_name_prefix="storyreel-aac") as pool:
+            for i, out in zip(todo, pool.map(run, todo), strict=True):
+                packets[i] = out
+    if cache is not None:
+        cache.prune(set(keys))
+    return ChunkedEncode([p for p in packets if p is not None], chunks, len(todo), keys)
+
+
+def write_packets(result: ChunkedEncode, settings: AacSettings, out_path: Path,
+                  on_packet: Callable[[Any], None] | None = None) -> int:
+    """The chunks' packets, in order, as an audio-only MP4 at ``out_path`` (the priming
+    packet at −1024 becomes the file's edit list). Returns the samples of sound."""
+    import av
+
+    tb = Fraction(1, settings.rate)
+    total = result.chunks[-1].end if result.chunks else 0
+    with av.open(str(out_path), "w", format="mp4") as container:
+        stream = container.add_stream(settings.codec, rate=settings.rate)
+        stream.layout = "stereo" if settings.channels == 2 else "mono"
+        stream.bit_rate = settings.bit_rate
+        if settings.coder and settings.codec == "aac":
+            stream.options = {"aac_coder": settings.coder}
+        stream.time_base = tb
+        for chunk, payloads in zip(result.chunks, result.packets, strict=True):
+            for j, payload in enumerate(payloads):
+                packet = av.Packet(payload)
+                pts = chunk.first_pts + j * AAC_FRAME
+                packet.pts = packet.dts = pts
+                packet.duration = min(AAC_FRAME, max(0, total - pts)) if pts >= 0 \
+                    else AAC_FRAME
+                packet.time_base = tb
+                packet.stream = stream
+                if on_packet is not None:
+                    on_packet(packet)
+                container.mux(packet)
+    return total
+
+
+def measure_packets(result: ChunkedEncode, settings: AacSettings,
+                    cancel: CancelToken | None = None) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of the packets decoded as a player decodes the
+    file: in order, the priming before time 0 and the padding after the end dropped."""
+    import av
+
+    from engine.audio.loudness import LoudnessMeter, TruePeakMeter
+
+    channels = settings.channels
+    total = result.chunks[-1].end if result.chunks else 0
+    encoder = settings.encoder()
+    encoder.open()
+    decoder = av.CodecContext.create(settings.codec, "r")
+    decoder.extradata = encoder.extradata
+    decoder.sample_rate = settings.rate
+    decoder.layout = "stereo" if channels == 2 else "mono"
+    loud, peak = LoudnessMeter(channels), TruePeakMeter(channels)
+    parts: list[np.ndarray] = []
+    held = 0
+    position = result.chunks[0].first_pts if result.chunks else 0
+
+    def flush() -> None:
+        nonlocal parts, held
+        if parts:
+            block = np.concatenate(parts, axis=1)
+            loud.add(block)
+            peak.add(block)
+        parts, held = [], 0
+
+    def take(frames: list[Any]) -> None:
+        nonlocal position, held
+        for frame in frames:
+            data = frame.to_ndarray().reshape(channels, -1)
+            a, b = position, position + data.shape[1]
+            position = b
+            lo, hi = max(a, 0), min(b, total)
+            if hi > lo:
+                parts.append(np.asarray(data[:, lo - a:hi - a], dtype=np.float32))
+                held += hi - lo
+        if held >= 5 * settings.rate:
+            flush()
+
+    for chunk, payloads in zip(result.chunks, result.packets, strict=True):
+        if cancel is not None:
+            cancel.check()
+        for j, payload in enumerate(payloads):
+            packet = av.Packet(payload)
+            packet.pts = packet.dts = chunk.first_pts + j * AAC_FRAME
+            packet.time_base = Fraction(1, settings.rate)
+            take(decoder.decode(packet))
+    take(decoder.decode(None))
+    flush()
+    return loud.integrated, peak.dbtp
