@@ -324,7 +324,7 @@ def encode_film_sound(
     pcm, _rate = load_mix(wav)
     result = encode_chunks(pcm, settings, cache, use_cache, workers, cancel)
     write_packets(result, settings, out_path)
-    lufs, peak = measure_packets(result, settings, cancel)
+    lufs, peak = measure_packets(result, settings, cancel, cache, use_cache)
     return lufs, peak, result
 
 
@@ -349,7 +349,6 @@ def export_sound(
     mix = mix_timeline(timeline, mix_wav, sample_rate, no_progress, cancel)
     lufs, peak, chunks = encode_film_sound(mix_wav, out_path, settings, chunk_cache,
                                            use_cache, cancel)
-    encoded = chunks.encoded
     ceiling, target, relimited = TRUE_PEAK_CEILING, target_lufs, 0
     silent = not math.isfinite(lufs)
     while not silent and relimited < RELIMIT_ATTEMPTS and (
@@ -365,11 +364,10 @@ def export_sound(
                        target_lufs=target, true_peak_db=max(-20.0, ceiling), cancel=cancel)
             lufs, peak, chunks = encode_film_sound(again, out_path, settings, chunk_cache,
                                                    use_cache, cancel)
-            encoded += chunks.encoded
         finally:
             again.unlink(missing_ok=True)
         relimited += 1
     sound = ExportSound(mix, lufs, peak, relimited, ceiling)
-    sound.chunks = {"total": len(chunks.chunks), "encoded": encoded,
-                    "reused": len(chunks.chunks) - chunks.encoded}
+    sound.chunks = {"total": len(chunks.chunks), "encoded": chunks.encoded,
+                    "reused": len(chunks.chunks) - chunks.encoded}  # of the file's pass
     return sound

@@ -45,6 +45,7 @@ PRE_ROLL = 4 * AAC_FRAME  # the encoder settles (window shape, rate control) bef
 POST_ROLL = 3 * AAC_FRAME  # the last kept window and the encoder's look-ahead see the sound
 CHUNK_CODE_VERSION = "1"  # bump when what a chunk's packets are made from changes
 _MAGIC = b"SRAAC1\n\0"
+_FIGURES_MAGIC = b"SRFIG1\n\0"
 DEFAULT_CHUNK_CACHE_BYTES = 256 * 1024**2
 
 
@@ -72,9 +73,21 @@ class AacSettings:
         ctx.format = "fltp"
         ctx.bit_rate = self.bit_rate
         ctx.time_base = Fraction(1, self.rate)
-        if self.coder and self.codec == "aac":
-            ctx.options = {"aac_coder": self.coder}
+        ctx.options = self.options()
         return ctx
+
+    def options(self) -> dict[str, str]:
+        """FFmpeg's native AAC encoder without perceptual noise substitution: a decoder
+        draws PNS noise from a generator that runs on across the whole stream, so with
+        it a chunk would decode differently after a seek — and its figures could not be
+        measured once and kept. Without it every packet decodes to the same samples
+        however the decoder got there (the overlap with the previous packet aside)."""
+        if self.codec != "aac":
+            return {}
+        options = {"aac_pns": "0"}
+        if self.coder:
+            options["aac_coder"] = self.coder
+        return options
 
 
 @dataclass(frozen=True)
@@ -179,11 +192,35 @@ class ChunkCache:
         finally:
             tmp.unlink(missing_ok=True)
 
+    def get_figures(self, key: str) -> np.ndarray | None:
+        """A chunk's measured figures (float64: true peak, 100 ms step powers)."""
+        path = self.folder / f"{key}.figures"
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        if not data.startswith(_FIGURES_MAGIC) or (len(data) - len(_FIGURES_MAGIC)) % 8 \
+                or len(data) == len(_FIGURES_MAGIC):
+            path.unlink(missing_ok=True)
+            return None
+        os.utime(path)
+        return np.frombuffer(data, dtype="<f8", offset=len(_FIGURES_MAGIC)).copy()
+
+    def put_figures(self, key: str, values: np.ndarray) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{key}.figures"
+        tmp = path.with_name(f"{path.name}.part-{os.getpid()}-{id(values):x}")
+        try:
+            tmp.write_bytes(_FIGURES_MAGIC + np.asarray(values, dtype="<f8").tobytes())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
     def prune(self, keep: set[str]) -> int:
         if not self.folder.is_dir():
             return 0
         entries = []
-        for path in self.folder.glob("*.aacchunk"):
+        for path in [*self.folder.glob("*.aacchunk"), *self.folder.glob("*.figures")]:
             try:
                 st = path.stat()
             except OSError:
@@ -265,8 +302,6 @@ def encode_chunks(pcm: np.ndarray, settings: AacSettings, cache: ChunkCache | No
         with ThreadPoolExecutor(max_workers=n, thread_name_prefix="storyreel-aac") as pool:
             for i, out in zip(todo, pool.map(run, todo), strict=True):
                 packets[i] = out
-    if cache is not None:
-        cache.prune(set(keys))
     return ChunkedEncode([p for p in packets if p is not None], chunks, len(todo), keys)
 
 
@@ -282,8 +317,7 @@ def write_packets(result: ChunkedEncode, settings: AacSettings, out_path: Path,
         stream = container.add_stream(settings.codec, rate=settings.rate)
         stream.layout = "stereo" if settings.channels == 2 else "mono"
         stream.bit_rate = settings.bit_rate
-        if settings.coder and settings.codec == "aac":
-            stream.options = {"aac_coder": settings.coder}
+        stream.options = settings.options()
         stream.time_base = tb
         for chunk, payloads in zip(result.chunks, result.packets, strict=True):
             for j, payload in enumerate(payloads):
@@ -300,56 +334,107 @@ def write_packets(result: ChunkedEncode, settings: AacSettings, out_path: Path,
     return total
 
 
-def measure_packets(result: ChunkedEncode, settings: AacSettings,
-                    cancel: CancelToken | None = None) -> tuple[float, float]:
-    """(integrated LUFS, true peak dBTP) of the packets decoded as a player decodes the
-    file: in order, the priming before time 0 and the padding after the end dropped."""
-    import av
+def _figures_key(settings: AacSettings, keys: list[str], i: int) -> str:
+    # a chunk's decoded samples (and the history its meters read) come from its packets
+    # and the previous chunk's
+    h = hashlib.sha256(f"figures|{settings.key()}|{keys[i - 1] if i else ''}|{keys[i]}"
+                       .encode())
+    return h.hexdigest()[:32]
 
+
+def _chunk_figures(history: np.ndarray, samples: np.ndarray, channels: int) -> np.ndarray:
+    """[true peak (linear), 100 ms step powers …] of one chunk's decoded samples, its
+    meters primed with the decoded samples before it."""
     from engine.audio.loudness import LoudnessMeter, TruePeakMeter
 
-    channels = settings.channels
-    total = result.chunks[-1].end if result.chunks else 0
-    encoder = settings.encoder()
-    encoder.open()
-    decoder = av.CodecContext.create(settings.codec, "r")
-    decoder.extradata = encoder.extradata
-    decoder.sample_rate = settings.rate
-    decoder.layout = "stereo" if channels == 2 else "mono"
     loud, peak = LoudnessMeter(channels), TruePeakMeter(channels)
-    parts: list[np.ndarray] = []
-    held = 0
-    position = result.chunks[0].first_pts if result.chunks else 0
+    loud.prime(history)
+    peak.prime(history)
+    loud.add(samples)
+    peak.add(samples)
+    return np.array([peak.peak, *loud.steps], dtype="<f8")
 
-    def flush() -> None:
-        nonlocal parts, held
-        if parts:
-            block = np.concatenate(parts, axis=1)
-            loud.add(block)
-            peak.add(block)
-        parts, held = [], 0
 
-    def take(frames: list[Any]) -> None:
-        nonlocal position, held
-        for frame in frames:
-            data = frame.to_ndarray().reshape(channels, -1)
-            a, b = position, position + data.shape[1]
-            position = b
-            lo, hi = max(a, 0), min(b, total)
-            if hi > lo:
-                parts.append(np.asarray(data[:, lo - a:hi - a], dtype=np.float32))
-                held += hi - lo
-        if held >= 5 * settings.rate:
-            flush()
+def measure_packets(result: ChunkedEncode, settings: AacSettings,
+                    cancel: CancelToken | None = None,
+                    cache: ChunkCache | None = None, use_cache: bool = True,
+                    ) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of the packets decoded as a player decodes the
+    file: in order, the priming before time 0 and the padding after the end dropped.
 
-    for chunk, payloads in zip(result.chunks, result.packets, strict=True):
-        if cancel is not None:
-            cancel.check()
-        for j, payload in enumerate(payloads):
-            packet = av.Packet(payload)
-            packet.pts = packet.dts = chunk.first_pts + j * AAC_FRAME
-            packet.time_base = Fraction(1, settings.rate)
-            take(decoder.decode(packet))
-    take(decoder.decode(None))
-    flush()
-    return loud.integrated, peak.dbtp
+    Measured chunk by chunk (each chunk's meters primed with the decoded samples before
+    it; chunks start on the meters' 100 ms steps, so the steps are those of one pass);
+    a chunk's figures depend only on its packets and the previous chunk's, so they are
+    kept in ``cache`` beside the packets and a chunk measured before (after the same
+    chunk) is not decoded again (``use_cache=False``: all measured, and kept)."""
+    import av
+
+    from engine.audio.loudness import LoudnessMeter
+
+    channels = settings.channels
+    chunks = result.chunks
+    if not chunks:
+        return -float("inf"), -float("inf")
+    fkeys = [_figures_key(settings, result.keys, i) for i in range(len(chunks))]
+    figures: list[np.ndarray | None] = [
+        cache.get_figures(k) if cache is not None and use_cache else None for k in fkeys]
+    history_len = LoudnessMeter.HISTORY
+    extradata = None
+    i = 0
+    while i < len(chunks):
+        if figures[i] is not None:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(chunks) and figures[j + 1] is None:
+            j += 1
+        # decode chunks i-1 … j with a fresh decoder: the previous chunk's last samples
+        # are the history (its first packet, without its overlap, is never used)
+        if extradata is None:
+            encoder = settings.encoder()
+            encoder.open()
+            extradata = encoder.extradata
+        decoder = av.CodecContext.create(settings.codec, "r")
+        decoder.extradata = extradata
+        decoder.sample_rate = settings.rate
+        decoder.layout = "stereo" if channels == 2 else "mono"
+        history = np.zeros((channels, 0), np.float32)
+        first = max(0, i - 1)
+        for c in range(first, j + 1):
+            if cancel is not None:
+                cancel.check()
+            chunk = chunks[c]
+            parts = []
+            position = chunk.first_pts
+            for k, payload in enumerate(result.packets[c]):
+                packet = av.Packet(payload)
+                packet.pts = packet.dts = chunk.first_pts + k * AAC_FRAME
+                packet.time_base = Fraction(1, settings.rate)
+                frames = list(decoder.decode(packet))
+                if c == len(chunks) - 1 and k == len(result.packets[c]) - 1:
+                    frames += list(decoder.decode(None))
+                for frame in frames:
+                    data = frame.to_ndarray().reshape(channels, -1)
+                    a, b = position, position + data.shape[1]
+                    position = b
+                    lo, hi = max(a, chunk.start), min(b, chunk.end)
+                    if hi > lo:
+                        parts.append(np.asarray(data[:, lo - a:hi - a], dtype=np.float32))
+            samples = np.concatenate(parts, axis=1) if parts else \
+                np.zeros((channels, 0), np.float32)
+            if samples.shape[1] != chunk.end - chunk.start:
+                raise RuntimeError(f"AAC chunk {c} decoded to {samples.shape[1]} samples, "
+                                   f"not {chunk.end - chunk.start}.")
+            if c >= i:
+                figures[c] = values = _chunk_figures(history, samples, channels)
+                if cache is not None:
+                    cache.put_figures(fkeys[c], values)
+            history = samples[:, -history_len:]
+        i = j + 1
+    steps = [x for f in figures if f is not None for x in f[1:].tolist()]
+    peak = max(float(f[0]) for f in figures if f is not None)
+    lufs = LoudnessMeter.from_steps(channels, steps).integrated
+    dbtp = 20.0 * float(np.log10(peak)) if peak > 0 else -float("inf")
+    if cache is not None:
+        cache.prune(set(result.keys) | set(fkeys))
+    return lufs, dbtp
