@@ -34,6 +34,7 @@ def mix_timeline(
     sample_rate: int = 48000,
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
+    source_cache: Any = None,
 ) -> Any:
     """Write the film's mixed sound (stereo, ``sample_rate``) to ``out_wav``, exactly as
     ``storyreel mix`` does with its defaults (``engine.audio.mix.mix_timeline``). Returns
@@ -41,7 +42,7 @@ def mix_timeline(
     from engine.audio.mix import mix_timeline as mix
 
     return mix(timeline, out_wav, sample_rate=sample_rate, channels=CHANNELS,
-               progress=progress, cancel=cancel or CancelToken())
+               progress=progress, cancel=cancel or CancelToken(), source_cache=source_cache)
 
 
 class AudioFeed:
@@ -332,7 +333,7 @@ def export_sound(
     timeline: Timeline, mix_wav: Path, out_path: Path, sample_rate: int = 48000,
     bit_rate: int = 192_000, codec: str = "aac", cancel: CancelToken | None = None,
     target_lufs: float = -14.0, coder: str | None = None, chunk_cache: Any = None,
-    use_cache: bool = True,
+    use_cache: bool = True, source_cache: Any = None,
 ) -> ExportSound:
     """The film's sound for an export: mixed, encoded to ``out_path`` (in chunks, those
     unchanged since an earlier export taken from ``chunk_cache`` when ``use_cache``), then
@@ -346,7 +347,7 @@ def export_sound(
 
     cancel = cancel or CancelToken()
     settings = AacSettings(sample_rate, bit_rate, codec, coder, CHANNELS)
-    mix = mix_timeline(timeline, mix_wav, sample_rate, no_progress, cancel)
+    mix = mix_timeline(timeline, mix_wav, sample_rate, no_progress, cancel, source_cache)
     lufs, peak, chunks = encode_film_sound(mix_wav, out_path, settings, chunk_cache,
                                            use_cache, cancel)
     ceiling, target, relimited = TRUE_PEAK_CEILING, target_lufs, 0

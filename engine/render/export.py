@@ -26,6 +26,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from engine.audio.decode import SourceCache
 from engine.errors import StoryreelError
 from engine.jobs.progress import CancelToken, Progress, no_progress, scaled
 from engine.model.timeline import Timeline
@@ -249,6 +250,9 @@ def export_timeline(
     scratch = work_dir / f"segments-{export_id}"
     cache = SegmentCache(cache_dir, cache_limit) if cache_dir is not None else None
     chunk_cache = ChunkCache(sound_cache_dir) if sound_cache_dir is not None else None
+    # sources decoded whole once, read as slices (--no-cache decodes them again)
+    source_cache = SourceCache(sound_cache_dir / "sources", refresh=not use_cache) \
+        if sound_cache_dir is not None else None
     sidecars: list[tuple[Path, Path]] = []
     mix_cancel = CancelToken(poll=lambda: cancel.cancelled)
     mixer: Background | None = None
@@ -259,7 +263,7 @@ def export_timeline(
         mixer = Background(lambda: export_sound(
             timeline, mix_wav, audio_tmp, resolved.audio_rate, resolved.audio_bitrate,
             resolved.audio_codec, mix_cancel, coder=resolved.aac_coder,
-            chunk_cache=chunk_cache, use_cache=use_cache))
+            chunk_cache=chunk_cache, use_cache=use_cache, source_cache=source_cache))
         t0 = time.monotonic()
         paths: list[Path] = []
         todo: list[SegmentJob] = []
@@ -318,6 +322,8 @@ def export_timeline(
             os.replace(tmp, final)
         if cache is not None:
             cache.prune({s.key for s in segments})
+        if source_cache is not None:
+            source_cache.prune()
         timings["finalize"] = time.monotonic() - t0
     except BaseException:
         if mixer is not None:
