@@ -46,10 +46,12 @@ LIMITER_LOOKAHEAD = 0.005  # seconds: gain ramps down over this before a peak
 LIMITER_HOLD = 0.03  # seconds the reduced gain is held around a peak (no fast flutter)
 WAVE_FORMAT_IEEE_FLOAT = 3
 # the loudness gain is a multiple of this: a small edit (a trim) moves the measured
-# loudness by hundredths of a dB, so the gain — and every sample before the edit — stays
-# the same, and an export reuses the sound it already encoded (engine.render.sound_chunks);
-# it puts the mix at most half a step (0.05 LU) off its target
-GAIN_STEP_DB = 0.1
+# loudness by hundredths of a dB, so the gain — and every sample before the edit — mostly
+# stays the same, and an export reuses the sound it already encoded
+# (engine.render.sound_chunks); an edit that moves the loudness across a step changes the
+# gain by one step, and the whole sound is encoded again. The mix lands at most half a
+# step (0.1 LU) off its target; platforms ask for ±1 LU, the export checks ±0.3 LU
+GAIN_STEP_DB = 0.2
 MIX_FIGURES_VERSION = "1"  # bump when a block's loudness steps or true peak change
 
 

@@ -1,5 +1,5 @@
 """Sources decoded once into the project's cache, read back as slices; the loudness gain
-on a 0.1 dB grid, so a late edit leaves the mix before it bit for bit."""
+on a 0.2 dB grid, so a late edit leaves the mix before it bit for bit."""
 
 from __future__ import annotations
 

@@ -153,7 +153,7 @@ def test_a_re_export_after_a_trim_reuses_the_sound_before_it(film, tmp_path: Pat
     assert full.audio["chunks"]["encoded"] == full.audio["chunks"]["total"] == 4
     # 11.5 s now: the music fades out over the last second, from 10.5 s instead of 11 s,
     # so only the last chunk (9.6 s on) sounds different; the loudness gain (a multiple
-    # of 0.1 dB) stays, and the chunks before are the first export's
+    # of 0.2 dB) stays, and the chunks before are the first export's
     assert smart.audio["chunks"] == {"total": 4, "encoded": 1, "reused": 3}
     assert np.array_equal(_decoded(tmp_path / "smart.mp4"), _decoded(tmp_path / "full.mp4"))
     assert smart.loudness == full.loudness
