@@ -16,7 +16,8 @@ import numpy as np
 
 from engine.errors import MediaError, StoryreelError
 
-__all__ = ["CachedSourceReader", "SourceCache", "SourceReader", "probe_channels", "probe_duration"]
+__all__ = ["CachedSourceReader", "PcmFile", "SourceCache", "SourceReader", "probe_channels",
+           "probe_duration"]
 
 
 def probe_channels(path: Path) -> int:
@@ -157,7 +158,53 @@ class SourceReader:
         return out
 
 
-DECODE_CACHE_VERSION = "1"  # bump when a source decodes to different samples
+class PcmFile:
+    """(frames, channels) float32 samples stored from a byte offset of a file, read by
+    slices (``pcm[a:b]``) with ``os.pread``: nothing is mapped, so memory does not grow
+    with the length of the file, and threads may read at once."""
+
+    def __init__(self, path: Path, offset: int, frames: int, channels: int) -> None:
+        self.path, self.offset = Path(path), offset
+        self.shape = (frames, channels)
+        self._fd = os.open(self.path, os.O_RDONLY)
+
+    @classmethod
+    def npy(cls, path: Path) -> PcmFile:
+        """A (frames, channels) little-endian float32 ``.npy`` written by ``np.save``."""
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+            else:
+                raise ValueError(f"{path.name}: .npy version {version} is not read here.")
+            offset = fh.tell()
+        if dtype != np.dtype("<f4") or fortran or len(shape) != 2:
+            raise ValueError(f"{path.name} is not a (frames, channels) float32 array.")
+        return cls(path, offset, int(shape[0]), int(shape[1]))
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        start, stop, step = index.indices(self.shape[0])
+        if step != 1:
+            raise ValueError("PcmFile reads contiguous slices only.")
+        n = max(0, stop - start)
+        width = 4 * self.shape[1]
+        data = os.pread(self._fd, n * width, self.offset + start * width)
+        if len(data) != n * width:
+            raise OSError(f"{self.path.name} is shorter than its header says.")
+        return np.frombuffer(data, dtype="<f4").reshape(n, self.shape[1])
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __del__(self) -> None:
+        self.close()
+
+
+DECODE_CACHE_VERSION = "2"  # bump when a source decodes to different samples
 DEFAULT_SOURCE_CACHE_BYTES = 1024**3
 _FIGURES_MAGIC = b"SRFIG1\n\0"
 
@@ -174,7 +221,7 @@ class SourceCache:
                  refresh: bool = False) -> None:
         self.folder, self.limit = folder, limit_bytes
         self.refresh = refresh  # decode every source again (and keep the new decode)
-        self._arrays: dict[str, np.ndarray] = {}
+        self._arrays: dict[str, PcmFile | np.ndarray] = {}
         self.used: set[str] = set()
         self.decoded = 0  # sources decoded (not found in the cache) by this object
 
@@ -186,23 +233,24 @@ class SourceCache:
                                   st.st_mtime_ns, sample_rate, channels)))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
-    def samples(self, path: Path, sample_rate: int, channels: int) -> np.ndarray:
-        """The whole source as float32 (channels, n) at ``sample_rate``."""
+    def samples(self, path: Path, sample_rate: int, channels: int) -> PcmFile | np.ndarray:
+        """The whole source as float32 (frames, channels) at ``sample_rate``: read in
+        slices from the cache file (a ``PcmFile``), or the array just decoded."""
         key = self.key(path, sample_rate, channels)
         self.used.add(key)
         if key in self._arrays:  # a source placed many times is decoded (or opened) once
             return self._arrays[key]
         target = self.folder / f"{key}.npy"
-        try:
-            if self.refresh:
-                raise FileNotFoundError(target)
-            data = np.load(target, mmap_mode="r", allow_pickle=False)
-            if data.dtype == np.float32 and data.ndim == 2 and data.shape[0] == channels:
-                os.utime(target)
-                self._arrays[key] = data
-                return data
-        except (OSError, ValueError):
-            pass
+        if not self.refresh:
+            try:
+                found = PcmFile.npy(target)
+                if found.shape[1] == channels:
+                    os.utime(target)
+                    self._arrays[key] = found
+                    return found
+                found.close()
+            except (OSError, ValueError):
+                pass
         reader = SourceReader(Path(path), sample_rate, channels)
         parts = []
         try:
@@ -216,19 +264,21 @@ class SourceCache:
         finally:
             reader.close()
         data = np.concatenate(parts, axis=1) if parts else np.zeros((channels, 0), np.float32)
-        data = np.ascontiguousarray(data, dtype=np.float32)
+        frames = np.ascontiguousarray(data.T, dtype="<f4")  # (frames, channels)
         self.decoded += 1
-        self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.folder / f".{key}.{os.getpid()}.part.npy"
+        result: PcmFile | np.ndarray = frames
         try:
-            np.save(tmp, data, allow_pickle=False)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            np.save(tmp, frames, allow_pickle=False)
             os.replace(tmp, target)
-        except OSError:
+            result = PcmFile.npy(target)
+        except (OSError, ValueError):
             pass  # a cache that cannot be written costs only time
         finally:
             tmp.unlink(missing_ok=True)
-        self._arrays[key] = data
-        return data
+        self._arrays[key] = result
+        return result
 
     def get_figures(self, key: str) -> np.ndarray | None:
         """Measured figures (float64) kept under ``key``, or None."""
@@ -299,14 +349,14 @@ class CachedSourceReader:
         self.channels = channels
         self.loop = loop
         self.exhausted = False
-        self._data = cache.samples(path, self.sample_rate, channels)
-        self._start = min(self._data.shape[1], int(round(max(0.0, in_point) * self.sample_rate)))
+        self._data = cache.samples(path, self.sample_rate, channels)  # (frames, channels)
+        self._start = min(self._data.shape[0], int(round(max(0.0, in_point) * self.sample_rate)))
         self._pos = self._start
 
     def read(self, n: int) -> np.ndarray:
         parts = []
         want = n
-        length = self._data.shape[1]
+        length = self._data.shape[0]
         while want > 0:
             if self._pos >= length:
                 if self.loop and length > self._start:
@@ -315,7 +365,7 @@ class CachedSourceReader:
                 self.exhausted = True
                 break
             take = min(want, length - self._pos)
-            parts.append(self._data[:, self._pos:self._pos + take])
+            parts.append(self._data[self._pos:self._pos + take].T)
             self._pos += take
             want -= take
         if not parts:
@@ -324,4 +374,4 @@ class CachedSourceReader:
                         dtype=np.float32)
 
     def close(self) -> None:
-        self._data = np.zeros((self.channels, 0), np.float32)
+        self._data = np.zeros((0, self.channels), np.float32)

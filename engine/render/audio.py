@@ -320,10 +320,16 @@ def encode_film_sound(
     chunks taken from ``cache``) into an audio-only MP4 at ``out_path``. Returns
     (integrated LUFS, true peak dBTP) of the packets decoded back as a player decodes the
     file, and the ``ChunkedEncode`` (how many chunks were encoded)."""
+    from engine.audio.decode import PcmFile
+    from engine.audio.mix import _wav_layout
     from engine.render.sound_chunks import encode_chunks, measure_packets, write_packets
 
-    pcm, _rate = load_mix(wav)
-    result = encode_chunks(pcm, settings, cache, use_cache, workers, cancel)
+    offset, frames, channels, _rate = _wav_layout(wav)
+    pcm = PcmFile(wav, offset, frames, channels)  # read by slices: memory stays flat
+    try:
+        result = encode_chunks(pcm, settings, cache, use_cache, workers, cancel)
+    finally:
+        pcm.close()
     write_packets(result, settings, out_path)
     lufs, peak = measure_packets(result, settings, cancel, cache, use_cache)
     return lufs, peak, result

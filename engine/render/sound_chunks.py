@@ -112,7 +112,7 @@ def plan_chunks(total: int) -> list[Chunk]:
     return chunks
 
 
-def chunk_key(settings: AacSettings, chunk: Chunk, pcm: np.ndarray, total: int) -> str:
+def chunk_key(settings: AacSettings, chunk: Chunk, pcm: Any, total: int) -> str:
     """A hash of all a chunk's packets depend on: the settings, the samples its encoder
     reads (``pcm``, (frames, channels) float32 of the whole mix), where the chunk sits in
     them, and whether the stream starts or ends there."""
@@ -125,7 +125,7 @@ def chunk_key(settings: AacSettings, chunk: Chunk, pcm: np.ndarray, total: int) 
     return h.hexdigest()[:32]
 
 
-def encode_chunk(settings: AacSettings, chunk: Chunk, pcm: np.ndarray,
+def encode_chunk(settings: AacSettings, chunk: Chunk, pcm: Any,
                  cancel: CancelToken | None = None) -> list[bytes]:
     """The packets (payloads, in order, one per 1024 samples from ``chunk.first_pts``)
     that decode to the chunk's samples."""
@@ -271,10 +271,11 @@ class ChunkedEncode:
     keys: list[str]
 
 
-def encode_chunks(pcm: np.ndarray, settings: AacSettings, cache: ChunkCache | None = None,
+def encode_chunks(pcm: Any, settings: AacSettings, cache: ChunkCache | None = None,
                   use_cache: bool = True, workers: int | None = None,
                   cancel: CancelToken | None = None) -> ChunkedEncode:
-    """Every chunk of ``pcm`` ((frames, channels) float32) encoded, or taken from
+    """Every chunk of ``pcm`` ((frames, channels) float32: an array, or anything sliced
+    like one, as ``engine.audio.decode.PcmFile``) encoded, or taken from
     ``cache``; the missing ones in ``workers`` threads (None: one per core)."""
     total = int(pcm.shape[0])
     chunks = plan_chunks(total)
