@@ -1,10 +1,13 @@
 """The film's sound: timeline audio items → one mix WAV → AAC, all in chunks.
 
 ``engine.audio.mix.mix_timeline`` (the same function ``storyreel mix`` and the studio's
-preview use) makes the mix (dialogue ducking, loudness, true-peak
-limit) into a WAV on disk; ``encode_aac`` reads it back frame by frame into an audio-only
-MP4 that the export's final pass interleaves with the pictures. Memory does not grow with
-the film's length.
+preview use) makes the mix (dialogue ducking, loudness, true-peak limit) into a WAV on
+disk. The export encodes it with ``encode_film_sound``: 3.2 s AAC chunks encoded in
+threads and kept in the project's ``cache/sound`` (``engine.render.sound_chunks``), so a
+re-export encodes only the chunks whose samples changed; the sources are decoded once
+into ``cache/sound/sources``. ``encode_aac`` is the one-stream encoder (frame by frame,
+measured as it encodes), kept as the reference the chunked sound is tested against.
+Memory does not grow with the film's length.
 """
 
 from __future__ import annotations
@@ -331,7 +334,7 @@ def encode_film_sound(
     finally:
         pcm.close()
     write_packets(result, settings, out_path)
-    lufs, peak = measure_packets(result, settings, cancel, cache, use_cache)
+    lufs, peak = measure_packets(result, settings, cancel, cache, use_cache, workers)
     return lufs, peak, result
 
 

@@ -356,85 +356,110 @@ def _chunk_figures(history: np.ndarray, samples: np.ndarray, channels: int) -> n
     return np.array([peak.peak, *loud.steps], dtype="<f8")
 
 
-def measure_packets(result: ChunkedEncode, settings: AacSettings,
-                    cancel: CancelToken | None = None,
-                    cache: ChunkCache | None = None, use_cache: bool = True,
-                    ) -> tuple[float, float]:
-    """(integrated LUFS, true peak dBTP) of the packets decoded as a player decodes the
-    file: in order, the priming before time 0 and the padding after the end dropped.
+TAIL_PACKETS = 10  # of the chunk before, decoded for a chunk's meter history: 8191
+# samples, and one packet more (decoded without its overlap, so not used)
 
-    Measured chunk by chunk (each chunk's meters primed with the decoded samples before
-    it; chunks start on the meters' 100 ms steps, so the steps are those of one pass);
-    a chunk's figures depend only on its packets and the previous chunk's, so they are
-    kept in ``cache`` beside the packets and a chunk measured before (after the same
-    chunk) is not decoded again (``use_cache=False``: all measured, and kept)."""
+
+def _extradata(settings: AacSettings) -> bytes | None:
+    encoder = settings.encoder()
+    encoder.open()
+    return encoder.extradata
+
+
+def measure_chunk(result: ChunkedEncode, settings: AacSettings, index: int,
+                  extradata: bytes | None) -> np.ndarray:
+    """[true peak (linear), 100 ms step powers …] of chunk ``index`` decoded as a player
+    decodes the file (the priming before time 0 and the padding after the end dropped),
+    its meters primed with the decoded end of the chunk before it. Without PNS a packet
+    decodes to the same samples whatever came before it but the packet just before, so
+    this decodes only the chunk and the last packets of the one before."""
     import av
 
     from engine.audio.loudness import LoudnessMeter
 
     channels = settings.channels
+    chunk = result.chunks[index]
+    packets: list[tuple[int, bytes]] = []
+    if index > 0:
+        before, payloads = result.chunks[index - 1], result.packets[index - 1]
+        first = max(0, len(payloads) - TAIL_PACKETS)
+        packets += [(before.first_pts + k * AAC_FRAME, payloads[k])
+                    for k in range(first, len(payloads))]
+    packets += [(chunk.first_pts + k * AAC_FRAME, p)
+                for k, p in enumerate(result.packets[index])]
+    decoder = av.CodecContext.create(settings.codec, "r")
+    decoder.extradata = extradata
+    decoder.sample_rate = settings.rate
+    decoder.layout = "stereo" if channels == 2 else "mono"
+    lo = max(0, chunk.start - LoudnessMeter.HISTORY)  # the history, then the chunk
+    parts = []
+    last = index == len(result.chunks) - 1
+    for n, (pts, payload) in enumerate(packets):
+        packet = av.Packet(payload)
+        packet.pts = packet.dts = pts
+        packet.time_base = Fraction(1, settings.rate)
+        frames = list(decoder.decode(packet))
+        if last and n == len(packets) - 1:
+            frames += list(decoder.decode(None))
+        position = pts
+        for frame in frames:
+            data = frame.to_ndarray().reshape(channels, -1)
+            a, b = position, position + data.shape[1]
+            position = b
+            x0, x1 = max(a, lo), min(b, chunk.end)
+            if x1 > x0:
+                parts.append(np.asarray(data[:, x0 - a:x1 - a], dtype=np.float32))
+    decoded = np.concatenate(parts, axis=1) if parts else np.zeros((channels, 0), np.float32)
+    if decoded.shape[1] != chunk.end - lo:
+        raise RuntimeError(f"AAC chunk {index} decoded to {decoded.shape[1]} samples, "
+                           f"not {chunk.end - lo}.")
+    cut = chunk.start - lo
+    return _chunk_figures(decoded[:, :cut], decoded[:, cut:], channels)
+
+
+def measure_packets(result: ChunkedEncode, settings: AacSettings,
+                    cancel: CancelToken | None = None,
+                    cache: ChunkCache | None = None, use_cache: bool = True,
+                    workers: int | None = 1) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of the packets decoded as a player decodes the
+    file: in order, the priming before time 0 and the padding after the end dropped.
+
+    Measured chunk by chunk (``measure_chunk``: each chunk's meters primed with the
+    decoded samples before it; chunks start on the meters' 100 ms steps, so the steps
+    are those of one pass), in ``workers`` threads (None: one per core); a chunk's
+    figures depend only on its packets and the previous chunk's, so they are kept in
+    ``cache`` beside the packets and a chunk measured before (after the same chunk) is
+    not decoded again (``use_cache=False``: all measured, and kept)."""
+    from engine.audio.loudness import LoudnessMeter
+
     chunks = result.chunks
     if not chunks:
         return -float("inf"), -float("inf")
     fkeys = [_figures_key(settings, result.keys, i) for i in range(len(chunks))]
     figures: list[np.ndarray | None] = [
         cache.get_figures(k) if cache is not None and use_cache else None for k in fkeys]
-    history_len = LoudnessMeter.HISTORY
-    extradata = None
-    i = 0
-    while i < len(chunks):
-        if figures[i] is not None:
-            i += 1
-            continue
-        j = i
-        while j + 1 < len(chunks) and figures[j + 1] is None:
-            j += 1
-        # decode chunks i-1 … j with a fresh decoder: the previous chunk's last samples
-        # are the history (its first packet, without its overlap, is never used)
-        if extradata is None:
-            encoder = settings.encoder()
-            encoder.open()
-            extradata = encoder.extradata
-        decoder = av.CodecContext.create(settings.codec, "r")
-        decoder.extradata = extradata
-        decoder.sample_rate = settings.rate
-        decoder.layout = "stereo" if channels == 2 else "mono"
-        history = np.zeros((channels, 0), np.float32)
-        first = max(0, i - 1)
-        for c in range(first, j + 1):
-            if cancel is not None:
-                cancel.check()
-            chunk = chunks[c]
-            parts = []
-            position = chunk.first_pts
-            for k, payload in enumerate(result.packets[c]):
-                packet = av.Packet(payload)
-                packet.pts = packet.dts = chunk.first_pts + k * AAC_FRAME
-                packet.time_base = Fraction(1, settings.rate)
-                frames = list(decoder.decode(packet))
-                if c == len(chunks) - 1 and k == len(result.packets[c]) - 1:
-                    frames += list(decoder.decode(None))
-                for frame in frames:
-                    data = frame.to_ndarray().reshape(channels, -1)
-                    a, b = position, position + data.shape[1]
-                    position = b
-                    lo, hi = max(a, chunk.start), min(b, chunk.end)
-                    if hi > lo:
-                        parts.append(np.asarray(data[:, lo - a:hi - a], dtype=np.float32))
-            samples = np.concatenate(parts, axis=1) if parts else \
-                np.zeros((channels, 0), np.float32)
-            if samples.shape[1] != chunk.end - chunk.start:
-                raise RuntimeError(f"AAC chunk {c} decoded to {samples.shape[1]} samples, "
-                                   f"not {chunk.end - chunk.start}.")
-            if c >= i:
-                figures[c] = values = _chunk_figures(history, samples, channels)
-                if cache is not None:
-                    cache.put_figures(fkeys[c], values)
-            history = samples[:, -history_len:]
-        i = j + 1
+    todo = [i for i, f in enumerate(figures) if f is None]
+    extradata = _extradata(settings) if todo else None
+
+    def run(i: int) -> np.ndarray:
+        if cancel is not None:
+            cancel.check()
+        values = measure_chunk(result, settings, i, extradata)
+        if cache is not None:
+            cache.put_figures(fkeys[i], values)
+        return values
+
+    n = max(1, min(len(todo), workers or os.cpu_count() or 1))
+    if n == 1:
+        for i in todo:
+            figures[i] = run(i)
+    else:
+        with ThreadPoolExecutor(max_workers=n, thread_name_prefix="storyreel-meter") as pool:
+            for i, values in zip(todo, pool.map(run, todo), strict=True):
+                figures[i] = values
     steps = [x for f in figures if f is not None for x in f[1:].tolist()]
     peak = max(float(f[0]) for f in figures if f is not None)
-    lufs = LoudnessMeter.from_steps(channels, steps).integrated
+    lufs = LoudnessMeter.from_steps(settings.channels, steps).integrated
     dbtp = 20.0 * float(np.log10(peak)) if peak > 0 else -float("inf")
     if cache is not None:
         cache.prune(set(result.keys) | set(fkeys))
