@@ -174,7 +174,8 @@ def child(project: str, out: str, preset: str, mode: str) -> None:
     print(json.dumps({"wall": wall, "maxrss_mb": max(usage.ru_maxrss, workers.ru_maxrss) / 1024,
                       "cpu": usage.ru_utime + usage.ru_stime + workers.ru_utime
                       + workers.ru_stime, "frames": report.frames,
-                      "segments": report.segments, "timings": report.timings}))
+                      "segments": report.segments, "timings": report.timings,
+                      "audio_chunks": report.audio.get("chunks")}))
 
 
 def run_child(project: Path, out: Path, preset: str, mode: str = "full") -> dict:
@@ -193,7 +194,10 @@ def smart(project: Path, work: Path, preset: str, minutes: int,
     full = full or run_child(project, work / f"full-{minutes}min.mp4", preset, "full")
     trim = run_child(project, work / f"trim-{minutes}min.mp4", preset, "trim")
     print(f"storyreel {minutes} min: full {full['wall']:6.1f} s ({full['segments']})  "
-          f"re-export after a trim {trim['wall']:6.1f} s ({trim['segments']})")
+          f"re-export after a trim {trim['wall']:6.1f} s ({trim['segments']}, AAC chunks "
+          f"{trim['audio_chunks']})   load {os.getloadavg()[0]:.1f}")
+    stages = {k: round(v, 2) for k, v in trim["timings"].items()}
+    print(f"  re-export stage timings: {json.dumps(stages)}")
     return full, trim
 
 

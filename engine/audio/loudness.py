@@ -84,6 +84,30 @@ class LoudnessMeter:
         self._acc = 0.0
         self._acc_n = 0
 
+    HISTORY = _K_TAPS - 1  # samples before a block that its measure depends on
+
+    def prime(self, history: np.ndarray) -> None:
+        """Start as if ``history`` (channels, ≤ HISTORY; the samples just before the next
+        block) had been fed: the next block's 100 ms steps are then those of a meter fed
+        everything, provided the blocks start on a 100 ms step."""
+        h = np.asarray(history, dtype=np.float64).reshape(self.channels, -1)
+        self._hist = np.zeros((self.channels, _K_TAPS - 1))
+        n = min(h.shape[1], _K_TAPS - 1)
+        if n:
+            self._hist[:, -n:] = h[:, -n:]
+
+    @property
+    def steps(self) -> list[float]:
+        """The channel-summed mean square of each whole 100 ms step fed so far."""
+        return list(self._sub)
+
+    @classmethod
+    def from_steps(cls, channels: int, steps: Iterable[float]) -> LoudnessMeter:
+        """A meter holding these 100 ms steps (for ``integrated``)."""
+        meter = cls(channels)
+        meter._sub = [float(x) for x in steps]
+        return meter
+
     def _k_weighted(self, x: np.ndarray) -> np.ndarray:
         ext = np.concatenate([self._hist, x], axis=1)
         self._hist = ext[:, -(_K_TAPS - 1):]
@@ -157,6 +181,14 @@ class TruePeakMeter:
         self._matrix = np.ascontiguousarray(self._phases[:, ::-1].T)  # (taps, phase)
         self._hist = np.zeros((channels, _TP_TAPS - 1))
         self.peak = 0.0
+
+    def prime(self, history: np.ndarray) -> None:
+        """Start as if ``history`` (the samples just before the next block) had been fed."""
+        h = np.asarray(history, dtype=np.float64).reshape(self.channels, -1)
+        self._hist = np.zeros((self.channels, _TP_TAPS - 1))
+        n = min(h.shape[1], _TP_TAPS - 1)
+        if n:
+            self._hist[:, -n:] = h[:, -n:]
 
     def oversampled_peaks(self, block: np.ndarray) -> np.ndarray:
         """Per input sample, the largest |value| among its 4 oversampled points (all

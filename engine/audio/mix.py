@@ -24,13 +24,14 @@ import struct
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from engine.audio import loudness
-from engine.audio.decode import SourceReader, probe_duration
+from engine.audio.decode import CachedSourceReader, SourceCache, SourceReader, probe_duration
 from engine.audio.loudness import LoudnessMeter, TruePeakMeter
 from engine.errors import MediaError, StoryreelError
 from engine.jobs.progress import CancelToken, Progress, no_progress
@@ -44,6 +45,19 @@ DUCK_BRIDGE = 0.6  # lines closer than this keep the music down between them
 LIMITER_LOOKAHEAD = 0.005  # seconds: gain ramps down over this before a peak
 LIMITER_HOLD = 0.03  # seconds the reduced gain is held around a peak (no fast flutter)
 WAVE_FORMAT_IEEE_FLOAT = 3
+# the loudness gain is a multiple of this: a small edit (a trim) moves the measured
+# loudness by hundredths of a dB, so the gain — and every sample before the edit — mostly
+# stays the same, and an export reuses the sound it already encoded
+# (engine.render.sound_chunks); an edit that moves the loudness across a step changes the
+# gain by one step, and the whole sound is encoded again. The mix lands at most half a
+# step (0.1 LU) off its target; platforms ask for ±1 LU, the export checks ±0.3 LU
+GAIN_STEP_DB = 0.2
+MIX_FIGURES_VERSION = "1"  # bump when a block's loudness steps or true peak change
+
+
+def quantized_gain(gain_db: float) -> float:
+    """``gain_db`` rounded to a multiple of ``GAIN_STEP_DB``."""
+    return round(round(gain_db / GAIN_STEP_DB) * GAIN_STEP_DB, 6)
 
 
 @dataclass
@@ -207,7 +221,7 @@ class _Active:
     start: int  # sample on the timeline
     end: int  # exclusive
     length: float  # seconds (inf when looping to the end)
-    reader: SourceReader | None = None
+    reader: SourceReader | CachedSourceReader | None = None
 
 
 def _prepare(segments: list[AudioSegment], total: int, sr: int) -> list[_Active]:
@@ -248,8 +262,11 @@ def render_mix(
     true_peak_db: float = -1.0,
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
+    source_cache: SourceCache | None = None,
 ) -> MixReport:
-    """Mix ``segments`` into a ``duration``-second float WAV at ``out_path``."""
+    """Mix ``segments`` into a ``duration``-second float WAV at ``out_path``. With
+    ``source_cache`` each source is decoded whole once (and kept) and read as slices of
+    that decode, so a block sounds the same whichever block a source starts in."""
     if duration <= 0:
         raise StoryreelError("The mix must be longer than zero seconds.")
     if channels not in (1, 2):
@@ -271,7 +288,9 @@ def render_mix(
         [(a.start / sample_rate, a.end / sample_rate) for a in items
          if a.seg.role is AudioRole.DIALOGUE], DUCK_BRIDGE)
     block = int(BLOCK_SECONDS * sample_rate)
-    meter = LoudnessMeter(channels)
+    steps: list[float] = []  # the raw mix's 100 ms loudness steps
+    raw_peak = 0.0  # and its true peak (linear)
+    history = np.zeros((channels, 0), np.float32)  # the raw mix before the block
     tmp_dir = out_path.parent
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, raw_name = tempfile.mkstemp(dir=tmp_dir, suffix=".mixraw")
@@ -295,7 +314,9 @@ def render_mix(
                         continue
                     s0, s1 = max(a.start, b0), min(a.end, b1)
                     if a.reader is None:
-                        a.reader = SourceReader(
+                        reader = SourceReader if source_cache is None else partial(
+                            CachedSourceReader, source_cache)
+                        a.reader = reader(
                             Path(a.seg.source), sample_rate, channels,
                             in_point=a.seg.in_point
                             + max(0, b0 - a.start) / sample_rate * a.seg.speed,
@@ -312,25 +333,29 @@ def render_mix(
                     if a.seg.role is AudioRole.MUSIC and speech:
                         gain = gain * duck_envelope(idx / sample_rate, speech, duck_db)
                     mix[:, s0 - b0 : s0 - b0 + n] += data * gain.astype(np.float32)
-                meter.add(mix)
+                values = _block_figures(history, mix, channels, source_cache)
+                raw_peak = max(raw_peak, float(values[0]))
+                steps.extend(values[1:].tolist())
+                history = np.concatenate([history, mix], axis=1)[:, -LoudnessMeter.HISTORY:]
                 fh.write(np.ascontiguousarray(mix.T, dtype="<f4").tobytes())
                 progress(0.7 * b1 / total, "Mixing audio")
         for a in items:
             if a.reader is not None:
                 a.reader.close()
+        meter = LoudnessMeter.from_steps(channels, steps)
         measured = meter.integrated
         report.measured_lufs = measured
-        gain_db = target_lufs - measured if math.isfinite(measured) else 0.0
+        gain_db = quantized_gain(target_lufs - measured) if math.isfinite(measured) else 0.0
         report.gain_db = gain_db
         # ---- pass 2: gain + true-peak limiter → final file
         for _attempt in range(3):
             _normalize(raw, out_path, total, sample_rate, channels, gain_db, true_peak_db,
-                       report, progress, cancel, meter)
+                       report, progress, cancel, meter, raw_peak)
             miss = target_lufs - report.integrated_lufs
             # limiting took loudness away: push the gain up and limit again
             if not math.isfinite(miss) or abs(miss) <= 0.3 or report.limited_db > -0.1:
                 break
-            gain_db += miss
+            gain_db = quantized_gain(gain_db + miss)
             report.gain_db = gain_db
     finally:
         raw.unlink(missing_ok=True)
@@ -351,12 +376,22 @@ def _limiter_gain(peaks: np.ndarray, ceiling: float, look: int, hold: int) -> np
 
 def _normalize(raw: Path, out_path: Path, total: int, sr: int, channels: int, gain_db: float,
                true_peak_db: float, report: MixReport, progress: Progress,
-               cancel: CancelToken | None, measured: LoudnessMeter) -> None:
+               cancel: CancelToken | None, measured: LoudnessMeter,
+               raw_peak: float) -> None:
     """Write ``raw`` × the gain, true-peak limited, to ``out_path``. Where the limiter
     never acted the output is the raw mix scaled, so its loudness is the raw mix's
-    (``measured``) scaled; otherwise the written file is measured."""
+    (``measured``) scaled; otherwise the written file is measured. When the raw mix's
+    true peak (``raw_peak``) × the gain is under the ceiling nothing can limit: the raw
+    mix is scaled, and its peak is ``raw_peak`` × the gain (the oversampling is linear)."""
     gain = 10.0 ** (gain_db / 20.0)
     ceiling = 10.0 ** ((true_peak_db - 0.2) / 20.0)  # 0.2 dB for the estimate's error
+    if raw_peak * gain <= ceiling:
+        _scale(raw, out_path, total, sr, channels, gain, progress, cancel)
+        report.integrated_lufs = measured.integrated_scaled(gain)
+        out_peak = raw_peak * gain
+        report.true_peak_db = 20.0 * math.log10(out_peak) if out_peak > 0 else -math.inf
+        report.limited_db = 0.0
+        return
     look = max(1, int(LIMITER_LOOKAHEAD * sr))
     hold = int(LIMITER_HOLD * sr)
     ctx = 2 * (look + hold) + look  # samples of context read on each side of a block
@@ -416,6 +451,61 @@ def _normalize(raw: Path, out_path: Path, total: int, sr: int, channels: int, ga
     report.limited_db = 20.0 * math.log10(max(deepest, 1e-9))
 
 
+def _block_figures(history: np.ndarray, block: np.ndarray, channels: int,
+                   cache: SourceCache | None) -> np.ndarray:
+    """[true peak (linear), 100 ms loudness steps …] of one block of the raw mix, the
+    meters primed with the raw mix before it (``history``); blocks start on a 100 ms
+    step, so the steps are those of one meter fed everything. The figures depend only on
+    those samples, so ``cache`` keeps them by a hash of them: a re-mix after a late edit
+    measures only the blocks from the edit on."""
+    import hashlib
+
+    key = None
+    if cache is not None:
+        h = hashlib.sha256(f"mix-block|{MIX_FIGURES_VERSION}|{channels}|"
+                           f"{history.shape[1]}|{block.shape[1]}".encode())
+        h.update(np.ascontiguousarray(history, dtype="<f4").data)
+        h.update(np.ascontiguousarray(block, dtype="<f4").data)
+        key = h.hexdigest()[:32]
+        hit = cache.get_figures(key)
+        if hit is not None:
+            return hit
+    loud, peak = LoudnessMeter(channels), TruePeakMeter(channels)
+    loud.prime(history)
+    peak.prime(history)
+    loud.add(block)
+    peak.add(block)
+    values = np.array([peak.peak, *loud.steps], dtype="<f8")
+    if cache is not None and key is not None:
+        cache.put_figures(key, values)
+    return values
+
+
+def _scale(raw: Path, out_path: Path, total: int, sr: int, channels: int, gain: float,
+           progress: Progress, cancel: CancelToken | None) -> None:
+    """``raw`` × ``gain`` to ``out_path`` (float WAV), block by block."""
+    block = int(BLOCK_SECONDS * sr)
+    frame_bytes = 4 * channels
+    tmp_out = out_path.with_name(out_path.name + ".part")
+    writer = WavWriter(tmp_out, sr, channels)
+    try:
+        with open(raw, "rb") as fh:
+            for b0 in range(0, total, block):
+                if cancel is not None:
+                    cancel.check()
+                b1 = min(total, b0 + block)
+                y = np.frombuffer(fh.read((b1 - b0) * frame_bytes), dtype="<f4")
+                y = y.reshape(-1, channels).T.astype(np.float64) * gain
+                writer.write(np.clip(y, -1.0, 1.0).astype(np.float32))
+                progress(0.7 + 0.3 * b1 / total, "Normalizing loudness")
+        writer.close()
+        os.replace(tmp_out, out_path)
+    finally:
+        if not writer._fh.closed:
+            writer._fh.close()
+        tmp_out.unlink(missing_ok=True)
+
+
 # --------------------------------------------------------------------------- the film
 def timeline_segments(timeline: Timeline) -> list[AudioSegment]:
     """The film's sounds, as its Timeline places them, as segments (seconds).
@@ -453,6 +543,7 @@ def mix_timeline(
     true_peak_db: float = -1.0,
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
+    source_cache: SourceCache | None = None,
 ) -> MixReport:
     """The film's sound: ``timeline``'s segments mixed into a float WAV at ``out_path``
     as long as the film (a film without any sound gets silence)."""
@@ -461,7 +552,7 @@ def mix_timeline(
     return render_mix(timeline_segments(timeline), timeline.duration, out_path,
                       sample_rate=sample_rate, channels=channels, duck_db=duck_db,
                       target_lufs=target_lufs, true_peak_db=true_peak_db,
-                      progress=progress, cancel=cancel)
+                      progress=progress, cancel=cancel, source_cache=source_cache)
 
 
 def measure_loudness(path: str | Path) -> tuple[float, float]:

@@ -1,10 +1,13 @@
 """The film's sound: timeline audio items → one mix WAV → AAC, all in chunks.
 
 ``engine.audio.mix.mix_timeline`` (the same function ``storyreel mix`` and the studio's
-preview use) makes the mix (dialogue ducking, loudness, true-peak
-limit) into a WAV on disk; ``encode_aac`` reads it back frame by frame into an audio-only
-MP4 that the export's final pass interleaves with the pictures. Memory does not grow with
-the film's length.
+preview use) makes the mix (dialogue ducking, loudness, true-peak limit) into a WAV on
+disk. The export encodes it with ``encode_film_sound``: 3.2 s AAC chunks encoded in
+threads and kept in the project's ``cache/sound`` (``engine.render.sound_chunks``), so a
+re-export encodes only the chunks whose samples changed; the sources are decoded once
+into ``cache/sound/sources``. ``encode_aac`` is the one-stream encoder (frame by frame,
+measured as it encodes), kept as the reference the chunked sound is tested against.
+Memory does not grow with the film's length.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ def mix_timeline(
     sample_rate: int = 48000,
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
+    source_cache: Any = None,
 ) -> Any:
     """Write the film's mixed sound (stereo, ``sample_rate``) to ``out_wav``, exactly as
     ``storyreel mix`` does with its defaults (``engine.audio.mix.mix_timeline``). Returns
@@ -41,7 +45,7 @@ def mix_timeline(
     from engine.audio.mix import mix_timeline as mix
 
     return mix(timeline, out_wav, sample_rate=sample_rate, channels=CHANNELS,
-               progress=progress, cancel=cancel or CancelToken())
+               progress=progress, cancel=cancel or CancelToken(), source_cache=source_cache)
 
 
 class AudioFeed:
@@ -307,6 +311,7 @@ class ExportSound:
         self.mix, self.lufs, self.true_peak = mix, lufs, true_peak
         self.relimited, self.ceiling = relimited, ceiling
         self.warnings: list[str] = []
+        self.chunks: dict[str, int] = {}  # AAC chunks: total, encoded, reused
         if true_peak > TRUE_PEAK_CEILING:
             self.warnings.append(
                 f"The encoded sound peaks at {true_peak:.1f} dBTP after {relimited} re-limits "
@@ -322,23 +327,50 @@ class ExportSound:
                 "limiter_ceiling_db": round(self.ceiling, 2), "relimited": self.relimited}
 
 
+def encode_film_sound(
+    wav: Path, out_path: Path, settings: Any, cache: Any = None, use_cache: bool = True,
+    cancel: CancelToken | None = None, workers: int | None = None,
+) -> tuple[float, float, Any]:
+    """The mix WAV encoded in chunks (``engine.render.sound_chunks``: in threads, unchanged
+    chunks taken from ``cache``) into an audio-only MP4 at ``out_path``. Returns
+    (integrated LUFS, true peak dBTP) of the packets decoded back as a player decodes the
+    file, and the ``ChunkedEncode`` (how many chunks were encoded)."""
+    from engine.audio.decode import PcmFile
+    from engine.audio.mix import _wav_layout
+    from engine.render.sound_chunks import encode_chunks, measure_packets, write_packets
+
+    offset, frames, channels, _rate = _wav_layout(wav)
+    pcm = PcmFile(wav, offset, frames, channels)  # read by slices: memory stays flat
+    try:
+        result = encode_chunks(pcm, settings, cache, use_cache, workers, cancel)
+    finally:
+        pcm.close()
+    write_packets(result, settings, out_path)
+    lufs, peak = measure_packets(result, settings, cancel, cache, use_cache, workers)
+    return lufs, peak, result
+
+
 def export_sound(
     timeline: Timeline, mix_wav: Path, out_path: Path, sample_rate: int = 48000,
     bit_rate: int = 192_000, codec: str = "aac", cancel: CancelToken | None = None,
-    target_lufs: float = -14.0, coder: str | None = None,
+    target_lufs: float = -14.0, coder: str | None = None, chunk_cache: Any = None,
+    use_cache: bool = True, source_cache: Any = None,
 ) -> ExportSound:
-    """The film's sound for an export: mixed, encoded to ``out_path``, then decoded back
-    and measured. AAC overshoots the mix's peaks and drops the top of the spectrum (more
-    at low bit rates), so while the encoded file is over −1 dBTP or off the loudness
-    target by more than 0.3 LU, the mix is levelled and limited again — the ceiling
-    lowered by the overshoot, the target moved by the miss — and re-encoded."""
+    """The film's sound for an export: mixed, encoded to ``out_path`` (in chunks, those
+    unchanged since an earlier export taken from ``chunk_cache`` when ``use_cache``), then
+    decoded back and measured. AAC overshoots the mix's peaks and drops the top of the
+    spectrum (more at low bit rates), so while the encoded file is over −1 dBTP or off the
+    loudness target by more than 0.3 LU, the mix is levelled and limited again — the
+    ceiling lowered by the overshoot, the target moved by the miss — and re-encoded."""
     from engine.audio.mix import AudioSegment, render_mix
     from engine.model import AudioRole
+    from engine.render.sound_chunks import AacSettings
 
     cancel = cancel or CancelToken()
-    mix = mix_timeline(timeline, mix_wav, sample_rate, no_progress, cancel)
-    lufs, peak = encode_aac(mix_wav, out_path, sample_rate, bit_rate, codec, cancel, coder,
-                            measure=True)
+    settings = AacSettings(sample_rate, bit_rate, codec, coder, CHANNELS)
+    mix = mix_timeline(timeline, mix_wav, sample_rate, no_progress, cancel, source_cache)
+    lufs, peak, chunks = encode_film_sound(mix_wav, out_path, settings, chunk_cache,
+                                           use_cache, cancel)
     ceiling, target, relimited = TRUE_PEAK_CEILING, target_lufs, 0
     silent = not math.isfinite(lufs)
     while not silent and relimited < RELIMIT_ATTEMPTS and (
@@ -352,9 +384,12 @@ def export_sound(
             render_mix([AudioSegment(mix_wav, 0.0, AudioRole.EFFECTS)], timeline.duration, again,
                        sample_rate=sample_rate, channels=CHANNELS, duck_db=0.0,
                        target_lufs=target, true_peak_db=max(-20.0, ceiling), cancel=cancel)
-            lufs, peak = encode_aac(again, out_path, sample_rate, bit_rate, codec, cancel,
-                                    coder, measure=True)
+            lufs, peak, chunks = encode_film_sound(again, out_path, settings, chunk_cache,
+                                                   use_cache, cancel)
         finally:
             again.unlink(missing_ok=True)
         relimited += 1
-    return ExportSound(mix, lufs, peak, relimited, ceiling)
+    sound = ExportSound(mix, lufs, peak, relimited, ceiling)
+    sound.chunks = {"total": len(chunks.chunks), "encoded": chunks.encoded,
+                    "reused": len(chunks.chunks) - chunks.encoded}  # of the file's pass
+    return sound

@@ -7,9 +7,10 @@ blended where transitions and overlays need it) and encoded as its own closed-GO
 stream, in a process pool. Encoded segments are cached in the project's ``cache/`` under
 a key of everything that affects their frames; a re-export encodes only the segments
 whose key changed and joins the rest by stream copy. Sound: mixed for the whole film to
-a WAV on disk, encoded to AAC once (``aac_coder`` fast), each packet decoded as it is
-made to measure the true peak (re-limited and re-encoded when the encoder pushed it over
-−1 dBTP).
+a WAV on disk, encoded to AAC (``aac_coder`` fast) in 3.2 s chunks in threads
+(``engine.render.sound_chunks``; chunks whose samples did not change are taken from
+``cache/sound``), decoded back to measure loudness and true peak (re-limited and
+re-encoded when the encoder pushed it over −1 dBTP).
 
 Everything is written to ``OUT.part-XXXXXXXX`` next to the target and renamed only when
 complete: a cancelled or failed export leaves nothing behind (cached segments stay).
@@ -25,6 +26,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from engine.audio.decode import SourceCache
 from engine.errors import StoryreelError
 from engine.jobs.progress import CancelToken, Progress, no_progress, scaled
 from engine.model.timeline import Timeline
@@ -46,6 +48,7 @@ from engine.render.segments import (
     segment_packets,
     x264_threads,
 )
+from engine.render.sound_chunks import ChunkCache
 
 LABEL_MODES = ("visible", "metadata", "both", "none")
 CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".m4v": "mp4", ".mkv": "matroska"}
@@ -147,6 +150,7 @@ def export_film(
         media_root=store.root,
         aigc=AigcOptions.from_settings(store.project.settings),
         cache_dir=store.cache_dir / "segments",
+        sound_cache_dir=store.cache_dir / "sound",
         use_cache=use_cache,
         jobs=jobs,
         encoder=encoder,
@@ -203,6 +207,7 @@ def export_timeline(
     jobs: int | None = None,
     encoder: str = "x264",
     cache_limit: int = DEFAULT_CACHE_BYTES,
+    sound_cache_dir: Path | None = None,
 ) -> ExportReport:
     """Render a Timeline (see ``export_film``). Temporary files go to ``work_dir``;
     encoded segments are kept in ``cache_dir`` (None: none kept) and reused when
@@ -244,6 +249,10 @@ def export_timeline(
     audio_tmp = work_dir / f"audio-{export_id}.m4a"
     scratch = work_dir / f"segments-{export_id}"
     cache = SegmentCache(cache_dir, cache_limit) if cache_dir is not None else None
+    chunk_cache = ChunkCache(sound_cache_dir) if sound_cache_dir is not None else None
+    # sources decoded whole once, read as slices (--no-cache decodes them again)
+    source_cache = SourceCache(sound_cache_dir / "sources", refresh=not use_cache) \
+        if sound_cache_dir is not None else None
     sidecars: list[tuple[Path, Path]] = []
     mix_cancel = CancelToken(poll=lambda: cancel.cancelled)
     mixer: Background | None = None
@@ -253,7 +262,8 @@ def export_timeline(
         # the sound mixes (and is checked after AAC) in a thread while the pictures encode
         mixer = Background(lambda: export_sound(
             timeline, mix_wav, audio_tmp, resolved.audio_rate, resolved.audio_bitrate,
-            resolved.audio_codec, mix_cancel, coder=resolved.aac_coder))
+            resolved.audio_codec, mix_cancel, coder=resolved.aac_coder,
+            chunk_cache=chunk_cache, use_cache=use_cache, source_cache=source_cache))
         t0 = time.monotonic()
         paths: list[Path] = []
         todo: list[SegmentJob] = []
@@ -312,6 +322,8 @@ def export_timeline(
             os.replace(tmp, final)
         if cache is not None:
             cache.prune({s.key for s in segments})
+        if source_cache is not None:
+            source_cache.prune()
         timings["finalize"] = time.monotonic() - t0
     except BaseException:
         if mixer is not None:
@@ -362,7 +374,8 @@ def export_timeline(
                "color": "bt709" if matrix == "ITU709" else "smpte170m", "range": "tv"},
         audio={"codec": resolved.audio_codec, "rate": resolved.audio_rate,
                "bitrate": resolved.audio_bitrate,
-               "coder": resolved.aac_coder if resolved.audio_codec == "aac" else None},
+               "coder": resolved.aac_coder if resolved.audio_codec == "aac" else None,
+               "chunks": sound.chunks},
         warnings=warnings,
     )
 

@@ -50,7 +50,7 @@ from engine.render.compose import (
     source_time,
 )
 
-RENDERER_VERSION = "4"
+RENDERER_VERSION = "5"
 CHUNK_SECONDS = 4  # a segment within a shot: at least this long, in whole GOPs
 DEFAULT_CACHE_BYTES = 4 * 1024**3
 # at most this much to encode (pixels × frames: 150 frames of 1080×1920) goes to threads
