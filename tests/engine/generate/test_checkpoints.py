@@ -125,14 +125,17 @@ def test_gguf_q8_transformer_loads_and_the_planner_counts_its_quantized_size(
     # the quantized transformer counts at its file size; fp32 files count halved (bf16)
     half = (parts["umt5"].stat().st_size + parts["vae"].stat().st_size) // 2
     assert abs(total - (gguf_size + half)) <= 2
-    take = _generate(film, "wan-q8")
+    take = _generate(film, "wan-q8", seed=7)
     q8 = _frames(film, take)
     assert q8.std() > 1.0
-    # Q8_0 is close to the full-precision weights: the same take, nearly
+    # Q8_0 is close to the full-precision weights: the same take, nearly (much nearer
+    # than the same weights with another seed)
     assert _add(parts["t2v"], "--text-encoder", parts["umt5"], "--vae", parts["vae"],
                 "--name", "wan-fp") == 0
-    full = _frames(film, _generate(film, "wan-fp"))
-    assert q8.shape == full.shape and np.abs(q8 - full).mean() < 8.0
+    full = _frames(film, _generate(film, "wan-fp", seed=7))
+    other_seed = _frames(film, _generate(film, "wan-fp", seed=8))
+    assert q8.shape == full.shape
+    assert np.abs(q8 - full).mean() < 0.5 * np.abs(other_seed - full).mean()
     assert total < model_weights(get_model("wan-fp"))[0]
 
 
