@@ -81,14 +81,16 @@ def test_reference_images_change_the_output_and_seeds_reproduce(film, registered
     _run(film, [shot_id], registered["vace"], pool=pool, seed=5)
     blue = _clip(film, _latest(film, shot_id))
     assert np.abs(red - blue).mean() > 0.5
-    assert pool.loads == 1  # the model stayed warm across jobs
+    assert pool.loads == 1, pool.loads  # the model stayed warm across jobs
     # a fresh load in a new worker process, with the same inputs and nothing cached,
     # computes the clip again and reproduces it (same seed → same frames)
     lin.reference_images = [film.film["red"]]
     film.update(lin)
     for take in film.takes(shot_id):
         film.delete(take)
-    shutil.rmtree(Path(film.cache_dir) / "take-segments")
+    segments = Path(film.cache_dir) / "take-segments"
+    made_here = {f.name: np.load(f) for f in segments.glob("*.npy")}
+    shutil.rmtree(segments)
     (job,) = JobQueue(film).enqueue_generation([shot_id], backend=registered["vace"],
                                                device="cpu", overrides={**TINY, "seed": 5})
     code = ("import sys; from engine.jobs.worker import run_worker; "
@@ -97,8 +99,15 @@ def test_reference_images_change_the_output_and_seeds_reproduce(film, registered
     assert film.require(E.Job, job.id).status is JobStatus.DONE
     (fresh,) = film.takes(shot_id)
     assert not any(part["cached"] for part in fresh.record["segments"])
+    # the generated frames (before encoding) are the same numbers
+    made_there = {f.name: np.load(f) for f in segments.glob("*.npy")}
+    assert set(made_there) <= set(made_here) and len(made_there) == 2
+    for name, frames in made_there.items():
+        assert np.array_equal(frames, made_here[name]), \
+            (name, np.abs(frames.astype(int) - made_here[name]).mean(axis=(1, 2, 3)))
     again = _clip(film, fresh)
-    assert np.abs(red - again).mean() < 0.2 * np.abs(red - blue).mean()
+    per_frame = [round(float(np.abs(red[i] - again[i]).mean()), 2) for i in range(len(red))]
+    assert np.abs(red - again).mean() < 0.2 * np.abs(red - blue).mean(), per_frame
 
 
 def test_wan_i2v_animates_keyframes(film, registered, tmp_path: Path) -> None:
