@@ -27,6 +27,7 @@ SHOT_FIELDS = ("prompt", "prompt_override", "negative_prompt", "seed", "characte
                "first_keyframe", "last_keyframe", "generation", "size", "angle",
                "camera_move", "action")
 CHARACTER_FIELDS = ("appearance", "costume", "reference_images")
+TIMELINE_SETTINGS = frozenset({"short_take"})  # kept in Shot.generation, no input of a take
 
 
 def _plain(value: Any) -> Any:
@@ -37,6 +38,9 @@ def fingerprint(store: Any, shot: E.Shot) -> str:
     """The inputs' hash; a character's costume is the one they wear in the shot's scene
     (``engine.model.wardrobe``), so a wardrobe change marks only the shots it dresses."""
     facts: dict[str, Any] = {k: _plain(getattr(shot, k)) for k in SHOT_FIELDS}
+    # how a short take fills its shot is the timeline's business, not the take's
+    facts["generation"] = {k: v for k, v in shot.generation.items()
+                           if k not in TIMELINE_SETTINGS}
     chars = []
     scene = store.get(E.Scene, shot.scene_id)
     for cid in shot.characters:

@@ -350,6 +350,7 @@ def test_badges_fit_the_card_in_both_languages(qtbot: Any, language: str) -> Non
 
 def test_inspector_picks_the_short_take_fill_and_continuity_per_shot(
         window: Any, qtbot: Any, tmp_path: Path) -> None:
+    from engine.model import ShotStatus
     from engine.ops.history import undo
     from engine.render.timeline_builder import build_timeline
 
@@ -366,8 +367,11 @@ def test_inspector_picks_the_short_take_fill_and_continuity_per_shot(
     inspector.short_take.setCurrentIndex(inspector.short_take.findData("slow"))
     assert store.require(Shot, shot.id).generation["short_take"] == "slow"
     assert clip_speed() == pytest.approx(0.5, abs=0.06)  # slowed to fill its 2 s
+    # how the take fills the shot is no input of the take: it stays up to date
+    assert store.require(Shot, shot.id).status is not ShotStatus.STALE
     inspector.continue_previous.setChecked(True)
     assert store.require(Shot, shot.id).generation["continue_from_previous"] is True
+    assert store.require(Shot, shot.id).status is ShotStatus.STALE  # a new first frame
     assert store.require(Shot, shot.id).generation["width"] == SMALL["width"]  # kept
     undo(store)
     undo(store)
