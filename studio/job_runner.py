@@ -186,8 +186,11 @@ class StudioJobs(QObject):
     def _on_progress(self, job: Job) -> None:
         ticket = self._tickets.get(job.id)
         if ticket is not None and not ticket.done:
-            ticket.status, ticket.progress, ticket.message = job.status, job.progress, \
-                job.message
+            # a row read just after a cancel may already say so; the ticket ends (and its
+            # widget is told) only with the finished row
+            if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+                ticket.status = job.status
+            ticket.progress, ticket.message = job.progress, job.message
             if ticket.progress_cb is not None:
                 _call(ticket.progress_cb, job)
         self.jobProgress.emit(job)

@@ -198,8 +198,19 @@ def node_copy(url: str, media: str) -> Path:
     parsed = make_url(public_url(url))
     home = Path(os.environ.get("STORYREEL_HOME") or Path.home() / ".storyreel")
     root = home / "nodes" / f"{parsed.host}_{parsed.port or 5432}_{parsed.database}.storyreel"
-    if not (root / "team.json").is_file():
-        join(url, root, media).close()
+    if (root / "team.json").is_file():
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    # two nodes started at once on one machine: one makes the copy, the other waits for it
+    with open(root.parent / ".copy.lock", "a+b") as lock:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks; one node per machine there
+            fcntl = None  # type: ignore[assignment]
+        if fcntl is not None:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        if not (root / "team.json").is_file():
+            join(url, root, media).close()
     return root
 
 

@@ -96,3 +96,49 @@ def test_a_node_killed_mid_job_loses_nothing(tmp_path, server_url, capsys) -> No
         assert len(store.takes(store.shots()[0].id)) == 1
         # one retry after the kill (procrastinate counts the lost attempt), then success
         assert [(s, a) for _, s, a in _queue_rows(store)] == [("succeeded", 2)]
+
+
+def test_two_nodes_starting_at_once_make_one_working_copy(tmp_path, server_url,
+                                                         monkeypatch) -> None:
+    import threading
+
+    from engine.ops import team
+
+    _team_film(tmp_path, server_url, 1, 0.3)
+    monkeypatch.setenv("STORYREEL_HOME", str(tmp_path / "home"))
+    real_join = team.join
+    inside, second_arrived = [0], threading.Event()
+    calls: list[str] = []
+
+    def watched_join(*args, **kwargs):
+        calls.append(threading.current_thread().name)
+        inside[0] += 1
+        if inside[0] > 1:
+            second_arrived.set()
+        else:  # give the other node the chance to come in too (it must not)
+            second_arrived.wait(2.0)
+        try:
+            return real_join(*args, **kwargs)
+        finally:
+            inside[0] -= 1
+
+    monkeypatch.setattr(team, "join", watched_join)
+    start = threading.Barrier(2)
+    roots: list[Path] = []
+    errors: list[Exception] = []
+
+    def node() -> None:
+        start.wait()
+        try:
+            roots.append(team.node_copy(server_url, str(tmp_path / "nas")))
+        except Exception as exc:  # noqa: BLE001 - the assertion shows it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=node, name=f"node{i}") for i in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == [] and not second_arrived.is_set()
+    assert len(calls) == 1 and len(roots) == 2 and roots[0] == roots[1]
+    assert (roots[0] / "team.json").is_file()
