@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import MediaError, StoryreelError
+from engine.store.cache_files import prune_oldest
 
 __all__ = ["CachedSourceReader", "PcmFile", "SourceCache", "SourceReader", "probe_channels",
            "probe_duration"]
@@ -313,26 +314,7 @@ class SourceCache:
     def prune(self) -> int:
         """Remove the least recently used decodes (never those used by this object)
         until the folder holds at most ``limit`` bytes. Returns how many were removed."""
-        if not self.folder.is_dir():
-            return 0
-        entries = []
-        for path in [*self.folder.glob("*.npy"), *self.folder.glob("*.figures")]:
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            entries.append((st.st_mtime_ns, st.st_size, path))
-        total = sum(size for _t, size, _p in entries)
-        removed = 0
-        for _t, size, path in sorted(entries):
-            if total <= self.limit:
-                break
-            if path.stem in self.used:
-                continue
-            path.unlink(missing_ok=True)
-            total -= size
-            removed += 1
-        return removed
+        return prune_oldest(self.folder, ("*.npy", "*.figures"), self.limit, self.used)
 
 
 class CachedSourceReader:

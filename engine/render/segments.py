@@ -49,6 +49,7 @@ from engine.render.compose import (
     frame_at,
     source_time,
 )
+from engine.store.cache_files import prune_oldest
 
 RENDERER_VERSION = "5"
 CHUNK_SECONDS = 4  # a segment within a shot: at least this long, in whole GOPs
@@ -252,26 +253,7 @@ class SegmentCache:
     def prune(self, keep: set[str]) -> int:
         """Remove the least recently used segments (never those in ``keep``) until the
         folder holds at most ``limit`` bytes. Returns how many were removed."""
-        if not self.folder.is_dir():
-            return 0
-        entries = []
-        for path in self.folder.glob("*.mp4"):
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            entries.append((st.st_mtime_ns, st.st_size, path))
-        total = sum(size for _t, size, _p in entries)
-        removed = 0
-        for _t, size, path in sorted(entries):
-            if total <= self.limit:
-                break
-            if path.stem in keep:
-                continue
-            path.unlink(missing_ok=True)
-            total -= size
-            removed += 1
-        return removed
+        return prune_oldest(self.folder, ("*.mp4",), self.limit, keep)
 
 
 # ----------------------------------------------------------------------------- encoding

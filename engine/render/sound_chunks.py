@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from engine.jobs.progress import CancelToken
+from engine.store.cache_files import prune_oldest
 
 AAC_FRAME = 1024
 CHUNK_FRAMES = 150
@@ -217,26 +218,7 @@ class ChunkCache:
             tmp.unlink(missing_ok=True)
 
     def prune(self, keep: set[str]) -> int:
-        if not self.folder.is_dir():
-            return 0
-        entries = []
-        for path in [*self.folder.glob("*.aacchunk"), *self.folder.glob("*.figures")]:
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            entries.append((st.st_mtime_ns, st.st_size, path))
-        total = sum(size for _t, size, _p in entries)
-        removed = 0
-        for _t, size, path in sorted(entries):
-            if total <= self.limit:
-                break
-            if path.stem in keep:
-                continue
-            path.unlink(missing_ok=True)
-            total -= size
-            removed += 1
-        return removed
+        return prune_oldest(self.folder, ("*.aacchunk", "*.figures"), self.limit, keep)
 
 
 def _pack(packets: list[bytes]) -> bytes:
